@@ -1,0 +1,160 @@
+"""The site configuration: one TOML file validated into frozen, typed models.
+
+Every field carries its unit in its name, its range and a help text (the description),
+so the same model serves validation, documentation and, later, the on-device menu.
+A bad file raises ConfigError naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from edge.errors import ConfigError
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent / "examples" / "simulated-house.toml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Port = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="Where the device is: a serial device such as /dev/ttyUSB0, or "
+        "tcp://HOST:PORT for Modbus RTU framing over TCP (an RS485 gateway or the emulator)",
+    ),
+]
+
+
+class SiteConfig(_Model):
+    name: str = Field("My house", min_length=1, description="Name shown in Home Assistant")
+
+
+class InverterConfig(_Model):
+    family: Literal["sofar_me3000sp"] = Field(
+        "sofar_me3000sp", description="Register family of the inverter"
+    )
+    port: Port = "tcp://127.0.0.1:8899"
+    slave_id: int = Field(1, ge=1, le=63, description="Modbus address set on the inverter LCD")
+    baud: Literal[2400, 4800, 9600, 19200] = Field(9600, description="RS485 baud rate")
+    timeout_s: float = Field(1.0, ge=0.05, le=10.0, description="Reply timeout per request")
+    max_charge_w: int = Field(3000, ge=0, le=3000, description="Largest charge command")
+    max_discharge_w: int = Field(3000, ge=0, le=3000, description="Largest discharge command")
+    heartbeat_s: float = Field(
+        10.0, ge=1.0, le=60.0, description="Heartbeat period (Sofar: at most 1/s, at least 1/min)"
+    )
+    refresh_s: float = Field(
+        30.0, ge=5.0, le=300.0, description="Re-send the current passive command this often"
+    )
+    stale_after_s: float = Field(
+        5.0, ge=1.0, le=300.0, description="Readings older than this put the system in safe state"
+    )
+    deadband_w: int = Field(
+        50, ge=0, le=1000, description="Do not re-command the battery for a smaller change"
+    )
+
+    @field_validator("port")
+    @classmethod
+    def _port_form(cls, v: str) -> str:
+        if v.startswith("tcp://"):
+            _host, sep, port = v[len("tcp://") :].rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("expected tcp://HOST:PORT with a port from 1 to 65535")
+        elif not v.startswith("/"):
+            raise ValueError("expected a serial device path (/dev/ttyUSB0) or tcp://HOST:PORT")
+        return v
+
+
+class BatteryConfig(_Model):
+    capacity_wh: int = Field(4800, ge=100, le=200_000, description="Usable capacity")
+    reserve_soc_pct: float = Field(
+        20.0, ge=0.0, le=100.0, description="Never discharge below this SOC (backup reserve)"
+    )
+    max_soc_pct: float = Field(100.0, ge=10.0, le=100.0, description="Never charge above this SOC")
+
+    @field_validator("max_soc_pct")
+    @classmethod
+    def _above_reserve(cls, v: float, info: Any) -> float:
+        reserve = info.data.get("reserve_soc_pct")
+        if reserve is not None and v <= reserve:
+            raise ValueError(f"must be above battery.reserve_soc_pct ({reserve})")
+        return v
+
+
+class DabConfig(_Model):
+    enabled: bool = Field(True, description="A DAB board with a second battery string is fitted")
+    kind: Literal["emulated"] = Field(
+        "emulated", description="How the board is reached (the Modbus link comes with the firmware)"
+    )
+    max_charge_current_a: float = Field(
+        5.0, ge=0.0, le=10.0, description="Largest charge current into the second string"
+    )
+    stale_after_s: float = Field(
+        5.0, ge=1.0, le=300.0, description="Board data older than this is stale"
+    )
+
+
+class MqttConfig(_Model):
+    enabled: bool = Field(True, description="Publish to an MQTT broker")
+    host: str = Field("127.0.0.1", min_length=1, description="Broker host")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port")
+    username: str | None = Field(None, description="Broker user name")
+    password: str | None = Field(None, description="Broker password")
+    discovery_prefix: str = Field(
+        "homeassistant", pattern=r"^[A-Za-z0-9_/-]+$", description="Home Assistant discovery prefix"
+    )
+    base_topic: str = Field("edge", pattern=r"^[A-Za-z0-9_/-]+$", description="Root of our topics")
+
+
+class PolicyConfig(_Model):
+    tick_s: float = Field(1.0, ge=0.1, le=10.0, description="Supervisor cycle period")
+
+
+class EdgeConfig(_Model):
+    site: SiteConfig = SiteConfig()
+    inverter: InverterConfig = InverterConfig()
+    battery: BatteryConfig = BatteryConfig()
+    dab: DabConfig = DabConfig()
+    mqtt: MqttConfig = MqttConfig()
+    policy: PolicyConfig = PolicyConfig()
+
+
+def _describe(err: Any) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    value = err.get("input")
+    allowed = err["msg"]
+    ctx = err.get("ctx") or {}
+    if err["type"] == "extra_forbidden":
+        return f"{key} = {value!r}: unknown key (check the spelling; see the example config)"
+    if err["type"] == "literal_error" and "expected" in ctx:
+        allowed = f"allowed: {ctx['expected']}"
+    return f"{key} = {value!r}: {allowed}"
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> EdgeConfig:
+    """Validate a parsed TOML document; raise ConfigError naming every bad key."""
+    try:
+        return EdgeConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
+
+
+def load_config(path: Path | str) -> EdgeConfig:
+    """Read and validate a TOML site file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return parse_config(data, str(p))
