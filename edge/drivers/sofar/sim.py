@@ -1,0 +1,188 @@
+"""Sofar ME3000SP emulator: a pymodbus server speaking Modbus RTU framing over TCP.
+
+It serves the live block 0x0200-0x0245 (FC 0x03, read-only) and the serial number at
+0x2001-0x2007 (FC 0x03/0x04) from a simulated house, and accepts the passive-mode
+commands (0x42) and the heartbeat (0x49) as real custom PDUs. Registers are refreshed
+from the house on every read, so a reading is never older than the request.
+Facts: shared/reference/sofar-modbus.md §2-3.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from edge.drivers.sofar import registers as reg
+from edge.drivers.sofar.pdu import (
+    STANDBY_MAGIC,
+    STATUS_BATTERY_EMPTY,
+    STATUS_BATTERY_FULL,
+    STATUS_CHARGE_ENABLED,
+    STATUS_DISCHARGE_ENABLED,
+    HeartbeatRequest,
+    PassiveCmd,
+    PassiveRequest,
+    PassiveResult,
+)
+from edge.sim.house import House
+
+log = logging.getLogger(__name__)
+
+MAX_PASSIVE_W = 3000  # ME3000SP (§3.1)
+DEFAULT_SERIAL = "SE1ES410SIM001"  # 'S' + 'E1' = ME3000SP (§5), 14 characters
+
+
+def live_values(house: House) -> dict[str, float]:
+    """What the inverter reports for the house's present state, in Sofar's signs."""
+    s = house.state
+    # A LiFePO4 16S pack: about 48-54 V over the SOC range; DC current from DC power.
+    v_batt = 48.0 + 6.0 * s.soc_pct / 100.0
+    dc_w = (
+        s.battery_w / house.p.battery_efficiency
+        if s.battery_w > 0
+        else (s.battery_w * house.p.battery_efficiency)
+    )
+    if s.battery_w < -1:
+        state = 2  # charging
+    elif s.battery_w > 1:
+        state = 4  # discharging
+    else:
+        state = 0  # standby
+    e = s.energy_wh
+    return {
+        "running_state": state,
+        "grid_voltage_v": 240.0,
+        "grid_current_a": s.grid_w / 240.0,
+        "grid_frequency_hz": 50.0,
+        "battery_charge_power_w": -s.battery_w,
+        "battery_voltage_v": v_batt,
+        "battery_charge_current_a": -dc_w / v_batt,
+        "battery_soc_pct": s.soc_pct,
+        "battery_temp_degc": 25.0,
+        "grid_export_power_w": -s.grid_w,
+        # The load CT sees everything the house draws, the DAB board's supply included.
+        "load_power_w": s.load_w + s.dab_w,
+        "inverter_output_power_w": s.battery_w,
+        "pv_power_w": s.pv_w,
+        "pv_today_kwh": e["pv"] / 1000.0,
+        "export_today_kwh": e["export"] / 1000.0,
+        "import_today_kwh": e["import"] / 1000.0,
+        "load_today_kwh": (e["load"] + e["dab"]) / 1000.0,
+        "battery_charge_today_kwh": e["battery_charge"] / 1000.0,
+        "battery_discharge_today_kwh": e["battery_discharge"] / 1000.0,
+        "inner_temp_degc": 35.0,
+        "heatsink_temp_degc": 40.0,
+    }
+
+
+class SofarEmulator:
+    """Serve one emulated inverter for `house` on host:port (port 0 picks a free one)."""
+
+    def __init__(
+        self,
+        house: House,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        slave_id: int = 1,
+        serial: str = DEFAULT_SERIAL,
+        passive_mode_enabled: bool = True,
+    ) -> None:
+        self.house = house
+        self.host = host
+        self.port = port
+        self.slave_id = slave_id
+        self.serial = serial
+        # The LCD setting "passive mode": without it every 0x42 command is refused (§3).
+        self.passive_mode_enabled = passive_mode_enabled
+        self.passive_commands = 0  # accepted 0x42 commands
+        self.heartbeats = 0
+        self._server: ModbusTcpServer | None = None
+
+    async def _on_read(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        if set_values is None and address < reg.LIVE_START + reg.LIVE_COUNT:
+            off = reg.LIVE_START - start_address
+            registers[off : off + reg.LIVE_COUNT] = reg.encode(live_values(self.house))
+        return None
+
+    async def _on_passive(self, cmd: int, value: int) -> tuple[int, int]:
+        h = self.house
+        status = (0 if h.battery_full else STATUS_CHARGE_ENABLED) | (
+            0 if h.battery_empty else STATUS_DISCHARGE_ENABLED
+        )
+        status |= (STATUS_BATTERY_FULL if h.battery_full else 0) | (
+            STATUS_BATTERY_EMPTY if h.battery_empty else 0
+        )
+        if not self.passive_mode_enabled:
+            return status, PassiveResult.INVALID_WORK_MODE
+        if cmd == PassiveCmd.STANDBY and value == STANDBY_MAGIC:
+            h.command_passive(0.0)
+        elif cmd == PassiveCmd.DISCHARGE and 0 <= value <= MAX_PASSIVE_W:
+            h.command_passive(float(value))
+        elif cmd == PassiveCmd.CHARGE and 0 <= value <= MAX_PASSIVE_W:
+            h.command_passive(-float(value))
+        elif cmd == PassiveCmd.AUTO:
+            h.command_auto()
+        else:
+            log.info("emulated inverter: refused 0x42 cmd 0x%04X value %d", cmd, value)
+            return status, PassiveResult.INVALID_VALUE
+        self.passive_commands += 1
+        return status, PassiveResult.ACCEPTED
+
+    async def _on_heartbeat(self) -> None:
+        self.heartbeats += 1
+        self.house.heartbeat()
+
+    def _device(self) -> SimDevice:
+        return SimDevice(
+            id=self.slave_id,
+            simdata=[
+                SimData(
+                    reg.LIVE_START,
+                    values=reg.encode(live_values(self.house)),
+                    datatype=DataType.REGISTERS,
+                    readonly=True,
+                ),
+                SimData(0x2000, values=[0x0001], datatype=DataType.REGISTERS, readonly=True),
+                SimData(
+                    reg.SERIAL_START,
+                    values=reg.encode_serial(self.serial),
+                    datatype=DataType.REGISTERS,
+                    readonly=True,
+                ),
+            ],
+            action=self._on_read,
+        )
+
+    async def start(self) -> int:
+        """Start serving in the background; returns the TCP port."""
+        self._server = ModbusTcpServer(
+            self._device(),
+            framer=FramerType.RTU,
+            address=(self.host, self.port),
+            custom_pdu=[
+                PassiveRequest.bind(self._on_passive),
+                HeartbeatRequest.bind(self._on_heartbeat),
+            ],
+        )
+        await self._server.serve_forever(background=True)
+        transport: Any = self._server.transport
+        self.port = int(transport.sockets[0].getsockname()[1])
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None

@@ -1,0 +1,1 @@
+"""The simulated house: PV, household load, battery and the inverter's own behaviour."""
