@@ -1,0 +1,1 @@
+"""MQTT: Home Assistant discovery built by pure functions, a thin paho-mqtt shell."""
