@@ -1,0 +1,273 @@
+"""Composition root: builds drivers, core and publisher from the config and runs the
+input-process-output cycle. Only this layer awaits I/O.
+
+Each tick: freeze a process image (latest readings with their ages), call core.decide,
+hand the setpoints to the drivers (which write only what changed), publish, and print
+one line. The inverter is polled in its own task, so a silent device only ages its data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.config import EdgeConfig
+from edge.core import CoreConfig, CoreState, ProcessImage, Setpoints, decide
+from edge.core.model import InverterMode
+from edge.drivers.dab.sim import DabBoardSim, EmulatedDabPort
+from edge.drivers.sofar.driver import SofarDriver
+from edge.mqtt.discovery import DeviceIds
+from edge.mqtt.publisher import MqttPublisher
+from edge.sim.clock import ScaledClock, format_time_of_day
+
+log = logging.getLogger("edge")
+
+
+def core_config(cfg: EdgeConfig) -> CoreConfig:
+    return CoreConfig(
+        max_charge_w=cfg.inverter.max_charge_w,
+        max_discharge_w=cfg.inverter.max_discharge_w,
+        reserve_soc_pct=cfg.battery.reserve_soc_pct,
+        max_soc_pct=cfg.battery.max_soc_pct,
+        inverter_stale_after_s=cfg.inverter.stale_after_s,
+        dab_enabled=cfg.dab.enabled,
+        dab_max_charge_current_a=cfg.dab.max_charge_current_a,
+        dab_stale_after_s=cfg.dab.stale_after_s,
+    )
+
+
+@dataclass
+class Summary:
+    """What a run did, integrated from the supervisor's own readings."""
+
+    ticks: int = 0
+    start_s: float | None = None
+    end_s: float = 0.0
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+    charge_wh: float = 0.0
+    discharge_wh: float = 0.0
+    dab_wh: float = 0.0
+    peak_import_w: float = 0.0
+    safe_ticks: int = 0
+    soc_first_pct: float | None = None
+    soc_last_pct: float | None = None
+    inverter_writes: int = 0
+    decisions: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        minutes = (self.end_s - (self.start_s or self.end_s)) / 60.0
+        soc = (
+            f"; SOC {self.soc_first_pct:.1f} -> {self.soc_last_pct:.1f} %"
+            if self.soc_first_pct is not None and self.soc_last_pct is not None
+            else ""
+        )
+        return [
+            f"summary: {self.ticks} ticks over {minutes:.1f} simulated minutes",
+            f"  grid: import {self.import_wh / 1000:.3f} kWh,"
+            f" export {self.export_wh / 1000:.3f} kWh, peak import {self.peak_import_w:.0f} W",
+            f"  battery: charged {self.charge_wh / 1000:.3f} kWh, discharged"
+            f" {self.discharge_wh / 1000:.3f} kWh{soc}",
+            f"  DAB string: {self.dab_wh:.1f} Wh charged",
+            f"  inverter writes: {self.inverter_writes}; ticks in safe state: {self.safe_ticks}",
+        ]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        cfg: EdgeConfig,
+        clock: ScaledClock,
+        inverter: SofarDriver,
+        dab: EmulatedDabPort | None,
+        publisher: MqttPublisher | None,
+        out: Callable[[str], None] = print,
+    ) -> None:
+        self.cfg = cfg
+        self.core_cfg = core_config(cfg)
+        self.clock = clock
+        self.inverter = inverter
+        self.dab = dab
+        self.publisher = publisher
+        self.out = out
+        self.state = CoreState()
+        self.summary = Summary()
+        self._inverter_online: bool | None = None
+
+    def _account(self, image: ProcessImage, sp: Setpoints, dt_s: float) -> None:
+        s = self.summary
+        s.ticks += 1
+        s.inverter_writes = self.inverter.writes.total
+        if sp.inverter.mode is InverterMode.SELF_USE:
+            s.safe_ticks += 1
+        if image.inverter is not None:
+            r = image.inverter.value
+            h = dt_s / 3600.0
+            s.import_wh += max(r.grid_power_w, 0.0) * h
+            s.export_wh += max(-r.grid_power_w, 0.0) * h
+            s.charge_wh += max(-r.battery_power_w, 0.0) * h
+            s.discharge_wh += max(r.battery_power_w, 0.0) * h
+            s.peak_import_w = max(s.peak_import_w, r.grid_power_w)
+            if s.soc_first_pct is None:
+                s.soc_first_pct = r.battery_soc_pct
+            s.soc_last_pct = r.battery_soc_pct
+        if image.dab is not None:
+            d = image.dab.value
+            s.dab_wh += max(d.charge_current_a * d.string_voltage_v, 0.0) * dt_s / 3600.0
+
+    def _line(self, image: ProcessImage, sp: Setpoints) -> str:
+        t = format_time_of_day(image.t_s)
+        cmd = (
+            "self-use (safe)"
+            if sp.inverter.mode is InverterMode.SELF_USE
+            else f"passive {sp.inverter.battery_power_w:+5.0f} W"
+        )
+        if image.inverter is None:
+            return f"{t}  inverter: no data | cmd {cmd} | {sp.reason}"
+        r = image.inverter.value
+        dab = ""
+        if image.dab is not None:
+            dab = f" | dab {image.dab.value.charge_current_a:+5.2f} A"
+        return (
+            f"{t}  grid {r.grid_power_w:+6.0f} W | pv {r.pv_power_w:5.0f} W | load "
+            f"{r.load_power_w:5.0f} W | battery {r.battery_power_w:+6.0f} W soc "
+            f"{r.battery_soc_pct:3.0f} %{dab} | cmd {cmd} | {sp.reason}"
+        )
+
+    def _state_doc(self, image: ProcessImage, sp: Setpoints) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "mode": sp.inverter.mode.value,
+            "reason": sp.reason,
+            "inverter_writes": self.inverter.writes.total,
+        }
+        live = self.inverter.last_live
+        if image.inverter is not None and live is not None:
+            r = image.inverter.value
+            doc.update(
+                grid_power_w=r.grid_power_w,
+                battery_power_w=r.battery_power_w,
+                load_power_w=r.load_power_w,
+                pv_power_w=r.pv_power_w,
+                battery_soc_pct=r.battery_soc_pct,
+                battery_voltage_v=round(live.battery_voltage_v, 2),
+                import_today_kwh=round(live.import_today_kwh, 2),
+                export_today_kwh=round(live.export_today_kwh, 2),
+                pv_today_kwh=round(live.pv_today_kwh, 2),
+                battery_charge_today_kwh=round(live.battery_charge_today_kwh, 2),
+                battery_discharge_today_kwh=round(live.battery_discharge_today_kwh, 2),
+            )
+        if image.dab is not None:
+            d = image.dab.value
+            doc.update(
+                dab_charge_current_a=round(d.charge_current_a, 3),
+                dab_string_voltage_v=round(d.string_voltage_v, 3),
+                dab_power_w=round(d.charge_current_a * d.string_voltage_v, 1),
+            )
+        return doc
+
+    async def tick(self, dt_s: float) -> Setpoints:
+        now = self.clock.now_s()
+        image = ProcessImage(
+            t_s=now,
+            inverter=self.inverter.sample(now),
+            dab=self.dab.sample(now) if self.dab is not None else None,
+        )
+        sp, new_state = decide(image, self.core_cfg, self.state)
+        if new_state.reason != self.state.reason:
+            log.info("decision: %s", new_state.reason)
+            self.summary.decisions.append(f"{format_time_of_day(now)} {new_state.reason}")
+        self.state = new_state
+        await self.inverter.apply(sp.inverter)
+        if self.dab is not None:
+            await self.dab.apply(sp.dab_charge_current_a)
+        if self.summary.start_s is None:
+            self.summary.start_s = now
+        self.summary.end_s = now
+        self._account(image, sp, dt_s)
+        if self.publisher is not None:
+            online = (
+                image.inverter is not None
+                and image.inverter.age_s <= self.cfg.inverter.stale_after_s
+            )
+            if online != self._inverter_online:
+                self.publisher.publish_device_status("inverter", online)
+                if self.dab is not None:
+                    self.publisher.publish_device_status("dab", image.dab is not None)
+                self._inverter_online = online
+            self.publisher.publish_state(self._state_doc(image, sp))
+        self.out(self._line(image, sp))
+        return sp
+
+    async def run(self, until_s: float | None, stop: asyncio.Event) -> Summary:
+        """Tick every policy.tick_s of the clock until until_s (clock seconds) or stop."""
+        poll = asyncio.create_task(self.inverter.run(), name="inverter-poll")
+        tick_s = self.cfg.policy.tick_s
+        next_t = self.clock.now_s() + tick_s
+        try:
+            while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(
+                        stop.wait(), max(0.0, next_t - self.clock.now_s()) / self.clock.speed
+                    )
+                if stop.is_set():
+                    break
+                await self.tick(tick_s)
+                next_t += tick_s
+        finally:
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+            # Leave the inverter in its own self-use mode, whatever ended the run.
+            await self.inverter.close(restore_self_use=True)
+        return self.summary
+
+
+def bridge_id() -> str:
+    return socket.gethostname() or "edge"
+
+
+def make_publisher(cfg: EdgeConfig, serial: str, with_dab: bool) -> MqttPublisher:
+    ids = DeviceIds(
+        bridge_id=bridge_id(),
+        inverter_serial=serial,
+        site_name=cfg.site.name,
+        dab_id="1" if with_dab else None,
+    )
+    return MqttPublisher(cfg.mqtt, ids, client_id=f"edge-{bridge_id()}-{serial}")
+
+
+async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | None:
+    """Discovery needs the inverter's serial: poll until the first full read or stop."""
+    task = asyncio.create_task(driver.run(), name="inverter-first-read")
+    try:
+        while driver.serial is None or driver.sample(driver.clock.now_s()) is None:
+            if stop.is_set():
+                return None
+            await asyncio.sleep(0.05)
+        return driver.serial
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class BoardStepper:
+    """Steps an emulated DAB board on the clock (when no house drives it)."""
+
+    def __init__(self, board: DabBoardSim, port: EmulatedDabPort, clock: ScaledClock) -> None:
+        self.board, self.port, self.clock = board, port, clock
+
+    async def run(self, step_s: float = 0.5) -> None:
+        last = self.clock.now_s()
+        self.port.mark(last)
+        while True:
+            await self.clock.sleep(step_s)
+            now = self.clock.now_s()
+            self.board.step(now - last)
+            self.port.mark(now)
+            last = now

@@ -1,0 +1,253 @@
+"""The `edge` command: demo (the simulated house end to end), sim (serve the simulated
+house's devices), run (the supervisor against the devices a config file names)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from edge.app import BoardStepper, Supervisor, make_publisher, wait_for_serial
+from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
+from edge.drivers.dab.sim import DabBoardSim, EmulatedDabPort
+from edge.drivers.sofar.driver import SofarDriver
+from edge.errors import EdgeError
+from edge.mqtt.broker import LocalMosquitto
+from edge.mqtt.publisher import MqttPublisher
+from edge.sim.clock import ScaledClock, format_time_of_day
+from edge.sim.world import SimulatedWorld, WorldParams
+
+log = logging.getLogger("edge")
+NOON_S = 12 * 3600.0
+
+
+def _broker(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"--broker {text!r}: expected HOST:PORT, e.g. 127.0.0.1:1883"
+        )
+    return host, int(port)
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be greater than 0")
+    return v
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edge", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run the simulated house end to end (the default experience)")
+    d.add_argument("--minutes", type=_positive, default=30.0, help="simulated minutes (default 30)")
+    d.add_argument("--speed", type=_positive, default=10.0, help="times real time (default 10)")
+    d.add_argument(
+        "--broker", type=_broker, help="MQTT broker HOST:PORT (default: start a local mosquitto)"
+    )
+    d.add_argument("--no-mqtt", action="store_true", help="do not publish to MQTT")
+    d.add_argument(
+        "--config", type=Path, default=EXAMPLE_CONFIG, help="site file (default: the example)"
+    )
+    d.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    s = sub.add_parser(
+        "sim", help="serve the simulated house's devices on the ports a config names"
+    )
+    s.add_argument("--config", type=Path, default=EXAMPLE_CONFIG)
+    s.add_argument("--speed", type=_positive, default=1.0)
+
+    r = sub.add_parser("run", help="run the supervisor against the devices a config file names")
+    r.add_argument("--config", type=Path, required=True)
+    r.add_argument(
+        "--minutes",
+        type=_positive,
+        help="stop after this many minutes (default: run until stopped)",
+    )
+    r.add_argument("--quiet", action="store_true", help="do not print a line per tick")
+    return p
+
+
+def _stop_event() -> asyncio.Event:
+    """Set on SIGINT/SIGTERM, so the supervisor returns the inverter to self-use first."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _supervise(
+    cfg: EdgeConfig,
+    clock: ScaledClock,
+    dab: EmulatedDabPort | None,
+    until_s: float | None,
+    quiet: bool,
+    extra_tasks: list[Awaitable[None]],
+) -> int:
+    stop = _stop_event()
+    driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s)
+    tasks = [asyncio.ensure_future(t) for t in extra_tasks]
+    publisher: MqttPublisher | None = None
+    try:
+        serial = await wait_for_serial(driver, stop)
+        if serial is None:
+            return 0
+        print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
+        if cfg.mqtt.enabled:
+            publisher = make_publisher(cfg, serial, with_dab=dab is not None)
+            publisher.start()
+        out: Callable[[str], None] = (
+            (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
+        )
+        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out)
+        summary = await sup.run(until_s, stop)
+        for line in summary.lines():
+            print(line)
+        if publisher is not None:
+            print(
+                f"  MQTT: state on {publisher.topics.state} at {cfg.mqtt.host}:{cfg.mqtt.port},"
+                f" discovery sent {publisher.discovery_sent}x"
+            )
+        return 0
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        for t in tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    base = load_config(args.config)
+    clock = ScaledClock(start_s=NOON_S, speed=args.speed)
+    world = SimulatedWorld(
+        clock, WorldParams(dab_max_charge_current_a=base.dab.max_charge_current_a)
+    )
+    port = await world.start()
+    broker: LocalMosquitto | None = None
+    mqtt = base.mqtt
+    if not args.no_mqtt:
+        if args.broker is not None:
+            host, bport = args.broker
+        else:
+            broker = await asyncio.to_thread(LocalMosquitto)
+            host, bport = broker.host, broker.port
+            print(f"started mosquitto on {host}:{bport}", flush=True)
+        mqtt = mqtt.model_copy(update={"host": host, "port": bport, "enabled": True})
+    else:
+        mqtt = mqtt.model_copy(update={"enabled": False})
+    cfg = base.model_copy(
+        update={
+            "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
+            "mqtt": mqtt,
+        }
+    )
+    print(
+        f"simulated house: inverter emulator on tcp://127.0.0.1:{port}, "
+        f"{args.minutes:g} simulated minutes at {args.speed:g}x from {format_time_of_day(NOON_S)}",
+        flush=True,
+    )
+    try:
+        return await _supervise(
+            cfg,
+            clock,
+            world.dab_port if cfg.dab.enabled else None,
+            until_s=NOON_S + args.minutes * 60.0,
+            quiet=args.quiet,
+            extra_tasks=[world.run()],
+        )
+    finally:
+        await world.stop()
+        if broker is not None:
+            broker.stop()
+
+
+async def _sim(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    port_url = cfg.inverter.port
+    if not port_url.startswith("tcp://"):
+        raise EdgeError(f"inverter.port = {port_url!r}: `edge sim` serves tcp://HOST:PORT only")
+    host, _, port = port_url[len("tcp://") :].rpartition(":")
+    clock = ScaledClock(start_s=NOON_S, speed=args.speed)
+    world = SimulatedWorld(
+        clock,
+        WorldParams(
+            host=host or "127.0.0.1", inverter_port=int(port), slave_id=cfg.inverter.slave_id
+        ),
+    )
+    await world.start()
+    print(
+        f"simulated house serving the inverter on {port_url}"
+        f" (slave {cfg.inverter.slave_id}); Ctrl-C stops",
+        flush=True,
+    )
+    stop = _stop_event()
+    task = asyncio.create_task(world.run())
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10.0)
+            h = world.house.state
+            print(
+                f"{format_time_of_day(h.t_s)} grid {h.grid_w:+.0f} W pv {h.pv_w:.0f} W"
+                f" load {h.load_w:.0f} W battery {h.battery_w:+.0f} W soc {h.soc_pct:.1f} %"
+                f" mode {h.mode.value}",
+                flush=True,
+            )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await world.stop()
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    lt = time.localtime()
+    clock = ScaledClock(start_s=lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec, speed=1.0)
+    dab = None
+    extra: list[Awaitable[None]] = []
+    if cfg.dab.enabled:
+        board = DabBoardSim()
+        dab = EmulatedDabPort(board, cfg.dab.max_charge_current_a)
+        extra.append(BoardStepper(board, dab, clock).run())
+    until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
+    return await _supervise(cfg, clock, dab, until, args.quiet, extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # pymodbus reports every retry on its own; our driver reports what matters, once.
+    logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
+    command = {"demo": _demo, "sim": _sim, "run": _run}[args.command]
+    try:
+        return asyncio.run(command(args))
+    except EdgeError as exc:
+        print(f"edge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

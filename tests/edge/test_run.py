@@ -1,0 +1,100 @@
+"""`edge run --config` drives the devices a config names; SIGTERM hands the inverter back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from edge.drivers.sofar.sim import SofarEmulator
+from edge.sim.house import House, HouseParams, InverterMode
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+class BackgroundEmulator:
+    """A Sofar emulator on its own event loop in a thread, for a supervisor in a subprocess."""
+
+    def __init__(self) -> None:
+        self.house = House(HouseParams(), start_s=12 * 3600.0)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.emu = SofarEmulator(self.house)
+        self.port = asyncio.run_coroutine_threadsafe(self.emu.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.emu.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def write_config(tmp_path: Path, port: int) -> Path:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(
+        f'[inverter]\nport = "tcp://127.0.0.1:{port}"\n\n[mqtt]\nenabled = false\n\n'
+        "[dab]\nenabled = false\n"
+    )
+    return cfg
+
+
+def test_run_commands_the_inverter_and_sigterm_returns_it_to_self_use(tmp_path: Path):
+    bg = BackgroundEmulator()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--config", str(write_config(tmp_path, bg.port))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        deadline = time.monotonic() + 30
+        while bg.emu.passive_commands == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert bg.house.state.mode is InverterMode.PASSIVE
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert bg.house.state.mode is InverterMode.AUTO
+        assert "first full read done" in out
+        assert "summary:" in out
+        assert "Traceback" not in err
+    finally:
+        bg.stop()
+
+
+def test_run_without_a_device_retries_and_reports_without_a_traceback(tmp_path: Path):
+    from edge.mqtt.broker import free_port
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "run", "--config", str(write_config(tmp_path, free_port()))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "cannot connect (refused or no device), retrying in 0.5 s" in err
+    assert "Traceback" not in err
+
+
+def test_edge_run_with_a_bad_config_exits_non_zero_with_the_message(tmp_path: Path):
+    bad = tmp_path / "site.toml"
+    bad.write_text('[inverter]\nport = "tcp://127.0.0.1:1"\nslave_id = 99\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "inverter.slave_id = 99: Input should be less than or equal to 63" in proc.stderr
+    assert "Traceback" not in proc.stderr
