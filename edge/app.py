@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +59,8 @@ class Summary:
     soc_first_pct: float | None = None
     soc_last_pct: float | None = None
     inverter_writes: int = 0
-    decisions: list[str] = field(default_factory=list)
+    # The latest decision changes with their time, bounded for runs of months.
+    decisions: deque[str] = field(default_factory=lambda: deque(maxlen=100))
 
     def lines(self) -> list[str]:
         minutes = (self.end_s - (self.start_s or self.end_s)) / 60.0

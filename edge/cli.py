@@ -104,6 +104,7 @@ async def _supervise(
     try:
         serial = await wait_for_serial(driver, stop)
         if serial is None:
+            await driver.close(restore_self_use=False)  # stopped before the first full read
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:

@@ -135,6 +135,9 @@ class SofarDriver:
             self._lost(f"command failed: {exc}")
             return
         self.writes.total += 1
+        # Refused or not, this command went out: it is tried again only when it changes or
+        # at the refresh period, so a refusing inverter is not written to every tick.
+        self._last_sent, self._last_sent_t_s = command, now
         result = resp.result if isinstance(resp, PassiveResponse) else None
         if result != PassiveResult.ACCEPTED:
             self.writes.refused += 1
@@ -143,8 +146,6 @@ class SofarDriver:
             except ValueError:
                 why = f"unknown result code {result}"
             log.warning("inverter refused 0x42 0x%04X=%d: %s", cmd, value, why)
-            return
-        self._last_sent, self._last_sent_t_s = command, now
 
     # ---- the poll task ---------------------------------------------------------------
     def _lost(self, why: str) -> None:
@@ -170,23 +171,25 @@ class SofarDriver:
             self.status = f"offline: {why}"
             await asyncio.sleep(delay)  # wall time: this paces a real link, not the simulation
 
-    async def _read_serial(self) -> str:
+    async def _read(self, function_code: int, address: int, count: int, what: str) -> list[int]:
+        """One FC 0x03/0x04 read; an exception response raises DeviceError naming `what`."""
+        read = (
+            self._client.read_holding_registers
+            if function_code == 3
+            else self._client.read_input_registers
+        )
         async with self._lock:
-            r = await self._client.read_input_registers(
-                reg.SERIAL_START, count=reg.SERIAL_COUNT, device_id=self.cfg.slave_id
-            )
+            r = await read(address, count=count, device_id=self.cfg.slave_id)
         if r.isError():
-            raise DeviceError(f"serial number read refused: {r}")
-        return reg.decode_serial(r.registers)
+            raise DeviceError(f"{what} read refused: {r}")
+        return list(r.registers)
+
+    async def _read_serial(self) -> str:
+        regs = await self._read(4, reg.SERIAL_START, reg.SERIAL_COUNT, "serial number")
+        return reg.decode_serial(regs)
 
     async def read_live(self) -> reg.SofarLive:
-        async with self._lock:
-            r = await self._client.read_holding_registers(
-                reg.LIVE_START, count=reg.LIVE_COUNT, device_id=self.cfg.slave_id
-            )
-        if r.isError():
-            raise DeviceError(f"live block read refused: {r}")
-        return reg.decode(r.registers)
+        return reg.decode(await self._read(3, reg.LIVE_START, reg.LIVE_COUNT, "live block"))
 
     async def _heartbeat_if_due(self) -> None:
         now = self.clock.now_s()

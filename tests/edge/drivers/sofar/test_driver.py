@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -40,42 +42,53 @@ async def stop_task(task: asyncio.Task) -> None:
         await task
 
 
+@dataclass
+class Rig:
+    house: House
+    emu: SofarEmulator
+    drv: SofarDriver
+    clock: ScaledClock
+    task: asyncio.Task
+
+
+@contextlib.asynccontextmanager
+async def rig(passive_mode_enabled: bool = True, **cfg) -> AsyncIterator[Rig]:
+    """An emulated inverter and a polling driver that has done its first full read."""
+    house = House(HouseParams(), start_s=NOON_S)
+    emu = SofarEmulator(house, passive_mode_enabled=passive_mode_enabled)
+    port = await emu.start()
+    drv, clock = make(port, **cfg)
+    task = asyncio.create_task(drv.run())
+    try:
+        await wait_until(lambda: drv.serial is not None and drv.sample(clock.now_s()) is not None)
+        yield Rig(house, emu, drv, clock, task)
+    finally:
+        await stop_task(task)
+        await drv.close(restore_self_use=False)
+        await emu.stop()
+
+
 def test_reads_the_live_block_and_serial_from_the_emulator():
     async def go():
-        house = House(HouseParams(), start_s=NOON_S)
-        emu = SofarEmulator(house)
-        port = await emu.start()
-        drv, clock = make(port)
-        task = asyncio.create_task(drv.run())
-        try:
-            await wait_until(lambda: drv.sample(clock.now_s()) is not None)
-            assert drv.serial == "SE1ES410SIM001"
-            r = drv.sample(clock.now_s()).value
-            s = house.state
+        async with rig() as r:
+            assert r.drv.serial == "SE1ES410SIM001"
+            got = r.drv.sample(r.clock.now_s()).value
+            s = r.house.state
             # The emulator reports in 10 W steps; the driver flips Sofar's signs.
-            assert r.grid_power_w == pytest.approx(s.grid_w, abs=5.01)
-            assert r.battery_power_w == pytest.approx(s.battery_w, abs=5.01)
-            assert r.pv_power_w == pytest.approx(s.pv_w, abs=5.01)
-            assert r.battery_soc_pct == round(s.soc_pct)
-            assert drv.status == "online"
-            await wait_until(lambda: emu.heartbeats >= 1)
-        finally:
-            await stop_task(task)
-            await drv.close(restore_self_use=False)
-            await emu.stop()
+            assert got.grid_power_w == pytest.approx(s.grid_w, abs=5.01)
+            assert got.battery_power_w == pytest.approx(s.battery_w, abs=5.01)
+            assert got.pv_power_w == pytest.approx(s.pv_w, abs=5.01)
+            assert got.battery_soc_pct == round(s.soc_pct)
+            assert r.drv.status == "online"
+            await wait_until(lambda: r.emu.heartbeats >= 1)
 
     asyncio.run(go())
 
 
 def test_commands_reach_the_inverter_and_small_changes_are_not_written():
     async def go():
-        house = House(HouseParams(), start_s=NOON_S)
-        emu = SofarEmulator(house)
-        port = await emu.start()
-        drv, _ = make(port, deadband_w=50)
-        task = asyncio.create_task(drv.run())
-        try:
-            await wait_until(lambda: drv.live and drv.serial is not None)
+        async with rig(deadband_w=50) as r:
+            house, drv = r.house, r.drv
             await drv.apply(InverterCommand(InverterMode.PASSIVE, -500.0))
             assert house.state.mode is HouseMode.PASSIVE
             assert house.state.passive_battery_w == -500.0
@@ -90,33 +103,25 @@ def test_commands_reach_the_inverter_and_small_changes_are_not_written():
             await drv.apply(InverterCommand(InverterMode.SELF_USE))
             assert house.state.mode is HouseMode.AUTO
             assert drv.writes.total == 4
-            assert emu.passive_commands == 4
-        finally:
-            await stop_task(task)
-            await drv.close(restore_self_use=False)
-            await emu.stop()
+            assert r.emu.passive_commands == 4
 
     asyncio.run(go())
 
 
 def test_a_refused_passive_command_is_counted_and_reported(caplog):
     async def go():
-        house = House(HouseParams(), start_s=NOON_S)
-        emu = SofarEmulator(house, passive_mode_enabled=False)  # LCD not in passive mode
-        port = await emu.start()
-        drv, _ = make(port)
-        task = asyncio.create_task(drv.run())
-        try:
-            await wait_until(lambda: drv.live and drv.serial is not None)
+        async with rig(passive_mode_enabled=False) as r:  # LCD not in passive mode
             with caplog.at_level(logging.WARNING, logger="edge.inverter"):
-                await drv.apply(InverterCommand(InverterMode.PASSIVE, -500.0))
-            assert drv.writes.refused == 1
-            assert house.state.mode is HouseMode.AUTO
+                await r.drv.apply(InverterCommand(InverterMode.PASSIVE, -500.0))
+            assert r.drv.writes.refused == 1
+            assert r.house.state.mode is HouseMode.AUTO
             assert "invalid_work_mode" in caplog.text
-        finally:
-            await stop_task(task)
-            await drv.close(restore_self_use=False)
-            await emu.stop()
+            # The same command is not written again every tick...
+            await r.drv.apply(InverterCommand(InverterMode.PASSIVE, -500.0))
+            assert r.drv.writes.total == 1
+            # ...but a changed one is.
+            await r.drv.apply(InverterCommand(InverterMode.PASSIVE, -1500.0))
+            assert r.drv.writes.total == 2
 
     asyncio.run(go())
 
@@ -152,42 +157,25 @@ def test_refused_connection_is_retried_with_backoff_then_recovers(caplog):
 
 def test_a_device_that_goes_away_ages_its_data_and_never_reads_zero():
     async def go():
-        house = House(HouseParams(), start_s=NOON_S)
-        emu = SofarEmulator(house)
-        port = await emu.start()
-        drv, clock = make(port)
-        task = asyncio.create_task(drv.run())
-        try:
-            await wait_until(lambda: drv.sample(clock.now_s()) is not None)
-            before = drv.sample(clock.now_s()).value
-            await emu.stop()
-            await wait_until(lambda: drv.status.startswith("offline"), timeout_s=5)
+        async with rig() as r:
+            before = r.drv.sample(r.clock.now_s()).value
+            await r.emu.stop()
+            await wait_until(lambda: r.drv.status.startswith("offline"), timeout_s=5)
             await asyncio.sleep(0.3)
-            later = drv.sample(clock.now_s())
+            later = r.drv.sample(r.clock.now_s())
             assert later.value == before  # the last good reading, not zeros
             assert later.age_s >= 0.3
-        finally:
-            await stop_task(task)
-            await drv.close(restore_self_use=False)
 
     asyncio.run(go())
 
 
 def test_close_returns_the_inverter_to_self_use():
     async def go():
-        house = House(HouseParams(), start_s=NOON_S)
-        emu = SofarEmulator(house)
-        port = await emu.start()
-        drv, _ = make(port)
-        task = asyncio.create_task(drv.run())
-        try:
-            await wait_until(lambda: drv.live and drv.serial is not None)
-            await drv.apply(InverterCommand(InverterMode.PASSIVE, 1000.0))
-            assert house.state.mode is HouseMode.PASSIVE
-            await stop_task(task)
-            await drv.close(restore_self_use=True)
-            assert house.state.mode is HouseMode.AUTO
-        finally:
-            await emu.stop()
+        async with rig() as r:
+            await r.drv.apply(InverterCommand(InverterMode.PASSIVE, 1000.0))
+            assert r.house.state.mode is HouseMode.PASSIVE
+            await stop_task(r.task)
+            await r.drv.close(restore_self_use=True)
+            assert r.house.state.mode is HouseMode.AUTO
 
     asyncio.run(go())
