@@ -1,6 +1,6 @@
 """cffi builder for edge._core: the C core in out-of-line API mode.
 
-The cdef is edge_core_api.h read verbatim, so the binding can never drift from the
+The cdef is the api/*_api.h headers read verbatim, so the binding can never drift from the
 header. Every source is compiled with the flags the firmware uses (C99, no FP
 contraction, warnings as errors) so that host and target give the same numbers.
 """
@@ -14,10 +14,18 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 INCLUDE_DIR = HERE / "include"
 SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in (HERE / "src").glob("*.c"))
-CORE_CFLAGS = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+CORE_CFLAGS = ["-std=c99", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Werror"]
+
+# The API headers, in dependency order (the same order edge_core.h includes them).
+API_HEADERS = ["pi", "dab", "plant", "prot", "charge", "pulse", "board"]
 
 ffibuilder = FFI()
-ffibuilder.cdef((INCLUDE_DIR / "edge_core_api.h").read_text(encoding="utf-8"))
+ffibuilder.cdef(
+    "\n".join(
+        (INCLUDE_DIR / "api" / f"edge_{name}_api.h").read_text(encoding="utf-8")
+        for name in API_HEADERS
+    )
+)
 ffibuilder.set_source(
     "edge._core",
     '#include "edge_core.h"\n',

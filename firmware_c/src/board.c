@@ -1,0 +1,233 @@
+/* A DAB board: protection, charge protocol and control for one string; and the host
+ * simulation of boards on a shared DC bus (the paper's platform, Fig. 2). */
+#include "edge_core.h"
+#include "fmath.h"
+
+void edge_board_defaults(edge_board_params_t *p, uint8_t chem_id, uint16_t n_cells,
+                         float capacity_Ah)
+{
+    /* The paper's converter: 75 W nominal, 12-15 V strings, 24 V bus, 100 kHz, with L
+     * sized for 150 W at psi = pi/2 (firmware-targets.md §8: L = 2.4 uH). */
+    p->dab.n_ratio = 1.0f;
+    p->dab.l_leak_H = 2.4e-6f;
+    p->dab.f_sw_Hz = 100.0e3f;
+    p->dab.psi_max_rad = 0.9f;
+    /* Inner loop at f_sw on top of the feed-forward; outer voltage loop at 10 kHz.
+     * Tuned on the averaged plant (one switching period of PWM delay). */
+    p->ctrl.pi_i.kp = 0.01f;
+    p->ctrl.pi_i.ki_per_s = 200.0f;
+    p->ctrl.pi_i.out_min = -p->dab.psi_max_rad;
+    p->ctrl.pi_i.out_max = p->dab.psi_max_rad;
+    p->ctrl.pi_v.kp = 6.0f;
+    p->ctrl.pi_v.ki_per_s = 6000.0f;
+    p->ctrl.pi_v.out_min = -8.0f;
+    p->ctrl.pi_v.out_max = 8.0f;
+    p->ctrl.i_slew_A_per_s = 5000.0f;  /* 5 A in 1 ms: soft start without a current step */
+    p->ctrl.v_slew_V_per_s = 100.0f;
+    p->ctrl.i_limit_A = 8.0f;
+    p->ctrl.dt_inner_s = 1.0f / p->dab.f_sw_Hz;
+    p->ctrl.outer_every = 10u;
+    p->prot.i_cont_A = 6.0f;
+    p->prot.v_string_max_V = 40.0f;
+    p->prot.i_abs_max_A = 50.0f;
+    p->prot.temp_min_degC = -40.0f;
+    p->prot.temp_max_degC = 150.0f;
+    p->prot.lockout_slow_steps = 500u;  /* 500 ms at 1 kHz */
+    p->prot.watchdog_enabled = 1u;
+    p->prot_rows = edge_prot_table(chem_id, &p->n_prot_rows);
+    p->protocol = edge_charge_protocol(chem_id, &p->n_protocol_steps);
+    p->n_cells = n_cells;
+    p->capacity_Ah = capacity_Ah;
+    p->slow_every = 100u;
+}
+
+void edge_board_init(const edge_board_params_t *p, edge_board_state_t *s)
+{
+    (void)p;
+    edge_ctrl_init(&s->ctrl);
+    edge_prot_init(&s->prot);
+    edge_charge_start(&s->charge);
+    s->command = EDGE_CMD_OFF;
+    s->contactor_closed = 1u;
+    s->bridge_off_now = 0u;
+    s->slow_count = 0u;
+    s->steps = 0u;
+}
+
+static uint8_t mode_of(uint8_t cmd)
+{
+    switch (cmd) {
+    case EDGE_CMD_CURRENT:
+        return EDGE_MODE_CURRENT;
+    case EDGE_CMD_V_STRING:
+        return EDGE_MODE_V_STRING;
+    case EDGE_CMD_V_BUS:
+        return EDGE_MODE_V_BUS;
+    default:
+        return EDGE_MODE_OFF;
+    }
+}
+
+void edge_board_command(const edge_board_params_t *p, edge_board_state_t *s, uint8_t cmd,
+                        float i_ref_A, float v_ref_V, const edge_meas_t *m)
+{
+    edge_prot_refresh(&s->prot);
+    if (cmd > EDGE_CMD_PROTOCOL) {
+        cmd = EDGE_CMD_OFF;
+    }
+    s->command = cmd;
+    if (cmd == EDGE_CMD_PROTOCOL) {
+        edge_charge_start(&s->charge);
+        return;  /* the next slow tick enters the first step */
+    }
+    if (s->prot.action >= EDGE_ACTION_BRIDGE_OFF) {
+        return;  /* stays off until the trip is cleared */
+    }
+    edge_ctrl_set(&p->ctrl, &s->ctrl, mode_of(cmd), i_ref_A, v_ref_V, m);
+}
+
+int edge_board_clear(const edge_board_params_t *p, edge_board_state_t *s,
+                     const edge_meas_t *m)
+{
+    return edge_prot_clear(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells);
+}
+
+static void slow_tick(const edge_board_params_t *p, edge_board_state_t *s,
+                      const edge_meas_t *m)
+{
+    float dt_slow = p->ctrl.dt_inner_s * (float)p->slow_every;
+    edge_prot_eval(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells,
+                   EDGE_RATE_SLOW, dt_slow);
+    if (s->command == EDGE_CMD_PROTOCOL && s->prot.action < EDGE_ACTION_RAMP_ZERO &&
+        edge_charge_tick(p->protocol, p->n_protocol_steps, &s->charge, m, p->n_cells,
+                         p->capacity_Ah, dt_slow)) {
+        edge_ctrl_set(&p->ctrl, &s->ctrl, s->charge.mode, s->charge.i_ref_A,
+                      s->charge.v_ref_V, m);
+    }
+}
+
+float edge_board_step(const edge_board_params_t *p, edge_board_state_t *s,
+                      const edge_meas_t *m)
+{
+    uint8_t act;
+    s->steps++;
+    act = edge_prot_eval(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells,
+                         EDGE_RATE_FAST, p->ctrl.dt_inner_s);
+    if (++s->slow_count >= p->slow_every) {
+        s->slow_count = 0u;
+        slow_tick(p, s, m);
+        act = s->prot.action;
+    }
+    if (act >= EDGE_ACTION_BRIDGE_OFF) {
+        if (act == EDGE_ACTION_ISOLATE) {
+            s->contactor_closed = 0u;
+        }
+        if (s->ctrl.mode != EDGE_MODE_OFF) {
+            edge_ctrl_init(&s->ctrl);
+        }
+        s->bridge_off_now = 1u;
+        return 0.0f;
+    }
+    s->bridge_off_now = 0u;
+    if (act == EDGE_ACTION_RAMP_ZERO &&
+        (s->ctrl.mode != EDGE_MODE_CURRENT || s->ctrl.i_ref_A != 0.0f)) {
+        /* Watchdog: ramp to zero current from wherever the loop is (bumpless). */
+        edge_ctrl_set(&p->ctrl, &s->ctrl,
+                      s->ctrl.mode == EDGE_MODE_OFF ? EDGE_MODE_OFF : EDGE_MODE_CURRENT,
+                      0.0f, 0.0f, m);
+    }
+    return edge_ctrl_step(&p->dab, &p->ctrl, &s->ctrl, m);
+}
+
+void edge_sim_defaults(edge_sim_params_t *p)
+{
+    /* Case study I's platform: string A four LiFePO4 cells, string B six Pb-acid cells,
+     * 25 Ah each (Table II), on a 24 V bus held by the front end. */
+    p->bus.c_bus_F = 2.2e-3f;
+    p->bus.v_src_V = 24.0f;
+    p->bus.r_src_ohm = 0.05f;
+    p->n_units = 2u;
+    edge_board_defaults(&p->unit[0].board, EDGE_CHEM_LIFEPO4, 4u, 25.0f);
+    edge_string_defaults(&p->unit[0].string, EDGE_CHEM_LIFEPO4, 4u, 25.0f);
+    edge_board_defaults(&p->unit[1].board, EDGE_CHEM_LEAD_ACID, 6u, 25.0f);
+    edge_string_defaults(&p->unit[1].string, EDGE_CHEM_LEAD_ACID, 6u, 25.0f);
+}
+
+static void measure(const edge_string_state_t *st, const edge_bus_state_t *bus,
+                    edge_meas_t *m)
+{
+    m->v_string_V = st->v_V;
+    m->i_string_A = st->i_A;
+    m->v_bus_V = bus->v_bus_V;
+    m->temp_degC = st->temp_degC;
+    m->cell_min_V = st->cell_min_V;
+    m->cell_max_V = st->cell_max_V;
+}
+
+void edge_sim_init(const edge_sim_params_t *p, edge_sim_state_t *s, float soc0, float soc1)
+{
+    uint16_t u;
+    s->bus.v_bus_V = p->bus.r_src_ohm > 0.0f ? p->bus.v_src_V : 24.0f;
+    s->bus.g_load_S = 0.0f;
+    for (u = 0u; u < 2u; u++) {
+        edge_unit_state_t *us = &s->unit[u];
+        edge_string_init(&p->unit[u].string, &us->string, u == 0u ? soc0 : soc1, 25.0f);
+        edge_board_init(&p->unit[u].board, &us->board);
+        measure(&us->string, &s->bus, &us->meas);
+        us->psi_next_rad = 0.0f;
+        us->psi_applied_rad = 0.0f;
+        us->power_W = 0.0f;
+    }
+    s->steps = 0u;
+}
+
+void edge_sim_run(const edge_sim_params_t *p, edge_sim_state_t *s, uint32_t n_steps,
+                  float *trace_i0_A, float *trace_v_bus_V)
+{
+    uint32_t k;
+    uint16_t u;
+    uint16_t n = p->n_units > 2u ? 2u : p->n_units;
+    float dt = p->unit[0].board.ctrl.dt_inner_s;
+    for (k = 0u; k < n_steps; k++) {
+        float p_total = 0.0f;
+        int slow;
+        s->steps++;
+        slow = (s->steps % p->unit[0].board.slow_every) == 0u;
+        /* Plant over this period with the psi in the PWM registers. */
+        for (u = 0u; u < n; u++) {
+            edge_unit_state_t *us = &s->unit[u];
+            us->power_W = us->board.contactor_closed
+                              ? edge_dab_power_W(&p->unit[u].board.dab, us->string.v_V,
+                                                 s->bus.v_bus_V, us->psi_applied_rad)
+                              : 0.0f;
+            edge_string_fast(&p->unit[u].string, &us->string, us->power_W);
+            if (slow) {
+                edge_string_slow(&p->unit[u].string, &us->string,
+                                 dt * (float)p->unit[0].board.slow_every);
+            }
+            p_total += us->power_W;
+        }
+        edge_bus_step(&p->bus, &s->bus, p_total, dt);
+        /* Sample, protect, control. A new psi reaches the PWM one period later; a
+         * protection trip turns the bridge off at once. */
+        for (u = 0u; u < n; u++) {
+            edge_unit_state_t *us = &s->unit[u];
+            float psi;
+            measure(&us->string, &s->bus, &us->meas);
+            psi = edge_board_step(&p->unit[u].board, &us->board, &us->meas);
+            if (us->board.bridge_off_now) {
+                us->psi_applied_rad = 0.0f;
+                us->psi_next_rad = 0.0f;
+            } else {
+                us->psi_applied_rad = us->psi_next_rad;
+                us->psi_next_rad = psi;
+            }
+        }
+        if (trace_i0_A != (float *)0) {
+            trace_i0_A[k] = s->unit[0].string.i_A;
+        }
+        if (trace_v_bus_V != (float *)0) {
+            trace_v_bus_V[k] = s->bus.v_bus_V;
+        }
+    }
+}
