@@ -2,6 +2,7 @@
  * simulation of boards on a shared DC bus (the paper's platform, Fig. 2). */
 #include "edge_core.h"
 #include "fmath.h"
+#include "hot.h"
 
 void edge_board_defaults(edge_board_params_t *p, uint8_t chem_id, uint16_t n_cells,
                          float capacity_Ah)
@@ -83,7 +84,7 @@ void edge_board_command(const edge_board_params_t *p, edge_board_state_t *s, uin
     if (s->prot.action >= EDGE_ACTION_BRIDGE_OFF) {
         return;  /* stays off until the trip is cleared */
     }
-    edge_ctrl_set(&p->ctrl, &s->ctrl, mode_of(cmd), i_ref_A, v_ref_V, m);
+    edge_ctrl_set(&p->dab, &p->ctrl, &s->ctrl, mode_of(cmd), i_ref_A, v_ref_V, m);
 }
 
 int edge_board_clear(const edge_board_params_t *p, edge_board_state_t *s,
@@ -92,8 +93,8 @@ int edge_board_clear(const edge_board_params_t *p, edge_board_state_t *s,
     return edge_prot_clear(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells);
 }
 
-static void slow_tick(const edge_board_params_t *p, edge_board_state_t *s,
-                      const edge_meas_t *m)
+void edge_board_slow(const edge_board_params_t *p, edge_board_state_t *s,
+                     const edge_meas_t *m)
 {
     float dt_slow = p->ctrl.dt_inner_s * (float)p->slow_every;
     edge_prot_eval(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells,
@@ -101,23 +102,19 @@ static void slow_tick(const edge_board_params_t *p, edge_board_state_t *s,
     if (s->command == EDGE_CMD_PROTOCOL && s->prot.action < EDGE_ACTION_RAMP_ZERO &&
         edge_charge_tick(p->protocol, p->n_protocol_steps, &s->charge, m, p->n_cells,
                          p->capacity_Ah, dt_slow)) {
-        edge_ctrl_set(&p->ctrl, &s->ctrl, s->charge.mode, s->charge.i_ref_A,
+        edge_ctrl_set(&p->dab, &p->ctrl, &s->ctrl, s->charge.mode, s->charge.i_ref_A,
                       s->charge.v_ref_V, m);
     }
 }
 
-float edge_board_step(const edge_board_params_t *p, edge_board_state_t *s,
-                      const edge_meas_t *m)
+float edge_board_inner(const edge_board_params_t *p, edge_board_state_t *s,
+                       const edge_meas_t *m)
 {
-    uint8_t act;
+    uint8_t act = edge_prot_fast_quiet(&s->prot, m)
+                      ? s->prot.action
+                      : edge_prot_eval(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m,
+                                       p->n_cells, EDGE_RATE_FAST, p->ctrl.dt_inner_s);
     s->steps++;
-    act = edge_prot_eval(p->prot_rows, p->n_prot_rows, &p->prot, &s->prot, m, p->n_cells,
-                         EDGE_RATE_FAST, p->ctrl.dt_inner_s);
-    if (++s->slow_count >= p->slow_every) {
-        s->slow_count = 0u;
-        slow_tick(p, s, m);
-        act = s->prot.action;
-    }
     if (act >= EDGE_ACTION_BRIDGE_OFF) {
         if (act == EDGE_ACTION_ISOLATE) {
             s->contactor_closed = 0u;
@@ -132,11 +129,21 @@ float edge_board_step(const edge_board_params_t *p, edge_board_state_t *s,
     if (act == EDGE_ACTION_RAMP_ZERO &&
         (s->ctrl.mode != EDGE_MODE_CURRENT || s->ctrl.i_ref_A != 0.0f)) {
         /* Watchdog: ramp to zero current from wherever the loop is (bumpless). */
-        edge_ctrl_set(&p->ctrl, &s->ctrl,
+        edge_ctrl_set(&p->dab, &p->ctrl, &s->ctrl,
                       s->ctrl.mode == EDGE_MODE_OFF ? EDGE_MODE_OFF : EDGE_MODE_CURRENT,
                       0.0f, 0.0f, m);
     }
     return edge_ctrl_step(&p->dab, &p->ctrl, &s->ctrl, m);
+}
+
+float edge_board_step(const edge_board_params_t *p, edge_board_state_t *s,
+                      const edge_meas_t *m)
+{
+    if (++s->slow_count >= p->slow_every) {
+        s->slow_count = 0u;
+        edge_board_slow(p, s, m);
+    }
+    return edge_board_inner(p, s, m);
 }
 
 void edge_sim_defaults(edge_sim_params_t *p)

@@ -3,6 +3,7 @@
  * switching period. Mode changes are bumpless. */
 #include "edge_core.h"
 #include "fmath.h"
+#include "hot.h"
 
 static float slew(float x, float target, float max_step)
 {
@@ -35,13 +36,15 @@ void edge_ctrl_init(edge_ctrl_state_t *s)
     s->v_ramp_V = 0.0f;
     s->i_cmd_A = 0.0f;
     s->psi_rad = 0.0f;
+    s->ff_gain_per_A = 0.0f;
     edge_pi_reset(&s->pi_i);
     edge_pi_reset(&s->pi_v);
     s->outer_count = 0u;
 }
 
-void edge_ctrl_set(const edge_ctrl_params_t *c, edge_ctrl_state_t *s, uint8_t mode,
-                   float i_ref_A, float v_ref_V, const edge_meas_t *m)
+void edge_ctrl_set(const edge_dab_params_t *d, const edge_ctrl_params_t *c,
+                   edge_ctrl_state_t *s, uint8_t mode, float i_ref_A, float v_ref_V,
+                   const edge_meas_t *m)
 {
     uint8_t prev = s->mode;
     if (mode > EDGE_MODE_V_BUS || !edge_finitef(i_ref_A) || !edge_finitef(v_ref_V)) {
@@ -68,6 +71,7 @@ void edge_ctrl_set(const edge_ctrl_params_t *c, edge_ctrl_state_t *s, uint8_t mo
         /* Out of a voltage loop: the current ramp starts from the present command. */
         s->i_ramp_A = s->i_cmd_A;
     }
+    s->ff_gain_per_A = edge_dab_ff_gain(d);
     s->mode = mode;
 }
 
@@ -97,9 +101,9 @@ float edge_ctrl_step(const edge_dab_params_t *d, const edge_ctrl_params_t *c,
         }
         pv.out_min = -cap;
         pv.out_max = cap;
-        s->i_cmd_A = edge_pi_step(&pv, &s->pi_v, err, 0.0f, dt_outer);
+        s->i_cmd_A = edge_pi_step_inline(&pv, &s->pi_v, err, 0.0f, dt_outer);
     }
-    ff = edge_dab_psi_ff_rad(d, m->v_string_V, m->v_bus_V, s->i_cmd_A * m->v_string_V);
-    s->psi_rad = edge_pi_step(&c->pi_i, &s->pi_i, s->i_cmd_A - m->i_string_A, ff, dt);
+    ff = edge_psi_ff_current(d, s->ff_gain_per_A, m->v_bus_V, s->i_cmd_A);
+    s->psi_rad = edge_pi_step_inline(&c->pi_i, &s->pi_i, s->i_cmd_A - m->i_string_A, ff, dt);
     return s->psi_rad;
 }

@@ -1,31 +1,22 @@
-/* Float helpers without libm, so the firmware image needs no math library.
- * IEEE-754 square root is correctly rounded, so the hardware instruction (SSE sqrtss on
- * x86-64, VSQRT.F32 on a Cortex-M4F) and the Newton fallback give the same bits on host
- * and target; GCC emits the instruction for __builtin_sqrtf with -fno-math-errno. */
+/* Float helpers without libm, so the firmware image needs no math library. */
 #include "fmath.h"
 
-float edge_sqrt_pos(float x)
+float edge_sqrt_newton(float x)
 {
+    /* Newton from above converges monotonically; stop when it stops decreasing. */
+    float r = x > 1.0f ? x : 1.0f;
+    int i;
     if (!(x > 0.0f)) {
         return 0.0f;
     }
-#if defined(__GNUC__)
-    return __builtin_sqrtf(x);
-#else
-    {
-        /* Newton from above converges monotonically; stop when it stops decreasing. */
-        float r = x > 1.0f ? x : 1.0f;
-        int i;
-        for (i = 0; i < 64; i++) {
-            float next = 0.5f * (r + x / r);
-            if (next >= r) {
-                break;
-            }
-            r = next;
+    for (i = 0; i < 64; i++) {
+        float next = 0.5f * (r + x / r);
+        if (next >= r) {
+            break;
         }
-        return r;
+        r = next;
     }
-#endif
+    return r;
 }
 
 #define EDGE_LN2_F 0.693147180559945f

@@ -1,6 +1,7 @@
 /* Protection: evaluation of the const rows, derived signals, latching and clearing. */
 #include "edge_core.h"
 #include "fmath.h"
+#include "hot.h"
 
 #define EDGE_STUCK_MIN_CURRENT_A 0.5f
 #define EDGE_TEMP_WINDOW_S 0.1f
@@ -13,7 +14,14 @@ void edge_prot_init(edge_prot_state_t *s)
         s->trips[k] = 0u;
     }
     s->active = 0u;
+    s->pending = 0u;
     s->latched = 0u;
+    s->band_ready = 0u;
+    s->band_generic = 0u;
+    s->band_abs_i_max_A = 0.0f;
+    s->band_bus_min_V = 0.0f;
+    s->band_bus_max_V = 0.0f;
+    s->fast_mask = 0u;
     s->action = EDGE_ACTION_NONE;
     s->fatal = 0u;
     s->slow_steps = 0u;
@@ -35,16 +43,16 @@ void edge_prot_refresh(edge_prot_state_t *s)
 static int any_nonfinite(const edge_meas_t *m)
 {
     return !(edge_finitef(m->v_string_V) && edge_finitef(m->i_string_A) &&
-             edge_finitef(m->v_bus_V) && edge_finitef(m->temp_degC) &&
-             edge_finitef(m->cell_min_V) && edge_finitef(m->cell_max_V));
+             edge_finitef(m->v_bus_V));
 }
 
 static int out_of_range(const edge_prot_params_t *p, const edge_meas_t *m)
 {
-    return m->v_string_V < 0.0f || m->v_string_V > p->v_string_max_V ||
-           edge_absf(m->i_string_A) > p->i_abs_max_A || m->v_bus_V < 0.0f ||
-           m->temp_degC < p->temp_min_degC || m->temp_degC > p->temp_max_degC ||
-           m->cell_min_V > m->cell_max_V;
+    /* Written as "not inside", so that NaN is out of range. */
+    return !(m->v_string_V >= 0.0f && m->v_string_V <= p->v_string_max_V &&
+             edge_absf(m->i_string_A) <= p->i_abs_max_A && m->v_bus_V >= 0.0f &&
+             m->temp_degC >= p->temp_min_degC && m->temp_degC <= p->temp_max_degC &&
+             m->cell_min_V <= m->cell_max_V && m->cell_min_V >= 0.0f);
 }
 
 float edge_prot_signal(const edge_prot_params_t *p, const edge_prot_state_t *s,
@@ -135,47 +143,143 @@ static void update_action(const edge_prot_row_t *rows, uint16_t n_rows, edge_pro
     s->action = act;
 }
 
+/* Debounce, latch and hysteresis of one row for one sample; returns 1 if the row's
+ * state changed. */
+static int row_update(const edge_prot_row_t *r, edge_prot_state_t *s, float v)
+{
+    uint32_t bit = 1u << r->fault;
+    if (s->active & bit) {
+        /* Present until the signal is back past the clear threshold (hysteresis). */
+        if (!beyond(r->compare, v, r->clear_threshold)) {
+            s->active &= ~bit;
+            s->pending &= ~bit;
+            s->count[r->fault] = 0u;
+            return 1;
+        }
+        return 0;
+    }
+    if (!beyond(r->compare, v, r->threshold)) {
+        s->count[r->fault] = 0u;
+        s->pending &= ~bit;
+        return 0;
+    }
+    if (s->count[r->fault] < r->debounce_count) {
+        s->count[r->fault]++;
+    }
+    s->pending |= bit;
+    if (s->count[r->fault] < r->debounce_count) {
+        return 0;
+    }
+    s->active |= bit;
+    if (r->level != EDGE_LEVEL_WARNING && !(s->latched & bit)) {
+        s->latched |= bit;
+        s->trips[r->fault]++;
+        s->tripped_at = s->slow_steps;
+        if (r->level == EDGE_LEVEL_FATAL) {
+            s->fatal = 1u;
+        }
+    }
+    return 1;
+}
+
+/* The band in which no fast row is beyond its threshold, from the rows themselves. */
+static void prepare_band(const edge_prot_row_t *rows, uint16_t n_rows, edge_prot_state_t *s)
+{
+    uint16_t k;
+    s->band_abs_i_max_A = 3.0e38f;
+    s->band_bus_min_V = -3.0e38f;
+    s->band_bus_max_V = 3.0e38f;
+    s->band_generic = 0u;
+    s->fast_mask = 0u;
+    for (k = 0u; k < n_rows && rows[k].rate == EDGE_RATE_FAST; k++) {
+        const edge_prot_row_t *r = &rows[k];
+        int above = r->compare == EDGE_CMP_ABOVE;
+        s->fast_mask |= 1u << r->fault;
+        if (r->signal == EDGE_SIG_ABS_CURRENT_A && above) {
+            s->band_abs_i_max_A = r->threshold < s->band_abs_i_max_A ? r->threshold
+                                                                     : s->band_abs_i_max_A;
+        } else if (r->signal == EDGE_SIG_BUS_V && above) {
+            s->band_bus_max_V = r->threshold < s->band_bus_max_V ? r->threshold
+                                                                 : s->band_bus_max_V;
+        } else if (r->signal == EDGE_SIG_BUS_V) {
+            s->band_bus_min_V = r->threshold > s->band_bus_min_V ? r->threshold
+                                                                 : s->band_bus_min_V;
+        } else if (!(r->signal == EDGE_SIG_NONFINITE && above && r->threshold >= 0.0f)) {
+            s->band_generic = 1u;
+        }
+    }
+    s->band_ready = 1u;
+}
+
+/* The fast rows, one by one (a sample outside the quiet band, or a row counting). */
+static int eval_fast(const edge_prot_row_t *rows, uint16_t n_rows,
+                     const edge_prot_params_t *p, edge_prot_state_t *s,
+                     const edge_meas_t *m, uint16_t n_cells)
+{
+    float bad = any_nonfinite(m) ? 1.0f : 0.0f;
+    float abs_i = edge_absf(m->i_string_A);
+    int changed = 0;
+    uint16_t k;
+    if (!s->band_ready) {
+        prepare_band(rows, n_rows, s);
+    }
+    for (k = 0u; k < n_rows && rows[k].rate == EDGE_RATE_FAST; k++) {
+        const edge_prot_row_t *r = &rows[k];
+        float v;
+        switch (r->signal) {
+        case EDGE_SIG_ABS_CURRENT_A:
+            v = abs_i;
+            break;
+        case EDGE_SIG_BUS_V:
+            v = m->v_bus_V;
+            break;
+        case EDGE_SIG_NONFINITE:
+            v = bad;
+            break;
+        default:
+            v = edge_prot_signal(p, s, m, n_cells, r->signal);
+            break;
+        }
+        if (((s->active | s->pending) & (1u << r->fault)) ||
+            beyond(r->compare, v, r->threshold)) {
+            changed |= row_update(r, s, v);
+        }
+    }
+    return changed;
+}
+
+static uint8_t eval_rows(const edge_prot_row_t *rows, uint16_t n_rows,
+                         const edge_prot_params_t *p, edge_prot_state_t *s,
+                         const edge_meas_t *m, uint16_t n_cells, uint8_t rate, float dt_s);
+
 uint8_t edge_prot_eval(const edge_prot_row_t *rows, uint16_t n_rows,
                        const edge_prot_params_t *p, edge_prot_state_t *s,
                        const edge_meas_t *m, uint16_t n_cells, uint8_t rate, float dt_s)
 {
-    uint16_t k = 0u;
+    if (rate == EDGE_RATE_FAST && edge_prot_fast_quiet(s, m)) {
+        return s->action;
+    }
+    return eval_rows(rows, n_rows, p, s, m, n_cells, rate, dt_s);
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static uint8_t eval_rows(const edge_prot_row_t *rows, uint16_t n_rows,
+                         const edge_prot_params_t *p, edge_prot_state_t *s,
+                         const edge_meas_t *m, uint16_t n_cells, uint8_t rate, float dt_s)
+{
     int changed = 0;
-    if (rate == EDGE_RATE_SLOW) {
+    if (rate == EDGE_RATE_FAST) {
+        changed = eval_fast(rows, n_rows, p, s, m, n_cells);
+    } else {
+        uint16_t k = 0u;
         update_slow_signals(p, s, m, dt_s);
         while (k < n_rows && rows[k].rate == EDGE_RATE_FAST) {
             k++;  /* fast rows come first in every table */
         }
-    }
-    for (; k < n_rows && rows[k].rate == rate; k++) {
-        const edge_prot_row_t *r = &rows[k];
-        uint32_t bit = 1u << r->fault;
-        float v = edge_prot_signal(p, s, m, n_cells, r->signal);
-        if (s->active & bit) {
-            /* Present until the signal is back past the clear threshold (hysteresis). */
-            if (!beyond(r->compare, v, r->clear_threshold)) {
-                s->active &= ~bit;
-                s->count[r->fault] = 0u;
-                changed = 1;
-            }
-        } else if (beyond(r->compare, v, r->threshold)) {
-            if (s->count[r->fault] < r->debounce_count) {
-                s->count[r->fault]++;
-            }
-            if (s->count[r->fault] >= r->debounce_count) {
-                s->active |= bit;
-                if (r->level != EDGE_LEVEL_WARNING && !(s->latched & bit)) {
-                    s->latched |= bit;
-                    s->trips[r->fault]++;
-                    s->tripped_at = s->slow_steps;
-                    if (r->level == EDGE_LEVEL_FATAL) {
-                        s->fatal = 1u;
-                    }
-                }
-                changed = 1;
-            }
-        } else {
-            s->count[r->fault] = 0u;
+        for (; k < n_rows; k++) {
+            changed |= row_update(&rows[k], s, edge_prot_signal(p, s, m, n_cells, rows[k].signal));
         }
     }
     if (changed) {
@@ -207,6 +311,7 @@ int edge_prot_clear(const edge_prot_row_t *rows, uint16_t n_rows,
         uint32_t bit = 1u << rows[k].fault;
         if (s->latched & bit) {
             s->active &= ~bit;
+            s->pending &= ~bit;
             s->count[rows[k].fault] = 0u;
         }
     }

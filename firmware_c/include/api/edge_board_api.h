@@ -41,8 +41,15 @@ void edge_board_command(const edge_board_params_t *p, edge_board_state_t *s, uin
                         float i_ref_A, float v_ref_V, const edge_meas_t *m);
 int edge_board_clear(const edge_board_params_t *p, edge_board_state_t *s,
                      const edge_meas_t *m);
-/* One inner step: fast protection (and the slow tick when due: slow protection, charge
- * protocol), then control. Returns psi; 0 at once when protection acts. */
+/* The two rates of the firmware, as a board's two interrupts call them:
+ * edge_board_inner every switching period (fast protection, then control; returns psi,
+ * 0 at once when protection acts), edge_board_slow every slow_every periods (slow
+ * protection, charge protocol). */
+float edge_board_inner(const edge_board_params_t *p, edge_board_state_t *s,
+                       const edge_meas_t *m);
+void edge_board_slow(const edge_board_params_t *p, edge_board_state_t *s,
+                     const edge_meas_t *m);
+/* Both, for a single-rate caller: the slow part every slow_every calls, then the inner. */
 float edge_board_step(const edge_board_params_t *p, edge_board_state_t *s,
                       const edge_meas_t *m);
 

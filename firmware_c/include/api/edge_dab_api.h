@@ -42,6 +42,8 @@ typedef struct {
     float v_ramp_V;           /* slew-limited voltage reference */
     float i_cmd_A;            /* current command handed to the inner loop */
     float psi_rad;            /* inner-loop output of the last step */
+    float ff_gain_per_A;      /* 8 fsw L / n, so eq. 2's argument is 1 - gain |I| / Vbus;
+                                 set by edge_ctrl_set from the converter data */
     edge_pi_state_t pi_i;
     edge_pi_state_t pi_v;
     uint16_t outer_count;
@@ -61,8 +63,9 @@ void edge_ctrl_init(edge_ctrl_state_t *s);
 /* Change mode and references. Switching between current and voltage modes is bumpless:
  * the new loop starts from the present current command. Entering any mode from OFF
  * soft-starts from zero current (psi from 0). */
-void edge_ctrl_set(const edge_ctrl_params_t *c, edge_ctrl_state_t *s, uint8_t mode,
-                   float i_ref_A, float v_ref_V, const edge_meas_t *m);
+void edge_ctrl_set(const edge_dab_params_t *d, const edge_ctrl_params_t *c,
+                   edge_ctrl_state_t *s, uint8_t mode, float i_ref_A, float v_ref_V,
+                   const edge_meas_t *m);
 /* One inner step: slew the references, run the outer loop when due, then the inner
  * loop. Returns psi in rad (0 in OFF mode). */
 float edge_ctrl_step(const edge_dab_params_t *d, const edge_ctrl_params_t *c,

@@ -13,8 +13,8 @@ enum {
     EDGE_FAULT_OVER_TEMP,
     EDGE_FAULT_BUS_OV,
     EDGE_FAULT_BUS_UV,
-    EDGE_FAULT_SENSOR_NAN,    /* a measurement is NaN or infinite */
-    EDGE_FAULT_SENSOR_RANGE,  /* a measurement is physically impossible */
+    EDGE_FAULT_SENSOR_NAN,    /* a control measurement is NaN or infinite (fast) */
+    EDGE_FAULT_SENSOR_RANGE,  /* a measurement is physically impossible or NaN (slow) */
     EDGE_FAULT_SENSOR_STUCK,  /* string voltage frozen while current flows */
     EDGE_FAULT_WATCHDOG,      /* no setpoint refresh from the supervisor */
     EDGE_FAULT_RUNAWAY_DTDT,  /* thermal runaway: fast temperature rise */
@@ -30,8 +30,10 @@ enum {                        /* which derived signal a row watches */
     EDGE_SIG_I2T_A2S,         /* integral of (I^2 - I_cont^2) dt, floored at 0 */
     EDGE_SIG_TEMP_DEGC,
     EDGE_SIG_BUS_V,
-    EDGE_SIG_NONFINITE,       /* 1 when any measurement is NaN or infinite */
-    EDGE_SIG_OUT_OF_RANGE,    /* 1 when any measurement is outside its physical range */
+    EDGE_SIG_NONFINITE,       /* 1 when a measurement the control loop uses (string voltage,
+                                 current, bus voltage) is NaN or infinite */
+    EDGE_SIG_OUT_OF_RANGE,    /* 1 when any measurement is outside its physical range
+                                 (NaN counts as outside: temperature and cells, slowly) */
     EDGE_SIG_STUCK_S,         /* seconds the string voltage has not changed while |I| > 0.5 A */
     EDGE_SIG_REFRESH_AGE_S,   /* seconds since the last setpoint refresh */
     EDGE_SIG_TEMP_RATE_DEGC_PER_S,
@@ -76,12 +78,21 @@ typedef struct {
 typedef struct {
     uint16_t count[16];       /* consecutive fault samples per row */
     uint32_t active;          /* bit per fault: present now (warnings too) */
+    uint32_t pending;         /* bit per fault: counting towards a trip (count > 0) */
     uint32_t latched;         /* bit per fault: tripped and latched */
     uint32_t trips[16];       /* how often each row has tripped */
     uint8_t action;           /* strongest action of the latched and active rows */
     uint8_t fatal;            /* 1 once a fatal row tripped */
     uint32_t slow_steps;      /* slow steps since init */
     uint32_t tripped_at;      /* slow step of the latest trip */
+    /* the quiet band of the fast rows, derived from the table on the first fast call:
+     * a sample inside it, with no fast row counting or active, changes nothing */
+    uint8_t band_ready;
+    uint8_t band_generic;     /* a fast row watches a signal the band does not cover */
+    float band_abs_i_max_A;
+    float band_bus_min_V;
+    float band_bus_max_V;
+    uint32_t fast_mask;
     /* derived signals */
     float i2t_A2s;
     float stuck_s;
