@@ -21,7 +21,7 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 INCLUDE_DIR = HERE / "include"
 # The API headers, in dependency order (the same order edge_core.h includes them).
-API_HEADERS = ["pi", "dab", "plant", "prot", "charge", "pulse", "board"]
+API_HEADERS = ["pi", "dab", "plant", "prot", "charge", "pulse", "board", "modbus"]
 CORE_CFLAGS = ["-std=c99", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Werror"]
 SANITIZE_FLAGS = [
     "-fsanitize=address,undefined",

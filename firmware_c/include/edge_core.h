@@ -12,5 +12,6 @@
 #include "api/edge_charge_api.h"
 #include "api/edge_pulse_api.h"
 #include "api/edge_board_api.h"
+#include "api/edge_modbus_api.h"
 
 #endif /* EDGE_CORE_H */

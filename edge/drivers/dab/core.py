@@ -309,3 +309,40 @@ class PulseEstimator:
     @property
     def c1_f(self) -> float:
         return float(self._e.c1_F)
+
+
+FIRMWARE_VERSION = 0x0100  # 1.0
+BOARD_ID_EMULATED = 0x0001  # the board id of the simulated (host and QEMU) builds
+
+
+class Slave:
+    """The board's C Modbus RTU slave (firmware_c/src/modbus.c) on a Sim unit."""
+
+    def __init__(
+        self, unit: Unit, address: int = 1, baud: int = 115200, board_id: int = BOARD_ID_EMULATED
+    ) -> None:
+        self.unit = unit
+        self.mb = ffi.new("edge_mb_t *")
+        self.dev = ffi.new("edge_dev_t *")
+        lib.edge_mb_init(self.mb, address, baud)
+        self.dev.board_id = board_id
+        self.dev.fw_version = FIRMWARE_VERSION
+        self.dev.params = ffi.addressof(unit.params, "board")
+        self.dev.state = ffi.addressof(unit.state, "board")
+        self.dev.meas = ffi.addressof(unit.state, "meas")
+
+    def frame(self, data: bytes) -> bytes:
+        """Handle one complete RTU frame; the answer, or b'' where Modbus stays silent."""
+        buf = ffi.from_buffer(data)
+        n = lib.edge_mb_frame(self.mb, self.dev, buf, len(data))
+        return bytes(ffi.buffer(self.mb.tx, n))
+
+    @property
+    def t35_s(self) -> float:
+        return float(lib.edge_mb_t35_us(self.mb)) * 1e-6
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return {
+            k: int(getattr(self.mb, k)) for k in ("frames", "crc_errors", "exceptions", "ignored")
+        }
