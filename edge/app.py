@@ -20,7 +20,7 @@ from typing import Any
 from edge.config import EdgeConfig
 from edge.core import CoreConfig, CoreState, ProcessImage, Setpoints, decide
 from edge.core.model import InverterMode
-from edge.drivers.dab.sim import DabBoardSim, EmulatedDabPort
+from edge.drivers.dab.driver import DabDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.publisher import MqttPublisher
@@ -86,7 +86,7 @@ class Supervisor:
         cfg: EdgeConfig,
         clock: ScaledClock,
         inverter: SofarDriver,
-        dab: EmulatedDabPort | None,
+        dab: DabDriver | None,
         publisher: MqttPublisher | None,
         out: Callable[[str], None] = print,
     ) -> None:
@@ -99,7 +99,7 @@ class Supervisor:
         self.out = out
         self.state = CoreState()
         self.summary = Summary()
-        self._inverter_online: bool | None = None
+        self._online: dict[str, bool] = {}
 
     def _account(self, image: ProcessImage, sp: Setpoints, dt_s: float) -> None:
         s = self.summary
@@ -192,22 +192,27 @@ class Supervisor:
         self.summary.end_s = now
         self._account(image, sp, dt_s)
         if self.publisher is not None:
-            online = (
-                image.inverter is not None
+            fresh = {
+                "inverter": image.inverter is not None
                 and image.inverter.age_s <= self.cfg.inverter.stale_after_s
-            )
-            if online != self._inverter_online:
-                self.publisher.publish_device_status("inverter", online)
-                if self.dab is not None:
-                    self.publisher.publish_device_status("dab", image.dab is not None)
-                self._inverter_online = online
+            }
+            if self.dab is not None:
+                fresh["dab"] = (
+                    image.dab is not None and image.dab.age_s <= self.cfg.dab.stale_after_s
+                )
+            for device, online in fresh.items():
+                if self._online.get(device) != online:
+                    self.publisher.publish_device_status(device, online)
+                    self._online[device] = online
             self.publisher.publish_state(self._state_doc(image, sp))
         self.out(self._line(image, sp))
         return sp
 
     async def run(self, until_s: float | None, stop: asyncio.Event) -> Summary:
         """Tick every policy.tick_s of the clock until until_s (clock seconds) or stop."""
-        poll = asyncio.create_task(self.inverter.run(), name="inverter-poll")
+        polls = [asyncio.create_task(self.inverter.run(), name="inverter-poll")]
+        if self.dab is not None:
+            polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
         tick_s = self.cfg.policy.tick_s
         next_t = self.clock.now_s() + tick_s
         try:
@@ -221,11 +226,15 @@ class Supervisor:
                 await self.tick(tick_s)
                 next_t += tick_s
         finally:
-            poll.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poll
-            # Leave the inverter in its own self-use mode, whatever ended the run.
+            for task in polls:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # Leave the inverter in its own self-use mode and the DAB bridge off, whatever
+            # ended the run.
             await self.inverter.close(restore_self_use=True)
+            if self.dab is not None:
+                await self.dab.close()
         return self.summary
 
 
@@ -256,20 +265,3 @@ async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | Non
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-class BoardStepper:
-    """Steps an emulated DAB board on the clock (when no house drives it)."""
-
-    def __init__(self, board: DabBoardSim, port: EmulatedDabPort, clock: ScaledClock) -> None:
-        self.board, self.port, self.clock = board, port, clock
-
-    async def run(self, step_s: float = 0.5) -> None:
-        last = self.clock.now_s()
-        self.port.mark(last)
-        while True:
-            await self.clock.sleep(step_s)
-            now = self.clock.now_s()
-            self.board.step(now - last)
-            self.port.mark(now)
-            last = now

@@ -13,9 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from edge.app import BoardStepper, Supervisor, make_publisher, wait_for_serial
+from edge.app import Supervisor, make_publisher, wait_for_serial
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
-from edge.drivers.dab.sim import DabBoardSim, EmulatedDabPort
+from edge.drivers.dab.driver import DabDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
@@ -92,19 +92,21 @@ def _stop_event() -> asyncio.Event:
 async def _supervise(
     cfg: EdgeConfig,
     clock: ScaledClock,
-    dab: EmulatedDabPort | None,
     until_s: float | None,
     quiet: bool,
     extra_tasks: list[Awaitable[None]],
 ) -> int:
     stop = _stop_event()
     driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s)
+    dab = DabDriver(cfg.dab, clock, poll_s=cfg.policy.tick_s) if cfg.dab.enabled else None
     tasks = [asyncio.ensure_future(t) for t in extra_tasks]
     publisher: MqttPublisher | None = None
     try:
         serial = await wait_for_serial(driver, stop)
         if serial is None:
             await driver.close(restore_self_use=False)  # stopped before the first full read
+            if dab is not None:
+                dab.close_link()
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:
@@ -132,13 +134,18 @@ async def _supervise(
                 await t
 
 
+def _tcp(url: str, key: str) -> tuple[str, int]:
+    if not url.startswith("tcp://"):
+        raise EdgeError(f"{key} = {url!r}: `edge sim` serves tcp://HOST:PORT only")
+    host, _, port = url[len("tcp://") :].rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
 async def _demo(args: argparse.Namespace) -> int:
     base = load_config(args.config)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
-    world = SimulatedWorld(
-        clock, WorldParams(dab_max_charge_current_a=base.dab.max_charge_current_a)
-    )
-    port = await world.start()
+    world = SimulatedWorld(clock, WorldParams(dab=base.dab.enabled))
+    port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
     mqtt = base.mqtt
     if not args.no_mqtt:
@@ -154,11 +161,13 @@ async def _demo(args: argparse.Namespace) -> int:
     cfg = base.model_copy(
         update={
             "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
+            "dab": base.dab.model_copy(update={"port": f"tcp://127.0.0.1:{dab_port or 1}"}),
             "mqtt": mqtt,
         }
     )
+    boards = f", DAB board on tcp://127.0.0.1:{dab_port}" if dab_port else ""
     print(
-        f"simulated house: inverter emulator on tcp://127.0.0.1:{port}, "
+        f"simulated house: inverter emulator on tcp://127.0.0.1:{port}{boards}, "
         f"{args.minutes:g} simulated minutes at {args.speed:g}x from {format_time_of_day(NOON_S)}",
         flush=True,
     )
@@ -166,7 +175,6 @@ async def _demo(args: argparse.Namespace) -> int:
         return await _supervise(
             cfg,
             clock,
-            world.dab_port if cfg.dab.enabled else None,
             until_s=NOON_S + args.minutes * 60.0,
             quiet=args.quiet,
             extra_tasks=[world.run()],
@@ -179,21 +187,26 @@ async def _demo(args: argparse.Namespace) -> int:
 
 async def _sim(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    port_url = cfg.inverter.port
-    if not port_url.startswith("tcp://"):
-        raise EdgeError(f"inverter.port = {port_url!r}: `edge sim` serves tcp://HOST:PORT only")
-    host, _, port = port_url[len("tcp://") :].rpartition(":")
+    host, port = _tcp(cfg.inverter.port, "inverter.port")
+    dab_host, dab_port = _tcp(cfg.dab.port, "dab.port") if cfg.dab.enabled else (host, 0)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
     world = SimulatedWorld(
         clock,
         WorldParams(
-            host=host or "127.0.0.1", inverter_port=int(port), slave_id=cfg.inverter.slave_id
+            host=host,
+            inverter_port=port,
+            inverter_slave_id=cfg.inverter.slave_id,
+            dab=cfg.dab.enabled,
+            dab_port=dab_port,
+            dab_slave_id=cfg.dab.slave_id,
         ),
     )
+    if cfg.dab.enabled and dab_host != host:
+        raise EdgeError(f"dab.port = {cfg.dab.port!r}: `edge sim` serves both on one host ({host})")
     await world.start()
+    boards = f" and the DAB board on {cfg.dab.port}" if cfg.dab.enabled else ""
     print(
-        f"simulated house serving the inverter on {port_url}"
-        f" (slave {cfg.inverter.slave_id}); Ctrl-C stops",
+        f"simulated house serving the inverter on {cfg.inverter.port}{boards}; Ctrl-C stops",
         flush=True,
     )
     stop = _stop_event()
@@ -221,14 +234,8 @@ async def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     lt = time.localtime()
     clock = ScaledClock(start_s=lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec, speed=1.0)
-    dab = None
-    extra: list[Awaitable[None]] = []
-    if cfg.dab.enabled:
-        board = DabBoardSim()
-        dab = EmulatedDabPort(board, cfg.dab.max_charge_current_a)
-        extra.append(BoardStepper(board, dab, clock).run())
     until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
-    return await _supervise(cfg, clock, dab, until, args.quiet, extra)
+    return await _supervise(cfg, clock, until, args.quiet, [])
 
 
 def main(argv: list[str] | None = None) -> int:

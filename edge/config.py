@@ -32,6 +32,16 @@ Port = Annotated[
 ]
 
 
+def _check_port(v: str) -> str:
+    if v.startswith("tcp://"):
+        _host, sep, port = v[len("tcp://") :].rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected tcp://HOST:PORT with a port from 1 to 65535")
+    elif not v.startswith("/"):
+        raise ValueError("expected a serial device path (/dev/ttyUSB0) or tcp://HOST:PORT")
+    return v
+
+
 class SiteConfig(_Model):
     name: str = Field("My house", min_length=1, description="Name shown in Home Assistant")
 
@@ -62,13 +72,7 @@ class InverterConfig(_Model):
     @field_validator("port")
     @classmethod
     def _port_form(cls, v: str) -> str:
-        if v.startswith("tcp://"):
-            _host, sep, port = v[len("tcp://") :].rpartition(":")
-            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("expected tcp://HOST:PORT with a port from 1 to 65535")
-        elif not v.startswith("/"):
-            raise ValueError("expected a serial device path (/dev/ttyUSB0) or tcp://HOST:PORT")
-        return v
+        return _check_port(v)
 
 
 class BatteryConfig(_Model):
@@ -89,15 +93,21 @@ class BatteryConfig(_Model):
 
 class DabConfig(_Model):
     enabled: bool = Field(True, description="A DAB board with a second battery string is fitted")
-    kind: Literal["emulated"] = Field(
-        "emulated", description="How the board is reached (the Modbus link comes with the firmware)"
-    )
+    port: Port = "tcp://127.0.0.1:8900"
+    slave_id: int = Field(1, ge=1, le=247, description="Modbus address of the board")
+    baud: Literal[9600, 19200, 38400, 57600, 115200] = Field(115200, description="UART baud rate")
+    timeout_s: float = Field(0.5, ge=0.05, le=10.0, description="Reply timeout per request")
     max_charge_current_a: float = Field(
         5.0, ge=0.0, le=10.0, description="Largest charge current into the second string"
     )
     stale_after_s: float = Field(
         5.0, ge=1.0, le=300.0, description="Board data older than this is stale"
     )
+
+    @field_validator("port")
+    @classmethod
+    def _port_form(cls, v: str) -> str:
+        return _check_port(v)
 
 
 class MqttConfig(_Model):

@@ -1,0 +1,174 @@
+"""What every Modbus RTU device driver shares: the pymodbus client (a serial port, or RTU
+framing over TCP for gateways and emulators), reconnecting with backoff, one request at a
+time, and a poll task that keeps the latest good reading and its time.
+
+A failed or implausible reading is dropped: the previous one only ages (never a zero).
+A refused or dropped link is reported in one line per outage, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Generic, TypeVar
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
+
+from edge.core.model import Sample
+from edge.drivers.backoff import Backoff
+from edge.errors import DeviceError
+from edge.sim.clock import Clock
+
+T = TypeVar("T")
+
+# What a dropped link, a timeout or a garbled answer raises inside pymodbus.
+LINK_ERRORS = (ModbusException, OSError, asyncio.TimeoutError)
+
+
+def make_client(
+    port: str, baud: int, timeout_s: float
+) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    """`tcp://HOST:PORT` (RTU framing over TCP) or a serial device path."""
+    # pymodbus's own reconnect is off (reconnect_delay 0): ModbusDevice.run() owns it.
+    if port.startswith("tcp://"):
+        host, _, tcp_port = port[len("tcp://") :].rpartition(":")
+        return AsyncModbusTcpClient(
+            host or "127.0.0.1",
+            port=int(tcp_port),
+            framer=FramerType.RTU,
+            timeout=timeout_s,
+            retries=1,
+            reconnect_delay=0,
+        )
+    return AsyncModbusSerialClient(
+        port, framer=FramerType.RTU, baudrate=baud, timeout=timeout_s, retries=1, reconnect_delay=0
+    )
+
+
+class ModbusDevice(Generic[T]):
+    """Base of a polled Modbus device: subclasses implement identify() and poll_once()."""
+
+    kind = "device"  # logger name: edge.<kind>
+    label = "device"  # in messages
+
+    def __init__(
+        self, port: str, slave_id: int, baud: int, timeout_s: float, clock: Clock, poll_s: float
+    ) -> None:
+        self.port = port
+        self.slave_id = slave_id
+        self.clock = clock
+        self.poll_s = poll_s
+        self.status = "connecting"
+        self.connect_attempts = 0
+        self.identified = False
+        self.log = logging.getLogger(f"edge.{self.kind}")
+        self._client = make_client(port, baud, timeout_s)
+        self._lock = asyncio.Lock()
+        self._backoff = Backoff()
+        self._latest: T | None = None
+        self._latest_t_s: float | None = None
+
+    # ---- for subclasses -----------------------------------------------------------
+    async def identify(self) -> None:
+        """The first read after connecting (serial number, version)."""
+
+    async def poll_once(self) -> None:
+        """One poll: read, then store with self.store()."""
+        raise NotImplementedError
+
+    def store(self, reading: T) -> None:
+        self._latest = reading
+        self._latest_t_s = self.clock.now_s()
+
+    async def read(self, function_code: int, address: int, count: int, what: str) -> list[int]:
+        """One FC 0x03/0x04 read; an exception answer raises DeviceError naming `what`."""
+        read = (
+            self._client.read_holding_registers
+            if function_code == 3
+            else self._client.read_input_registers
+        )
+        async with self._lock:
+            r = await read(address, count=count, device_id=self.slave_id)
+        if r.isError():
+            raise DeviceError(f"{what} read refused: {r}")
+        return list(r.registers)
+
+    async def write(self, address: int, values: list[int], what: str) -> None:
+        """FC 0x10 (several) or 0x06 (one) write; an exception answer raises DeviceError."""
+        async with self._lock:
+            if len(values) == 1:
+                r = await self._client.write_register(address, values[0], device_id=self.slave_id)
+            else:
+                r = await self._client.write_registers(address, values, device_id=self.slave_id)
+        if r.isError():
+            raise DeviceError(f"{what} write refused: {r}")
+
+    async def execute(self, pdu: ModbusPDU) -> ModbusPDU:
+        async with self._lock:
+            answer: ModbusPDU = await self._client.execute(False, pdu)
+        return answer
+
+    def register_pdu(self, response_class: type[ModbusPDU]) -> None:
+        self._client.register(response_class)
+
+    # ---- the port to the app ----------------------------------------------------
+    def sample(self, now_s: float) -> Sample[T] | None:
+        """The latest good reading and its age at now_s, or None before the first one."""
+        if self._latest is None or self._latest_t_s is None:
+            return None
+        return Sample(self._latest, max(0.0, now_s - self._latest_t_s))
+
+    @property
+    def live(self) -> bool:
+        return self.status == "online" and self.identified
+
+    def lost(self, why: str) -> None:
+        if self.status == "online":
+            self.log.warning("%s at %s: %s; reconnecting", self.label, self.port, why)
+        self.status = f"offline: {why}"
+        self._client.close()
+        self.on_lost()
+
+    def on_lost(self) -> None:
+        """Forget what must be sent again after a reconnect."""
+
+    async def _connect(self) -> None:
+        failures = 0
+        while True:
+            self.connect_attempts += 1
+            if await self._client.connect():
+                self._backoff.reset()
+                return
+            failures += 1
+            delay = self._backoff.next_delay_s()
+            why = f"cannot connect (refused or no device), retrying in {delay:.1f} s"
+            # First failure of an outage, then once per longest backoff: reported, not spammed.
+            if failures == 1 or delay >= self._backoff.max_s:
+                self.log.warning("%s at %s: %s", self.label, self.port, why)
+            self.status = f"offline: {why}"
+            await asyncio.sleep(delay)  # wall time: this paces a real link, not the simulation
+
+    async def run(self) -> None:
+        """Poll forever; cancel the task to stop."""
+        while True:
+            if not self._client.connected:
+                await self._connect()
+            try:
+                if not self.identified:
+                    await self.identify()
+                    self.identified = True
+                await self.poll_once()
+                if self.status != "online":
+                    self.log.info("%s at %s: online", self.label, self.port)
+                self.status = "online"
+            except DeviceError as exc:
+                self.log.warning("%s at %s: %s", self.label, self.port, exc)
+            except LINK_ERRORS as exc:
+                self.lost(str(exc) or type(exc).__name__)
+            await self.clock.sleep(self.poll_s)
+
+    def close_link(self) -> None:
+        self._client.close()

@@ -1,0 +1,109 @@
+"""The DAB driver (pymodbus) against the board's own C slave behind a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from edge.config import DabConfig
+from edge.drivers.dab.core import Fault
+from edge.drivers.dab.driver import DabDriver
+from edge.drivers.dab.sim import DabBoardEmulator
+from edge.sim.clock import ScaledClock
+
+
+@dataclass
+class Rig:
+    board: DabBoardEmulator
+    drv: DabDriver
+    clock: ScaledClock
+    task: asyncio.Task
+
+
+async def until(pred, timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not pred():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def rig(**cfg) -> AsyncIterator[Rig]:
+    board = DabBoardEmulator()
+    port = await board.start()
+    clock = ScaledClock(start_s=0.0, speed=1.0)
+    drv = DabDriver(DabConfig(port=f"tcp://127.0.0.1:{port}", **cfg), clock, poll_s=0.05)
+    task = asyncio.create_task(drv.run())
+    try:
+        await until(lambda: drv.live and drv.sample(clock.now_s()) is not None)
+        yield Rig(board, drv, clock, task)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await drv.close()
+        await board.stop()
+
+
+def test_identifies_the_board_and_reads_telemetry():
+    async def go():
+        async with rig() as r:
+            assert (r.drv.board_id, r.drv.firmware_version) == (1, 0x0100)
+            t = r.drv.telemetry
+            assert t.string_voltage_v == pytest.approx(r.board.unit.string_voltage_v, abs=0.001)
+            assert t.bus_voltage_v == pytest.approx(24.0, abs=0.01)
+            refreshes = r.board.slave.dev.refreshes
+            await asyncio.sleep(0.2)
+            assert r.board.slave.dev.refreshes > refreshes  # every poll refreshes the watchdog
+
+    asyncio.run(go())
+
+
+def test_a_current_reference_reaches_the_bridge_and_small_changes_are_not_written():
+    async def go():
+        async with rig(max_charge_current_a=4.0) as r:
+            await r.drv.apply(3.0)
+            r.board.step(0.01)
+            assert r.board.unit.current_a == pytest.approx(3.0, rel=1e-3)
+            await r.drv.apply(3.02)  # inside the 0.05 A deadband
+            assert r.drv.writes == 1
+            await r.drv.apply(9.0)  # clamped to the configured 4 A
+            r.board.step(0.01)
+            assert r.board.unit.current_a == pytest.approx(4.0, rel=1e-3)
+            await r.drv.close()
+            r.board.step(0.001)
+            assert r.board.unit.current_a == 0.0  # closing turns the bridge off
+
+    asyncio.run(go())
+
+
+def test_a_trip_on_the_board_is_seen_by_the_supervisor():
+    async def go():
+        async with rig() as r:
+            await r.drv.apply(3.0)
+            r.board.sim.params.bus.v_src_V = 40.0  # the DC bus runs away
+            r.board.step(0.01)
+            await until(lambda: r.drv.sample(r.clock.now_s()).value.tripped)
+            assert r.drv.telemetry.faults_latched & (1 << Fault.BUS_OV)
+            assert r.drv.telemetry.protection_action == 2  # bridge off
+
+    asyncio.run(go())
+
+
+def test_a_board_that_goes_away_ages_its_data():
+    async def go():
+        async with rig() as r:
+            before = r.drv.sample(r.clock.now_s()).value
+            await r.board.stop()
+            # Connected clients keep their sockets: drop the link from the driver's side too.
+            r.drv.lost("test: link dropped")
+            await asyncio.sleep(0.5)
+            later = r.drv.sample(r.clock.now_s())
+            assert later.value == before and later.age_s >= 0.5
+            assert r.drv.status.startswith("offline")
+
+    asyncio.run(go())
