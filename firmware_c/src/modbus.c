@@ -22,6 +22,7 @@ void edge_mb_init(edge_mb_t *mb, uint8_t address, uint32_t baud)
     mb->address = address;
     mb->baud = baud > 0u ? baud : 9600u;
     mb->rx_len = 0u;
+    mb->last_frame_len = 0u;
     mb->rx_overflow = 0u;
     mb->last_rx_us = 0u;
     mb->tx_len = 0u;
@@ -370,6 +371,7 @@ uint16_t edge_mb_poll(edge_mb_t *mb, edge_dev_t *dev, uint32_t now_us)
     }
     n = mb->rx_len;
     mb->rx_len = 0u;
+    mb->last_frame_len = n;
     if (mb->rx_overflow) {
         mb->rx_overflow = 0u;
         mb->ignored++;

@@ -44,6 +44,7 @@ typedef struct {
     uint32_t baud;
     uint8_t rx[256];
     uint16_t rx_len;
+    uint16_t last_frame_len;  /* length of the frame edge_mb_poll handled last (still in rx) */
     uint8_t rx_overflow;
     uint32_t last_rx_us;
     uint8_t tx[256];
