@@ -6,7 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge.errors import EdgeError
+from host_tools import fuzz, image
 from host_tools.bench import core as bench_core
+from host_tools.bench import firmware as bench_firmware
+from host_tools.firmware import board
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,9 +21,45 @@ def main(argv: list[str] | None = None) -> int:
     core = which.add_parser("core", help="the C core: instructions per step, speed, step responses")
     core.add_argument("--json", type=Path, help="write the results here")
     core.add_argument("--quick", action="store_true", help="fewer steps (for a smoke test)")
+    fwb = which.add_parser("firmware", help="firmware: instructions per step under QEMU, sizes")
+    fwb.add_argument("--json", type=Path, help="write the results here")
+    img = sub.add_parser("image", help="build or check firmware images")
+    what = img.add_subparsers(dest="image", required=True)
+    b = what.add_parser("build", help="build a board's firmware into an image")
+    b.add_argument("--board", required=True)
+    b.add_argument("--out", type=Path, required=True)
+    c = what.add_parser("check", help="check an image (header, CRC, board) without flashing")
+    c.add_argument("file", type=Path)
+    c.add_argument("--board", required=True)
+    fz = sub.add_parser("fuzz", help="fuzz the board's Modbus slave (libFuzzer, ASan/UBSan)")
+    fz.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args(argv)
-    if args.tool == "bench" and args.bench == "core":
-        return bench_core.main(args.json, args.quick)
+    try:
+        if args.tool == "fuzz":
+            return fuzz.run(args.seconds)
+        if args.tool == "bench" and args.bench == "core":
+            return bench_core.main(args.json, args.quick)
+        if args.tool == "bench" and args.bench == "firmware":
+            return bench_firmware.main(args.json)
+        if args.tool == "image" and args.image == "build":
+            h = image.build_image(args.board, args.out)
+            print(
+                f"{args.out}: board id {h.board_id}, firmware {h.version_text}, "
+                f"{h.length} bytes, CRC-32 0x{h.crc32:08X}"
+            )
+            return 0
+        if args.tool == "image" and args.image == "check":
+            h, _payload = image.parse(args.file.read_bytes())
+            target = board(args.board)
+            image.check_board(h, target.board_id, target.name)
+            print(
+                f"{args.file}: good image for {target.name} (board id {h.board_id}), "
+                f"firmware {h.version_text}, {h.length} bytes"
+            )
+            return 0
+    except EdgeError as exc:
+        print(f"host_tools: {exc}", file=sys.stderr)
+        return 2
     return 2
 
 
