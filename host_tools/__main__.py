@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +12,26 @@ from host_tools import fuzz, image
 from host_tools.bench import core as bench_core
 from host_tools.bench import firmware as bench_firmware
 from host_tools.firmware import board
+
+
+def _firmware(args: argparse.Namespace) -> int:
+    from host_tools import firmware
+
+    if args.firmware == "build":
+        elf = firmware.build(args.board, args.out)
+        firmware.to_binary(elf)
+        sizes = firmware.size(elf)
+        print(f"{elf}: flash {sizes['flash_bytes']} bytes, RAM {sizes['ram_bytes']} bytes")
+        return 0
+    elf = firmware.build("qemu-mps2-an386", Path("build/firmware"))
+    cmd = firmware.qemu_command(
+        "qemu-mps2-an386", elf, serial=f"tcp:127.0.0.1:{args.port},server=on,wait=off")
+    print(f"DAB board firmware in QEMU: Modbus RTU on tcp://127.0.0.1:{args.port} (slave 1); "
+          "Ctrl-C stops", flush=True)
+    try:
+        return subprocess.run(cmd, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,12 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     c = what.add_parser("check", help="check an image (header, CRC, board) without flashing")
     c.add_argument("file", type=Path)
     c.add_argument("--board", required=True)
+    fwp = sub.add_parser("firmware", help="build firmware, or run it under QEMU")
+    fwa = fwp.add_subparsers(dest="firmware", required=True)
+    fb = fwa.add_parser("build", help="build a board's firmware (ELF and raw binary)")
+    fb.add_argument("--board", required=True)
+    fb.add_argument("--out", type=Path, default=Path("build/firmware"))
+    fq = fwa.add_parser("qemu", help="run the QEMU board with its UART on a local TCP port")
+    fq.add_argument("--port", type=int, default=8900, help="TCP port of UART0 (default 8900)")
     fz = sub.add_parser("fuzz", help="fuzz the board's Modbus slave (libFuzzer, ASan/UBSan)")
     fz.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args(argv)
     try:
         if args.tool == "fuzz":
             return fuzz.run(args.seconds)
+        if args.tool == "firmware":
+            return _firmware(args)
         if args.tool == "bench" and args.bench == "core":
             return bench_core.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":
