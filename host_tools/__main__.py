@@ -25,9 +25,13 @@ def _firmware(args: argparse.Namespace) -> int:
         return 0
     elf = firmware.build("qemu-mps2-an386", Path("build/firmware"))
     cmd = firmware.qemu_command(
-        "qemu-mps2-an386", elf, serial=f"tcp:127.0.0.1:{args.port},server=on,wait=off")
-    print(f"DAB board firmware in QEMU: Modbus RTU on tcp://127.0.0.1:{args.port} (slave 1); "
-          "Ctrl-C stops", flush=True)
+        "qemu-mps2-an386", elf, serial=f"tcp:127.0.0.1:{args.port},server=on,wait=off"
+    )
+    print(
+        f"DAB board firmware in QEMU: Modbus RTU on tcp://127.0.0.1:{args.port} (slave 1); "
+        "Ctrl-C stops",
+        flush=True,
+    )
     try:
         return subprocess.run(cmd, check=False).returncode
     except KeyboardInterrupt:
