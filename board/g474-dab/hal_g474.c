@@ -241,18 +241,6 @@ void hal_log(const char *text)
     (void)text;  /* no debug channel on this board (SWO could carry it) */
 }
 
-uint32_t hal_irq_save(void)
-{
-    uint32_t primask;
-    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-    return primask;
-}
-
-void hal_irq_restore(uint32_t state)
-{
-    __asm__ volatile("msr primask, %0" ::"r"(state) : "memory");
-}
-
 void hal_exit(int code)
 {
     (void)code;

@@ -79,18 +79,6 @@ void hal_log(const char *text)
     (void)semihost(0x04, "\n");
 }
 
-uint32_t hal_irq_save(void)
-{
-    uint32_t primask;
-    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-    return primask;
-}
-
-void hal_irq_restore(uint32_t state)
-{
-    __asm__ volatile("msr primask, %0" ::"r"(state) : "memory");
-}
-
 void hal_exit(int code)
 {
     /* SYS_EXIT_EXTENDED: ADP_Stopped_ApplicationExit with the exit code. */
