@@ -1,6 +1,6 @@
-/* Cortex-M4F start-up for the STM32G474: vector table (16 core + 102 peripheral entries,
- * RM0440 table 97), .data/.bss set-up, FPU on, main. Also the three memory functions GCC
- * may call for struct copies (no libc is linked). */
+/* Cortex-M4F start-up for the STM32G474: the vector table (16 core + 102 peripheral
+ * entries, RM0440 table 97); the reset handler and memory functions are in
+ * board/common/cortex_m.c. */
 #include <stdint.h>
 
 extern uint32_t _stack_top;
