@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", type=Path, default=EXAMPLE_CONFIG)
     s.add_argument("--speed", type=_positive, default=1.0)
 
+    f = sub.add_parser(
+        "flash", help="flash the DAB board (python -m host_tools flash --help)", add_help=False
+    )
+    f.add_argument("rest", nargs=argparse.REMAINDER)
+
     r = sub.add_parser("run", help="run the supervisor against the devices a config file names")
     r.add_argument("--config", type=Path, required=True)
     r.add_argument(
@@ -239,6 +244,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["flash"]:  # the flasher's own options, --help included
+        from host_tools.__main__ import main as host_tools_main
+
+        return host_tools_main(["flash", *argv[1:]])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -14,6 +14,29 @@ from host_tools.bench import firmware as bench_firmware
 from host_tools.firmware import board
 
 
+def _flash(args: argparse.Namespace) -> int:
+    from host_tools import flasher
+
+    boot: flasher.BootControl
+    if args.gpio_chip:
+        boot = flasher.GpioBoot(args.gpio_chip, args.boot0_line, args.nrst_line)
+    else:
+        boot = flasher.ManualBoot(ask=(lambda _p: "") if args.yes else input)
+    flasher.flash(
+        args.image,
+        args.port,
+        boot=boot,
+        trusted_keys=[image.load_public_key(p) for p in args.trusted_key],
+        allow_unsigned=args.allow_unsigned,
+        allow_downgrade=args.allow_downgrade,
+        baud=args.baud,
+        parity=args.parity,
+        modbus_baud=args.modbus_baud,
+        progress=sys.stderr.isatty(),
+    )
+    return 0
+
+
 def _firmware(args: argparse.Namespace) -> int:
     from host_tools import firmware
 
@@ -63,6 +86,45 @@ def main(argv: list[str] | None = None) -> int:
     fb.add_argument("--out", type=Path, default=Path("build/firmware"))
     fq = fwa.add_parser("qemu", help="run the QEMU board with its UART on a local TCP port")
     fq.add_argument("--port", type=int, default=8900, help="TCP port of UART0 (default 8900)")
+    fl = sub.add_parser("flash", help="flash a board through its STM32 ROM bootloader (UART)")
+    fl.add_argument("image", type=Path)
+    fl.add_argument("--port", required=True, help="the board's UART, e.g. /dev/ttyUSB0")
+    fl.add_argument(
+        "--trusted-key",
+        type=Path,
+        action="append",
+        default=[],
+        help="public key a signed image must verify with (repeatable)",
+    )
+    fl.add_argument("--allow-unsigned", action="store_true", help="flash an unsigned image")
+    fl.add_argument(
+        "--allow-downgrade", action="store_true", help="replace newer installed firmware"
+    )
+    fl.add_argument("--baud", type=int, default=115200, help="bootloader baud rate")
+    fl.add_argument(
+        "--parity",
+        choices=["E", "N"],
+        default="E",
+        help="E for the real bootloader (8E1); N only for a pseudo-terminal",
+    )
+    fl.add_argument("--modbus-baud", type=int, default=115200)
+    fl.add_argument("--gpio-chip", help="drive BOOT0/NRST from this gpiochip (else: by hand)")
+    fl.add_argument("--boot0-line", type=int, default=17)
+    fl.add_argument("--nrst-line", type=int, default=27)
+    fl.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not wait for Enter after the BOOT0/RESET instructions",
+    )
+    keys = sub.add_parser("keys", help="image signing keys")
+    kk = keys.add_subparsers(dest="keys", required=True)
+    kg = kk.add_parser("generate", help="a new Ed25519 key pair (NAME.key, NAME.pub)")
+    kg.add_argument("--out", type=Path, required=True)
+    kg.add_argument("--name", default="edge-signing")
+    sg = sub.add_parser("sign", help="sign a release image with a private key")
+    sg.add_argument("image", type=Path)
+    sg.add_argument("--key", type=Path, required=True)
+    sg.add_argument("--out", type=Path, help="default: overwrite IMAGE")
     fz = sub.add_parser("fuzz", help="fuzz the board's Modbus slave (libFuzzer, ASan/UBSan)")
     fz.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args(argv)
@@ -71,6 +133,18 @@ def main(argv: list[str] | None = None) -> int:
             return fuzz.run(args.seconds)
         if args.tool == "firmware":
             return _firmware(args)
+        if args.tool == "flash":
+            return _flash(args)
+        if args.tool == "keys":
+            private, public = image.generate_keys(args.out, args.name)
+            print(f"private key {private} (keep it secret), public key {public}")
+            return 0
+        if args.tool == "sign":
+            signed = image.sign(args.image.read_bytes(), image.load_private_key(args.key))
+            target = args.out or args.image
+            target.write_bytes(signed)
+            print(f"{target}: signed")
+            return 0
         if args.tool == "bench" and args.bench == "core":
             return bench_core.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge.errors import EdgeError
 
@@ -37,7 +38,7 @@ PLANT_SOURCES = {"plant.c", "chem.c", "sim.c"}  # host and QEMU builds only
 class Board:
     name: str
     folder: Path
-    data: dict
+    data: dict[str, Any]
 
     @property
     def board_id(self) -> int:
