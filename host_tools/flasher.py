@@ -226,6 +226,13 @@ def flash(
             installed = parse_header(bytes(bl.read_memory(info, HEADER_SIZE)))
         except ImageError:
             installed = None
+        if installed is not None and installed.board_id != h.board_id:
+            # Same MCU, another board design (pins, sensors): its firmware would drive the
+            # wrong outputs.
+            raise FlashError(
+                f"the board runs firmware for board id {installed.board_id}, this image is for "
+                f"board id {h.board_id} ({b.name}): wrong board"
+            )
         if (
             installed is not None
             and installed.board_id == h.board_id

@@ -195,6 +195,21 @@ def test_wrong_board_refusals(tmp_path, keys):
             do_flash(other, release(tmp_path, keys), keys)
     finally:
         other.close()
+    # Same MCU, another board design: the installed image's board id says so.
+    same_mcu = Stm32Emulator()
+    try:
+        foreign = pack(b"\x00" * 64, 7, 0x0100)
+        at = same_mcu.info_address - same_mcu.flash_base
+        same_mcu.flash[at : at + 32] = foreign[:32]
+        with pytest.raises(
+            FlashError,
+            match=r"runs firmware for board id 7, this image is for "
+            r"board id 2 \(g474-dab\): wrong board",
+        ):
+            do_flash(same_mcu, release(tmp_path, keys), keys)
+        assert same_mcu.writes == 0
+    finally:
+        same_mcu.close()
     qemu_image = tmp_path / "qemu.edgefw"
     qemu_image.write_bytes(pack(b"\x00" * 64, 1, 0x0100))
     with pytest.raises(FlashError, match=r"board id 1 .qemu-mps2-an386., which has no STM32"):
