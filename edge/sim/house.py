@@ -1,10 +1,14 @@
-"""A first simulated house: PV, household load with a kettle, and a battery behind an
-ME3000SP-like AC-coupled inverter. Pure state stepped by the caller's clock; no I/O.
+"""The simulated house: PV, household load with appliance steps, a Pylontech-style
+battery behind an ME3000SP-like inverter (its own behaviour: edge/sim/inverter.py), a
+hot-water tank with an immersion diverter (status-quo models or driven by the
+supervisor), an SG-Ready heat pump heating the house, and the DAB string's supply.
+Pure state stepped by the caller's clock; no I/O.
 
 Sign convention (edge): grid + = import, battery + = discharge (AC side).
-Energy balance every step: pv + grid = load + dab + battery_charge_ac - battery_discharge_ac.
-Parameters: shared/reference/loads-baseline-s2.md (kettle 3 kW for 150 s on a sunny
-plateau) and sofar-modbus.md (3 kW AC limit, passive commands, heartbeat).
+Energy balance every step, AC side:
+    pv + import + battery_discharge = load + dab + heater + heat_pump + battery_charge + export
+and on the DC side the conversion losses close it: battery_discharge = dc_out * eta, etc.
+Parameters: shared/reference/loads-baseline-s2.md §5 and sofar-modbus.md.
 """
 
 from __future__ import annotations
@@ -12,12 +16,29 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from enum import Enum
+from typing import Literal
 
+from edge.sim.diverter import Diverter, EddiLike, External, Mk2Bucket
+from edge.sim.heatpump import HeatPump, HeatPumpParams, SgReady
+from edge.sim.inverter import InverterMode, InverterModel, InverterParams
+from edge.sim.tank import Tank, TankParams
 
-class InverterMode(Enum):
-    AUTO = "auto"  # the inverter's own self-use loop on its grid CT
-    PASSIVE = "passive"  # follows 0x42 commands
+__all__ = ["House", "HouseParams", "HouseState", "InverterMode", "SgReady"]
+
+DiverterKind = Literal["external", "eddi", "mk2", "mk2_1290"]
+ENERGY_KEYS = (
+    "import",
+    "export",
+    "pv",
+    "load",
+    "battery_charge",
+    "battery_discharge",
+    "dab",
+    "heater",
+    "heat_pump",
+    "battery_charge_dc",
+    "battery_discharge_dc",
+)
 
 
 @dataclass(frozen=True)
@@ -31,41 +52,75 @@ class HouseParams:
     kettle_power_w: float = 3000.0
     kettle_duration_s: float = 150.0
     kettle_starts_s: tuple[float, ...] = (12 * 3600 + 120.0, 12 * 3600 + 1500.0)
-    battery_capacity_wh: float = 4800.0
+    battery_capacity_wh: float = 4800.0  # two Pylontech US2000 (2 x 2.4 kWh, 48 V, 50 Ah)
     battery_soc0_pct: float = 50.0
-    battery_max_charge_w: float = 3000.0  # inverter AC limit (ME3000SP)
-    battery_max_discharge_w: float = 3000.0
-    battery_efficiency: float = 0.95  # each way, AC <-> DC
-    battery_min_soc_pct: float = 5.0  # BMS cut-off below which discharge is refused
-    heartbeat_timeout_s: float = 60.0  # passive mode without heartbeat falls back to auto
+    battery_max_c_rate: float = 1.0  # BMS limit per module, tapering near full and empty
+    battery_min_soc_pct: float = 5.0  # BMS cut-off: no discharge below
+    battery_taper_high_pct: float = 95.0  # charge limit falls to 0 from here to 100 %
+    battery_taper_low_pct: float = 15.0  # discharge limit falls to 0 from here to the cut-off
+    inverter: InverterParams = field(default_factory=InverterParams)
+    tank: TankParams = field(default_factory=TankParams)
+    diverter: DiverterKind = "external"
+    heat_pump: HeatPumpParams = field(default_factory=HeatPumpParams)
+
+    @property
+    def battery_max_charge_w(self) -> float:  # kept for callers of the first house
+        return self.inverter.ac_limit_w
+
+    @property
+    def battery_efficiency(self) -> float:
+        return self.inverter.efficiency
+
+    @property
+    def heartbeat_timeout_s(self) -> float:
+        return self.inverter.heartbeat_timeout_s
 
 
 @dataclass
 class HouseState:
     t_s: float
     soc_pct: float
-    mode: InverterMode = InverterMode.AUTO
-    passive_battery_w: float = 0.0  # commanded AC battery power, + = discharge
-    last_heartbeat_s: float = -1e9
     pv_w: float = 0.0
     load_w: float = 0.0
     dab_w: float = 0.0  # DC power into the DAB board's string, drawn from the house
+    heater_w: float = 0.0
+    heat_pump_w: float = 0.0
     battery_w: float = 0.0  # AC, + = discharge
     grid_w: float = 0.0  # + = import
-    energy_wh: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("import", "export", "pv", "load", "battery_charge", "battery_discharge", "dab"), 0.0
-        )
-    )
+    energy_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ENERGY_KEYS, 0.0))
+
+    # The inverter's mode and command live in the inverter model; these mirror them.
+    mode: InverterMode = InverterMode.AUTO
+    passive_battery_w: float = 0.0
+
+
+def _make_diverter(kind: DiverterKind, element_w: float) -> Diverter:
+    if kind == "eddi":
+        return EddiLike(element_w=element_w)
+    if kind == "mk2":
+        return Mk2Bucket.standard()
+    if kind == "mk2_1290":
+        return Mk2Bucket.delayed_1290()
+    return External()
 
 
 class House:
     def __init__(self, params: HouseParams, start_s: float) -> None:
         self.p = params
         self.state = HouseState(t_s=start_s, soc_pct=params.battery_soc0_pct)
+        self.inverter = InverterModel(params.inverter, start_s)
+        self.tank = Tank(params.tank)
+        self.diverter = _make_diverter(params.diverter, params.tank.element_w)
+        self.heat_pump = HeatPump(params.heat_pump, start_s)
         self._rng = random.Random(params.seed)
         self._noise_w = 0.0
-        self._settle(start_s)
+        s = self.state
+        s.pv_w, s.load_w = self.pv_w_at(start_s), self.load_w_at(start_s)
+        # Start in the self-use loop's steady state, as if the inverter had been running.
+        lo, hi = self.battery_limits_ac_w()
+        self.inverter.output_w = self.inverter.target_w = max(-lo, min(hi, s.load_w - s.pv_w))
+        s.battery_w = self.inverter.output_w
+        s.grid_w = self._grid_w()
 
     # ---- environment ------------------------------------------------------------
     def pv_w_at(self, t_s: float) -> float:
@@ -80,81 +135,102 @@ class House:
         kettle = any(s <= t_s < s + self.p.kettle_duration_s for s in self.p.kettle_starts_s)
         return self.p.base_load_w + self._noise_w + (self.p.kettle_power_w if kettle else 0.0)
 
-    # ---- commands from the emulator ------------------------------------------------
-    # Every input re-settles the power flows at once, so the balance holds between steps.
-    def command_passive(self, battery_w: float) -> None:
-        self.state.mode = InverterMode.PASSIVE
-        self.state.passive_battery_w = battery_w
-        self.state.last_heartbeat_s = self.state.t_s
-        self._settle(self.state.t_s)
+    # ---- the battery's BMS ------------------------------------------------------
+    def battery_voltage_v(self) -> float:
+        return 48.0 + 6.0 * self.state.soc_pct / 100.0  # a 15S LiFePO4 pack, roughly
 
-    def command_auto(self) -> None:
-        self.state.mode = InverterMode.AUTO
-        self._settle(self.state.t_s)
+    def battery_limits_dc_a(self) -> tuple[float, float]:
+        """(charge, discharge) current limits of the BMS, tapering near full and empty."""
+        p, soc = self.p, self.state.soc_pct
+        amps = p.battery_max_c_rate * p.battery_capacity_wh / 48.0
+        charge = amps * max(0.0, min(1.0, (100.0 - soc) / (100.0 - p.battery_taper_high_pct)))
+        discharge = amps * max(
+            0.0,
+            min(
+                1.0,
+                (soc - p.battery_min_soc_pct) / (p.battery_taper_low_pct - p.battery_min_soc_pct),
+            ),
+        )
+        return charge, discharge
 
-    def heartbeat(self) -> None:
-        self.state.last_heartbeat_s = self.state.t_s
-
-    def set_dab_power(self, dab_w: float) -> None:
-        self.state.dab_w = dab_w
-        self._settle(self.state.t_s)
+    def battery_limits_ac_w(self) -> tuple[float, float]:
+        charge_a, discharge_a = self.battery_limits_dc_a()
+        v, eta = self.battery_voltage_v(), self.p.inverter.efficiency
+        return charge_a * v / eta, discharge_a * v * eta
 
     @property
     def battery_full(self) -> bool:
-        return self.state.soc_pct >= 100.0
+        return self.battery_limits_dc_a()[0] == 0.0
 
     @property
     def battery_empty(self) -> bool:
-        return self.state.soc_pct <= self.p.battery_min_soc_pct
+        return self.battery_limits_dc_a()[1] == 0.0
+
+    # ---- commands from the emulators -----------------------------------------------
+    def command_passive(self, battery_w: float) -> None:
+        self.inverter.command_passive(battery_w, self.state.t_s)
+        self.state.mode, self.state.passive_battery_w = InverterMode.PASSIVE, battery_w
+
+    def command_auto(self) -> None:
+        self.inverter.command_auto()
+        self.state.mode = InverterMode.AUTO
+
+    def heartbeat(self) -> None:
+        self.inverter.heartbeat(self.state.t_s)
+
+    def set_dab_power(self, dab_w: float) -> None:
+        self.state.dab_w = dab_w
+        self.state.grid_w = self._grid_w()
+
+    def set_diverter_w(self, setpoint_w: float) -> None:
+        """The supervisor's diverter output (only with the "external" diverter)."""
+        if isinstance(self.diverter, External):
+            self.diverter.setpoint_w = setpoint_w
+
+    def set_sg_ready(self, state: SgReady) -> None:
+        self.heat_pump.set_state(state, self.state.t_s)
 
     # ---- stepping ---------------------------------------------------------------
-    def _battery_target_w(self, s: HouseState) -> float:
-        if (
-            s.mode is InverterMode.PASSIVE
-            and s.t_s - s.last_heartbeat_s > self.p.heartbeat_timeout_s
-        ):
-            s.mode = InverterMode.AUTO  # heartbeat lost: back to its own self-use
-        if s.mode is InverterMode.PASSIVE:
-            target = s.passive_battery_w
-        else:
-            # Self-use on the grid CT: cover the net load, absorb the surplus.
-            target = s.load_w + s.dab_w - s.pv_w
-        target = max(-self.p.battery_max_charge_w, min(self.p.battery_max_discharge_w, target))
-        if target > 0 and self.battery_empty:
-            target = 0.0
-        if target < 0 and self.battery_full:
-            target = 0.0
-        return target
-
-    def _settle(self, t_s: float) -> None:
+    def _grid_w(self) -> float:
         s = self.state
-        s.pv_w = self.pv_w_at(t_s)
-        s.load_w = self.load_w_at(t_s)
-        s.battery_w = self._battery_target_w(s)
-        s.grid_w = s.load_w + s.dab_w - s.pv_w - s.battery_w
+        return s.load_w + s.dab_w + s.heater_w + s.heat_pump_w - s.pv_w - s.battery_w
 
     def step(self, dt_s: float) -> None:
-        """Advance dt_s: integrate energy over the step at the current powers, then move on."""
+        """Advance dt_s: the devices react to the grid CT, then energy is integrated."""
         if dt_s <= 0:
             return
         s = self.state
+        t = s.t_s
+        s.pv_w, s.load_w = self.pv_w_at(t), self.load_w_at(t)
+        # The diverter is far faster than the inverter: it acts on the CT first.
+        s.heater_w = self.tank.accept(self.diverter.offer_w(self._grid_w(), s.heater_w, dt_s))
+        s.heat_pump_w = self.heat_pump.step(t, dt_s)
+        charge_w, discharge_w = self.battery_limits_ac_w()
+        s.battery_w = self.inverter.step(t, dt_s, self._grid_w(), s.soc_pct, charge_w, discharge_w)
+        s.mode = self.inverter.mode
+        s.grid_w = self._grid_w()
+        # Energy over the step at these powers.
         h = dt_s / 3600.0
         e = s.energy_wh
+        eta = self.p.inverter.efficiency
         e["import"] += max(s.grid_w, 0.0) * h
         e["export"] += max(-s.grid_w, 0.0) * h
         e["pv"] += s.pv_w * h
         e["load"] += s.load_w * h
         e["dab"] += s.dab_w * h
-        cap = self.p.battery_capacity_wh
+        e["heater"] += s.heater_w * h
+        e["heat_pump"] += s.heat_pump_w * h
         if s.battery_w >= 0:
             e["battery_discharge"] += s.battery_w * h
-            dc_wh = s.battery_w * h / self.p.battery_efficiency
-            s.soc_pct -= 100.0 * dc_wh / cap
+            dc_wh = s.battery_w * h / eta
+            e["battery_discharge_dc"] += dc_wh
+            s.soc_pct -= 100.0 * dc_wh / self.p.battery_capacity_wh
         else:
             e["battery_charge"] += -s.battery_w * h
-            dc_wh = -s.battery_w * h * self.p.battery_efficiency
-            s.soc_pct += 100.0 * dc_wh / cap
+            dc_wh = -s.battery_w * h * eta
+            e["battery_charge_dc"] += dc_wh
+            s.soc_pct += 100.0 * dc_wh / self.p.battery_capacity_wh
         s.soc_pct = min(100.0, max(0.0, s.soc_pct))
-        s.t_s += dt_s
+        self.tank.step(t, dt_s)
+        s.t_s = t + dt_s
         self._noise_w = self._rng.uniform(-1.0, 1.0) * self.p.load_noise_w
-        self._settle(s.t_s)

@@ -65,14 +65,15 @@ def live_values(house: House) -> dict[str, float]:
         "battery_soc_pct": s.soc_pct,
         "battery_temp_degc": 25.0,
         "grid_export_power_w": -s.grid_w,
-        # The load CT sees everything the house draws, the DAB board's supply included.
-        "load_power_w": s.load_w + s.dab_w,
+        # The load CT sees everything the house draws: appliances, the DAB board's supply,
+        # the immersion heater and the heat pump.
+        "load_power_w": s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
         "inverter_output_power_w": s.battery_w,
         "pv_power_w": s.pv_w,
         "pv_today_kwh": e["pv"] / 1000.0,
         "export_today_kwh": e["export"] / 1000.0,
         "import_today_kwh": e["import"] / 1000.0,
-        "load_today_kwh": (e["load"] + e["dab"]) / 1000.0,
+        "load_today_kwh": (e["load"] + e["dab"] + e["heater"] + e["heat_pump"]) / 1000.0,
         "battery_charge_today_kwh": e["battery_charge"] / 1000.0,
         "battery_discharge_today_kwh": e["battery_discharge"] / 1000.0,
         "inner_temp_degc": 35.0,

@@ -1,0 +1,88 @@
+"""Status-quo immersion diverters: each chases the same grid CT on its own
+(loads-baseline-s2.md §1.2, §1.4, §5.2). They decide every plant step; a real Mk2 decides
+every mains cycle (20 ms) and an eddi about 3 times a second, both far faster than an
+inverter's self-use loop, so one plant step of up to a second keeps that ordering.
+
+grid_w is the power at the CT (+ = import) including the heater's present power; every
+model returns the power it offers the element. Sign of the offer: >= 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Diverter(Protocol):
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float: ...
+
+
+@dataclass
+class EddiLike:
+    """Diverts all surplus minus the export margin once export exceeded the threshold for
+    the response delay; releases on import (eddi manual §13.1.6-13.1.7: defaults 0)."""
+
+    export_threshold_w: float = 0.0
+    export_margin_w: float = 0.0
+    response_delay_s: float = 0.0
+    element_w: float = 3000.0
+    diverting: bool = False
+    _export_for_s: float = 0.0
+
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+        if not self.diverting:
+            self._export_for_s = (
+                self._export_for_s + dt_s if -grid_w > self.export_threshold_w else 0.0
+            )
+            if self._export_for_s >= self.response_delay_s and -grid_w > self.export_threshold_w:
+                self.diverting = True
+            else:
+                return 0.0
+        # Hold the grid at -margin: the element takes the surplus beyond the margin.
+        offer = max(0.0, min(self.element_w, heater_w - grid_w - self.export_margin_w))
+        if offer == 0.0 and grid_w > 0.0:
+            self.diverting = False
+        return offer
+
+
+@dataclass
+class Mk2Bucket:
+    """Robin Emley's energy bucket: export fills it, import empties it; the element is on
+    above the start level and off below the stop level; while on it tracks the grid to 0
+    (burst-fire averages to that within a plant step). Standard: 3600 J, both levels at
+    0.5 Wh (1800 J). The battery variant _1290: 8 Wh, start at 7.5 Wh, stop 0.5 Wh lower."""
+
+    capacity_j: float = 3600.0
+    start_j: float = 1800.0
+    stop_j: float = 1800.0
+    element_w: float = 3000.0
+    on: bool = False
+    bucket_j: float = 0.0
+
+    @classmethod
+    def standard(cls) -> Mk2Bucket:
+        return cls()
+
+    @classmethod
+    def delayed_1290(cls) -> Mk2Bucket:
+        return cls(capacity_j=28800.0, start_j=27000.0, stop_j=27000.0 - 1800.0)
+
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+        self.bucket_j = max(0.0, min(self.capacity_j, self.bucket_j - grid_w * dt_s))
+        if not self.on and self.bucket_j >= self.start_j:
+            self.on = True
+        elif self.on and self.bucket_j < self.stop_j:
+            self.on = False
+        if not self.on:
+            return 0.0
+        return max(0.0, min(self.element_w, heater_w - grid_w))
+
+
+@dataclass
+class External:
+    """No diverter logic of its own: the element takes what the supervisor sets."""
+
+    setpoint_w: float = 0.0
+
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+        return max(0.0, self.setpoint_w)
