@@ -11,6 +11,7 @@ from edge.errors import EdgeError
 from host_tools import fuzz, image
 from host_tools.bench import core as bench_core
 from host_tools.bench import firmware as bench_firmware
+from host_tools.bench import plant as bench_plant
 from host_tools.firmware import board
 
 
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     core = which.add_parser("core", help="the C core: instructions per step, speed, step responses")
     core.add_argument("--json", type=Path, help="write the results here")
     core.add_argument("--quick", action="store_true", help="fewer steps (for a smoke test)")
+    pl = which.add_parser("plant", help="simulated house: simulated seconds per second")
+    pl.add_argument("--json", type=Path, help="write the results here")
+    pl.add_argument("--quick", action="store_true", help="6 simulated hours instead of a day")
     fwb = which.add_parser("firmware", help="firmware: instructions per step under QEMU, sizes")
     fwb.add_argument("--json", type=Path, help="write the results here")
     img = sub.add_parser("image", help="build or check firmware images")
@@ -147,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.tool == "bench" and args.bench == "core":
             return bench_core.main(args.json, args.quick)
+        if args.tool == "bench" and args.bench == "plant":
+            return bench_plant.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":
             return bench_firmware.main(args.json)
         if args.tool == "image" and args.image == "build":
