@@ -13,6 +13,7 @@ Parameters: shared/reference/loads-baseline-s2.md §5 and sofar-modbus.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from typing import Literal
 from edge.sim.diverter import Diverter, EddiLike, External, Mk2Bucket
 from edge.sim.heatpump import HeatPump, HeatPumpParams, SgReady
 from edge.sim.inverter import InverterMode, InverterModel, InverterParams
+from edge.sim.load import HouseholdLoad, LoadParams
+from edge.sim.pv import PvModel, PvParams
 from edge.sim.tank import Tank, TankParams
 
 __all__ = ["House", "HouseParams", "HouseState", "InverterMode", "SgReady"]
@@ -44,6 +47,12 @@ ENERGY_KEYS = (
 @dataclass(frozen=True)
 class HouseParams:
     seed: int = 1
+    start_day_of_year: int = 172  # the house clock's day 0 (1 = Jan 1; 172: midsummer)
+    # PV: pvlib at the site (clear sky and clouds) when given, else the scenario bell curve
+    pv: PvParams | None = None
+    # Household load: richardsonpy refined to 1 s when given, else the scenario load
+    # (base + noise + kettles at kettle_starts_s)
+    load: LoadParams | None = None
     pv_kwp: float = 5.0
     sunrise_h: float = 6.0
     sunset_h: float = 20.0
@@ -111,7 +120,19 @@ class House:
         self.inverter = InverterModel(params.inverter, start_s)
         self.tank = Tank(params.tank)
         self.diverter = _make_diverter(params.diverter, params.tank.element_w)
-        self.heat_pump = HeatPump(params.heat_pump, start_s)
+        self.heat_pump = HeatPump(
+            dataclasses.replace(params.heat_pump, day_of_year=params.start_day_of_year), start_s
+        )
+        self.pv_model = (
+            PvModel(params.pv, params.start_day_of_year, params.seed)
+            if params.pv is not None
+            else None
+        )
+        self.load_model = (
+            HouseholdLoad(params.load, params.start_day_of_year, params.seed)
+            if params.load is not None
+            else None
+        )
         self._rng = random.Random(params.seed)
         self._noise_w = 0.0
         s = self.state
@@ -124,7 +145,9 @@ class House:
 
     # ---- environment ------------------------------------------------------------
     def pv_w_at(self, t_s: float) -> float:
-        """Clear-sky bell between sunrise and sunset; a sunny plateau around noon."""
+        """pvlib at the site, or the scenario's clear-sky bell (a sunny plateau at noon)."""
+        if self.pv_model is not None:
+            return self.pv_model.power_w(t_s)
         h = (t_s % 86400) / 3600.0
         if not self.p.sunrise_h < h < self.p.sunset_h:
             return 0.0
@@ -132,6 +155,8 @@ class House:
         return float(self.p.pv_kwp * 1000.0 * 0.85 * math.sin(math.pi * x) ** 1.2)
 
     def load_w_at(self, t_s: float) -> float:
+        if self.load_model is not None:
+            return self.load_model.power_w(t_s)
         kettle = any(s <= t_s < s + self.p.kettle_duration_s for s in self.p.kettle_starts_s)
         return self.p.base_load_w + self._noise_w + (self.p.kettle_power_w if kettle else 0.0)
 
