@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edge.sim.battery import PackParams, PylontechPack
 from edge.sim.diverter import Diverter, EddiLike, External, Mk2Bucket
 from edge.sim.heatpump import HeatPump, HeatPumpParams, SgReady
 from edge.sim.inverter import InverterMode, InverterModel, InverterParams
@@ -61,12 +62,8 @@ class HouseParams:
     kettle_power_w: float = 3000.0
     kettle_duration_s: float = 150.0
     kettle_starts_s: tuple[float, ...] = (12 * 3600 + 120.0, 12 * 3600 + 1500.0)
-    battery_capacity_wh: float = 4800.0  # two Pylontech US2000 (2 x 2.4 kWh, 48 V, 50 Ah)
     battery_soc0_pct: float = 50.0
-    battery_max_c_rate: float = 1.0  # BMS limit per module, tapering near full and empty
-    battery_min_soc_pct: float = 5.0  # BMS cut-off: no discharge below
-    battery_taper_high_pct: float = 95.0  # charge limit falls to 0 from here to 100 %
-    battery_taper_low_pct: float = 15.0  # discharge limit falls to 0 from here to the cut-off
+    pack: PackParams = field(default_factory=PackParams)  # two US2000: 2 x 50 Ah at 48 V
     inverter: InverterParams = field(default_factory=InverterParams)
     tank: TankParams = field(default_factory=TankParams)
     diverter: DiverterKind = "external"
@@ -116,7 +113,8 @@ def _make_diverter(kind: DiverterKind, element_w: float) -> Diverter:
 class House:
     def __init__(self, params: HouseParams, start_s: float) -> None:
         self.p = params
-        self.state = HouseState(t_s=start_s, soc_pct=params.battery_soc0_pct)
+        self.pack = PylontechPack(params.pack, params.battery_soc0_pct, params.seed)
+        self.state = HouseState(t_s=start_s, soc_pct=self.pack.soc_pct)
         self.inverter = InverterModel(params.inverter, start_s)
         self.tank = Tank(params.tank)
         self.diverter = _make_diverter(params.diverter, params.tank.element_w)
@@ -162,21 +160,11 @@ class House:
 
     # ---- the battery's BMS ------------------------------------------------------
     def battery_voltage_v(self) -> float:
-        return 48.0 + 6.0 * self.state.soc_pct / 100.0  # a 15S LiFePO4 pack, roughly
+        return self.pack.voltage_v
 
     def battery_limits_dc_a(self) -> tuple[float, float]:
-        """(charge, discharge) current limits of the BMS, tapering near full and empty."""
-        p, soc = self.p, self.state.soc_pct
-        amps = p.battery_max_c_rate * p.battery_capacity_wh / 48.0
-        charge = amps * max(0.0, min(1.0, (100.0 - soc) / (100.0 - p.battery_taper_high_pct)))
-        discharge = amps * max(
-            0.0,
-            min(
-                1.0,
-                (soc - p.battery_min_soc_pct) / (p.battery_taper_low_pct - p.battery_min_soc_pct),
-            ),
-        )
-        return charge, discharge
+        """(charge, discharge) current limits of the BMS (edge/sim/battery.py)."""
+        return self.pack.limits_a()
 
     def battery_limits_ac_w(self) -> tuple[float, float]:
         charge_a, discharge_a = self.battery_limits_dc_a()
@@ -247,15 +235,14 @@ class House:
         e["heat_pump"] += s.heat_pump_w * h
         if s.battery_w >= 0:
             e["battery_discharge"] += s.battery_w * h
-            dc_wh = s.battery_w * h / eta
-            e["battery_discharge_dc"] += dc_wh
-            s.soc_pct -= 100.0 * dc_wh / self.p.battery_capacity_wh
+            dc_w = -s.battery_w / eta
+            e["battery_discharge_dc"] += -dc_w * h
         else:
             e["battery_charge"] += -s.battery_w * h
-            dc_wh = -s.battery_w * h * eta
-            e["battery_charge_dc"] += dc_wh
-            s.soc_pct += 100.0 * dc_wh / self.p.battery_capacity_wh
-        s.soc_pct = min(100.0, max(0.0, s.soc_pct))
+            dc_w = -s.battery_w * eta
+            e["battery_charge_dc"] += dc_w * h
+        self.pack.step(dc_w, dt_s)
+        s.soc_pct = self.pack.soc_pct
         self.tank.step(t, dt_s)
         s.t_s = t + dt_s
         self._noise_w = self._rng.uniform(-1.0, 1.0) * self.p.load_noise_w

@@ -46,6 +46,10 @@ LIVE_REGISTERS: tuple[Register, ...] = (
     Register(0x0205, "fault_5", "U16", 1),
     Register(0x0206, "grid_voltage_v", "U16", 0.1, 0, 300),
     Register(0x0207, "grid_current_a", "I16", 0.01),
+    Register(0x0208, "grid_b_voltage_v", "U16", 0.1),  # unused on single phase
+    Register(0x0209, "grid_b_current_a", "I16", 0.01),
+    Register(0x020A, "grid_c_voltage_v", "U16", 0.1),
+    Register(0x020B, "grid_c_current_a", "I16", 0.01),
     Register(0x020C, "grid_frequency_hz", "U16", 0.01, 0, 70),
     Register(0x020D, "battery_charge_power_w", "I16", 10, -6000, 6000),
     # 0.01 V in practice on ME3000SP (ha-solarman fix 4a97ed5); a 48 V pack is 40-60 V.
@@ -75,11 +79,64 @@ LIVE_REGISTERS: tuple[Register, ...] = (
     Register(0x022B, "alert", "U16", 1),
     Register(0x022C, "battery_cycles", "U16", 1),
     Register(0x022D, "dc_bus_voltage_v", "I16", 0.1),
+    Register(0x022E, "llc_bus_voltage_v", "U16", 0.1),
+    Register(0x022F, "buck_current_a", "U16", 0.01),
+    Register(0x0230, "meter_r_voltage_v", "U16", 0.1),
+    Register(0x0231, "meter_r_current_a", "U16", 0.01),
+    Register(0x0232, "meter_s_voltage_v", "U16", 0.1),
+    Register(0x0233, "meter_s_current_a", "U16", 0.01),
+    Register(0x0234, "meter_t_voltage_v", "U16", 0.1),
+    Register(0x0235, "meter_t_current_a", "U16", 0.01),
+    Register(0x0236, "pv_current_a", "U16", 0.01),
+    Register(0x0237, "battery_soh_pct", "U16", 1),  # ha-solarman's reading (unverified)
     Register(0x0238, "inner_temp_degc", "I16", 1, -40, 120),
     Register(0x0239, "heatsink_temp_degc", "I16", 1, -40, 120),
+    Register(0x023A, "country_code", "U16", 1),
+    Register(0x023B, "dc_current_component_ma", "I16", 1),
+    Register(0x023C, "dc_voltage_component_v", "I16", 0.1),
     Register(0x023D, "battery_fault_1", "U16", 1),
+    Register(0x023E, "battery_fault_2", "U16", 1),
+    Register(0x023F, "battery_fault_3", "U16", 1),
+    Register(0x0240, "battery_fault_4", "U16", 1),
+    Register(0x0241, "battery_fault_5", "U16", 1),
     Register(0x0242, "comm_board_message", "U16", 1),
+    Register(0x0243, "generation_time_today_min", "U16", 1),
+    Register(0x0244, "generation_time_total_h", "U32", 1),
 )
+
+# Battery settings (function 0x04, §2.3): installer values, read once, never written.
+SETTINGS_START = 0x10B0
+SETTINGS: tuple[Register, ...] = (
+    Register(0x10B0, "battery_type", "U16", 1),  # fw V1.20: 1 = PYLON
+    Register(0x10B1, "battery_capacity_ah", "U16", 1),
+    Register(0x10B2, "energy_management_model", "U16", 1),
+    Register(0x10B3, "max_charge_voltage_v", "U16", 0.1),
+    Register(0x10B4, "max_charge_current_a", "U16", 0.01),
+    Register(0x10B5, "over_voltage_protection_v", "U16", 0.1),
+    Register(0x10B6, "min_discharge_voltage_v", "U16", 0.1),
+    Register(0x10B7, "max_discharge_current_a", "U16", 0.01),
+    Register(0x10B8, "under_voltage_protection_v", "U16", 0.1),
+    Register(0x10B9, "depth_of_discharge_pct", "U16", 1),
+    Register(0x10BA, "periods_of_discharge_h", "U16", 1),
+    Register(0x10BB, "empty_battery_voltage_v", "U16", 0.01),
+    Register(0x10BC, "full_battery_voltage_v", "U16", 0.01),
+)
+SETTINGS_COUNT = len(SETTINGS)
+BATTERY_TYPES = {0: "DARFON", 1: "PYLON", 2: "SOLTARO", 3: "ALPHA.ESS", 4: "GENERAL"}
+VERSION_START = 0x2008  # software (0x2008-0x2009) and hardware (0x200A-0x200B), ASCII
+
+
+def encode_block(table: Sequence[Register], values: Mapping[str, float]) -> list[int]:
+    """{field: value} -> raw registers of a contiguous table of U16 registers."""
+    out = [0] * len(table)
+    for k, r in enumerate(table):
+        out[k] = min(max(round(values.get(r.field, 0.0) / r.scale), 0), 0xFFFF)
+    return out
+
+
+def decode_block(table: Sequence[Register], regs: Sequence[int]) -> dict[str, float]:
+    return {r.field: regs[k] * r.scale for k, r in enumerate(table)}
+
 
 BY_FIELD: Mapping[str, Register] = {r.field: r for r in LIVE_REGISTERS}
 
@@ -201,6 +258,6 @@ def decode_serial(regs: Sequence[int]) -> str:
     return raw.decode("ascii", errors="replace").strip("\x00 ")
 
 
-def encode_serial(serial: str) -> list[int]:
-    raw = serial.encode("ascii").ljust(2 * SERIAL_COUNT, b"\x00")[: 2 * SERIAL_COUNT]
+def encode_serial(serial: str, registers: int = SERIAL_COUNT) -> list[int]:
+    raw = serial.encode("ascii").ljust(2 * registers, b"\x00")[: 2 * registers]
     return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]

@@ -37,16 +37,31 @@ MAX_PASSIVE_W = 3000  # ME3000SP (§3.1)
 DEFAULT_SERIAL = "SE1ES410SIM001"  # 'S' + 'E1' = ME3000SP (§5), 14 characters
 
 
+# The battery settings an installer would have entered for two Pylontech US2000
+# (pylontech.md §3: charge 53.2 V, protections 54.0 / 44.5 V, 50 A per module).
+SETTINGS_VALUES = {
+    "battery_type": 1,
+    "battery_capacity_ah": 100,
+    "energy_management_model": 0,
+    "max_charge_voltage_v": 53.2,
+    "max_charge_current_a": 50.0,
+    "over_voltage_protection_v": 54.0,
+    "min_discharge_voltage_v": 46.0,
+    "max_discharge_current_a": 50.0,
+    "under_voltage_protection_v": 44.5,
+    "depth_of_discharge_pct": 90,
+    "periods_of_discharge_h": 0,
+    "empty_battery_voltage_v": 45.0,
+    "full_battery_voltage_v": 53.5,
+}
+SOFTWARE_VERSION = "V140"
+HARDWARE_VERSION = "V100"
+
+
 def live_values(house: House) -> dict[str, float]:
     """What the inverter reports for the house's present state, in Sofar's signs."""
     s = house.state
-    # A LiFePO4 16S pack: about 48-54 V over the SOC range; DC current from DC power.
-    v_batt = 48.0 + 6.0 * s.soc_pct / 100.0
-    dc_w = (
-        s.battery_w / house.p.battery_efficiency
-        if s.battery_w > 0
-        else (s.battery_w * house.p.battery_efficiency)
-    )
+    pack = house.pack
     if s.battery_w < -1:
         state = 2  # charging
     elif s.battery_w > 1:
@@ -54,30 +69,46 @@ def live_values(house: House) -> dict[str, float]:
     else:
         state = 0  # standby
     e = s.energy_wh
+    house_w = s.load_w + s.dab_w + s.heater_w + s.heat_pump_w
     return {
         "running_state": state,
         "grid_voltage_v": 240.0,
         "grid_current_a": s.grid_w / 240.0,
         "grid_frequency_hz": 50.0,
         "battery_charge_power_w": -s.battery_w,
-        "battery_voltage_v": v_batt,
-        "battery_charge_current_a": -dc_w / v_batt,
+        "battery_voltage_v": pack.voltage_v,
+        "battery_charge_current_a": pack.current_a,
         "battery_soc_pct": s.soc_pct,
-        "battery_temp_degc": 25.0,
+        "battery_temp_degc": pack.temp_degc,
         "grid_export_power_w": -s.grid_w,
         # The load CT sees everything the house draws: appliances, the DAB board's supply,
         # the immersion heater and the heat pump.
-        "load_power_w": s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
+        "load_power_w": house_w,
         "inverter_output_power_w": s.battery_w,
         "pv_power_w": s.pv_w,
+        "eps_voltage_v": 0.0,
+        "eps_power_w": 0.0,
         "pv_today_kwh": e["pv"] / 1000.0,
         "export_today_kwh": e["export"] / 1000.0,
         "import_today_kwh": e["import"] / 1000.0,
         "load_today_kwh": (e["load"] + e["dab"] + e["heater"] + e["heat_pump"]) / 1000.0,
+        "pv_total_kwh": e["pv"] / 1000.0,
+        "export_total_kwh": e["export"] / 1000.0,
+        "import_total_kwh": e["import"] / 1000.0,
+        "load_total_kwh": (e["load"] + e["dab"] + e["heater"] + e["heat_pump"]) / 1000.0,
         "battery_charge_today_kwh": e["battery_charge"] / 1000.0,
         "battery_discharge_today_kwh": e["battery_discharge"] / 1000.0,
+        "battery_charge_total_kwh": e["battery_charge"] / 1000.0,
+        "battery_discharge_total_kwh": e["battery_discharge"] / 1000.0,
+        "battery_cycles": pack.cycles,
+        "battery_soh_pct": 100,
+        "dc_bus_voltage_v": 380.0,
+        "meter_r_voltage_v": 240.0,
+        "meter_r_current_a": abs(s.grid_w) / 240.0,
+        "pv_current_a": s.pv_w / 240.0,
         "inner_temp_degc": 35.0,
         "heatsink_temp_degc": 40.0,
+        "country_code": 1,
     }
 
 
@@ -156,10 +187,18 @@ class SofarEmulator:
                     datatype=DataType.REGISTERS,
                     readonly=True,
                 ),
+                SimData(
+                    reg.SETTINGS_START,
+                    values=reg.encode_block(reg.SETTINGS, SETTINGS_VALUES),
+                    datatype=DataType.REGISTERS,
+                    readonly=True,
+                ),
                 SimData(0x2000, values=[0x0001], datatype=DataType.REGISTERS, readonly=True),
                 SimData(
                     reg.SERIAL_START,
-                    values=reg.encode_serial(self.serial),
+                    values=reg.encode_serial(self.serial)
+                    + reg.encode_serial(SOFTWARE_VERSION, 2)
+                    + reg.encode_serial(HARDWARE_VERSION, 2),
                     datatype=DataType.REGISTERS,
                     readonly=True,
                 ),
