@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--config", type=Path, default=EXAMPLE_CONFIG)
     s.add_argument("--speed", type=_positive, default=1.0)
+    s.add_argument(
+        "--pylontech-port", type=int, help="also serve the battery's RS485 protocol here"
+    )
 
     f = sub.add_parser(
         "flash", help="flash the DAB board (python -m host_tools flash --help)", add_help=False
@@ -204,12 +207,15 @@ async def _sim(args: argparse.Namespace) -> int:
             dab=cfg.dab.enabled,
             dab_port=dab_port,
             dab_slave_id=cfg.dab.slave_id,
+            pylontech_port=args.pylontech_port,
         ),
     )
     if cfg.dab.enabled and dab_host != host:
         raise EdgeError(f"dab.port = {cfg.dab.port!r}: `edge sim` serves both on one host ({host})")
     await world.start()
     boards = f" and the DAB board on {cfg.dab.port}" if cfg.dab.enabled else ""
+    if world.bms is not None:
+        boards += f", the Pylontech BMS on tcp://{host}:{world.bms.port}"
     print(
         f"simulated house serving the inverter on {cfg.inverter.port}{boards}; Ctrl-C stops",
         flush=True,

@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from edge.drivers.dab.sim import DabBoardEmulator
+from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
@@ -22,6 +23,7 @@ class WorldParams:
     dab: bool = True
     dab_port: int = 0
     dab_slave_id: int = 1
+    pylontech_port: int | None = None  # serve the BMS's RS485 protocol too (0: a free port)
     step_s: float = 0.5  # simulated seconds per plant step
 
 
@@ -33,11 +35,18 @@ class SimulatedWorld:
         self.house = House(p.house, start_s=clock.now_s())
         self.inverter = SofarEmulator(self.house, p.host, p.inverter_port, p.inverter_slave_id)
         self.board = DabBoardEmulator(p.host, p.dab_port, p.dab_slave_id) if p.dab else None
+        self.bms = (
+            PylontechEmulator(self.house.pack, p.host, p.pylontech_port)
+            if p.pylontech_port is not None
+            else None
+        )
 
     async def start(self) -> tuple[int, int | None]:
         """Start the emulators; returns their TCP ports (inverter, DAB board)."""
         inverter = await self.inverter.start()
         dab = await self.board.start() if self.board is not None else None
+        if self.bms is not None:
+            await self.bms.start()
         return inverter, dab
 
     async def run(self) -> None:
@@ -56,6 +65,7 @@ class SimulatedWorld:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await self.inverter.stop()
-        if self.board is not None:
-            with contextlib.suppress(Exception):
-                await self.board.stop()
+        for device in (self.board, self.bms):
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    await device.stop()
