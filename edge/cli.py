@@ -21,7 +21,7 @@ from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
 from edge.sim.clock import ScaledClock, format_time_of_day
-from edge.sim.world import SimulatedWorld, WorldParams
+from edge.sim.world import SimulatedWorld, WorldParams, house_params
 
 log = logging.getLogger("edge")
 NOON_S = 12 * 3600.0
@@ -152,7 +152,9 @@ def _tcp(url: str, key: str) -> tuple[str, int]:
 async def _demo(args: argparse.Namespace) -> int:
     base = load_config(args.config)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
-    world = SimulatedWorld(clock, WorldParams(dab=base.dab.enabled))
+    world = SimulatedWorld(
+        clock, WorldParams(house=house_params(base.simulation), dab=base.dab.enabled)
+    )
     port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
     mqtt = base.mqtt
@@ -201,6 +203,7 @@ async def _sim(args: argparse.Namespace) -> int:
     world = SimulatedWorld(
         clock,
         WorldParams(
+            house=house_params(cfg.simulation),
             host=host,
             inverter_port=port,
             inverter_slave_id=cfg.inverter.slave_id,

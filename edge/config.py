@@ -122,6 +122,30 @@ class MqttConfig(_Model):
     base_topic: str = Field("edge", pattern=r"^[A-Za-z0-9_/-]+$", description="Root of our topics")
 
 
+class SimulationConfig(_Model):
+    """The simulated house that `edge demo` and `edge sim` run (ignored by `edge run`)."""
+
+    seed: int = Field(1, ge=0, description="Same seed, same day: weather, load, cells")
+    start_day_of_year: int = Field(172, ge=1, le=366, description="Day the clock starts on")
+    latitude_deg: float = Field(52.2, ge=-90, le=90, description="Site latitude")
+    longitude_deg: float = Field(-1.5, ge=-180, le=180, description="Site longitude")
+    pv_kwp: float = Field(5.0, gt=0, le=50, description="PV array peak power")
+    pv_tilt_deg: float = Field(35.0, ge=0, le=90, description="PV tilt from horizontal")
+    pv_azimuth_deg: float = Field(180.0, ge=0, lt=360, description="PV azimuth, 180 = south")
+    pv_model: Literal["pvlib", "scenario"] = Field(
+        "pvlib", description="pvlib at the site, or the scenario's bell curve"
+    )
+    cloudiness: float = Field(0.0, ge=0, le=0.95, description="Share of time under clouds")
+    weather_csv: str | None = Field(None, description="CSV time,ghi,dni,dhi instead of clear sky")
+    load_model: Literal["scenario", "richardsonpy"] = Field(
+        "scenario", description="Kettle scenario (base + kettles), or richardsonpy at 1 s"
+    )
+    occupants: int = Field(3, ge=1, le=5, description="richardsonpy occupants")
+    diverter: Literal["external", "eddi", "mk2", "mk2_1290"] = Field(
+        "external", description="The immersion diverter: the supervisor's, or a status-quo one"
+    )
+
+
 class PolicyConfig(_Model):
     tick_s: float = Field(1.0, ge=0.1, le=10.0, description="Supervisor cycle period")
 
@@ -133,6 +157,7 @@ class EdgeConfig(_Model):
     dab: DabConfig = DabConfig()
     mqtt: MqttConfig = MqttConfig()
     policy: PolicyConfig = PolicyConfig()
+    simulation: SimulationConfig = SimulationConfig()
 
 
 def _describe(err: Any) -> str:

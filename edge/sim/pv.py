@@ -29,6 +29,9 @@ class PvParams:
     derate: float = 0.85  # inverter, wiring, soiling, temperature
     cloudiness: float = 0.0  # share of time under clouds, 0..0.95
     year: int = 2026
+    # A weather file instead of clear sky and clouds: CSV with a header, columns
+    # time (ISO 8601, UTC), ghi, dni, dhi (W/m2); any resolution, interpolated to 1 s.
+    weather_csv: str | None = None
 
 
 class PvModel:
@@ -41,6 +44,18 @@ class PvModel:
         )
         self._day_index: int | None = None
         self._day: list[float] = []
+        self._weather: pd.DataFrame | None = None
+        if params.weather_csv is not None:
+            w = pd.read_csv(params.weather_csv, parse_dates=["time"]).set_index("time")
+            w.index = (
+                pd.DatetimeIndex(w.index).tz_convert("UTC")
+                if w.index.tz
+                else (pd.DatetimeIndex(w.index).tz_localize("UTC"))
+            )
+            missing = {"ghi", "dni", "dhi"} - set(w.columns)
+            if missing:
+                raise ValueError(f"{params.weather_csv}: missing columns {sorted(missing)}")
+            self._weather = w
 
     def _compute_day(self, day_index: int) -> list[float]:
         p = self.p
@@ -48,7 +63,17 @@ class PvModel:
             days=self.start_day - 1 + day_index
         )
         times = pd.date_range(start, periods=24 * 60 + 1, freq="1min")
-        cs = self._site.get_clearsky(times, model="ineichen")
+        if self._weather is not None:
+            w = self._weather
+            cs = pd.DataFrame(
+                {
+                    col: np.interp(times.asi8, w.index.asi8, w[col].to_numpy(), left=0.0, right=0.0)
+                    for col in ("ghi", "dni", "dhi")
+                },
+                index=times,
+            )
+        else:
+            cs = self._site.get_clearsky(times, model="ineichen")
         sun = self._site.get_solarposition(times)
         poa = (
             pvlib.irradiance.get_total_irradiance(
@@ -65,7 +90,8 @@ class PvModel:
         )
         per_min = np.clip(poa, 0.0, None) * p.kwp * p.derate  # W at 1000 W/m2 = kWp
         per_s = np.interp(np.arange(86400) / 60.0, np.arange(len(per_min)), per_min)
-        day: list[float] = (per_s * self._clouds(day_index)).tolist()
+        clouds = self._clouds(day_index) if self._weather is None else 1.0  # measured sky
+        day: list[float] = (per_s * clouds).tolist()
         return day
 
     def _clouds(self, day_index: int) -> np.ndarray:

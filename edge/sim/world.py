@@ -7,11 +7,38 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from edge.config import SimulationConfig
 from edge.drivers.dab.sim import DabBoardEmulator
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
+from edge.sim.load import LoadParams
+from edge.sim.pv import PvParams
+
+
+def house_params(sim: SimulationConfig) -> HouseParams:
+    """The simulated house a site file's [simulation] section describes."""
+    pv = None
+    if sim.pv_model == "pvlib":
+        pv = PvParams(
+            latitude_deg=sim.latitude_deg,
+            longitude_deg=sim.longitude_deg,
+            tilt_deg=sim.pv_tilt_deg,
+            azimuth_deg=sim.pv_azimuth_deg,
+            kwp=sim.pv_kwp,
+            cloudiness=sim.cloudiness,
+            weather_csv=sim.weather_csv,
+        )
+    load = LoadParams(occupants=sim.occupants) if sim.load_model == "richardsonpy" else None
+    return HouseParams(
+        seed=sim.seed,
+        start_day_of_year=sim.start_day_of_year,
+        pv=pv,
+        load=load,
+        pv_kwp=sim.pv_kwp,
+        diverter=sim.diverter,
+    )
 
 
 @dataclass(frozen=True)
