@@ -69,6 +69,9 @@ class PylontechPack:
         self._cache_q: float | None = None
         self._cell_socs: list[list[float]] = []
         self._soc_pct = 0.0
+        self._max_cell_pct = 0.0
+        self._min_cell_pct = 0.0
+        self._ocv_module_v = 0.0
         self._requantum_as = 0.0005 * params.module_ah * 3600.0
 
     # ---- cells ------------------------------------------------------------------
@@ -82,6 +85,12 @@ class PylontechPack:
             ]
             self._cache_q = q
             self._soc_pct = 100.0 * sum(map(sum, self._cell_socs)) / (CELLS * self.p.modules)
+            self._max_cell_pct = 100.0 * max(max(m) for m in self._cell_socs)
+            self._min_cell_pct = 100.0 * min(min(m) for m in self._cell_socs)
+            self._ocv_module_v = (
+                sum(lib.edge_chem_ocv_V(LFP, x) for m in self._cell_socs for x in m)
+                / self.p.modules
+            )
         return self._cell_socs
 
     def cell_voltages_v(self) -> list[list[float]]:
@@ -99,19 +108,22 @@ class PylontechPack:
 
     @property
     def max_cell_soc_pct(self) -> float:
-        return 100.0 * max(max(m) for m in self.cell_socs())
+        self.cell_socs()
+        return self._max_cell_pct
 
     @property
     def min_cell_soc_pct(self) -> float:
-        return 100.0 * min(min(m) for m in self.cell_socs())
+        self.cell_socs()
+        return self._min_cell_pct
 
     def module_voltage_v(self, module: int = 0) -> float:
         return sum(self.cell_voltages_v()[module])
 
     @property
     def voltage_v(self) -> float:
-        v = self.cell_voltages_v()
-        return sum(sum(m) for m in v) / self.p.modules
+        """Terminal voltage: the modules' mean OCV plus I x R of 15 cells (per module)."""
+        self.cell_socs()
+        return self._ocv_module_v + self.current_a / self.p.modules * self.p.cell_r_ohm * CELLS
 
     # ---- the BMS ----------------------------------------------------------------
     def limits_a(self) -> tuple[float, float]:
@@ -133,9 +145,9 @@ class PylontechPack:
     def step(self, dc_power_w: float, dt_s: float) -> None:
         """Advance dt_s with dc_power_w into the pack (+ = charging)."""
         p = self.p
-        # The pack voltage only converts power to current here: the OCV at the SOC is enough.
-        v = CELLS * lib.edge_chem_ocv_V(LFP, self.soc_pct / 100.0)
-        self.current_a = dc_power_w / max(v, 1.0)
+        # The pack voltage only converts power to current here: the OCV is enough.
+        self.cell_socs()
+        self.current_a = dc_power_w / max(self._ocv_module_v, 1.0)
         q = self.current_a / p.modules * dt_s
         self.charge_as += q
         self._throughput_as += abs(q)

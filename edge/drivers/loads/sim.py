@@ -40,3 +40,13 @@ class EmulatedDiverterOutput:
     def set_power_w(self, power_w: float) -> None:
         """Offer the element power_w (0 up to its rating; the thermostat may refuse it)."""
         self.house.set_diverter_w(max(0.0, min(self.house.p.tank.element_w, power_w)))
+
+
+class EmulatedTankSensor:
+    """The tank's temperature probe (a 1-wire sensor on a real install), 0.1 degC steps."""
+
+    def __init__(self, house: House) -> None:
+        self.house = house
+
+    def read_degc(self) -> float:
+        return round(self.house.tank.temp_degc, 1)
