@@ -6,26 +6,34 @@ process image, so it runs the same under the live app, the simulator and the tes
 
 from edge.core.decide import decide
 from edge.core.model import (
+    BmsReading,
     CoreConfig,
     CoreState,
     DabReading,
     InverterCommand,
     InverterMode,
     InverterReading,
+    LoadsReading,
     ProcessImage,
+    Requests,
     Sample,
     Setpoints,
+    SgState,
 )
 
 __all__ = [
+    "BmsReading",
     "CoreConfig",
     "CoreState",
     "DabReading",
     "InverterCommand",
     "InverterMode",
     "InverterReading",
+    "LoadsReading",
     "ProcessImage",
+    "Requests",
     "Sample",
     "Setpoints",
+    "SgState",
     "decide",
 ]

@@ -1,15 +1,26 @@
 """The decision: policies in priority order, each narrowing the battery power window.
 
-1. safety: stale or missing inverter data -> the inverter's own self-use (safe state);
-2. BMS/SOC limits: no discharge at or below the reserve SOC, no charge at the maximum;
-3. self-consumption: the battery takes the house's net power so the grid goes to zero;
-4. surplus the battery cannot take goes to the DAB string, within its current limit.
-Battery and DAB are decided together from one balance, so they never chase each other.
+1. emergency stop: battery idle, DAB, diverter and heat-pump boost off;
+2. safety: stale or missing inverter data (or BMS data, where the site has a BMS link)
+   -> the inverter's own self-use (safe state), diverter off, heat pump normal;
+3. BMS and SOC limits: the BMS's live limits, no discharge at or below the reserve SOC,
+   no charge at the maximum;
+4. user requests, each with an expiry: mode (self-use, standby), force charge, boost hot
+   water;
+5. self-consumption: the battery takes the house's net power so the grid goes to zero,
+   with no charge/discharge reversal inside the hold time unless the error is large;
+6. what the battery cannot take goes to the flexible loads in the configured priority
+   (the tank through the diverter, the heat pump through SG-Ready), then to the DAB string.
+
+One balance decides them all, so nothing chases anything else. The flexible loads'
+present draw is taken back out of the balance before the battery's share is fixed, so the
+battery never sees the heater as a load to feed: it never discharges into the tank unless
+the user allows it (loads-baseline-s2.md §5.3, the forum's kettle-off case).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.core.model import (
     CoreConfig,
@@ -18,32 +29,153 @@ from edge.core.model import (
     InverterMode,
     ProcessImage,
     Setpoints,
+    SgState,
 )
+
+# A battery that still discharges more than this (W, AC side) keeps the diverter off, so
+# the tank never takes battery energy while a discharge ramps down.
+DISCHARGE_GATE_W = 20.0
+HOUR_S = 3600.0
 
 
 @dataclass(frozen=True)
 class Window:
-    """Allowed battery power: lo_w <= p <= hi_w (+ = discharge)."""
+    """Allowed battery power: lo_w <= p <= hi_w (+ = discharge), and what set each bound."""
 
     lo_w: float
     hi_w: float
-    why: str
+    lo_why: str = "battery at its power limit"
+    hi_why: str = "battery at its power limit"
 
     def clamp(self, p_w: float) -> float:
         return max(self.lo_w, min(self.hi_w, p_w))
 
+    def why(self, p_w: float) -> str:
+        """What stops the battery at p_w, or "" when it is inside the window."""
+        return self.lo_why if p_w < self.lo_w else self.hi_why if p_w > self.hi_w else ""
 
-def _battery_window(soc_pct: float, cfg: CoreConfig) -> Window:
-    lo, hi, why = -cfg.max_charge_w, cfg.max_discharge_w, ""
+
+def _battery_window(image: ProcessImage, soc_pct: float, cfg: CoreConfig) -> Window:
+    w = Window(-cfg.max_charge_w, cfg.max_discharge_w)
+    bms = image.bms
+    if bms is not None and bms.age_s <= cfg.bms_stale_after_s:
+        if bms.value.charge_limit_w < -w.lo_w:
+            w = replace(w, lo_w=-max(0.0, bms.value.charge_limit_w), lo_why="BMS charge limit")
+        if bms.value.discharge_limit_w < w.hi_w:
+            w = replace(w, hi_w=max(0.0, bms.value.discharge_limit_w), hi_why="BMS discharge limit")
     if soc_pct <= cfg.reserve_soc_pct:
-        hi, why = 0.0, f"reserve SOC {cfg.reserve_soc_pct:g} % reached: no discharge"
+        w = replace(
+            w, hi_w=0.0, hi_why=f"reserve SOC {cfg.reserve_soc_pct:g} % reached: no discharge"
+        )
     if soc_pct >= cfg.max_soc_pct:
-        lo, why = 0.0, f"battery at {cfg.max_soc_pct:g} %: no charge"
-    return Window(lo, hi, why)
+        w = replace(w, lo_w=0.0, lo_why=f"battery at {cfg.max_soc_pct:g} %: no charge")
+    return w
+
+
+def _stale(image: ProcessImage, cfg: CoreConfig) -> str | None:
+    """Why the system must be in the safe state, or None."""
+    inv = image.inverter
+    if inv is None:
+        return "no inverter data yet"
+    if inv.age_s > cfg.inverter_stale_after_s:
+        return f"inverter data {inv.age_s:.1f} s old"
+    if cfg.bms_required:
+        if image.bms is None:
+            return "no BMS data yet"
+        if image.bms.age_s > cfg.bms_stale_after_s:
+            return f"BMS data {image.bms.age_s:.1f} s old"
+    return None
+
+
+def _safe(reason: str, mode: InverterCommand | None = None) -> Setpoints:
+    """Battery to the inverter's own loop (or the given command), everything else off."""
+    return Setpoints(mode or InverterCommand(InverterMode.SELF_USE), 0.0, reason)
+
+
+def _anti_flip(battery_w: float, t_s: float, cfg: CoreConfig, state: CoreState) -> float:
+    """No reversal of the battery's direction within hold_s of the last one unless the
+    error exceeds flip_threshold_w: a small reversal idles the battery instead."""
+    sign = (battery_w > 0) - (battery_w < 0)
+    reversing = sign != 0 and state.battery_sign != 0 and sign != state.battery_sign
+    if reversing and t_s - state.last_flip_s < cfg.hold_s and abs(battery_w) < cfg.flip_threshold_w:
+        return 0.0
+    return battery_w
+
+
+def _heat_pump(
+    avail_w: float, t_s: float, cfg: CoreConfig, state: CoreState
+) -> tuple[SgState, CoreState]:
+    """SG-Ready RECOMMEND on a confirmed surplus, back to NORMAL on a confirmed deficit,
+    within the minimum on/off times and the starts per hour (loads-baseline-s2.md §2.3).
+    avail_w: surplus offered to the heat pump, as if it were not boosted."""
+    if not cfg.hp_enabled:
+        return SgState.NORMAL, replace(state, hp_state=SgState.NORMAL)
+    starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
+    enough = avail_w >= cfg.hp_power_w
+    short = avail_w < 0.5 * cfg.hp_power_w
+    surplus_since = (
+        (state.hp_surplus_since_s if state.hp_surplus_since_s is not None else t_s)
+        if enough
+        else None
+    )
+    deficit_since = (
+        (state.hp_deficit_since_s if state.hp_deficit_since_s is not None else t_s)
+        if short
+        else None
+    )
+    hp = state.hp_state
+    changed = state.hp_changed_s
+    if hp is SgState.NORMAL:
+        if (
+            surplus_since is not None
+            and t_s - surplus_since >= cfg.hp_confirm_s
+            and t_s - changed >= cfg.hp_min_off_s
+            and len(starts) < cfg.hp_max_starts_per_h
+        ):
+            hp, changed, starts = SgState.RECOMMEND, t_s, (*starts, t_s)
+    elif (
+        deficit_since is not None
+        and t_s - deficit_since >= cfg.hp_release_s
+        and t_s - changed >= cfg.hp_min_on_s
+    ):
+        hp, changed = SgState.NORMAL, t_s
+    return hp, replace(
+        state,
+        hp_state=hp,
+        hp_changed_s=changed,
+        hp_starts_s=starts,
+        hp_surplus_since_s=surplus_since,
+        hp_deficit_since_s=deficit_since,
+    )
 
 
 def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setpoints, CoreState]:
-    inv = image.inverter
+    req = image.requests
+    t = image.t_s
+    # The heat pump's SG state survives a safe state only as NORMAL: restart its timers.
+    hp_off = replace(state, hp_state=SgState.NORMAL, hp_surplus_since_s=None)
+    if state.hp_state is not SgState.NORMAL:
+        hp_off = replace(hp_off, hp_changed_s=t)
+
+    if req.emergency_stop:
+        sp = Setpoints(
+            InverterCommand(InverterMode.PASSIVE, 0.0), 0.0, "emergency stop: everything idle"
+        )
+        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+    why = _stale(image, cfg)
+    if why is not None:
+        sp = _safe(f"safe state: {why}")
+        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+    mode = req.mode if t < req.mode_until_s else "auto"
+    if mode == "self_use":
+        sp = _safe("requested: the inverter's own self-use")
+        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+    if mode == "standby":
+        sp = _safe("requested: standby", InverterCommand(InverterMode.PASSIVE, 0.0))
+        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+
+    assert image.inverter is not None
+    r = image.inverter.value
     dab = image.dab
     dab_ok = (
         cfg.dab_enabled
@@ -51,30 +183,82 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         and dab.age_s <= cfg.dab_stale_after_s
         and not dab.value.tripped
     )
-    if inv is None or inv.age_s > cfg.inverter_stale_after_s:
-        why = "no inverter data yet" if inv is None else f"inverter data {inv.age_s:.1f} s old"
-        sp = Setpoints(InverterCommand(InverterMode.SELF_USE), 0.0, f"safe state: {why}")
-        return sp, CoreState(reason=sp.reason)
-
-    r = inv.value
     dab_now_w = (
         dab.value.charge_current_a * dab.value.string_voltage_v
         if dab is not None and dab_ok
         else 0.0
     )
-    # Surplus available to storage, with the DAB's own draw taken back out: + = export.
-    surplus_w = -(r.grid_power_w + r.battery_power_w - dab_now_w)
-    window = _battery_window(r.battery_soc_pct, cfg)
-    battery_w = window.clamp(-surplus_w)
-    reason = window.why if battery_w != -surplus_w and window.why else "self-consumption"
-    if battery_w != -surplus_w and not window.why:
-        reason = "self-consumption, battery at its power limit"
+    loads = image.loads
+    loads_ok = loads is not None and loads.age_s <= cfg.loads_stale_after_s
+    heater_now_w = loads.value.heater_w if loads is not None and loads_ok else 0.0
+    hp_now_w = (
+        loads.value.heat_pump_w
+        if loads is not None and loads_ok and state.hp_state is SgState.RECOMMEND
+        else 0.0
+    )
+    # Surplus available to storage and flexible loads, their own draw taken back out
+    # (+ = would be exported if they all stopped).
+    surplus_w = -(r.grid_power_w + r.battery_power_w - dab_now_w - heater_now_w - hp_now_w)
+    window = _battery_window(image, r.battery_soc_pct, cfg)
+
+    boost = t < req.boost_hot_water_until_s
+    tank_ok = (
+        req.diverter_enabled
+        and loads is not None
+        and loads_ok
+        and (loads.value.tank_temp_degc is None or loads.value.tank_temp_degc < cfg.tank_max_degc)
+    )
+    reasons: list[str] = []
+    if t < req.force_charge_until_s and req.force_charge_w > 0:
+        # At least the requested charge; more if the surplus offers more.
+        battery_w = min(window.clamp(-req.force_charge_w), window.clamp(-surplus_w))
+        reasons.append(f"requested: force charge {req.force_charge_w:g} W")
+    else:
+        want_w = -surplus_w
+        if req.allow_battery_to_heat_water and tank_ok and boost:
+            want_w += cfg.diverter_element_w  # the user lets the battery feed the boost
+        battery_w = _anti_flip(window.clamp(want_w), t, cfg, state)
+        if battery_w == 0.0 and window.clamp(want_w) != 0.0:
+            reasons.append("self-consumption, held: no flip inside the hold time")
+        else:
+            limit = window.why(want_w)
+            reasons.append(f"self-consumption, {limit}" if limit else "self-consumption")
+
+    # What is left once the battery has its share (+ = still exported).
+    left_w = surplus_w + battery_w
+    diverter_w = 0.0
+    new_state = state
+    hp = SgState.NORMAL
+    battery_discharging = r.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
+    for load in cfg.loads_priority:
+        if load == "tank" and tank_ok:
+            if boost:
+                diverter_w = cfg.diverter_element_w
+                reasons.append("boost hot water")
+            elif left_w > 0 and not battery_discharging:
+                diverter_w = min(cfg.diverter_element_w, left_w)
+                reasons.append("surplus to the tank")
+            left_w -= diverter_w
+        elif load == "heat_pump":
+            hp, new_state = _heat_pump(max(0.0, left_w), t, cfg, new_state)
+            if hp is SgState.RECOMMEND:
+                left_w -= cfg.hp_power_w
+                reasons.append("surplus to the heat pump")
 
     dab_a = 0.0
-    left_w = surplus_w + battery_w  # what the battery could not absorb (+ = still exported)
     if dab_ok and dab is not None and left_w > 0 and dab.value.string_voltage_v > 0:
         dab_a = min(cfg.dab_max_charge_current_a, left_w / dab.value.string_voltage_v)
-        reason += "; surplus to the DAB string"
+        reasons.append("surplus to the DAB string")
 
-    sp = Setpoints(InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason)
-    return sp, CoreState(reason=reason)
+    reason = "; ".join(reasons)
+    sp = Setpoints(InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason, diverter_w, hp)
+    sign = (battery_w > 0) - (battery_w < 0)
+    flip_s = new_state.last_flip_s
+    if sign != 0 and sign != state.battery_sign:
+        flip_s = t
+    return sp, replace(
+        new_state,
+        reason=reason,
+        battery_sign=sign or state.battery_sign,
+        last_flip_s=flip_s,
+    )

@@ -39,10 +39,52 @@ class DabReading:
 
 
 @dataclass(frozen=True)
+class BmsReading:
+    """What the battery's BMS allows now, converted to AC-side power (>= 0)."""
+
+    charge_limit_w: float
+    discharge_limit_w: float
+
+
+@dataclass(frozen=True)
+class LoadsReading:
+    heater_w: float  # what the immersion element takes now
+    heat_pump_w: float  # the heat pump's electrical power now
+    tank_temp_degc: float | None = None
+
+
+class SgState(Enum):
+    """SG-Ready requests to the heat pump (loads-baseline-s2.md §2.1)."""
+
+    LOCK = "lock"
+    NORMAL = "normal"
+    RECOMMEND = "recommend"
+    FORCE = "force"
+
+
+@dataclass(frozen=True)
+class Requests:
+    """What the user asked for (MQTT, menu); each request acts only until its expiry, on
+    the image's clock, so a retained or replayed command cannot act hours later."""
+
+    mode: str = "auto"  # "auto" | "self_use" (the inverter's own loop) | "standby"
+    mode_until_s: float = float("inf")
+    force_charge_w: float = 0.0
+    force_charge_until_s: float = float("-inf")
+    boost_hot_water_until_s: float = float("-inf")
+    emergency_stop: bool = False
+    diverter_enabled: bool = True
+    allow_battery_to_heat_water: bool = False
+
+
+@dataclass(frozen=True)
 class ProcessImage:
     t_s: float
     inverter: Sample[InverterReading] | None
     dab: Sample[DabReading] | None
+    bms: Sample[BmsReading] | None = None
+    loads: Sample[LoadsReading] | None = None
+    requests: Requests = Requests()
 
 
 class InverterMode(Enum):
@@ -61,6 +103,8 @@ class Setpoints:
     inverter: InverterCommand
     dab_charge_current_a: float
     reason: str  # why, in words, for the log line and MQTT
+    diverter_w: float = 0.0  # offered to the immersion element
+    sg_ready: SgState = SgState.NORMAL
 
 
 @dataclass(frozen=True)
@@ -73,6 +117,25 @@ class CoreConfig:
     dab_enabled: bool
     dab_max_charge_current_a: float
     dab_stale_after_s: float
+    bms_required: bool = False  # the site reads the BMS: no data from it -> safe state
+    bms_stale_after_s: float = 10.0
+    loads_stale_after_s: float = 10.0
+    # No charge/discharge reversal within hold_s of the last, unless the error exceeds
+    # flip_threshold_w (loads-baseline-s2.md §5.3).
+    hold_s: float = 60.0
+    flip_threshold_w: float = 500.0
+    diverter_element_w: float = 3000.0
+    tank_max_degc: float = 60.0
+    loads_priority: tuple[str, ...] = ("tank", "heat_pump")
+    # Heat pump (loads-baseline-s2.md §2.3): what it draws when running, and how it may be
+    # asked to run on surplus.
+    hp_enabled: bool = False
+    hp_power_w: float = 1400.0
+    hp_confirm_s: float = 240.0
+    hp_release_s: float = 120.0
+    hp_min_on_s: float = 600.0
+    hp_min_off_s: float = 300.0
+    hp_max_starts_per_h: int = 3
 
 
 @dataclass(frozen=True)
@@ -80,3 +143,10 @@ class CoreState:
     """What the core carries from one cycle to the next."""
 
     reason: str = ""
+    battery_sign: int = 0  # -1 charging, 0 idle, +1 discharging (the last command)
+    last_flip_s: float = float("-inf")
+    hp_state: SgState = SgState.NORMAL
+    hp_changed_s: float = float("-inf")
+    hp_starts_s: tuple[float, ...] = ()  # the last hour's boost starts
+    hp_surplus_since_s: float | None = None
+    hp_deficit_since_s: float | None = None
