@@ -3,34 +3,41 @@ for benchmarks and annual studies. The real-time clock (ScaledClock, edge/sim/wo
 puts the same house behind real sockets instead.
 
 Each tick freezes a process image from the house, as the drivers would report it (the
-inverter's readings are ideal here: no register rounding, no staleness), calls
-core.decide, and applies the setpoints: the inverter command as a 0x42 passive command
-would, the DAB current as a power drawn from the house.
+inverter's, BMS's and loads' readings are ideal here: no register rounding, no
+staleness), calls core.decide, and applies the setpoints: the inverter command as a 0x42
+passive command would, the diverter power and the SG-Ready state as the load drivers would.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edge.core import (
+    BmsReading,
     CoreConfig,
     CoreState,
     InverterMode,
     InverterReading,
+    LoadsReading,
     ProcessImage,
+    Requests,
     Sample,
+    SgState,
     decide,
 )
-from edge.sim.house import House
+from edge.sim.house import House, SgReady
+
+SG_OF = {s: SgReady[s.name] for s in SgState}
 
 
 @dataclass
 class LoopStats:
     ticks: int = 0
     writes: int = 0
+    state: CoreState = field(default_factory=CoreState)  # the core's, to carry on a run
 
 
-def image_of(house: House) -> ProcessImage:
+def image_of(house: House, requests: Requests | None = None) -> ProcessImage:
     s = house.state
     reading = InverterReading(
         grid_power_w=s.grid_w,
@@ -39,19 +46,34 @@ def image_of(house: House) -> ProcessImage:
         load_power_w=s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
         pv_power_w=s.pv_w,
     )
-    return ProcessImage(t_s=s.t_s, inverter=Sample(reading, 0.0), dab=None)
+    charge_w, discharge_w = house.battery_limits_ac_w()
+    return ProcessImage(
+        t_s=s.t_s,
+        inverter=Sample(reading, 0.0),
+        dab=None,
+        bms=Sample(BmsReading(charge_w, discharge_w), 0.0),
+        loads=Sample(LoadsReading(s.heater_w, s.heat_pump_w, house.tank.temp_degc), 0.0),
+        requests=requests or Requests(),
+    )
 
 
 def run(
-    house: House, cfg: CoreConfig, seconds: float, tick_s: float = 1.0, plant_dt_s: float = 1.0
+    house: House,
+    cfg: CoreConfig,
+    seconds: float,
+    tick_s: float = 1.0,
+    plant_dt_s: float = 1.0,
+    state: CoreState | None = None,
+    requests: Requests | None = None,
 ) -> LoopStats:
-    """Run the closed loop for `seconds` of simulated time."""
+    """Run the closed loop for `seconds` of simulated time, from the core's `state` (a
+    previous run's LoopStats.state) or from a fresh start."""
     stats = LoopStats()
-    state = CoreState()
+    state = state or CoreState()
     per_tick = max(1, round(tick_s / plant_dt_s))
     last = None
     for _ in range(round(seconds / (per_tick * plant_dt_s))):
-        sp, state = decide(image_of(house), cfg, state)
+        sp, state = decide(image_of(house, requests), cfg, state)
         cmd = sp.inverter
         if cmd != last:
             if cmd.mode is InverterMode.SELF_USE:
@@ -62,7 +84,11 @@ def run(
             last = cmd
         else:
             house.heartbeat()
+        house.set_diverter_w(sp.diverter_w)
+        if house.heat_pump.state is not SG_OF[sp.sg_ready]:
+            house.set_sg_ready(SG_OF[sp.sg_ready])
         for _ in range(per_tick):
             house.step(plant_dt_s)
         stats.ticks += 1
+    stats.state = state
     return stats

@@ -42,6 +42,9 @@ ENERGY_KEYS = (
     "heat_pump",
     "battery_charge_dc",
     "battery_discharge_dc",
+    # Battery energy into the tank (loads-baseline-s2.md §5.5): min(B_dis, H) over the
+    # steps where PV does not cover the load and the heater.
+    "battery_to_heater",
 )
 
 
@@ -233,6 +236,8 @@ class House:
         e["dab"] += s.dab_w * h
         e["heater"] += s.heater_w * h
         e["heat_pump"] += s.heat_pump_w * h
+        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w <= s.load_w + s.heater_w:
+            e["battery_to_heater"] += min(s.battery_w, s.heater_w) * h
         if s.battery_w >= 0:
             e["battery_discharge"] += s.battery_w * h
             dc_w = -s.battery_w / eta

@@ -134,13 +134,9 @@ def battery_into_tank_wh(diverter: str, inverter: InverterParams) -> float:
         base_load_w=300.0,
     )
     h = House(p, start_s=NOON_S)
-    leak = 0.0
     for _ in range(30 + 150 + 600):
         h.step(1.0)
-        s = h.state
-        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w <= s.load_w + s.heater_w:
-            leak += min(s.battery_w, s.heater_w) / 3600.0
-    return leak
+    return h.state.energy_wh["battery_to_heater"]
 
 
 def test_status_quo_diverter_drains_the_battery_into_the_tank_after_kettle_off():
