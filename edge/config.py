@@ -68,6 +68,12 @@ class InverterConfig(_Model):
     deadband_w: int = Field(
         50, ge=0, le=1000, description="Do not re-command the battery for a smaller change"
     )
+    full_read_s: float = Field(
+        10.0,
+        ge=0.0,
+        le=300.0,
+        description="Read the whole live block this often; the powers alone in between",
+    )
 
     @field_validator("port")
     @classmethod

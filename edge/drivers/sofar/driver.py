@@ -1,6 +1,7 @@
-"""Sofar ME3000SP driver: the live block in one request per poll, the heartbeat, and the
-passive-mode commands (0x42), sent only when they change beyond the deadband or are due
-for a refresh. The inverter's mode is not touched before the first full read."""
+"""Sofar ME3000SP driver: the live block in one request (every full_read_s, and the
+powers alone on the polls between), the heartbeat, and the passive-mode commands (0x42),
+sent only when they change beyond the deadband or are due for a refresh. The inverter's
+mode is not touched before the first full read."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ class SofarDriver(ModbusDevice[InverterReading]):
         self._last_sent: InverterCommand | None = None
         self._last_sent_t_s = -1e18
         self._last_heartbeat_t_s = -1e18
+        self._last_full_t_s = -1e18
+        self.reads = {"full": 0, "fast": 0}
         self.register_pdu(PassiveResponse)
         self.register_pdu(HeartbeatResponse)
 
@@ -64,19 +67,29 @@ class SofarDriver(ModbusDevice[InverterReading]):
     async def read_live(self) -> reg.SofarLive:
         return reg.decode(await self.read(3, reg.LIVE_START, reg.LIVE_COUNT, "live block"))
 
+    async def read_powers(self) -> reg.SofarPowers:
+        regs = await self.read(3, reg.FAST_START, reg.FAST_COUNT, "power registers")
+        return reg.decode_powers(regs)
+
     async def poll_once(self) -> None:
-        live = await self.read_live()
+        now = self.clock.now_s()
+        p: reg.SofarLive | reg.SofarPowers
+        if self.last_live is None or now - self._last_full_t_s >= self.cfg.full_read_s:
+            p = self.last_live = await self.read_live()
+            self._last_full_t_s = now
+            self.reads["full"] += 1
+        else:
+            p = await self.read_powers()
+            self.reads["fast"] += 1
         self.store(
             InverterReading(
-                grid_power_w=live.grid_power_w,
-                battery_power_w=live.battery_power_w,
-                battery_soc_pct=live.battery_soc_pct,
-                load_power_w=live.load_power_w,
-                pv_power_w=live.pv_power_w,
+                grid_power_w=p.grid_power_w,
+                battery_power_w=p.battery_power_w,
+                battery_soc_pct=p.battery_soc_pct,
+                load_power_w=p.load_power_w,
+                pv_power_w=p.pv_power_w,
             )
         )
-        self.last_live = live
-        now = self.clock.now_s()
         if now - self._last_heartbeat_t_s >= self.cfg.heartbeat_s:
             await self.execute(HeartbeatRequest(dev_id=self.slave_id))
             self._last_heartbeat_t_s = now

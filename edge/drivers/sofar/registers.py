@@ -19,6 +19,11 @@ SOURCE = "shared/reference/sofar-modbus.md §2 (Sofar ModBus-RTU protocol PDF 20
 
 LIVE_START = 0x0200
 LIVE_COUNT = 0x0246 - 0x0200  # 70 registers, read in one request
+# The meter and battery powers alone (0x020D-0x0215), read on the polls between two full
+# reads: 23 response bytes instead of 145, 24 ms instead of 151 ms at 9600 baud, so a load
+# step reaches the core within one poll period plus a few tens of milliseconds.
+FAST_START = 0x020D
+FAST_COUNT = 0x0216 - 0x020D
 SERIAL_START = 0x2001  # 14 ASCII characters, 2 per register (FC 0x04), §2.3
 SERIAL_COUNT = 7
 
@@ -182,13 +187,18 @@ def _to_signed(raw: int) -> int:
     return raw - 0x10000 if raw >= 0x8000 else raw
 
 
-def decode_fields(regs: Sequence[int]) -> dict[str, float]:
-    """Raw block -> {field: value} in Sofar's signs; raises DeviceError on an implausible value."""
-    if len(regs) != LIVE_COUNT:
-        raise DeviceError(f"live block has {len(regs)} registers, expected {LIVE_COUNT}")
+def decode_fields(
+    regs: Sequence[int], start: int = LIVE_START, count: int = LIVE_COUNT
+) -> dict[str, float]:
+    """Raw registers from `start` -> {field: value} in Sofar's signs, for the registers
+    wholly inside the read; raises DeviceError on an implausible value."""
+    if len(regs) != count:
+        raise DeviceError(f"read of 0x{start:04X} has {len(regs)} registers, expected {count}")
     out: dict[str, float] = {}
     for r in LIVE_REGISTERS:
-        i = r.address - LIVE_START
+        i = r.address - start
+        if i < 0 or i + (2 if r.kind == "U32" else 1) > count:
+            continue
         if r.kind == "U32":
             raw = (regs[i] << 16) | regs[i + 1]
         elif r.kind == "I16":
@@ -228,6 +238,28 @@ def decode(regs: Sequence[int]) -> SofarLive:
         battery_charge_today_kwh=f["battery_charge_today_kwh"],
         battery_discharge_today_kwh=f["battery_discharge_today_kwh"],
         fault_words=tuple(int(f[f"fault_{k}"]) for k in range(1, 6)),
+    )
+
+
+@dataclass(frozen=True)
+class SofarPowers:
+    """The fast block (FAST_START..): powers and the battery's state, edge's signs."""
+
+    grid_power_w: float  # + = import
+    battery_power_w: float  # + = discharge
+    battery_soc_pct: float
+    load_power_w: float
+    pv_power_w: float
+
+
+def decode_powers(regs: Sequence[int]) -> SofarPowers:
+    f = decode_fields(regs, FAST_START, FAST_COUNT)
+    return SofarPowers(
+        grid_power_w=-f["grid_export_power_w"],
+        battery_power_w=-f["battery_charge_power_w"],
+        battery_soc_pct=f["battery_soc_pct"],
+        load_power_w=f["load_power_w"],
+        pv_power_w=f["pv_power_w"],
     )
 
 

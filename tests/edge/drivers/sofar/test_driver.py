@@ -85,6 +85,24 @@ def test_reads_the_live_block_and_serial_from_the_emulator():
     asyncio.run(go())
 
 
+def test_between_full_reads_the_powers_alone_are_read_and_follow_a_load_step():
+    async def go():
+        async with rig(full_read_s=60.0) as r:
+            assert r.drv.reads["full"] == 1
+            await wait_until(lambda: r.drv.reads["fast"] >= 2)
+            s = r.house.state
+            s.load_w += 3000.0  # a kettle, seen by the meter at once
+            s.grid_w += 3000.0
+            fast = r.drv.reads["fast"]
+            await wait_until(lambda: r.drv.reads["fast"] >= fast + 2)
+            got = r.drv.sample(r.clock.now_s()).value
+            assert got.grid_power_w == pytest.approx(s.grid_w, abs=5.01)
+            assert got.load_power_w == pytest.approx(s.load_w, abs=5.01)
+            assert r.drv.reads["full"] == 1  # the whole block waits for full_read_s
+
+    asyncio.run(go())
+
+
 def test_commands_reach_the_inverter_and_small_changes_are_not_written():
     async def go():
         async with rig(deadband_w=50) as r:
