@@ -209,22 +209,25 @@ class Supervisor:
         return sp
 
     async def run(self, until_s: float | None, stop: asyncio.Event) -> Summary:
-        """Tick every policy.tick_s of the clock until until_s (clock seconds) or stop."""
+        """Decide on every fresh inverter reading, and at least every policy.tick_s of
+        the clock (so stale data is noticed), until until_s (clock seconds) or stop."""
         polls = [asyncio.create_task(self.inverter.run(), name="inverter-poll")]
         if self.dab is not None:
             polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
         tick_s = self.cfg.policy.tick_s
-        next_t = self.clock.now_s() + tick_s
+        last_t = self.clock.now_s()
         try:
             while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(
-                        stop.wait(), max(0.0, next_t - self.clock.now_s()) / self.clock.speed
-                    )
+                # A poll that is a little late must not cause a tick of its own: wait up to
+                # 1.5 ticks for fresh data before deciding without it.
+                wait_s = max(0.0, last_t + 1.5 * tick_s - self.clock.now_s()) / self.clock.speed
+                await _first_of((stop, self.inverter.fresh), wait_s)
                 if stop.is_set():
                     break
-                await self.tick(tick_s)
-                next_t += tick_s
+                self.inverter.fresh.clear()
+                now = self.clock.now_s()
+                await self.tick(now - last_t)
+                last_t = now
         finally:
             for task in polls:
                 task.cancel()
@@ -236,6 +239,16 @@ class Supervisor:
             if self.dab is not None:
                 await self.dab.close()
         return self.summary
+
+
+async def _first_of(events: tuple[asyncio.Event, ...], timeout_s: float) -> None:
+    """Return when any of `events` is set or after timeout_s (wall seconds)."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 def bridge_id() -> str:

@@ -70,6 +70,8 @@ class ModbusDevice(Generic[T]):
         self._backoff = Backoff()
         self._latest: T | None = None
         self._latest_t_s: float | None = None
+        # Set by every good reading: the supervisor decides on fresh data at once.
+        self.fresh = asyncio.Event()
 
     # ---- for subclasses -----------------------------------------------------------
     async def identify(self) -> None:
@@ -82,6 +84,7 @@ class ModbusDevice(Generic[T]):
     def store(self, reading: T) -> None:
         self._latest = reading
         self._latest_t_s = self.clock.now_s()
+        self.fresh.set()
 
     async def read(self, function_code: int, address: int, count: int, what: str) -> list[int]:
         """One FC 0x03/0x04 read; an exception answer raises DeviceError naming `what`."""
@@ -152,8 +155,9 @@ class ModbusDevice(Generic[T]):
             await asyncio.sleep(delay)  # wall time: this paces a real link, not the simulation
 
     async def run(self) -> None:
-        """Poll forever; cancel the task to stop."""
+        """Poll every poll_s (start to start) forever; cancel the task to stop."""
         while True:
+            started_s = self.clock.now_s()
             if not self._client.connected:
                 await self._connect()
             try:
@@ -168,7 +172,7 @@ class ModbusDevice(Generic[T]):
                 self.log.warning("%s at %s: %s", self.label, self.port, exc)
             except LINK_ERRORS as exc:
                 self.lost(str(exc) or type(exc).__name__)
-            await self.clock.sleep(self.poll_s)
+            await self.clock.sleep(max(0.0, self.poll_s - (self.clock.now_s() - started_s)))
 
     def close_link(self) -> None:
         self._client.close()

@@ -81,8 +81,11 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     assert len(unsaturated) >= 100
     near_zero = [s for s in unsaturated if abs(s["grid_power_w"]) <= 150]
     assert len(near_zero) >= 0.9 * len(unsaturated)
-    # Before the kettle the surplus beyond the battery went to the DAB string.
-    assert max(s["dab_charge_current_a"] for s in states) > 4.9
+    # Before the kettle the surplus beyond the battery went to the DAB string (the first
+    # decisions may come before the board's first reading: those states have no DAB).
+    with_dab = [s["dab_charge_current_a"] for s in states if "dab_charge_current_a" in s]
+    assert len(with_dab) >= 0.95 * len(states)
+    assert max(with_dab) > 4.9
 
 
 def test_the_last_will_says_offline_when_the_process_dies(mosquitto, mqtt_reader):
