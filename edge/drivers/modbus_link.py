@@ -112,6 +112,11 @@ class ModbusDevice(Generic[T]):
     async def execute(self, pdu: ModbusPDU) -> ModbusPDU:
         async with self._lock:
             answer: ModbusPDU = await self._client.execute(False, pdu)
+            if answer.function_code & 0x7F != pdu.function_code:
+                # A late answer to an earlier request (one that timed out, or whose task
+                # was cancelled mid-transaction): the next frame on the line is ours.
+                self.log.info("%s: discarded a late %s", self.label, type(answer).__name__)
+                answer = await self._client.execute(False, pdu)
         return answer
 
     def register_pdu(self, response_class: type[ModbusPDU]) -> None:

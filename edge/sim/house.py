@@ -139,7 +139,7 @@ class House:
         s = self.state
         s.pv_w, s.load_w = self.pv_w_at(start_s), self.load_w_at(start_s)
         # Start in the self-use loop's steady state, as if the inverter had been running.
-        lo, hi = self.battery_limits_ac_w()
+        lo, hi = (min(x, params.inverter.ac_limit_w) for x in self.battery_limits_ac_w())
         self.inverter.output_w = self.inverter.target_w = max(-lo, min(hi, s.load_w - s.pv_w))
         s.battery_w = self.inverter.output_w
         s.grid_w = self._grid_w()

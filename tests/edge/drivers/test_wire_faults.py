@@ -1,0 +1,146 @@
+"""Bad input on the wire, through a fault-injecting RS485 proxy between the Sofar driver
+and its emulator at 9600 baud: timeouts, CRC errors, exception answers, out-of-range
+values and a port that disappears. Nothing crashes; a fault is never used as data; the
+failsafe engages when the data goes stale and clears by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from edge.app import Supervisor
+from edge.config import EdgeConfig
+from edge.drivers.sofar.driver import SofarDriver
+from edge.drivers.sofar.sim import SofarEmulator
+from edge.sim.clock import ScaledClock
+from edge.sim.house import House, HouseParams
+from edge.sim.wire import Rs485Wire, frame_time_s
+
+NOON_S = 12 * 3600.0
+
+
+@dataclass
+class Rig:
+    house: House
+    emu: SofarEmulator
+    wire: Rs485Wire
+    drv: SofarDriver
+    sup: Supervisor
+    clock: ScaledClock
+    task: asyncio.Task
+
+
+async def wait_until(pred, timeout_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not pred():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def rig() -> AsyncIterator[Rig]:
+    house = House(HouseParams(load_noise_w=0.0), start_s=NOON_S)
+    emu = SofarEmulator(house)
+    wire = Rs485Wire(await emu.start(), baud=9600)
+    port = await wire.start()
+    cfg = EdgeConfig.model_validate(
+        {
+            "inverter": {"port": f"tcp://127.0.0.1:{port}", "timeout_s": 1.0, "stale_after_s": 1.0},
+            "dab": {"enabled": False},
+            "mqtt": {"enabled": False},
+            "policy": {"tick_s": 0.2},
+        }
+    )
+    clock = ScaledClock(start_s=NOON_S, speed=1.0)
+    drv = SofarDriver(cfg.inverter, clock, poll_s=0.2)
+    sup = Supervisor(cfg, clock, drv, None, None, out=lambda _line: None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sup.run(None, stop))
+    try:
+        await wait_until(lambda: sup.state.reason.startswith("self-consumption"))
+        yield Rig(house, emu, wire, drv, sup, clock, task)
+        assert not task.done(), "the supervisor stopped"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5.0)
+        await wire.stop()
+        await emu.stop()
+
+
+def reading_matches_house(r: Rig) -> None:
+    got = r.drv.sample(r.clock.now_s()).value
+    assert got.grid_power_w == pytest.approx(r.house.state.grid_w, abs=5.01)
+    assert 0.0 <= got.battery_soc_pct <= 100.0
+
+
+def test_frame_times_at_9600_baud():
+    # 8-byte read request: 11.5 characters of 10 bits = 12 ms; the 145-byte live block 155 ms.
+    assert frame_time_s(8, 9600) == pytest.approx(0.01198, abs=1e-5)
+    assert frame_time_s(145, 9600) == pytest.approx(0.1547, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("fault", "count", "logged"),
+    [
+        ("exception", 2, "refused"),
+        ("out_of_range", 2, "outside the plausible range"),
+        ("garbled", 2, ""),
+    ],
+)
+def test_a_bad_answer_is_rejected_and_never_used(caplog, fault, count, logged):
+    async def go():
+        async with rig() as r:
+            caplog.set_level(logging.INFO)
+            stored = []
+            store = r.drv.store
+            r.drv.store = lambda reading: (stored.append(reading), store(reading))
+            before = r.wire.requests
+            setattr(r.wire.faults, fault, count)
+            await wait_until(lambda: getattr(r.wire.faults, fault) == 0)
+            await wait_until(lambda: len(stored) >= 3)
+            assert r.wire.requests >= before + count + 3
+            # Back to good data, and no bad value ever reached the core.
+            await wait_until(lambda: r.drv.status == "online")
+            reading_matches_house(r)
+            assert len(stored) >= 3
+            for x in stored:  # 0x7FFF would read as 327 kW; a flipped bit as a wild value
+                assert abs(x.battery_power_w) <= 3005 and abs(x.grid_power_w) <= 10000
+            if logged:
+                assert logged in caplog.text
+
+    asyncio.run(go())
+
+
+def test_a_silent_device_engages_the_failsafe_which_clears_by_itself(caplog):
+    async def go():
+        async with rig() as r:
+            r.wire.faults.silent = 4  # timeouts of 1 s: the data goes stale (1 s)
+            await wait_until(lambda: r.sup.state.reason.startswith("safe state: inverter data"))
+            await wait_until(lambda: r.sup.state.reason.startswith("self-consumption"))
+            reading_matches_house(r)
+
+    asyncio.run(go())
+
+
+def test_a_port_that_disappears_and_returns(caplog):
+    async def go():
+        async with rig() as r:
+            r.wire.unplug()
+            commands = r.emu.passive_commands
+            await wait_until(lambda: r.drv.status.startswith("offline"))
+            await wait_until(lambda: r.sup.state.reason.startswith("safe state"))
+            assert r.emu.passive_commands == commands  # nothing reached the device meanwhile
+            r.wire.plug_in()
+            await wait_until(lambda: r.sup.state.reason.startswith("self-consumption"), 15.0)
+            await wait_until(lambda: r.drv.status == "online")
+            reading_matches_house(r)
+            # Back in passive mode: the safe state's self-use was lifted by a new command.
+            await wait_until(lambda: r.emu.passive_commands > commands)
+
+    asyncio.run(go())
