@@ -12,6 +12,7 @@ from host_tools import fuzz, image
 from host_tools.bench import core as bench_core
 from host_tools.bench import firmware as bench_firmware
 from host_tools.bench import plant as bench_plant
+from host_tools.bench import supervisor as bench_supervisor
 from host_tools.firmware import board
 
 
@@ -73,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     pl = which.add_parser("plant", help="simulated house: simulated seconds per second")
     pl.add_argument("--json", type=Path, help="write the results here")
     pl.add_argument("--quick", action="store_true", help="6 simulated hours instead of a day")
+    sv = which.add_parser(
+        "supervisor", help="supervisor: kettle leak, reaction time at 9600 baud, decide time"
+    )
+    sv.add_argument("--json", type=Path, help="write the results here")
+    sv.add_argument("--quick", action="store_true", help="fewer trials (for a smoke test)")
     fwb = which.add_parser("firmware", help="firmware: instructions per step under QEMU, sizes")
     fwb.add_argument("--json", type=Path, help="write the results here")
     img = sub.add_parser("image", help="build or check firmware images")
@@ -153,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_core.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "plant":
             return bench_plant.main(args.json, args.quick)
+        if args.tool == "bench" and args.bench == "supervisor":
+            return bench_supervisor.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":
             return bench_firmware.main(args.json)
         if args.tool == "image" and args.image == "build":

@@ -10,6 +10,7 @@ Facts: shared/reference/sofar-modbus.md §2-3.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pymodbus.constants import ExcCodes
@@ -132,6 +133,8 @@ class SofarEmulator:
         # The LCD setting "passive mode": without it every 0x42 command is refused (§3).
         self.passive_mode_enabled = passive_mode_enabled
         self.passive_commands = 0  # accepted 0x42 commands
+        # Called with (command, value) for every accepted 0x42 command (benchmarks).
+        self.on_command: Callable[[int, int], None] | None = None
         self.heartbeats = 0
         self._server: ModbusTcpServer | None = None
 
@@ -171,6 +174,8 @@ class SofarEmulator:
             log.info("emulated inverter: refused 0x42 cmd 0x%04X value %d", cmd, value)
             return status, PassiveResult.INVALID_VALUE
         self.passive_commands += 1
+        if self.on_command is not None:
+            self.on_command(cmd, value)
         return status, PassiveResult.ACCEPTED
 
     async def _on_heartbeat(self) -> None:
