@@ -56,20 +56,19 @@ class Window:
 
 
 def _battery_window(image: ProcessImage, soc_pct: float, cfg: CoreConfig) -> Window:
-    w = Window(-cfg.max_charge_w, cfg.max_discharge_w)
+    lo, hi = -cfg.max_charge_w, cfg.max_discharge_w
+    lo_why = hi_why = "battery at its power limit"
     bms = image.bms
     if bms is not None and bms.age_s <= cfg.bms_stale_after_s:
-        if bms.value.charge_limit_w < -w.lo_w:
-            w = replace(w, lo_w=-max(0.0, bms.value.charge_limit_w), lo_why="BMS charge limit")
-        if bms.value.discharge_limit_w < w.hi_w:
-            w = replace(w, hi_w=max(0.0, bms.value.discharge_limit_w), hi_why="BMS discharge limit")
+        if bms.value.charge_limit_w < -lo:
+            lo, lo_why = -max(0.0, bms.value.charge_limit_w), "BMS charge limit"
+        if bms.value.discharge_limit_w < hi:
+            hi, hi_why = max(0.0, bms.value.discharge_limit_w), "BMS discharge limit"
     if soc_pct <= cfg.reserve_soc_pct:
-        w = replace(
-            w, hi_w=0.0, hi_why=f"reserve SOC {cfg.reserve_soc_pct:g} % reached: no discharge"
-        )
+        hi, hi_why = 0.0, f"reserve SOC {cfg.reserve_soc_pct:g} % reached: no discharge"
     if soc_pct >= cfg.max_soc_pct:
-        w = replace(w, lo_w=0.0, lo_why=f"battery at {cfg.max_soc_pct:g} %: no charge")
-    return w
+        lo, lo_why = 0.0, f"battery at {cfg.max_soc_pct:g} %: no charge"
+    return Window(lo, hi, lo_why, hi_why)
 
 
 def _stale(image: ProcessImage, cfg: CoreConfig) -> str | None:
@@ -109,7 +108,7 @@ def _heat_pump(
     within the minimum on/off times and the starts per hour (loads-baseline-s2.md §2.3).
     avail_w: surplus offered to the heat pump, as if it were not boosted."""
     if not cfg.hp_enabled:
-        return SgState.NORMAL, replace(state, hp_state=SgState.NORMAL)
+        return SgState.NORMAL, state
     starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
     enough = avail_w >= cfg.hp_power_w
     short = avail_w < 0.5 * cfg.hp_power_w
@@ -152,27 +151,28 @@ def _heat_pump(
 def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setpoints, CoreState]:
     req = image.requests
     t = image.t_s
-    # The heat pump's SG state survives a safe state only as NORMAL: restart its timers.
-    hp_off = replace(state, hp_state=SgState.NORMAL, hp_surplus_since_s=None)
-    if state.hp_state is not SgState.NORMAL:
-        hp_off = replace(hp_off, hp_changed_s=t)
-
-    if req.emergency_stop:
-        sp = Setpoints(
-            InverterCommand(InverterMode.PASSIVE, 0.0), 0.0, "emergency stop: everything idle"
-        )
-        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
-    why = _stale(image, cfg)
-    if why is not None:
-        sp = _safe(f"safe state: {why}")
-        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+    sp = None
     mode = req.mode if t < req.mode_until_s else "auto"
-    if mode == "self_use":
+    why = _stale(image, cfg)
+    if req.emergency_stop:
+        sp = _safe("emergency stop: everything idle", InverterCommand(InverterMode.PASSIVE, 0.0))
+    elif why is not None:
+        sp = _safe(f"safe state: {why}")
+    elif mode == "self_use":
         sp = _safe("requested: the inverter's own self-use")
-        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
-    if mode == "standby":
+    elif mode == "standby":
         sp = _safe("requested: standby", InverterCommand(InverterMode.PASSIVE, 0.0))
-        return sp, replace(hp_off, reason=sp.reason, battery_sign=0)
+    if sp is not None:
+        # Off the core's own loop: the heat pump back to NORMAL (its timers restart).
+        hp_changed_s = t if state.hp_state is not SgState.NORMAL else state.hp_changed_s
+        return sp, replace(
+            state,
+            reason=sp.reason,
+            battery_sign=0,
+            hp_state=SgState.NORMAL,
+            hp_changed_s=hp_changed_s,
+            hp_surplus_since_s=None,
+        )
 
     assert image.inverter is not None
     r = image.inverter.value
@@ -253,12 +253,14 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     reason = "; ".join(reasons)
     sp = Setpoints(InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason, diverter_w, hp)
     sign = (battery_w > 0) - (battery_w < 0)
-    flip_s = new_state.last_flip_s
-    if sign != 0 and sign != state.battery_sign:
-        flip_s = t
-    return sp, replace(
-        new_state,
+    flip_s = t if sign != 0 and sign != state.battery_sign else new_state.last_flip_s
+    return sp, CoreState(
         reason=reason,
         battery_sign=sign or state.battery_sign,
         last_flip_s=flip_s,
+        hp_state=new_state.hp_state,
+        hp_changed_s=new_state.hp_changed_s,
+        hp_starts_s=new_state.hp_starts_s,
+        hp_surplus_since_s=new_state.hp_surplus_since_s,
+        hp_deficit_since_s=new_state.hp_deficit_since_s,
     )

@@ -28,6 +28,7 @@ from edge.core import (
 from edge.sim.house import House, SgReady
 
 SG_OF = {s: SgReady[s.name] for s in SgState}
+NO_REQUESTS = Requests()
 
 
 @dataclass
@@ -46,14 +47,14 @@ def image_of(house: House, requests: Requests | None = None) -> ProcessImage:
         load_power_w=s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
         pv_power_w=s.pv_w,
     )
-    charge_w, discharge_w = house.battery_limits_ac_w()
+    charge_w, discharge_w = house.bms_limits_ac_w
     return ProcessImage(
         t_s=s.t_s,
         inverter=Sample(reading, 0.0),
         dab=None,
         bms=Sample(BmsReading(charge_w, discharge_w), 0.0),
         loads=Sample(LoadsReading(s.heater_w, s.heat_pump_w, house.tank.temp_degc), 0.0),
-        requests=requests or Requests(),
+        requests=requests or NO_REQUESTS,
     )
 
 
@@ -85,8 +86,9 @@ def run(
         else:
             house.heartbeat()
         house.set_diverter_w(sp.diverter_w)
-        if house.heat_pump.state is not SG_OF[sp.sg_ready]:
-            house.set_sg_ready(SG_OF[sp.sg_ready])
+        sg = SG_OF[sp.sg_ready]
+        if house.heat_pump.state is not sg:
+            house.set_sg_ready(sg)
         for _ in range(per_tick):
             house.step(plant_dt_s)
         stats.ticks += 1

@@ -139,7 +139,9 @@ class House:
         s = self.state
         s.pv_w, s.load_w = self.pv_w_at(start_s), self.load_w_at(start_s)
         # Start in the self-use loop's steady state, as if the inverter had been running.
-        lo, hi = (min(x, params.inverter.ac_limit_w) for x in self.battery_limits_ac_w())
+        # What the BMS last reported (charge, discharge), AC side: updated every step.
+        self.bms_limits_ac_w = self.battery_limits_ac_w()
+        lo, hi = (min(x, params.inverter.ac_limit_w) for x in self.bms_limits_ac_w)
         self.inverter.output_w = self.inverter.target_w = max(-lo, min(hi, s.load_w - s.pv_w))
         s.battery_w = self.inverter.output_w
         s.grid_w = self._grid_w()
@@ -221,7 +223,7 @@ class House:
         # The diverter is far faster than the inverter: it acts on the CT first.
         s.heater_w = self.tank.accept(self.diverter.offer_w(self._grid_w(), s.heater_w, dt_s))
         s.heat_pump_w = self.heat_pump.step(t, dt_s)
-        charge_w, discharge_w = self.battery_limits_ac_w()
+        charge_w, discharge_w = self.bms_limits_ac_w = self.battery_limits_ac_w()
         s.battery_w = self.inverter.step(t, dt_s, self._grid_w(), s.soc_pct, charge_w, discharge_w)
         s.mode = self.inverter.mode
         s.grid_w = self._grid_w()
