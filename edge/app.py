@@ -21,6 +21,7 @@ from edge.config import EdgeConfig
 from edge.core import CoreConfig, CoreState, ProcessImage, Setpoints, decide
 from edge.core.model import InverterMode
 from edge.drivers.dab.driver import DabDriver
+from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.publisher import MqttPublisher
@@ -39,6 +40,20 @@ def core_config(cfg: EdgeConfig) -> CoreConfig:
         dab_enabled=cfg.dab.enabled,
         dab_max_charge_current_a=cfg.dab.max_charge_current_a,
         dab_stale_after_s=cfg.dab.stale_after_s,
+        loads_stale_after_s=cfg.loads.stale_after_s,
+        hold_s=cfg.policy.hold_s,
+        flip_threshold_w=cfg.policy.flip_threshold_w,
+        tank_enabled=cfg.loads.diverter.enabled,
+        diverter_element_w=cfg.loads.diverter.element_w,
+        tank_max_degc=cfg.loads.diverter.tank_max_degc,
+        loads_priority=tuple(cfg.loads.priority),
+        hp_enabled=cfg.loads.heat_pump.enabled,
+        hp_power_w=cfg.loads.heat_pump.power_w,
+        hp_confirm_s=cfg.loads.heat_pump.confirm_s,
+        hp_release_s=cfg.loads.heat_pump.release_s,
+        hp_min_on_s=cfg.loads.heat_pump.min_on_s,
+        hp_min_off_s=cfg.loads.heat_pump.min_off_s,
+        hp_max_starts_per_h=cfg.loads.heat_pump.max_starts_per_h,
     )
 
 
@@ -89,8 +104,10 @@ class Supervisor:
         dab: DabDriver | None,
         publisher: MqttPublisher | None,
         out: Callable[[str], None] = print,
+        loads: LoadsDriver | None = None,
     ) -> None:
         self.cfg = cfg
+        self.loads = loads
         self.core_cfg = core_config(cfg)
         self.clock = clock
         self.inverter = inverter
@@ -135,6 +152,10 @@ class Supervisor:
         dab = ""
         if image.dab is not None:
             dab = f" | dab {image.dab.value.charge_current_a:+5.2f} A"
+        if image.loads is not None:
+            ld = image.loads.value
+            tank = f" {ld.tank_temp_degc:.1f} degC" if ld.tank_temp_degc is not None else ""
+            dab += f" | tank {ld.heater_w:4.0f} W{tank} | hp {sp.sg_ready.value}"
         return (
             f"{t}  grid {r.grid_power_w:+6.0f} W | pv {r.pv_power_w:5.0f} W | load "
             f"{r.load_power_w:5.0f} W | battery {r.battery_power_w:+6.0f} W soc "
@@ -147,6 +168,16 @@ class Supervisor:
             "reason": sp.reason,
             "inverter_writes": self.inverter.writes.total,
         }
+        if self.loads is not None and image.loads is not None:
+            ld = image.loads.value
+            doc.update(
+                diverter_setpoint_w=round(sp.diverter_w, 1),
+                heater_power_w=round(ld.heater_w, 1),
+                heat_pump_power_w=round(ld.heat_pump_w, 1),
+                heat_pump_sg_ready=sp.sg_ready.value,
+                tank_temp_degc=ld.tank_temp_degc,
+                diverter_writes=self.loads.writes.diverter,
+            )
         live = self.inverter.last_live
         if image.inverter is not None and live is not None:
             r = image.inverter.value
@@ -178,6 +209,7 @@ class Supervisor:
             t_s=now,
             inverter=self.inverter.sample(now),
             dab=self.dab.sample(now) if self.dab is not None else None,
+            loads=self.loads.sample(now) if self.loads is not None else None,
         )
         sp, new_state = decide(image, self.core_cfg, self.state)
         if new_state.reason != self.state.reason:
@@ -187,6 +219,8 @@ class Supervisor:
         await self.inverter.apply(sp.inverter)
         if self.dab is not None:
             await self.dab.apply(sp.dab_charge_current_a)
+        if self.loads is not None:
+            self.loads.apply(sp.diverter_w, sp.sg_ready)
         if self.summary.start_s is None:
             self.summary.start_s = now
         self.summary.end_s = now
@@ -238,6 +272,8 @@ class Supervisor:
             await self.inverter.close(restore_self_use=True)
             if self.dab is not None:
                 await self.dab.close()
+            if self.loads is not None:
+                self.loads.close()
         return self.summary
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from edge.app import Supervisor, make_publisher, wait_for_serial
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
 from edge.drivers.dab.driver import DabDriver
+from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
@@ -103,6 +104,7 @@ async def _supervise(
     until_s: float | None,
     quiet: bool,
     extra_tasks: list[Awaitable[None]],
+    loads: LoadsDriver | None = None,
 ) -> int:
     stop = _stop_event()
     driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s)
@@ -123,7 +125,7 @@ async def _supervise(
         out: Callable[[str], None] = (
             (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
         )
-        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out)
+        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out, loads=loads)
         summary = await sup.run(until_s, stop)
         for line in summary.lines():
             print(line)
@@ -181,6 +183,12 @@ async def _demo(args: argparse.Namespace) -> int:
         f"{args.minutes:g} simulated minutes at {args.speed:g}x from {format_time_of_day(NOON_S)}",
         flush=True,
     )
+    loads = None
+    if cfg.simulation.diverter == "external" and (
+        cfg.loads.diverter.enabled or cfg.loads.heat_pump.enabled
+    ):
+        # The supervisor drives the house's element and heat-pump contacts.
+        loads = LoadsDriver(EmulatedLoads(world.house), clock, cfg.loads.diverter.deadband_w)
     try:
         return await _supervise(
             cfg,
@@ -188,6 +196,7 @@ async def _demo(args: argparse.Namespace) -> int:
             until_s=NOON_S + args.minutes * 60.0,
             quiet=args.quiet,
             extra_tasks=[world.run()],
+            loads=loads,
         )
     finally:
         await world.stop()
@@ -249,6 +258,12 @@ async def _run(args: argparse.Namespace) -> int:
     lt = time.localtime()
     clock = ScaledClock(start_s=lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec, speed=1.0)
     until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
+    if cfg.loads.heat_pump.enabled or cfg.loads.diverter.enabled:
+        print(
+            "loads: the 'emulated' diverter output and SG-Ready relays exist only in "
+            "`edge demo`; `edge run` leaves the loads alone",
+            flush=True,
+        )
     return await _supervise(cfg, clock, until, args.quiet, [])
 
 

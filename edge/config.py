@@ -152,8 +152,59 @@ class SimulationConfig(_Model):
     )
 
 
+class DiverterConfig(_Model):
+    enabled: bool = Field(True, description="The supervisor drives the immersion element")
+    output: Literal["emulated"] = Field(
+        "emulated", description="Where the proportional power goes (the simulated house's SSR)"
+    )
+    element_w: float = Field(3000.0, gt=0, le=6000, description="Immersion element rating")
+    tank_max_degc: float = Field(
+        60.0, ge=30, le=85, description="No surplus into the tank at or above this temperature"
+    )
+    deadband_w: float = Field(
+        50.0, ge=0, le=1000, description="Do not re-set the output for a smaller change"
+    )
+
+
+class HeatPumpConfig(_Model):
+    enabled: bool = Field(False, description="Ask the heat pump to run on surplus (SG-Ready)")
+    relays: Literal["emulated"] = Field(
+        "emulated", description="Where the SG-Ready contacts are (the simulated house's)"
+    )
+    power_w: float = Field(1400.0, gt=0, le=10000, description="Electrical power when running")
+    confirm_s: float = Field(240.0, ge=0, le=3600, description="Surplus must last this long")
+    release_s: float = Field(120.0, ge=0, le=3600, description="Deficit must last this long")
+    min_on_s: float = Field(600.0, ge=0, le=7200, description="Shortest boost")
+    min_off_s: float = Field(300.0, ge=0, le=7200, description="Shortest pause between boosts")
+    max_starts_per_h: int = Field(3, ge=1, le=12, description="Boosts started per hour, at most")
+
+
+class LoadsConfig(_Model):
+    diverter: DiverterConfig = DiverterConfig()
+    heat_pump: HeatPumpConfig = HeatPumpConfig()
+    priority: list[Literal["tank", "heat_pump"]] = Field(
+        ["tank", "heat_pump"], description="Who gets the surplus the battery cannot take first"
+    )
+    stale_after_s: float = Field(
+        10.0, ge=1.0, le=300.0, description="Load readings older than this are not used"
+    )
+
+    @field_validator("priority")
+    @classmethod
+    def _each_once(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("each load at most once, e.g. ['tank', 'heat_pump']")
+        return v
+
+
 class PolicyConfig(_Model):
     tick_s: float = Field(1.0, ge=0.1, le=10.0, description="Supervisor cycle period")
+    hold_s: float = Field(
+        60.0, ge=0, le=3600, description="No charge/discharge reversal within this time..."
+    )
+    flip_threshold_w: float = Field(
+        500.0, ge=0, le=10000, description="...unless the power needed exceeds this"
+    )
 
 
 class EdgeConfig(_Model):
@@ -163,6 +214,7 @@ class EdgeConfig(_Model):
     dab: DabConfig = DabConfig()
     mqtt: MqttConfig = MqttConfig()
     policy: PolicyConfig = PolicyConfig()
+    loads: LoadsConfig = LoadsConfig()
     simulation: SimulationConfig = SimulationConfig()
 
 

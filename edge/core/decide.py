@@ -9,8 +9,9 @@
    water;
 5. self-consumption: the battery takes the house's net power so the grid goes to zero,
    with no charge/discharge reversal inside the hold time unless the error is large;
-6. what the battery cannot take goes to the flexible loads in the configured priority
-   (the tank through the diverter, the heat pump through SG-Ready), then to the DAB string.
+6. what the battery cannot take goes to the DAB string (storage first), then to the
+   flexible loads in the configured priority (the tank through the diverter, the heat pump
+   through SG-Ready).
 
 One balance decides them all, so nothing chases anything else. The flexible loads'
 present draw is taken back out of the balance before the battery's share is fixed, so the
@@ -203,7 +204,8 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
 
     boost = t < req.boost_hot_water_until_s
     tank_ok = (
-        req.diverter_enabled
+        cfg.tank_enabled
+        and req.diverter_enabled
         and loads is not None
         and loads_ok
         and (loads.value.tank_temp_degc is None or loads.value.tank_temp_degc < cfg.tank_max_degc)
@@ -226,6 +228,12 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
 
     # What is left once the battery has its share (+ = still exported).
     left_w = surplus_w + battery_w
+    # The second string stores electricity too: it comes before the loads' heat.
+    dab_a = 0.0
+    if dab_ok and dab is not None and left_w > 0 and dab.value.string_voltage_v > 0:
+        dab_a = min(cfg.dab_max_charge_current_a, left_w / dab.value.string_voltage_v)
+        left_w -= dab_a * dab.value.string_voltage_v
+        reasons.append("surplus to the DAB string")
     diverter_w = 0.0
     new_state = state
     hp = SgState.NORMAL
@@ -244,11 +252,6 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
             if hp is SgState.RECOMMEND:
                 left_w -= cfg.hp_power_w
                 reasons.append("surplus to the heat pump")
-
-    dab_a = 0.0
-    if dab_ok and dab is not None and left_w > 0 and dab.value.string_voltage_v > 0:
-        dab_a = min(cfg.dab_max_charge_current_a, left_w / dab.value.string_voltage_v)
-        reasons.append("surplus to the DAB string")
 
     reason = "; ".join(reasons)
     sp = Setpoints(InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason, diverter_w, hp)

@@ -124,6 +124,7 @@ class CoreConfig:
     # flip_threshold_w (loads-baseline-s2.md §5.3).
     hold_s: float = 60.0
     flip_threshold_w: float = 500.0
+    tank_enabled: bool = True  # the site has a diverter the core may drive
     diverter_element_w: float = 3000.0
     tank_max_degc: float = 60.0
     loads_priority: tuple[str, ...] = ("tank", "heat_pump")

@@ -59,8 +59,8 @@ class DabBoardEmulator:
             return
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()  # the server's shutdown cancels this task
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)

@@ -1,0 +1,96 @@
+"""The flexible loads behind one small port: the diverter's proportional output, the heat
+pump's SG-Ready contacts, and what they draw now with the tank's temperature.
+
+A backend implements LoadOutputs (the simulated house's: EmulatedLoads); LoadsDriver adds
+what every backend needs: a deadband on the diverter output, write counters, and the
+reading's age for the core's staleness check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from edge.core.model import LoadsReading, Sample, SgState
+from edge.drivers.loads.sim import (
+    EmulatedDiverterOutput,
+    EmulatedSgReadyRelays,
+    EmulatedTankSensor,
+)
+from edge.sim.clock import Clock
+from edge.sim.house import House
+
+# SG-Ready contacts (1, 2) per state (loads-baseline-s2.md §2.1).
+SG_CONTACTS: Mapping[SgState, tuple[bool, bool]] = {
+    SgState.LOCK: (True, False),
+    SgState.NORMAL: (False, False),
+    SgState.RECOMMEND: (False, True),
+    SgState.FORCE: (True, True),
+}
+
+
+class LoadOutputs(Protocol):
+    def set_diverter_w(self, power_w: float) -> None: ...
+    def set_sg_contacts(self, contact1: bool, contact2: bool) -> None: ...
+    def read(self) -> LoadsReading: ...
+
+
+class EmulatedLoads:
+    """The simulated house's element, heat-pump relays and tank probe."""
+
+    def __init__(self, house: House) -> None:
+        self.house = house
+        self.diverter = EmulatedDiverterOutput(house)
+        self.relays = EmulatedSgReadyRelays(house)
+        self.tank = EmulatedTankSensor(house)
+
+    def set_diverter_w(self, power_w: float) -> None:
+        self.diverter.set_power_w(power_w)
+
+    def set_sg_contacts(self, contact1: bool, contact2: bool) -> None:
+        self.relays.set_contacts(contact1, contact2)
+
+    def read(self) -> LoadsReading:
+        s = self.house.state
+        return LoadsReading(s.heater_w, s.heat_pump_w, self.tank.read_degc())
+
+
+@dataclass
+class LoadWrites:
+    diverter: int = 0
+    relays: int = 0
+
+
+class LoadsDriver:
+    def __init__(self, outputs: LoadOutputs, clock: Clock, deadband_w: float) -> None:
+        self.outputs = outputs
+        self.clock = clock
+        self.deadband_w = deadband_w
+        self.writes = LoadWrites()
+        self.diverter_w = 0.0
+        self.sg_state = SgState.NORMAL
+        outputs.set_diverter_w(0.0)
+        outputs.set_sg_contacts(*SG_CONTACTS[SgState.NORMAL])
+
+    def sample(self, now_s: float) -> Sample[LoadsReading]:
+        """In-process outputs answer at once: the reading is fresh."""
+        del now_s
+        return Sample(self.outputs.read(), 0.0)
+
+    def apply(self, diverter_w: float, sg: SgState) -> None:
+        """Set the outputs; the diverter only on a change beyond the deadband or to 0."""
+        if abs(diverter_w - self.diverter_w) >= self.deadband_w or (
+            diverter_w == 0.0 and self.diverter_w != 0.0
+        ):
+            self.outputs.set_diverter_w(diverter_w)
+            self.diverter_w = diverter_w
+            self.writes.diverter += 1
+        if sg is not self.sg_state:
+            self.outputs.set_sg_contacts(*SG_CONTACTS[sg])
+            self.sg_state = sg
+            self.writes.relays += 1
+
+    def close(self) -> None:
+        """Element off, heat pump back to its own control."""
+        self.apply(0.0, SgState.NORMAL)
