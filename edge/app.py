@@ -18,16 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config import EdgeConfig
-from edge.core import CoreConfig, CoreState, ProcessImage, Setpoints, decide
+from edge.core import BmsReading, CoreConfig, CoreState, ProcessImage, Sample, Setpoints, decide
 from edge.core.model import InverterMode
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import LoadsDriver
+from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.publisher import MqttPublisher
 from edge.sim.clock import ScaledClock, format_time_of_day
 
 log = logging.getLogger("edge")
+
+# AC <-> DC conversion efficiency of the ME3000SP, one way (loads-baseline-s2.md §5.6).
+INVERTER_EFFICIENCY = 0.95
 
 
 def core_config(cfg: EdgeConfig) -> CoreConfig:
@@ -40,6 +44,8 @@ def core_config(cfg: EdgeConfig) -> CoreConfig:
         dab_enabled=cfg.dab.enabled,
         dab_max_charge_current_a=cfg.dab.max_charge_current_a,
         dab_stale_after_s=cfg.dab.stale_after_s,
+        bms_required=cfg.battery.bms_port is not None,
+        bms_stale_after_s=cfg.battery.bms_stale_after_s,
         loads_stale_after_s=cfg.loads.stale_after_s,
         hold_s=cfg.policy.hold_s,
         flip_threshold_w=cfg.policy.flip_threshold_w,
@@ -105,9 +111,11 @@ class Supervisor:
         publisher: MqttPublisher | None,
         out: Callable[[str], None] = print,
         loads: LoadsDriver | None = None,
+        bms: PylontechDriver | None = None,
     ) -> None:
         self.cfg = cfg
         self.loads = loads
+        self.bms = bms
         self.core_cfg = core_config(cfg)
         self.clock = clock
         self.inverter = inverter
@@ -203,6 +211,22 @@ class Supervisor:
             )
         return doc
 
+    def _bms_sample(self, now_s: float) -> Sample[BmsReading] | None:
+        """The BMS's current limits as AC-side power, at the pack voltage the inverter
+        last reported and its conversion efficiency."""
+        s = self.bms.sample(now_s) if self.bms is not None else None
+        live = self.inverter.last_live
+        if s is None or live is None:
+            return None
+        v = live.battery_voltage_v
+        return Sample(
+            BmsReading(
+                s.value.charge_limit_a * v / INVERTER_EFFICIENCY,
+                s.value.discharge_limit_a * v * INVERTER_EFFICIENCY,
+            ),
+            s.age_s,
+        )
+
     async def tick(self, dt_s: float) -> Setpoints:
         now = self.clock.now_s()
         image = ProcessImage(
@@ -210,6 +234,7 @@ class Supervisor:
             inverter=self.inverter.sample(now),
             dab=self.dab.sample(now) if self.dab is not None else None,
             loads=self.loads.sample(now) if self.loads is not None else None,
+            bms=self._bms_sample(now),
         )
         sp, new_state = decide(image, self.core_cfg, self.state)
         if new_state.reason != self.state.reason:
@@ -246,6 +271,8 @@ class Supervisor:
         """Decide on every fresh inverter reading, and at least every policy.tick_s of
         the clock (so stale data is noticed), until until_s (clock seconds) or stop."""
         polls = [asyncio.create_task(self.inverter.run(), name="inverter-poll")]
+        if self.bms is not None:
+            polls.append(asyncio.create_task(self.bms.run(), name="bms-poll"))
         if self.dab is not None:
             polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
         tick_s = self.cfg.policy.tick_s
@@ -274,6 +301,8 @@ class Supervisor:
                 await self.dab.close()
             if self.loads is not None:
                 self.loads.close()
+            if self.bms is not None:
+                self.bms.close()
         return self.summary
 
 

@@ -17,6 +17,7 @@ from edge.app import Supervisor, make_publisher, wait_for_serial
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
+from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
@@ -109,6 +110,11 @@ async def _supervise(
     stop = _stop_event()
     driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s)
     dab = DabDriver(cfg.dab, clock, poll_s=cfg.policy.tick_s) if cfg.dab.enabled else None
+    bms = (
+        PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
+        if cfg.battery.bms_port is not None
+        else None
+    )
     tasks = [asyncio.ensure_future(t) for t in extra_tasks]
     publisher: MqttPublisher | None = None
     try:
@@ -125,7 +131,7 @@ async def _supervise(
         out: Callable[[str], None] = (
             (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
         )
-        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out, loads=loads)
+        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out, loads=loads, bms=bms)
         summary = await sup.run(until_s, stop)
         for line in summary.lines():
             print(line)
@@ -155,7 +161,8 @@ async def _demo(args: argparse.Namespace) -> int:
     base = load_config(args.config)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
     world = SimulatedWorld(
-        clock, WorldParams(house=house_params(base.simulation), dab=base.dab.enabled)
+        clock,
+        WorldParams(house=house_params(base.simulation), dab=base.dab.enabled, pylontech_port=0),
     )
     port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
@@ -174,10 +181,14 @@ async def _demo(args: argparse.Namespace) -> int:
         update={
             "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
             "dab": base.dab.model_copy(update={"port": f"tcp://127.0.0.1:{dab_port or 1}"}),
+            "battery": base.battery.model_copy(
+                update={"bms_port": f"tcp://127.0.0.1:{world.bms.port}" if world.bms else None}
+            ),
             "mqtt": mqtt,
         }
     )
     boards = f", DAB board on tcp://127.0.0.1:{dab_port}" if dab_port else ""
+    boards += f", BMS on {cfg.battery.bms_port}" if cfg.battery.bms_port else ""
     print(
         f"simulated house: inverter emulator on tcp://127.0.0.1:{port}{boards}, "
         f"{args.minutes:g} simulated minutes at {args.speed:g}x from {format_time_of_day(NOON_S)}",

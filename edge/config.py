@@ -87,6 +87,20 @@ class BatteryConfig(_Model):
         20.0, ge=0.0, le=100.0, description="Never discharge below this SOC (backup reserve)"
     )
     max_soc_pct: float = Field(100.0, ge=10.0, le=100.0, description="Never charge above this SOC")
+    bms_port: str | None = Field(
+        None, description="Pylontech console link (tcp://HOST:PORT); none: no BMS data"
+    )
+    bms_modules: int = Field(2, ge=1, le=16, description="Modules in the pack (ADR 2, 3, ...)")
+    bms_stale_after_s: float = Field(
+        10.0, ge=1.0, le=300.0, description="BMS data older than this puts the system in safe state"
+    )
+
+    @field_validator("bms_port")
+    @classmethod
+    def _bms_tcp(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("tcp://") and v.rpartition(":")[2].isdigit()):
+            raise ValueError("tcp://HOST:PORT (an RS485-to-TCP gateway; serial ports: not yet)")
+        return v
 
     @field_validator("max_soc_pct")
     @classmethod

@@ -13,6 +13,7 @@ from edge.config import ConfigError, EdgeConfig, parse_config
 from edge.core.model import LoadsReading, SgState
 from edge.drivers.loads.port import SG_CONTACTS, EmulatedLoads, LoadsDriver
 from edge.drivers.loads.sim import SG_READY_CONTACTS
+from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.sim.clock import ScaledClock
 from edge.sim.house import HouseParams, SgReady
@@ -59,28 +60,45 @@ def test_sg_ready_contacts_match_the_emulated_relays():
         assert SG_READY_CONTACTS[contacts] is SgReady[state.name]
 
 
-def test_the_live_supervisor_heats_the_tank_with_surplus_only():
+@pytest.mark.parametrize(
+    ("pv_kwp", "soc0_pct", "with_bms"),
+    [
+        (5.0, 50.0, False),  # 4.1 kW of PV: more than the inverter's 3 kW charge can take
+        (3.0, 98.5, True),  # 2.5 kW of PV, but the BMS tapers the charge of a nearly full pack
+    ],
+)
+def test_the_live_supervisor_heats_the_tank_with_surplus_only(pv_kwp, soc0_pct, with_bms):
     async def go():
         house = HouseParams(
-            pv_kwp=5.0,  # 4.1 kW of PV: more than the inverter's 3 kW charge can take
+            pv_kwp=pv_kwp,
+            battery_soc0_pct=soc0_pct,
             load_noise_w=0.0,
             kettle_starts_s=(NOON_S + 20.0,),
             kettle_duration_s=60.0,
             tank=TankParams(t0_degc=45.0),
         )
         clock = ScaledClock(start_s=NOON_S, speed=20.0)
-        world = SimulatedWorld(clock, WorldParams(house=house, dab=False, step_s=0.5))
+        world = SimulatedWorld(
+            clock,
+            WorldParams(house=house, dab=False, step_s=0.5, pylontech_port=0 if with_bms else None),
+        )
         port, _ = await world.start()
         cfg = EdgeConfig.model_validate(
             {
                 "inverter": {"port": f"tcp://127.0.0.1:{port}"},
+                "battery": {"bms_port": f"tcp://127.0.0.1:{world.bms.port}"} if world.bms else {},
                 "dab": {"enabled": False},
                 "mqtt": {"enabled": False},
             }
         )
         loads = LoadsDriver(EmulatedLoads(world.house), clock, cfg.loads.diverter.deadband_w)
+        bms = (
+            PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
+            if cfg.battery.bms_port
+            else None
+        )
         sup = Supervisor(
-            cfg, clock, SofarDriver(cfg.inverter, clock), None, None, lambda _l: None, loads
+            cfg, clock, SofarDriver(cfg.inverter, clock), None, None, lambda _l: None, loads, bms
         )
         stepping = asyncio.create_task(world.run())
         try:
@@ -93,8 +111,11 @@ def test_the_live_supervisor_heats_the_tank_with_surplus_only():
         e = world.house.state.energy_wh
         assert e["heater"] > 10.0  # the surplus went to the tank...
         assert e["battery_to_heater"] == 0.0  # ...and no battery energy did
+        assert e["export"] < 0.2 * e["heater"]  # the surplus was not exported instead
         assert loads.writes.diverter >= 2
         assert any("surplus to the tank" in d for d in sup.summary.decisions)
+        if with_bms:
+            assert any("BMS charge limit" in d for d in sup.summary.decisions)
         assert world.house.diverter.setpoint_w == 0.0  # element off at the end of the run
 
     asyncio.run(go())

@@ -184,6 +184,8 @@ class PylontechEmulator:
                     await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             return
+        except asyncio.CancelledError:
+            return  # the server's shutdown: this connection ends with it
         finally:
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):

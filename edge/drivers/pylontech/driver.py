@@ -1,0 +1,118 @@
+"""Pylontech console driver (Pylon low-voltage RS485 protocol V3.3): each module's charge
+management (command 0x92: charge and discharge current limits), summed over the pack.
+
+The link is `tcp://HOST:PORT` (the emulator, or an RS485-to-TCP gateway); a serial port
+path is not supported yet. A reply that is not well formed, has a
+non-zero RTN or a limit outside the module's rating is rejected and the reading ages: the
+core then treats the BMS as stale (safe state), never as a zero or a wild limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from dataclasses import dataclass
+
+from edge.core.model import Sample
+from edge.drivers.pylontech import frames
+from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
+from edge.sim.clock import Clock
+
+log = logging.getLogger("edge.bms")
+
+MASTER_ADR = 2  # the master module answers at 2, the others at 3, 4, ... (pylontech.md §1.4)
+MAX_MODULE_CURRENT_A = 200.0  # beyond any Pylontech module's rating: implausible
+
+
+@dataclass(frozen=True)
+class BmsLimits:
+    """The pack's current limits, DC side (A, >= 0), summed over the modules."""
+
+    charge_limit_a: float
+    discharge_limit_a: float
+
+
+def decode_charge_management(info: bytes) -> tuple[float, float]:
+    """INFO of a 0x92 reply -> (charge, discharge) limits in A; raises FrameError."""
+    if len(info) < 10:
+        raise FrameError(f"charge-management INFO of {len(info)} bytes, expected 10")
+    _adr, _v_chg, _v_dis, charge, discharge, _status = struct.unpack(">BHHhhB", info[:10])
+    # Some firmware reports the discharge limit negative (python-pylontech): its size counts.
+    charge_a, discharge_a = charge / 10.0, abs(discharge) / 10.0
+    for what, a in (("charge", charge_a), ("discharge", discharge_a)):
+        if not 0.0 <= a <= MAX_MODULE_CURRENT_A:
+            raise FrameError(f"{what} current limit {a:g} A is outside 0..{MAX_MODULE_CURRENT_A:g}")
+    return charge_a, discharge_a
+
+
+class PylontechDriver:
+    def __init__(
+        self, port: str, modules: int, clock: Clock, poll_s: float = 2.0, timeout_s: float = 1.0
+    ) -> None:
+        if not port.startswith("tcp://"):
+            raise ValueError(f"battery.bms_port = {port!r}: only tcp://HOST:PORT is supported yet")
+        host, _, tcp_port = port[len("tcp://") :].rpartition(":")
+        self.addr = (host or "127.0.0.1", int(tcp_port))
+        self.port = port
+        self.modules = modules
+        self.clock = clock
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.status = "connecting"
+        self.rejected = 0
+        self._latest: BmsLimits | None = None
+        self._latest_t_s: float | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    def sample(self, now_s: float) -> Sample[BmsLimits] | None:
+        if self._latest is None or self._latest_t_s is None:
+            return None
+        return Sample(self._latest, max(0.0, now_s - self._latest_t_s))
+
+    async def _ask(self, adr: int, cmd: Cmd) -> bytes:
+        assert self._reader is not None and self._writer is not None
+        self._writer.write(frames.request(adr, cmd))
+        await self._writer.drain()
+        raw = await asyncio.wait_for(self._reader.readuntil(frames.EOI), self.timeout_s)
+        reply = frames.decode(raw)
+        if reply.adr != adr or reply.cid2 != Rtn.NORMAL:
+            raise FrameError(f"module {adr}: reply from {reply.adr} with RTN 0x{reply.cid2:02X}")
+        return reply.info
+
+    async def poll_once(self) -> None:
+        charge = discharge = 0.0
+        for adr in range(MASTER_ADR, MASTER_ADR + self.modules):
+            c, d = decode_charge_management(await self._ask(adr, Cmd.CHARGE_MANAGEMENT))
+            charge, discharge = charge + c, discharge + d
+        self._latest, self._latest_t_s = BmsLimits(charge, discharge), self.clock.now_s()
+
+    async def run(self) -> None:
+        """Poll forever; cancel to stop. Faults are logged and the reading ages."""
+        while True:
+            started = self.clock.now_s()
+            try:
+                if self._writer is None:
+                    self._reader, self._writer = await asyncio.wait_for(
+                        asyncio.open_connection(*self.addr), self.timeout_s
+                    )
+                await self.poll_once()
+                if self.status != "online":
+                    log.info("BMS at %s: online", self.port)
+                self.status = "online"
+            except FrameError as exc:
+                self.rejected += 1
+                log.warning("BMS at %s: reply rejected: %s", self.port, exc)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+                if self.status == "online":
+                    log.warning("BMS at %s: %s; reconnecting", self.port, exc or type(exc).__name__)
+                self.status = f"offline: {exc or type(exc).__name__}"
+                self.close()
+                await asyncio.sleep(min(self.poll_s, 2.0))
+            await self.clock.sleep(max(0.0, self.poll_s - (self.clock.now_s() - started)))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
