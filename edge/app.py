@@ -157,17 +157,17 @@ class Supervisor:
         if image.inverter is None:
             return f"{t}  inverter: no data | cmd {cmd} | {sp.reason}"
         r = image.inverter.value
-        dab = ""
+        extra = ""
         if image.dab is not None:
-            dab = f" | dab {image.dab.value.charge_current_a:+5.2f} A"
+            extra = f" | dab {image.dab.value.charge_current_a:+5.2f} A"
         if image.loads is not None:
             ld = image.loads.value
             tank = f" {ld.tank_temp_degc:.1f} degC" if ld.tank_temp_degc is not None else ""
-            dab += f" | tank {ld.heater_w:4.0f} W{tank} | hp {sp.sg_ready.value}"
+            extra += f" | tank {ld.heater_w:4.0f} W{tank} | hp {sp.sg_ready.value}"
         return (
             f"{t}  grid {r.grid_power_w:+6.0f} W | pv {r.pv_power_w:5.0f} W | load "
             f"{r.load_power_w:5.0f} W | battery {r.battery_power_w:+6.0f} W soc "
-            f"{r.battery_soc_pct:3.0f} %{dab} | cmd {cmd} | {sp.reason}"
+            f"{r.battery_soc_pct:3.0f} %{extra} | cmd {cmd} | {sp.reason}"
         )
 
     def _state_doc(self, image: ProcessImage, sp: Setpoints) -> dict[str, Any]:

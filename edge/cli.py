@@ -199,7 +199,7 @@ async def _demo(args: argparse.Namespace) -> int:
         cfg.loads.diverter.enabled or cfg.loads.heat_pump.enabled
     ):
         # The supervisor drives the house's element and heat-pump contacts.
-        loads = LoadsDriver(EmulatedLoads(world.house), clock, cfg.loads.diverter.deadband_w)
+        loads = LoadsDriver(EmulatedLoads(world.house), cfg.loads.diverter.deadband_w)
     try:
         return await _supervise(
             cfg,

@@ -42,7 +42,7 @@ class Outputs:
 
 def test_the_loads_driver_writes_only_changes_beyond_its_deadband():
     out = Outputs()
-    drv = LoadsDriver(out, ScaledClock(start_s=0.0, speed=1.0), deadband_w=50.0)
+    drv = LoadsDriver(out, deadband_w=50.0)
     assert out.diverter == [0.0] and out.contacts == [(False, False)]  # safe at start
     drv.apply(1000.0, SgState.NORMAL)
     drv.apply(1030.0, SgState.NORMAL)  # inside the deadband
@@ -91,7 +91,7 @@ def test_the_live_supervisor_heats_the_tank_with_surplus_only(pv_kwp, soc0_pct, 
                 "mqtt": {"enabled": False},
             }
         )
-        loads = LoadsDriver(EmulatedLoads(world.house), clock, cfg.loads.diverter.deadband_w)
+        loads = LoadsDriver(EmulatedLoads(world.house), cfg.loads.diverter.deadband_w)
         bms = (
             PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
             if cfg.battery.bms_port

@@ -18,7 +18,6 @@ from edge.drivers.loads.sim import (
     EmulatedSgReadyRelays,
     EmulatedTankSensor,
 )
-from edge.sim.clock import Clock
 from edge.sim.house import House
 
 # SG-Ready contacts (1, 2) per state (loads-baseline-s2.md §2.1).
@@ -63,9 +62,8 @@ class LoadWrites:
 
 
 class LoadsDriver:
-    def __init__(self, outputs: LoadOutputs, clock: Clock, deadband_w: float) -> None:
+    def __init__(self, outputs: LoadOutputs, deadband_w: float) -> None:
         self.outputs = outputs
-        self.clock = clock
         self.deadband_w = deadband_w
         self.writes = LoadWrites()
         self.diverter_w = 0.0

@@ -14,14 +14,7 @@ from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.sim.battery import PackParams, PylontechPack
 from edge.sim.clock import ScaledClock
 from edge.sim.wire import Rs485Wire
-
-
-async def wait_until(pred, timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
+from tests.asyncwait import wait_until
 
 
 def test_the_pack_limits_are_summed_and_a_garbled_reply_is_rejected():

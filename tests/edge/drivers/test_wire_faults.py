@@ -20,6 +20,7 @@ from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.wire import Rs485Wire, frame_time_s
+from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
 
@@ -33,14 +34,6 @@ class Rig:
     sup: Supervisor
     clock: ScaledClock
     task: asyncio.Task
-
-
-async def wait_until(pred, timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager

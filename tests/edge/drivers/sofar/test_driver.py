@@ -18,6 +18,7 @@ from edge.mqtt.broker import free_port
 from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.house import InverterMode as HouseMode
+from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
 
@@ -26,14 +27,6 @@ def make(port: int, **cfg) -> tuple[SofarDriver, ScaledClock]:
     clock = ScaledClock(start_s=NOON_S, speed=1.0)
     icfg = InverterConfig(port=f"tcp://127.0.0.1:{port}", timeout_s=0.5, **cfg)
     return SofarDriver(icfg, clock, poll_s=0.05), clock
-
-
-async def wait_until(pred, timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def stop_task(task: asyncio.Task) -> None:
