@@ -15,6 +15,7 @@ from pathlib import Path
 
 from edge.app import Supervisor, make_publisher, wait_for_serial
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
+from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
@@ -108,7 +109,8 @@ async def _supervise(
     loads: LoadsDriver | None = None,
 ) -> int:
     stop = _stop_event()
-    driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s)
+    budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
+    driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
     dab = DabDriver(cfg.dab, clock, poll_s=cfg.policy.tick_s) if cfg.dab.enabled else None
     bms = (
         PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
@@ -181,6 +183,8 @@ async def _demo(args: argparse.Namespace) -> int:
         update={
             "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
             "dab": base.dab.model_copy(update={"port": f"tcp://127.0.0.1:{dab_port or 1}"}),
+            # The simulated house keeps no state across runs.
+            "site": base.site.model_copy(update={"state_db": ":memory:"}),
             "battery": base.battery.model_copy(
                 update={"bms_port": f"tcp://127.0.0.1:{world.bms.port}" if world.bms else None}
             ),
@@ -266,8 +270,10 @@ async def _sim(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    lt = time.localtime()
-    clock = ScaledClock(start_s=lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec, speed=1.0)
+    # Local time as seconds since the epoch: the time of day for the log, and whole days
+    # for the daily write budget that must not reset on a restart.
+    now = time.time()
+    clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
     until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
     if cfg.loads.heat_pump.enabled or cfg.loads.diverter.enabled:
         print(

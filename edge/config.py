@@ -44,6 +44,11 @@ def _check_port(v: str) -> str:
 
 class SiteConfig(_Model):
     name: str = Field("My house", min_length=1, description="Name shown in Home Assistant")
+    state_db: str = Field(
+        "~/.local/state/edge/state.sqlite",
+        min_length=1,
+        description="SQLite file for what must survive a restart (write counts); :memory: for none",
+    )
 
 
 class InverterConfig(_Model):
@@ -67,6 +72,12 @@ class InverterConfig(_Model):
     )
     deadband_w: int = Field(
         50, ge=0, le=1000, description="Do not re-command the battery for a smaller change"
+    )
+    daily_write_budget: int = Field(
+        20000,
+        ge=10,
+        le=1_000_000,
+        description="Passive commands per day; past it, self-use until the next day",
     )
     full_read_s: float = Field(
         10.0,

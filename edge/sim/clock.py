@@ -34,6 +34,10 @@ class ScaledClock:
     def now_s(self) -> float:
         return self._start_s + (time.monotonic() - self._wall0) * self.speed
 
+    def advance(self, dt_s: float) -> None:
+        """Jump the clock forward by dt_s (a new day, in tests)."""
+        self._start_s += dt_s
+
     async def sleep(self, dt_s: float) -> None:
         await asyncio.sleep(max(0.0, dt_s) / self.speed)
 

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from edge.drivers.budget import WriteBudget
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.house import House, HouseParams, InverterMode
 
@@ -37,6 +38,7 @@ class BackgroundEmulator:
 def write_config(tmp_path: Path, port: int) -> Path:
     cfg = tmp_path / "site.toml"
     cfg.write_text(
+        f'[site]\nstate_db = "{tmp_path / "state.sqlite"}"\n\n'
         f'[inverter]\nport = "tcp://127.0.0.1:{port}"\n\n[mqtt]\nenabled = false\n\n'
         "[dab]\nenabled = false\n"
     )
@@ -64,6 +66,10 @@ def test_run_commands_the_inverter_and_sigterm_returns_it_to_self_use(tmp_path: 
         assert "first full read done" in out
         assert "summary:" in out
         assert "Traceback" not in err
+        # Every write, the final self-use included, is counted in the state file.
+        writes = WriteBudget("inverter", 10, str(tmp_path / "state.sqlite"))
+        today_s = time.time() + time.localtime().tm_gmtoff
+        assert writes.used(today_s) == bg.emu.passive_commands
     finally:
         bg.stop()
 

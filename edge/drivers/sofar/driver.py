@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from edge.config import InverterConfig
 from edge.core.model import InverterCommand, InverterMode, InverterReading
+from edge.drivers.budget import WriteBudget
 from edge.drivers.modbus_link import LINK_ERRORS, ModbusDevice
 from edge.drivers.sofar import registers as reg
 from edge.drivers.sofar.pdu import (
@@ -38,16 +39,24 @@ def passive_frame_args(cmd: InverterCommand) -> tuple[int, int]:
 @dataclass
 class WriteStats:
     total: int = 0
-    refused: int = 0
+    refused: int = 0  # by the inverter
+    over_budget: int = 0  # commands not sent: the day's write budget was spent
 
 
 class SofarDriver(ModbusDevice[InverterReading]):
     kind = "inverter"
     label = "inverter"
 
-    def __init__(self, cfg: InverterConfig, clock: Clock, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        cfg: InverterConfig,
+        clock: Clock,
+        poll_s: float = 1.0,
+        budget: WriteBudget | None = None,
+    ) -> None:
         super().__init__(cfg.port, cfg.slave_id, cfg.baud, cfg.timeout_s, clock, poll_s)
         self.cfg = cfg
+        self.budget = budget or WriteBudget("inverter", cfg.daily_write_budget)
         self.serial: str | None = None
         self.writes = WriteStats()
         self.last_live: reg.SofarLive | None = None  # the full decoded block, for publishing
@@ -112,6 +121,21 @@ class SofarDriver(ModbusDevice[InverterReading]):
         )
         if not changed and now - self._last_sent_t_s < self.cfg.refresh_s:
             return
+        if self.budget.spent(now) and command.mode is not InverterMode.SELF_USE:
+            # The day's budget is spent: hand the inverter its own self-use loop (that
+            # write is always allowed) and send nothing else until the next day.
+            self.writes.over_budget += 1
+            if self.writes.over_budget == 1 or (
+                last is not None and last.mode is not InverterMode.SELF_USE
+            ):
+                self.log.warning(
+                    "inverter: %d writes today, the daily budget (inverter.daily_write_budget);"
+                    " self-use until the next day",
+                    self.budget.used(now),
+                )
+            if last is not None and last.mode is InverterMode.SELF_USE:
+                return
+            command = InverterCommand(InverterMode.SELF_USE)
         cmd, value = passive_frame_args(command)
         try:
             resp = await self.execute(PassiveRequest(cmd, value, dev_id=self.slave_id))
@@ -119,6 +143,7 @@ class SofarDriver(ModbusDevice[InverterReading]):
             self.lost(f"command failed: {exc}")
             return
         self.writes.total += 1
+        self.budget.take(now)
         # Refused or not, this command went out: it is tried again only when it changes or
         # at the refresh period, so a refusing inverter is not written to every tick.
         self._last_sent, self._last_sent_t_s = command, now
@@ -137,3 +162,4 @@ class SofarDriver(ModbusDevice[InverterReading]):
             self._last_sent = None
             await self.apply(InverterCommand(InverterMode.SELF_USE))
         self.close_link()
+        self.budget.close()
