@@ -211,6 +211,17 @@ class Supervisor:
             )
         return doc
 
+    async def _first_bms_reading(self, stop: asyncio.Event) -> None:
+        """At start-up, wait for the BMS's first answer (at most its staleness limit), so
+        the first decision is not a safe state that only says the BMS has not answered."""
+        if self.bms is None:
+            return
+        deadline = self.clock.now_s() + self.cfg.battery.bms_stale_after_s
+        while self.bms.sample(self.clock.now_s()) is None and not stop.is_set():
+            if self.clock.now_s() >= deadline:
+                return
+            await asyncio.sleep(0.02)
+
     def _bms_sample(self, now_s: float) -> Sample[BmsReading] | None:
         """The BMS's current limits as AC-side power, at the pack voltage the inverter
         last reported and its conversion efficiency."""
@@ -276,8 +287,9 @@ class Supervisor:
         if self.dab is not None:
             polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
         tick_s = self.cfg.policy.tick_s
-        last_t = self.clock.now_s()
         try:
+            await self._first_bms_reading(stop)
+            last_t = self.clock.now_s()
             while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
                 # A poll that is a little late must not cause a tick of its own: wait up to
                 # 1.5 ticks for fresh data before deciding without it.

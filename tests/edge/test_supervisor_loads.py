@@ -116,6 +116,7 @@ def test_the_live_supervisor_heats_the_tank_with_surplus_only(pv_kwp, soc0_pct, 
         assert any("surplus to the tank" in d for d in sup.summary.decisions)
         if with_bms:
             assert any("BMS charge limit" in d for d in sup.summary.decisions)
+        assert sup.summary.safe_ticks == 0  # start-up waited for the BMS's first answer
         assert world.house.diverter.setpoint_w == 0.0  # element off at the end of the run
 
     asyncio.run(go())
