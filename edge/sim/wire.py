@@ -11,11 +11,12 @@ once); each chunk the device writes back is its answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
 from pymodbus.framer.rtu import FramerRTU
+
+from edge.drivers.stream_server import StreamServer
 
 log = logging.getLogger("edge.sim.wire")
 
@@ -42,7 +43,7 @@ class WireFaults:
     out_of_range: int = 0  # register reads whose first value reads 0x7FFF (implausible)
 
 
-class Rs485Wire:
+class Rs485Wire(StreamServer):
     def __init__(
         self,
         target_port: int,
@@ -50,29 +51,17 @@ class Rs485Wire:
         host: str = "127.0.0.1",
         target_host: str = "127.0.0.1",
     ) -> None:
+        super().__init__(host, 0)
         self.target = (target_host, target_port)
         self.baud = baud
-        self.host = host
-        self.port = 0
         self.faults = WireFaults()
         self.requests = 0
         self.cut = False  # the port is gone: connections are refused and dropped
-        self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> int:
-        """Listen on a free port; returns it (give the driver tcp://host:port)."""
-        self._server = await asyncio.start_server(self._client, self.host, 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self.port
 
     async def stop(self) -> None:
         self.disconnect()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-            self._server = None
+        await super().stop()
 
     def disconnect(self) -> None:
         """Drop every connection now (a cable pulled out)."""
@@ -88,15 +77,14 @@ class Rs485Wire:
     def plug_in(self) -> None:
         self.cut = False
 
-    async def _client(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+    async def serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        """Carry one driver connection to the device (start() gives its port)."""
         if self.cut:
-            c_writer.close()
             return
         try:
             d_reader, d_writer = await asyncio.open_connection(*self.target)
         except OSError as exc:
             log.warning("wire: device at %s:%d unreachable: %s", *self.target, exc)
-            c_writer.close()
             return
         self._writers |= {c_writer, d_writer}
         try:
@@ -118,12 +106,9 @@ class Rs485Wire:
                 await asyncio.sleep(frame_time_s(len(answer), self.baud))
                 c_writer.write(answer)
                 await c_writer.drain()
-        except (ConnectionError, OSError, asyncio.CancelledError):
-            pass  # a dropped connection or the wire's own shutdown ends this client
         finally:
-            for w in (c_writer, d_writer):
-                w.close()
-                self._writers.discard(w)
+            d_writer.close()
+            self._writers -= {c_writer, d_writer}
 
     def _fault(self, request: bytes, answer: bytes) -> bytes:
         f = self.faults

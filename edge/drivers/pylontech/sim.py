@@ -13,7 +13,6 @@ frame for an address no module has gets no answer, as on a real bus.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import struct
 
 from edge.drivers.pylontech.frames import (
@@ -27,6 +26,7 @@ from edge.drivers.pylontech.frames import (
     decode,
     encode,
 )
+from edge.drivers.stream_server import StreamServer
 from edge.sim.battery import CELLS, PylontechPack
 
 MASTER_ADR = 2
@@ -41,7 +41,7 @@ def _t(degc: float) -> int:
     return round(degc * 10) + TEMP_OFFSET
 
 
-class PylontechEmulator:
+class PylontechEmulator(StreamServer):
     def __init__(
         self,
         pack: PylontechPack,
@@ -49,12 +49,10 @@ class PylontechEmulator:
         port: int = 0,
         serial_prefix: str = "PPTAP0000000",
     ) -> None:
+        super().__init__(host, port)
         self.pack = pack
-        self.host = host
-        self.port = port
         self.serial_prefix = serial_prefix
         self.requests = 0
-        self._server: asyncio.AbstractServer | None = None
 
     # ---- replies ----------------------------------------------------------------
     def _module(self, k: int) -> bytes:
@@ -174,30 +172,9 @@ class PylontechEmulator:
         return encode(Frame(VER, req.adr, CID1_BATTERY, Rtn.NORMAL, info))
 
     # ---- the line -----------------------------------------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                raw = await reader.readuntil(b"\r")
-                reply = self.answer(raw)
-                if reply is not None:
-                    writer.write(reply)
-                    await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            return
-        except asyncio.CancelledError:
-            return  # the server's shutdown: this connection ends with it
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()  # the server's shutdown cancels this task
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            reply = self.answer(await reader.readuntil(b"\r"))
+            if reply is not None:
+                writer.write(reply)
+                await writer.drain()
