@@ -209,6 +209,8 @@ class Supervisor:
                 dab_string_voltage_v=round(d.string_voltage_v, 3),
                 dab_power_w=round(d.charge_current_a * d.string_voltage_v, 1),
             )
+        if self.dab is not None:
+            doc.update(dab_startup=self.dab.startup.value, dab_writes=self.dab.writes)
         return doc
 
     async def _first_bms_reading(self, stop: asyncio.Event) -> None:

@@ -111,7 +111,16 @@ async def _supervise(
     stop = _stop_event()
     budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
     driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
-    dab = DabDriver(cfg.dab, clock, poll_s=cfg.policy.tick_s) if cfg.dab.enabled else None
+    dab = (
+        DabDriver(
+            cfg.dab,
+            clock,
+            poll_s=cfg.policy.tick_s,
+            budget=WriteBudget("dab", cfg.dab.daily_write_budget, cfg.site.state_db),
+        )
+        if cfg.dab.enabled
+        else None
+    )
     bms = (
         PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
         if cfg.battery.bms_port is not None

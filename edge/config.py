@@ -134,11 +134,31 @@ class DabConfig(_Model):
     stale_after_s: float = Field(
         5.0, ge=1.0, le=300.0, description="Board data older than this is stale"
     )
+    bus_min_v: float = Field(
+        21.0, ge=0.0, le=1000.0, description="Start-up: the DC bus counts as up above this"
+    )
+    bus_max_v: float = Field(
+        27.0, ge=0.0, le=1000.0, description="Start-up: the DC bus counts as up below this"
+    )
+    bus_settle_s: float = Field(
+        2.0, ge=0.0, le=60.0, description="Start-up: the bus must stay up this long"
+    )
+    daily_write_budget: int = Field(
+        50000, ge=10, le=1_000_000, description="Setpoint writes to the board per day, at most"
+    )
 
     @field_validator("port")
     @classmethod
     def _port_form(cls, v: str) -> str:
         return _check_port(v)
+
+    @field_validator("bus_max_v")
+    @classmethod
+    def _bus_window(cls, v: float, info: Any) -> float:
+        low = info.data.get("bus_min_v")
+        if low is not None and v <= low:
+            raise ValueError(f"must be above dab.bus_min_v ({low})")
+        return v
 
 
 class MqttConfig(_Model):

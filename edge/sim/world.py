@@ -50,6 +50,9 @@ class WorldParams:
     dab: bool = True
     dab_port: int = 0
     dab_slave_id: int = 1
+    # The DC bus's front end ramps up over this long after power-up (simulated seconds), so
+    # the supervisor's start-up sequence (bus up, reset, then current) runs; None: bus up.
+    dab_bus_rise_s: float | None = 3.0
     pylontech_port: int | None = None  # serve the BMS's RS485 protocol too (0: a free port)
     step_s: float = 0.5  # simulated seconds per plant step
 
@@ -61,7 +64,11 @@ class SimulatedWorld:
         p = self.params
         self.house = House(p.house, start_s=clock.now_s())
         self.inverter = SofarEmulator(self.house, p.host, p.inverter_port, p.inverter_slave_id)
-        self.board = DabBoardEmulator(p.host, p.dab_port, p.dab_slave_id) if p.dab else None
+        self.board = (
+            DabBoardEmulator(p.host, p.dab_port, p.dab_slave_id, bus_rise_s=p.dab_bus_rise_s)
+            if p.dab
+            else None
+        )
         self.bms = (
             PylontechEmulator(self.house.pack, p.host, p.pylontech_port)
             if p.pylontech_port is not None
