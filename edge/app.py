@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,13 +20,15 @@ from typing import Any
 
 from edge.config import EdgeConfig
 from edge.core import BmsReading, CoreConfig, CoreState, ProcessImage, Sample, Setpoints, decide
-from edge.core.model import InverterMode
+from edge.core.model import InverterMode, Requests
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
+from edge.mqtt.commands import Rejected, apply_command, parse_command, requests_state
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.publisher import MqttPublisher
+from edge.requests_store import RequestStore
 from edge.sim.clock import ScaledClock, format_time_of_day
 
 log = logging.getLogger("edge")
@@ -80,6 +83,8 @@ class Summary:
     soc_first_pct: float | None = None
     soc_last_pct: float | None = None
     inverter_writes: int = 0
+    commands_accepted: int = 0
+    commands_refused: int = 0
     # The latest decision changes with their time, bounded for runs of months.
     decisions: deque[str] = field(default_factory=lambda: deque(maxlen=100))
 
@@ -98,6 +103,7 @@ class Summary:
             f" {self.discharge_wh / 1000:.3f} kWh{soc}",
             f"  DAB string: {self.dab_wh:.1f} Wh charged",
             f"  inverter writes: {self.inverter_writes}; ticks in safe state: {self.safe_ticks}",
+            f"  commands: {self.commands_accepted} accepted, {self.commands_refused} refused",
         ]
 
 
@@ -112,8 +118,13 @@ class Supervisor:
         out: Callable[[str], None] = print,
         loads: LoadsDriver | None = None,
         bms: PylontechDriver | None = None,
+        requests: RequestStore | None = None,
     ) -> None:
         self.cfg = cfg
+        self.store = requests or RequestStore()
+        self.requests: Requests = self.store.load()
+        self._wake = asyncio.Event()  # a command arrived: decide now
+        self._background: set[asyncio.Task[None]] = set()
         self.loads = loads
         self.bms = bms
         self.core_cfg = core_config(cfg)
@@ -175,7 +186,16 @@ class Supervisor:
             "mode": sp.inverter.mode.value,
             "reason": sp.reason,
             "inverter_writes": self.inverter.writes.total,
+            "safe_state": "ON" if sp.inverter.mode is InverterMode.SELF_USE else "OFF",
+            **requests_state(self.requests, image.t_s),
         }
+        if self.bms is not None:
+            b = self.bms.sample(image.t_s)
+            if b is not None:
+                doc.update(
+                    bms_charge_limit_a=round(b.value.charge_limit_a, 1),
+                    bms_discharge_limit_a=round(b.value.discharge_limit_a, 1),
+                )
         if self.loads is not None and image.loads is not None:
             ld = image.loads.value
             doc.update(
@@ -248,6 +268,7 @@ class Supervisor:
             dab=self.dab.sample(now) if self.dab is not None else None,
             loads=self.loads.sample(now) if self.loads is not None else None,
             bms=self._bms_sample(now),
+            requests=self.requests,
         )
         sp, new_state = decide(image, self.core_cfg, self.state)
         if new_state.reason != self.state.reason:
@@ -268,6 +289,9 @@ class Supervisor:
                 "inverter": image.inverter is not None
                 and image.inverter.age_s <= self.cfg.inverter.stale_after_s
             }
+            if self.bms is not None:
+                b = self.bms.sample(now)
+                fresh["bms"] = b is not None and b.age_s <= self.cfg.battery.bms_stale_after_s
             if self.dab is not None:
                 fresh["dab"] = (
                     image.dab is not None and image.dab.age_s <= self.cfg.dab.stale_after_s
@@ -280,6 +304,36 @@ class Supervisor:
         self.out(self._line(image, sp))
         return sp
 
+    def command(self, key: str, payload: bytes, retained: bool) -> None:
+        """One command from MQTT (in the event loop): validated against the config, then
+        applied to the requests, kept in SQLite, and decided on at once."""
+        cmd = parse_command(key, payload, retained, time.time(), self.cfg)
+        result: dict[str, Any] = {"command": key, "payload": payload.decode("utf-8", "replace")}
+        if isinstance(cmd, Rejected):
+            self.summary.commands_refused += 1
+            log.warning("command %s refused: %s", key, cmd.reason)
+            result.update(accepted=False, reason=cmd.reason)
+        else:
+            self.summary.commands_accepted += 1
+            self.requests = apply_command(self.requests, cmd, self.clock.now_s())
+            self.store.save(self.requests)
+            log.info("command %s accepted: %r", key, cmd.value)
+            if key == "clear_trip" and self.dab is not None and self.dab.live:
+                task = asyncio.create_task(self._clear_dab_trip())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            result.update(accepted=True, value=cmd.value, for_s=cmd.for_s)
+            self._wake.set()
+        if self.publisher is not None:
+            self.publisher.publish_command_result(result)
+
+    async def _clear_dab_trip(self) -> None:
+        assert self.dab is not None
+        try:
+            await self.dab.clear_trip()
+        except Exception as exc:  # a refused or lost write: reported, the loop goes on
+            log.warning("clear trip on the DAB board failed: %s", exc)
+
     async def run(self, until_s: float | None, stop: asyncio.Event) -> Summary:
         """Decide on every fresh inverter reading, and at least every policy.tick_s of
         the clock (so stale data is noticed), until until_s (clock seconds) or stop."""
@@ -289,6 +343,13 @@ class Supervisor:
         if self.dab is not None:
             polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
         tick_s = self.cfg.policy.tick_s
+        if self.publisher is not None:
+            loop = asyncio.get_running_loop()
+
+            def from_mqtt_thread(key: str, payload: bytes, retained: bool) -> None:
+                loop.call_soon_threadsafe(self.command, key, payload, retained)
+
+            self.publisher.on_command = from_mqtt_thread
         try:
             await self._first_bms_reading(stop)
             last_t = self.clock.now_s()
@@ -296,10 +357,11 @@ class Supervisor:
                 # A poll that is a little late must not cause a tick of its own: wait up to
                 # 1.5 ticks for fresh data before deciding without it.
                 wait_s = max(0.0, last_t + 1.5 * tick_s - self.clock.now_s()) / self.clock.speed
-                await _first_of((stop, self.inverter.fresh), wait_s)
+                await _first_of((stop, self.inverter.fresh, self._wake), wait_s)
                 if stop.is_set():
                     break
                 self.inverter.fresh.clear()
+                self._wake.clear()
                 now = self.clock.now_s()
                 await self.tick(now - last_t)
                 last_t = now
@@ -317,6 +379,9 @@ class Supervisor:
                 self.loads.close()
             if self.bms is not None:
                 self.bms.close()
+            if self.publisher is not None:
+                self.publisher.on_command = None
+            self.store.close()
         return self.summary
 
 
@@ -334,14 +399,29 @@ def bridge_id() -> str:
     return socket.gethostname() or "edge"
 
 
-def make_publisher(cfg: EdgeConfig, serial: str, with_dab: bool) -> MqttPublisher:
+def make_publisher(
+    cfg: EdgeConfig, serial: str, with_dab: bool, with_loads: bool = False
+) -> MqttPublisher:
+    devices = []
+    if cfg.battery.bms_port is not None:
+        devices.append("bms")
+    if with_loads and cfg.loads.diverter.enabled:
+        devices.append("diverter")
+    if with_loads and cfg.loads.heat_pump.enabled:
+        devices.append("heat_pump")
     ids = DeviceIds(
         bridge_id=bridge_id(),
         inverter_serial=serial,
         site_name=cfg.site.name,
         dab_id="1" if with_dab else None,
+        devices=tuple(devices),
     )
-    return MqttPublisher(cfg.mqtt, ids, client_id=f"edge-{bridge_id()}-{serial}")
+    return MqttPublisher(
+        cfg.mqtt,
+        ids,
+        client_id=f"edge-{bridge_id()}-{serial}",
+        max_charge_w=cfg.inverter.max_charge_w,
+    )
 
 
 async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | None:

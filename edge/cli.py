@@ -23,6 +23,7 @@ from edge.drivers.sofar.driver import SofarDriver
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
+from edge.requests_store import RequestStore
 from edge.sim.clock import ScaledClock, format_time_of_day
 from edge.sim.world import SimulatedWorld, WorldParams, house_params
 
@@ -137,12 +138,24 @@ async def _supervise(
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:
-            publisher = make_publisher(cfg, serial, with_dab=dab is not None)
+            publisher = make_publisher(
+                cfg, serial, with_dab=dab is not None, with_loads=loads is not None
+            )
             publisher.start()
         out: Callable[[str], None] = (
             (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
         )
-        sup = Supervisor(cfg, clock, driver, dab, publisher, out=out, loads=loads, bms=bms)
+        sup = Supervisor(
+            cfg,
+            clock,
+            driver,
+            dab,
+            publisher,
+            out=out,
+            loads=loads,
+            bms=bms,
+            requests=RequestStore(cfg.site.state_db),
+        )
         summary = await sup.run(until_s, stop)
         for line in summary.lines():
             print(line)

@@ -171,6 +171,9 @@ class MqttConfig(_Model):
         "homeassistant", pattern=r"^[A-Za-z0-9_/-]+$", description="Home Assistant discovery prefix"
     )
     base_topic: str = Field("edge", pattern=r"^[A-Za-z0-9_/-]+$", description="Root of our topics")
+    command_max_age_s: float = Field(
+        30.0, ge=1.0, le=3600.0, description="A command sent longer ago than this is refused"
+    )
 
 
 class SimulationConfig(_Model):
@@ -244,6 +247,12 @@ class LoadsConfig(_Model):
 
 class PolicyConfig(_Model):
     tick_s: float = Field(1.0, ge=0.1, le=10.0, description="Supervisor cycle period")
+    request_s: float = Field(
+        3600.0,
+        ge=60.0,
+        le=86400.0,
+        description="How long a mode, force-charge or boost request lasts unless it says",
+    )
     hold_s: float = Field(
         60.0, ge=0, le=3600, description="No charge/discharge reversal within this time..."
     )

@@ -5,6 +5,8 @@ Layout (shared/reference/ha-mqtt-discovery.md §1, §5, §7):
   <base>/status                        bridge availability, retained, last will "offline"
   <base>/<device>/status               link availability of a device (online/offline)
   <base>/state                         one JSON state document per tick
+  <base>/cmd/<key>                     commands in (edge/mqtt/commands.py), never retained
+  <base>/cmd/result                    each command's outcome: accepted, or refused and why
 Entities use availability_mode "all": unavailable when the bridge or the device link is down.
 """
 
@@ -17,9 +19,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge import __version__
-from edge.mqtt.entities import SENSORS, SensorDescription
+from edge.mqtt.commands import COMMANDS, MODES, CommandSpec
+from edge.mqtt.entities import (
+    BINARY_SENSORS,
+    SENSORS,
+    BinarySensorDescription,
+    SensorDescription,
+)
 
 ORIGIN = {"name": "edge", "sw": __version__}
+# Devices whose link has its own availability topic (<base>/<device>/status).
+LINKED = ("inverter", "dab", "bms")
+# Home Assistant stamps every command with its own clock (edge/mqtt/commands.py).
+COMMAND_TEMPLATE = '{"value": {{ value | tojson }}, "sent_s": {{ now().timestamp() }}}'
+# Devices the controller drives without a serial of their own: ids derive from the bridge.
+OWN_DEVICES = {
+    "bms": ("Battery BMS", "Pylontech", "RS485 console"),
+    "diverter": ("Immersion diverter", "edge", "diverter output"),
+    "heat_pump": ("Heat pump", "edge", "SG-Ready relays"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,19 @@ class Topics:
     def ha_status(self) -> str:
         return f"{self.discovery_prefix}/status"
 
+    def command(self, key: str) -> str:
+        return f"{self.base}/cmd/{key}"
+
+    def command_key(self, topic: str) -> str | None:
+        """The command's key when topic is <base>/cmd/<key>, else None."""
+        prefix = f"{self.base}/cmd/"
+        key = topic[len(prefix) :] if topic.startswith(prefix) else ""
+        return key if key and "/" not in key and key != "result" else None
+
+    @property
+    def command_result(self) -> str:
+        return f"{self.base}/cmd/result"
+
 
 @dataclass(frozen=True)
 class DeviceIds:
@@ -51,6 +82,15 @@ class DeviceIds:
     inverter_serial: str
     site_name: str
     dab_id: str | None = None
+    # Further devices present: any of "bms", "diverter", "heat_pump".
+    devices: tuple[str, ...] = ()
+
+    def has(self, device: str) -> bool:
+        if device in ("bridge", "inverter"):
+            return True
+        if device == "dab":
+            return self.dab_id is not None
+        return device in self.devices
 
 
 def _slug(s: str) -> str:
@@ -85,35 +125,53 @@ def device_block(device: str, ids: DeviceIds) -> dict[str, Any]:
             "mdl": "DAB board",
             "via_device": bridge,
         }
+    if device in OWN_DEVICES:
+        name, mf, mdl = OWN_DEVICES[device]
+        return {
+            "ids": [f"{bridge}_{device}"],
+            "name": name,
+            "mf": mf,
+            "mdl": mdl,
+            "via_device": bridge,
+        }
     raise ValueError(f"unknown device {device!r}")
 
 
-def unique_id(s: SensorDescription, ids: DeviceIds) -> str:
-    owner = {
-        "bridge": f"edge_{ids.bridge_id}",
-        "inverter": f"sofar_{ids.inverter_serial}",
-        "dab": f"edge_dab_{ids.dab_id or 'dab'}",
-    }[s.device]
-    return _slug(f"{owner}_{s.key}")
+def _owner(device: str, ids: DeviceIds) -> str:
+    if device == "inverter":
+        return f"sofar_{ids.inverter_serial}"
+    if device == "dab":
+        return f"edge_dab_{ids.dab_id or 'dab'}"
+    if device == "bridge":
+        return f"edge_{ids.bridge_id}"
+    return f"edge_{ids.bridge_id}_{device}"
+
+
+def unique_id(s: SensorDescription | BinarySensorDescription, ids: DeviceIds) -> str:
+    return _slug(f"{_owner(s.device, ids)}_{s.key}")
+
+
+def _common(
+    name: str, uid: str, component: str, device: str, ids: DeviceIds, topics: Topics
+) -> dict[str, Any]:
+    avty = [{"topic": topics.status}]
+    if device in LINKED:
+        avty.append({"topic": topics.device_status(device)})
+    return {
+        "name": name,
+        "uniq_id": uid,
+        "obj_id": uid,
+        "default_entity_id": f"{component}.{uid}",
+        "avty": avty,
+        "avty_mode": "all",
+        "dev": device_block(device, ids),
+        "o": ORIGIN,
+    }
 
 
 def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[str, Any]:
-    uid = unique_id(s, ids)
-    avty = [{"topic": topics.status}]
-    if s.device != "bridge":
-        avty.append({"topic": topics.device_status(s.device)})
-    payload: dict[str, Any] = {
-        "name": s.name,
-        "uniq_id": uid,
-        "obj_id": uid,
-        "default_entity_id": f"sensor.{uid}",
-        "stat_t": topics.state,
-        "val_tpl": f"{{{{ value_json.{s.key} }}}}",
-        "avty": avty,
-        "avty_mode": "all",
-        "dev": device_block(s.device, ids),
-        "o": ORIGIN,
-    }
+    payload = _common(s.name, unique_id(s, ids), "sensor", s.device, ids, topics)
+    payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{s.key} }}}}")
     for key, value in (
         ("unit_of_meas", s.unit),
         ("dev_cla", s.device_class),
@@ -126,14 +184,57 @@ def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[
     return payload
 
 
+def binary_sensor_config(
+    b: BinarySensorDescription, ids: DeviceIds, topics: Topics
+) -> dict[str, Any]:
+    payload = _common(b.name, unique_id(b, ids), "binary_sensor", b.device, ids, topics)
+    payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{b.key} }}}}")
+    if b.device_class is not None:
+        payload["dev_cla"] = b.device_class
+    return payload
+
+
+def control_config(
+    c: CommandSpec, ids: DeviceIds, topics: Topics, max_charge_w: float
+) -> dict[str, Any]:
+    """A select, number, switch or button on the controller: commands go to
+    <base>/cmd/<key> stamped by HA's clock, never retained."""
+    uid = _slug(f"{_owner('bridge', ids)}_{c.key}_{c.component}")
+    payload = _common(c.name, uid, c.component, "bridge", ids, topics)
+    payload.update(cmd_t=topics.command(c.key), cmd_tpl=COMMAND_TEMPLATE, ret=False)
+    if c.state_key is not None:
+        payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{c.state_key} }}}}")
+    if c.component == "select":
+        payload["ops"] = list(MODES)
+    elif c.component == "number":
+        payload.update(
+            min=0, max=max_charge_w, step=100, unit_of_meas="W", dev_cla="power", mode="box"
+        )
+    elif c.component == "button":
+        payload["pl_prs"] = "PRESS"
+    if c.key == "clear_trip":
+        payload["ent_cat"] = "config"
+    return payload
+
+
 def discovery_messages(
-    ids: DeviceIds, topics: Topics, sensors: Iterable[SensorDescription] = SENSORS
+    ids: DeviceIds,
+    topics: Topics,
+    sensors: Iterable[SensorDescription] = SENSORS,
+    max_charge_w: float = 3000.0,
 ) -> list[tuple[str, str]]:
-    """(topic, JSON payload) for every entity; a DAB entity only when a board is fitted."""
+    """(topic, JSON payload) for every entity of the devices present."""
     out = []
+    prefix = topics.discovery_prefix
     for s in sensors:
-        if s.device == "dab" and ids.dab_id is None:
-            continue
-        topic = f"{topics.discovery_prefix}/sensor/{unique_id(s, ids)}/config"
-        out.append((topic, json.dumps(sensor_config(s, ids, topics), sort_keys=True)))
-    return out
+        if ids.has(s.device):
+            cfg = sensor_config(s, ids, topics)
+            out.append((f"{prefix}/sensor/{cfg['uniq_id']}/config", cfg))
+    for b in BINARY_SENSORS:
+        if ids.has(b.device):
+            cfg = binary_sensor_config(b, ids, topics)
+            out.append((f"{prefix}/binary_sensor/{cfg['uniq_id']}/config", cfg))
+    for c in COMMANDS:
+        cfg = control_config(c, ids, topics, max_charge_w)
+        out.append((f"{prefix}/{c.component}/{cfg['uniq_id']}/config", cfg))
+    return [(topic, json.dumps(cfg, sort_keys=True)) for topic, cfg in out]

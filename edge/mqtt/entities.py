@@ -16,7 +16,7 @@ from dataclasses import dataclass
 class SensorDescription:
     key: str  # key in the state JSON and suffix of the unique_id
     name: str
-    device: str  # "bridge" | "inverter" | "dab"
+    device: str  # "bridge" | "inverter" | "dab" | "bms" | "diverter" | "heat_pump"
     unit: str | None
     device_class: str | None
     state_class: str | None
@@ -72,6 +72,47 @@ SENSORS: tuple[SensorDescription, ...] = (
     ),
     SensorDescription("dab_power_w", "String power", "dab", "W", "power", "measurement", 0),
     SensorDescription(
+        "dab_startup", "Start-up", "dab", None, None, None, entity_category="diagnostic"
+    ),
+    SensorDescription(
+        "dab_writes",
+        "Board writes",
+        "dab",
+        None,
+        None,
+        "total_increasing",
+        entity_category="diagnostic",
+    ),
+    SensorDescription(
+        "bms_charge_limit_a", "Charge current limit", "bms", "A", "current", "measurement", 1
+    ),
+    SensorDescription(
+        "bms_discharge_limit_a", "Discharge current limit", "bms", "A", "current", "measurement", 1
+    ),
+    SensorDescription(
+        "heater_power_w", "Immersion power", "diverter", "W", "power", "measurement", 0
+    ),
+    SensorDescription(
+        "diverter_setpoint_w", "Immersion setpoint", "diverter", "W", "power", "measurement", 0
+    ),
+    SensorDescription(
+        "tank_temp_degc", "Tank temperature", "diverter", "°C", "temperature", "measurement", 1
+    ),
+    SensorDescription(
+        "diverter_writes",
+        "Diverter writes",
+        "diverter",
+        None,
+        None,
+        "total_increasing",
+        entity_category="diagnostic",
+    ),
+    SensorDescription(
+        "heat_pump_power_w", "Heat pump power", "heat_pump", "W", "power", "measurement", 0
+    ),
+    SensorDescription("heat_pump_sg_ready", "SG-Ready state", "heat_pump", None, None, None),
+    SensorDescription("reason", "Decision", "bridge", None, None, None),
+    SensorDescription(
         "inverter_writes",
         "Inverter writes",
         "bridge",
@@ -80,4 +121,19 @@ SENSORS: tuple[SensorDescription, ...] = (
         "total_increasing",
         entity_category="diagnostic",
     ),
+)
+
+
+@dataclass(frozen=True)
+class BinarySensorDescription:
+    key: str  # key in the state JSON (ON / OFF)
+    name: str
+    device: str
+    device_class: str | None
+
+
+BINARY_SENSORS: tuple[BinarySensorDescription, ...] = (
+    BinarySensorDescription("emergency_stop", "Emergency stop", "bridge", "problem"),
+    BinarySensorDescription("safe_state", "Safe state", "bridge", "problem"),
+    BinarySensorDescription("boost_hot_water", "Hot-water boost", "diverter", "running"),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -23,12 +24,18 @@ log = logging.getLogger("edge.mqtt")
 
 
 class MqttPublisher:
-    def __init__(self, cfg: MqttConfig, ids: DeviceIds, client_id: str) -> None:
+    def __init__(
+        self, cfg: MqttConfig, ids: DeviceIds, client_id: str, max_charge_w: float = 3000.0
+    ) -> None:
         self.cfg = cfg
+        self.max_charge_w = max_charge_w
         self.ids = ids
         self.topics = Topics(cfg.discovery_prefix, cfg.base_topic)
         self.connected = threading.Event()
         self.discovery_sent = 0  # how many times the full discovery set went out
+        # Called from paho's network thread with (key, payload, retained) for every message
+        # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
+        self.on_command: Callable[[str, bytes, bool], None] | None = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if cfg.username is not None:
             self._client.username_pw_set(cfg.username, cfg.password)
@@ -51,6 +58,7 @@ class MqttPublisher:
         log.info("MQTT connected to %s:%s", self.cfg.host, self.cfg.port)
         client.publish(self.topics.status, "online", qos=1, retain=True)
         client.subscribe(self.topics.ha_status, qos=1)
+        client.subscribe(self.topics.command("+"), qos=1)
         self.publish_discovery()
         self.connected.set()
 
@@ -65,9 +73,15 @@ class MqttPublisher:
         if msg.topic == self.topics.ha_status and msg.payload == b"online":
             log.info("Home Assistant came online: discovery published again")
             self.publish_discovery()
+            return
+        key = self.topics.command_key(msg.topic)
+        if key is not None and self.on_command is not None:
+            self.on_command(key, bytes(msg.payload), bool(msg.retain))
 
     def publish_discovery(self) -> None:
-        for topic, payload in discovery_messages(self.ids, self.topics):
+        for topic, payload in discovery_messages(
+            self.ids, self.topics, max_charge_w=self.max_charge_w
+        ):
             self._client.publish(topic, payload, qos=1, retain=True)
         self.discovery_sent += 1
 
@@ -78,6 +92,12 @@ class MqttPublisher:
 
     def publish_state(self, state: dict[str, Any]) -> None:
         self._client.publish(self.topics.state, json.dumps(state, sort_keys=True), qos=0)
+
+    def publish_command_result(self, result: dict[str, Any]) -> None:
+        """What became of a command: accepted, or refused with the reason (not retained)."""
+        self._client.publish(
+            self.topics.command_result, json.dumps(result, sort_keys=True), qos=1, retain=False
+        )
 
     def stop(self) -> None:
         """Say offline (as the will would), then disconnect cleanly."""

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import json
 
-from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages, sensor_config
-from edge.mqtt.entities import SENSORS
+from edge.mqtt.commands import BY_KEY, COMMANDS
+from edge.mqtt.discovery import (
+    DeviceIds,
+    Topics,
+    control_config,
+    discovery_messages,
+    sensor_config,
+)
+from edge.mqtt.entities import BINARY_SENSORS, SENSORS
 
-IDS = DeviceIds(bridge_id="pi", inverter_serial="SE1ES410SIM001", site_name="Home", dab_id="1")
+IDS = DeviceIds(
+    bridge_id="pi",
+    inverter_serial="SE1ES410SIM001",
+    site_name="Home",
+    dab_id="1",
+    devices=("bms", "diverter", "heat_pump"),
+)
 TOPICS = Topics("homeassistant", "edge")
 
 
@@ -33,9 +46,67 @@ def test_required_entities_have_the_right_classes_and_units():
 def test_unique_ids_are_unique_and_topics_use_them():
     msgs = discovery_messages(IDS, TOPICS)
     uids = [json.loads(p)["uniq_id"] for _t, p in msgs]
-    assert len(uids) == len(set(uids)) == len(SENSORS)
+    assert len(uids) == len(set(uids)) == len(SENSORS) + len(BINARY_SENSORS) + len(COMMANDS)
     for topic, payload in msgs:
-        assert topic == f"homeassistant/sensor/{json.loads(payload)['uniq_id']}/config"
+        component = json.loads(payload)["default_entity_id"].split(".")[0]
+        assert topic == f"homeassistant/{component}/{json.loads(payload)['uniq_id']}/config"
+
+
+def test_entities_of_absent_devices_are_not_announced():
+    ids = DeviceIds(bridge_id="pi", inverter_serial="S1", site_name="Home")
+    msgs = discovery_messages(ids, TOPICS)
+    devices = {json.loads(p)["dev"]["ids"][0] for _t, p in msgs}
+    assert devices == {"edge_pi", "sofar_S1"}
+    assert any("emergency_stop" in t for t, _p in msgs)  # the controls are always there
+
+
+def test_each_physical_device_is_its_own_ha_device_via_the_bridge():
+    devs = {}
+    for _t, p in discovery_messages(IDS, TOPICS):
+        dev = json.loads(p)["dev"]
+        devs[dev["ids"][0]] = dev
+    assert set(devs) == {
+        "edge_pi",
+        "sofar_SE1ES410SIM001",
+        "edge_dab_1",
+        "edge_pi_bms",
+        "edge_pi_diverter",
+        "edge_pi_heat_pump",
+    }
+    assert all(d["via_device"] == "edge_pi" for k, d in devs.items() if k != "edge_pi")
+
+
+def test_commands_are_stamped_never_retained_and_bounded_by_the_config():
+    fc = control_config(BY_KEY["force_charge_w"], IDS, TOPICS, max_charge_w=2500)
+    assert (fc["min"], fc["max"], fc["unit_of_meas"]) == (0, 2500, "W")
+    assert fc["cmd_t"] == "edge/cmd/force_charge_w" and fc["ret"] is False
+    assert "now().timestamp()" in fc["cmd_tpl"]
+    mode = control_config(BY_KEY["mode"], IDS, TOPICS, max_charge_w=2500)
+    assert mode["ops"] == ["auto", "self_use", "standby"]
+    assert mode["val_tpl"] == "{{ value_json.mode_request }}"
+
+
+def test_emergency_stop_button_snapshot():
+    assert control_config(BY_KEY["emergency_stop"], IDS, TOPICS, max_charge_w=3000) == {
+        "name": "Emergency stop",
+        "uniq_id": "edge_pi_emergency_stop_button",
+        "obj_id": "edge_pi_emergency_stop_button",
+        "default_entity_id": "button.edge_pi_emergency_stop_button",
+        "avty": [{"topic": "edge/status"}],
+        "avty_mode": "all",
+        "dev": {
+            "ids": ["edge_pi"],
+            "name": "Home controller",
+            "mf": "edge",
+            "mdl": "edge supervisor",
+            "sw": "0.1.0",
+        },
+        "o": {"name": "edge", "sw": "0.1.0"},
+        "cmd_t": "edge/cmd/emergency_stop",
+        "cmd_tpl": '{"value": {{ value | tojson }}, "sent_s": {{ now().timestamp() }}}',
+        "ret": False,
+        "pl_prs": "PRESS",
+    }
 
 
 def test_no_dab_entities_without_a_board():

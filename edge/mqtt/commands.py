@@ -1,0 +1,195 @@
+"""Commands from Home Assistant (or any MQTT client), validated before the core sees them.
+
+Topic: `<base>/cmd/<key>` (never retained; a broker ACL can grant exactly `<base>/cmd/#`).
+Payload: the plain value (`ON`, `PRESS`, `1500`, `self_use`), or JSON
+`{"value": ..., "sent_s": <Unix time>, "for_s": <seconds>}`. Home Assistant's discovery
+sends the JSON form (its command template stamps `sent_s` with `now()`), so a command that
+sat in a queue or is replayed later than mqtt.command_max_age_s is refused. A retained
+command is refused whatever it says: it would act again on every reconnect.
+
+Requests that act for a while (mode, force charge, boost) end after `for_s`, by default
+policy.request_s. There is no command that writes a register: every command names one of
+the fields of core.model.Requests (or clears a trip).
+
+Parsing and applying are pure: `parse_command` returns an accepted command or the reason it
+was refused; `apply_command` returns the new Requests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from edge.config import EdgeConfig
+from edge.core.model import Requests
+
+MODES = ("auto", "self_use", "standby")
+FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
+FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    key: str  # topic suffix and HA unique-id suffix
+    name: str
+    component: Literal["select", "number", "switch", "button"]
+    state_key: str | None  # key of the state document that shows the current value
+    help: str
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("mode", "Mode", "select", "mode_request", "auto, self_use or standby"),
+    CommandSpec(
+        "force_charge_w", "Force charge", "number", "force_charge_w", "W from any source; 0 ends"
+    ),
+    CommandSpec("boost_hot_water", "Boost hot water", "button", None, "heat the tank now"),
+    CommandSpec("emergency_stop", "Emergency stop", "button", None, "everything idle, latched"),
+    CommandSpec(
+        "clear_trip", "Clear trip", "button", None, "release an emergency stop and a DAB trip"
+    ),
+    CommandSpec("diverter_enabled", "Diverter enabled", "switch", "diverter_enabled", "ON or OFF"),
+    CommandSpec(
+        "allow_battery_to_heat_water",
+        "Allow battery to heat water",
+        "switch",
+        "allow_battery_to_heat_water",
+        "ON or OFF: lets the battery feed a boost",
+    ),
+)
+BY_KEY = {c.key: c for c in COMMANDS}
+
+
+@dataclass(frozen=True)
+class Command:
+    key: str
+    value: str | float | bool
+    for_s: float
+
+
+@dataclass(frozen=True)
+class Rejected:
+    key: str
+    reason: str
+
+
+def _number(raw: Any) -> float | None:
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def force_charge_max_w(cfg: EdgeConfig) -> float:
+    return float(cfg.inverter.max_charge_w)
+
+
+def parse_command(
+    key: str, payload: bytes, retained: bool, wall_now_s: float, cfg: EdgeConfig
+) -> Command | Rejected:
+    """Validate one message on `<base>/cmd/<key>` against the config's bounds."""
+    spec = BY_KEY.get(key)
+    if spec is None:
+        return Rejected(key, f"unknown command {key!r}; known: {', '.join(BY_KEY)}")
+    if retained:
+        return Rejected(key, "retained command refused: publish commands with retain off")
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return Rejected(key, "payload is not UTF-8 text")
+    raw: Any = text
+    for_s = cfg.policy.request_s
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return Rejected(key, f"payload is not valid JSON: {exc.msg}")
+        if not isinstance(doc, dict) or "value" not in doc:
+            return Rejected(key, 'JSON payload needs a "value"')
+        raw = doc["value"]
+        if "sent_s" in doc:
+            sent = _number(doc["sent_s"])
+            if sent is None:
+                return Rejected(key, f"sent_s = {doc['sent_s']!r} is not a time")
+            age = wall_now_s - sent
+            if age > cfg.mqtt.command_max_age_s:
+                return Rejected(
+                    key,
+                    f"sent {age:.0f} s ago, older than mqtt.command_max_age_s"
+                    f" ({cfg.mqtt.command_max_age_s:g} s)",
+                )
+            if age < -FUTURE_SLACK_S:
+                return Rejected(key, f"sent_s is {-age:.0f} s in the future: check the clocks")
+        if "for_s" in doc:
+            f = _number(doc["for_s"])
+            if f is None or not FOR_S_MIN <= f <= FOR_S_MAX:
+                return Rejected(
+                    key, f"for_s = {doc['for_s']!r}: allowed {FOR_S_MIN:g} to {FOR_S_MAX:g} s"
+                )
+            for_s = f
+    value = _value(spec, raw, cfg)
+    if isinstance(value, Rejected):
+        return value
+    return Command(key, value, for_s)
+
+
+def _value(spec: CommandSpec, raw: Any, cfg: EdgeConfig) -> str | float | bool | Rejected:
+    key = spec.key
+    if spec.component == "select":
+        if raw not in MODES:
+            return Rejected(key, f"mode {raw!r}: allowed {', '.join(MODES)}")
+        return str(raw)
+    if spec.component == "number":
+        v = _number(raw)
+        hi = force_charge_max_w(cfg)
+        if v is None or not 0.0 <= v <= hi:
+            return Rejected(key, f"{key} = {raw!r}: allowed 0 to {hi:g} W (inverter.max_charge_w)")
+        return v
+    if spec.component == "switch":
+        if raw in ("ON", True):
+            return True
+        if raw in ("OFF", False):
+            return False
+        return Rejected(key, f"{key} = {raw!r}: allowed ON or OFF")
+    if raw != "PRESS":
+        return Rejected(key, f"{key} = {raw!r}: a button sends PRESS")
+    return True
+
+
+def apply_command(req: Requests, cmd: Command, now_s: float) -> Requests:
+    """The requests after `cmd`, at now_s on the supervisor's clock."""
+    until = now_s + cmd.for_s
+    if cmd.key == "mode":
+        if cmd.value == "auto":
+            return replace(req, mode="auto", mode_until_s=math.inf)
+        return replace(req, mode=str(cmd.value), mode_until_s=until)
+    if cmd.key == "force_charge_w":
+        w = float(cmd.value)
+        return replace(req, force_charge_w=w, force_charge_until_s=until if w > 0 else -math.inf)
+    if cmd.key == "boost_hot_water":
+        return replace(req, boost_hot_water_until_s=until)
+    if cmd.key == "emergency_stop":
+        return replace(req, emergency_stop=True)
+    if cmd.key == "clear_trip":
+        return replace(req, emergency_stop=False)
+    if cmd.key == "diverter_enabled":
+        return replace(req, diverter_enabled=bool(cmd.value))
+    if cmd.key == "allow_battery_to_heat_water":
+        return replace(req, allow_battery_to_heat_water=bool(cmd.value))
+    raise ValueError(f"unknown command {cmd.key!r}")
+
+
+def requests_state(req: Requests, now_s: float) -> dict[str, Any]:
+    """What the state document shows of the requests (HA entities read these)."""
+    mode = req.mode if now_s < req.mode_until_s else "auto"
+    forcing = now_s < req.force_charge_until_s and req.force_charge_w > 0
+    return {
+        "mode_request": mode,
+        "force_charge_w": req.force_charge_w if forcing else 0.0,
+        "boost_hot_water": "ON" if now_s < req.boost_hot_water_until_s else "OFF",
+        "emergency_stop": "ON" if req.emergency_stop else "OFF",
+        "diverter_enabled": "ON" if req.diverter_enabled else "OFF",
+        "allow_battery_to_heat_water": "ON" if req.allow_battery_to_heat_water else "OFF",
+    }

@@ -1,0 +1,103 @@
+"""Commands: validated against the config's bounds, refused with the reason, applied with
+an expiry, and kept across a restart."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from edge.config import parse_config
+from edge.core.model import Requests
+from edge.mqtt.commands import (
+    Command,
+    Rejected,
+    apply_command,
+    parse_command,
+    requests_state,
+)
+from edge.requests_store import RequestStore
+
+CFG = parse_config({"inverter": {"max_charge_w": 2500}, "mqtt": {"command_max_age_s": 30}})
+NOW = 1_800_000_000.0  # wall clock of the test, Unix seconds
+
+
+def stamped(value, sent_s: float = NOW, **extra) -> bytes:
+    return json.dumps({"value": value, "sent_s": sent_s, **extra}).encode()
+
+
+@pytest.mark.parametrize(
+    ("key", "payload", "retained", "reason"),
+    [
+        ("force_charge_w", b"2600", False, "allowed 0 to 2500 W (inverter.max_charge_w)"),
+        ("force_charge_w", b"-1", False, "allowed 0 to 2500 W"),
+        ("force_charge_w", b"nan", False, "allowed 0 to 2500 W"),
+        ("force_charge_w", b"lots", False, "allowed 0 to 2500 W"),
+        ("mode", b"turbo", False, "allowed auto, self_use, standby"),
+        ("diverter_enabled", b"yes", False, "allowed ON or OFF"),
+        ("emergency_stop", b"GO", False, "a button sends PRESS"),
+        ("write_register", b"0x1187", False, "unknown command 'write_register'"),
+        ("emergency_stop", b"PRESS", True, "retained command refused"),
+        ("mode", b'{"value": "auto"', False, "payload is not valid JSON"),
+        ("mode", b'{"mode": "auto"}', False, 'JSON payload needs a "value"'),
+        ("mode", b"\xff\xfe", False, "payload is not UTF-8"),
+        ("mode", stamped("standby", NOW - 3600), False, "sent 3600 s ago, older than"),
+        ("mode", stamped("standby", NOW + 600), False, "600 s in the future"),
+        ("mode", stamped("standby", "noon"), False, "is not a time"),
+        ("mode", stamped("standby", for_s=10), False, "for_s = 10: allowed 60 to 86400 s"),
+    ],
+)
+def test_bad_commands_are_refused_with_the_reason(key, payload, retained, reason):
+    out = parse_command(key, payload, retained, NOW, CFG)
+    assert isinstance(out, Rejected), out
+    assert reason in out.reason
+
+
+def test_good_commands_parse_in_both_forms():
+    assert parse_command("force_charge_w", b"2500", False, NOW, CFG) == Command(
+        "force_charge_w", 2500.0, CFG.policy.request_s
+    )
+    assert parse_command("mode", stamped("self_use", NOW - 5, for_s=600), False, NOW, CFG) == (
+        Command("mode", "self_use", 600.0)
+    )
+    assert parse_command("diverter_enabled", stamped("OFF"), False, NOW, CFG) == Command(
+        "diverter_enabled", False, CFG.policy.request_s
+    )
+    assert parse_command("emergency_stop", b" PRESS\n", False, NOW, CFG) == Command(
+        "emergency_stop", True, CFG.policy.request_s
+    )
+
+
+def test_requests_act_until_their_expiry_and_the_stop_latches():
+    req = Requests()
+    req = apply_command(req, Command("force_charge_w", 1500.0, 600.0), now_s=100.0)
+    assert requests_state(req, 699.0)["force_charge_w"] == 1500.0
+    assert requests_state(req, 700.0)["force_charge_w"] == 0.0  # expired
+    req = apply_command(req, Command("mode", "standby", 60.0), now_s=100.0)
+    assert requests_state(req, 150.0)["mode_request"] == "standby"
+    assert requests_state(req, 160.0)["mode_request"] == "auto"
+    req = apply_command(req, Command("mode", "auto", 60.0), now_s=120.0)
+    assert req.mode_until_s == math.inf and requests_state(req, 130.0)["mode_request"] == "auto"
+    req = apply_command(req, Command("emergency_stop", True, 60.0), now_s=100.0)
+    assert requests_state(req, 1e9)["emergency_stop"] == "ON"  # no expiry
+    req = apply_command(req, Command("clear_trip", True, 60.0), now_s=200.0)
+    assert requests_state(req, 200.0)["emergency_stop"] == "OFF"
+    req = apply_command(req, Command("force_charge_w", 0.0, 600.0), now_s=200.0)
+    assert requests_state(req, 201.0)["force_charge_w"] == 0.0
+    req = apply_command(req, Command("boost_hot_water", True, 900.0), now_s=200.0)
+    assert requests_state(req, 1099.0)["boost_hot_water"] == "ON"
+    assert requests_state(req, 1100.0)["boost_hot_water"] == "OFF"
+
+
+def test_requests_survive_a_restart(tmp_path):
+    db = str(tmp_path / "state.sqlite")
+    store = RequestStore(db)
+    assert store.load() == Requests()
+    req = apply_command(Requests(), Command("emergency_stop", True, 60.0), now_s=0.0)
+    req = apply_command(req, Command("boost_hot_water", True, 900.0), now_s=0.0)
+    store.save(req)
+    store.close()
+    again = RequestStore(db)
+    assert again.load() == req
+    again.close()
