@@ -20,6 +20,7 @@ from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
+from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
@@ -111,7 +112,8 @@ async def _supervise(
 ) -> int:
     stop = _stop_event()
     budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
-    driver = SofarDriver(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
+    family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
+    driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
     dab = (
         DabDriver(
             cfg.dab,
@@ -186,7 +188,12 @@ async def _demo(args: argparse.Namespace) -> int:
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
     world = SimulatedWorld(
         clock,
-        WorldParams(house=house_params(base.simulation), dab=base.dab.enabled, pylontech_port=0),
+        WorldParams(
+            house=house_params(base.simulation),
+            dab=base.dab.enabled,
+            pylontech_port=0,
+            inverter_family=base.inverter.family,
+        ),
     )
     port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
@@ -253,6 +260,7 @@ async def _sim(args: argparse.Namespace) -> int:
             host=host,
             inverter_port=port,
             inverter_slave_id=cfg.inverter.slave_id,
+            inverter_family=cfg.inverter.family,
             dab=cfg.dab.enabled,
             dab_port=dab_port,
             dab_slave_id=cfg.dab.slave_id,

@@ -52,8 +52,9 @@ class SiteConfig(_Model):
 
 
 class InverterConfig(_Model):
-    family: Literal["sofar_me3000sp"] = Field(
-        "sofar_me3000sp", description="Register family of the inverter"
+    family: Literal["sofar_me3000sp", "sofar_hyd_ep"] = Field(
+        "sofar_me3000sp",
+        description="Register family: ME3000SP/HYD-ES (0x42 passive) or HYD-EP (G3 registers)",
     )
     port: Port = "tcp://127.0.0.1:8899"
     slave_id: int = Field(1, ge=1, le=63, description="Modbus address set on the inverter LCD")
@@ -72,6 +73,12 @@ class InverterConfig(_Model):
     )
     deadband_w: int = Field(
         50, ge=0, le=1000, description="Do not re-command the battery for a smaller change"
+    )
+    g3_passive_timeout_s: int = Field(
+        60,
+        ge=10,
+        le=3600,
+        description="HYD-EP: without a write for this long the inverter returns to self-use",
     )
     daily_write_budget: int = Field(
         20000,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from edge.config import SimulationConfig
 from edge.drivers.dab.sim import DabBoardEmulator
 from edge.drivers.pylontech.sim import PylontechEmulator
+from edge.drivers.sofar.g3_sim import SofarG3Emulator
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
@@ -47,6 +48,7 @@ class WorldParams:
     host: str = "127.0.0.1"
     inverter_port: int = 0  # 0: a free port
     inverter_slave_id: int = 1
+    inverter_family: str = "sofar_me3000sp"  # or "sofar_hyd_ep" (G3 registers)
     dab: bool = True
     dab_port: int = 0
     dab_slave_id: int = 1
@@ -63,7 +65,11 @@ class SimulatedWorld:
         self.params = params or WorldParams()
         p = self.params
         self.house = House(p.house, start_s=clock.now_s())
-        self.inverter = SofarEmulator(self.house, p.host, p.inverter_port, p.inverter_slave_id)
+        self.inverter: SofarEmulator | SofarG3Emulator = (
+            SofarG3Emulator(self.house, p.host, p.inverter_port, p.inverter_slave_id)
+            if p.inverter_family == "sofar_hyd_ep"
+            else SofarEmulator(self.house, p.host, p.inverter_port, p.inverter_slave_id)
+        )
         self.board = (
             DabBoardEmulator(p.host, p.dab_port, p.dab_slave_id, bus_rise_s=p.dab_bus_rise_s)
             if p.dab

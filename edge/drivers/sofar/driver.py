@@ -100,8 +100,24 @@ class SofarDriver(ModbusDevice[InverterReading]):
             )
         )
         if now - self._last_heartbeat_t_s >= self.cfg.heartbeat_s:
-            await self.execute(HeartbeatRequest(dev_id=self.slave_id))
+            await self.heartbeat()
             self._last_heartbeat_t_s = now
+
+    async def heartbeat(self) -> None:
+        await self.execute(HeartbeatRequest(dev_id=self.slave_id))
+
+    async def send(self, command: InverterCommand) -> tuple[int, str | None]:
+        """Put `command` on the wire: (requests sent, None or why the inverter refused)."""
+        cmd, value = passive_frame_args(command)
+        resp = await self.execute(PassiveRequest(cmd, value, dev_id=self.slave_id))
+        result = resp.result if isinstance(resp, PassiveResponse) else None
+        if result == PassiveResult.ACCEPTED:
+            return 1, None
+        try:
+            why = PassiveResult(result).name.lower() if result is not None else repr(resp)
+        except ValueError:
+            why = f"unknown result code {result}"
+        return 1, f"0x42 0x{cmd:04X}={value}: {why}"
 
     def on_lost(self) -> None:
         self._last_sent = None  # re-send the current command after reconnecting
@@ -136,25 +152,20 @@ class SofarDriver(ModbusDevice[InverterReading]):
             if last is not None and last.mode is InverterMode.SELF_USE:
                 return
             command = InverterCommand(InverterMode.SELF_USE)
-        cmd, value = passive_frame_args(command)
         try:
-            resp = await self.execute(PassiveRequest(cmd, value, dev_id=self.slave_id))
+            sent, refused = await self.send(command)
         except LINK_ERRORS as exc:
             self.lost(f"command failed: {exc}")
             return
-        self.writes.total += 1
-        self.budget.take(now)
+        self.writes.total += sent
+        for _ in range(sent):
+            self.budget.take(now)
         # Refused or not, this command went out: it is tried again only when it changes or
         # at the refresh period, so a refusing inverter is not written to every tick.
         self._last_sent, self._last_sent_t_s = command, now
-        result = resp.result if isinstance(resp, PassiveResponse) else None
-        if result != PassiveResult.ACCEPTED:
+        if refused is not None:
             self.writes.refused += 1
-            try:
-                why = PassiveResult(result).name.lower() if result is not None else repr(resp)
-            except ValueError:
-                why = f"unknown result code {result}"
-            self.log.warning("inverter refused 0x42 0x%04X=%d: %s", cmd, value, why)
+            self.log.warning("inverter refused %s", refused)
 
     async def close(self, restore_self_use: bool = True) -> None:
         """Hand the inverter back to its own self-use loop, then close the link."""

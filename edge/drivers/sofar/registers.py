@@ -188,14 +188,17 @@ def _to_signed(raw: int) -> int:
 
 
 def decode_fields(
-    regs: Sequence[int], start: int = LIVE_START, count: int = LIVE_COUNT
+    regs: Sequence[int],
+    start: int = LIVE_START,
+    count: int = LIVE_COUNT,
+    table: Sequence[Register] = LIVE_REGISTERS,
 ) -> dict[str, float]:
     """Raw registers from `start` -> {field: value} in Sofar's signs, for the registers
-    wholly inside the read; raises DeviceError on an implausible value."""
+    of `table` wholly inside the read; raises DeviceError on an implausible value."""
     if len(regs) != count:
         raise DeviceError(f"read of 0x{start:04X} has {len(regs)} registers, expected {count}")
     out: dict[str, float] = {}
-    for r in LIVE_REGISTERS:
+    for r in table:
         i = r.address - start
         if i < 0 or i + (2 if r.kind == "U32" else 1) > count:
             continue
@@ -263,16 +266,24 @@ def decode_powers(regs: Sequence[int]) -> SofarPowers:
     )
 
 
-def encode(values: Mapping[str, float]) -> list[int]:
-    """{field: value} in Sofar's signs -> raw live block; unnamed registers read 0.
+def encode(
+    values: Mapping[str, float],
+    start: int = LIVE_START,
+    count: int = LIVE_COUNT,
+    by_field: Mapping[str, Register] = BY_FIELD,
+) -> list[int]:
+    """{field: value} in Sofar's signs -> raw registers start..start+count; unnamed
+    registers, and fields outside the range, read 0.
 
-    Used by the emulator; values are rounded to the register's resolution and
+    Used by the emulators; values are rounded to the register's resolution and
     saturated to the register's raw range, as a real device would report them.
     """
-    regs = [0] * LIVE_COUNT
+    regs = [0] * count
     for field, value in values.items():
-        r = BY_FIELD[field]
-        i = r.address - LIVE_START
+        r = by_field[field]
+        i = r.address - start
+        if i < 0 or i + (2 if r.kind == "U32" else 1) > count:
+            continue
         raw = round(value / r.scale)
         if r.kind == "U32":
             raw = min(max(raw, 0), 0xFFFFFFFF)
