@@ -192,9 +192,19 @@ class Supervisor:
         if self.bms is not None:
             b = self.bms.sample(image.t_s)
             if b is not None:
+                v = b.value
                 doc.update(
-                    bms_charge_limit_a=round(b.value.charge_limit_a, 1),
-                    bms_discharge_limit_a=round(b.value.discharge_limit_a, 1),
+                    bms_charge_limit_a=round(v.charge_limit_a, 1),
+                    bms_discharge_limit_a=round(v.discharge_limit_a, 1),
+                    bms_cell_min_v=v.cell_min_v,
+                    bms_cell_max_v=v.cell_max_v,
+                    bms_cell_spread_mv=(
+                        round(v.cell_spread_mv, 1) if v.cell_spread_mv is not None else None
+                    ),
+                    bms_temp_max_degc=v.temp_max_degc,
+                    bms_soc_pct=round(v.soc_pct, 1) if v.soc_pct is not None else None,
+                    bms_alarm="ON" if v.alarms else "OFF",
+                    bms_alarms="; ".join(v.alarms) or "none",
                 )
         if self.loads is not None and image.loads is not None:
             ld = image.loads.value

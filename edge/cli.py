@@ -125,7 +125,9 @@ async def _supervise(
         else None
     )
     bms = (
-        PylontechDriver(cfg.battery.bms_port, cfg.battery.bms_modules, clock)
+        PylontechDriver(
+            cfg.battery.bms_port, cfg.battery.bms_modules, clock, baud=cfg.battery.bms_baud
+        )
         if cfg.battery.bms_port is not None
         else None
     )

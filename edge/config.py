@@ -106,7 +106,12 @@ class BatteryConfig(_Model):
     )
     max_soc_pct: float = Field(100.0, ge=10.0, le=100.0, description="Never charge above this SOC")
     bms_port: str | None = Field(
-        None, description="Pylontech console link (tcp://HOST:PORT); none: no BMS data"
+        None,
+        description="Pylontech RS485 link: a serial device (/dev/ttyUSB1) or tcp://HOST:PORT;"
+        " none: no BMS data",
+    )
+    bms_baud: Literal[9600, 115200] = Field(
+        115200, description="Pylontech RS485 baud rate (9600 with the master's DIP switch 1 up)"
     )
     bms_modules: int = Field(2, ge=1, le=16, description="Modules in the pack (ADR 2, 3, ...)")
     bms_stale_after_s: float = Field(
@@ -115,10 +120,8 @@ class BatteryConfig(_Model):
 
     @field_validator("bms_port")
     @classmethod
-    def _bms_tcp(cls, v: str | None) -> str | None:
-        if v is not None and not (v.startswith("tcp://") and v.rpartition(":")[2].isdigit()):
-            raise ValueError("tcp://HOST:PORT (an RS485-to-TCP gateway; serial ports: not yet)")
-        return v
+    def _bms_link(cls, v: str | None) -> str | None:
+        return None if v is None else _check_port(v)
 
     @field_validator("max_soc_pct")
     @classmethod

@@ -89,6 +89,16 @@ SENSORS: tuple[SensorDescription, ...] = (
     SensorDescription(
         "bms_discharge_limit_a", "Discharge current limit", "bms", "A", "current", "measurement", 1
     ),
+    SensorDescription("bms_cell_min_v", "Lowest cell", "bms", "V", "voltage", "measurement", 3),
+    SensorDescription("bms_cell_max_v", "Highest cell", "bms", "V", "voltage", "measurement", 3),
+    SensorDescription(
+        "bms_cell_spread_mv", "Cell spread", "bms", "mV", "voltage", "measurement", 0
+    ),
+    SensorDescription(
+        "bms_temp_max_degc", "Warmest sensor", "bms", "°C", "temperature", "measurement", 1
+    ),
+    SensorDescription("bms_soc_pct", "BMS SOC", "bms", "%", "battery", "measurement", 0),
+    SensorDescription("bms_alarms", "Alarms", "bms", None, None, None),
     SensorDescription(
         "heater_power_w", "Immersion power", "diverter", "W", "power", "measurement", 0
     ),
@@ -135,5 +145,6 @@ class BinarySensorDescription:
 BINARY_SENSORS: tuple[BinarySensorDescription, ...] = (
     BinarySensorDescription("emergency_stop", "Emergency stop", "bridge", "problem"),
     BinarySensorDescription("safe_state", "Safe state", "bridge", "problem"),
+    BinarySensorDescription("bms_alarm", "BMS alarm", "bms", "problem"),
     BinarySensorDescription("boost_hot_water", "Hot-water boost", "diverter", "running"),
 )

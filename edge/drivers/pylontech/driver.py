@@ -1,10 +1,13 @@
 """Pylontech console driver (Pylon low-voltage RS485 protocol V3.3): each module's charge
-management (command 0x92: charge and discharge current limits), summed over the pack.
+management (command 0x92: charge and discharge current limits), summed over the pack, then
+the analog values (0x42: cell voltages, temperatures, capacity) and the alarms (0x44) of
+every module in one request each.
 
-The link is `tcp://HOST:PORT` (the emulator, or an RS485-to-TCP gateway); a serial port
-path is not supported yet. A reply that is not well formed, has a
-non-zero RTN or a limit outside the module's rating is rejected and the reading ages: the
-core then treats the BMS as stale (safe state), never as a zero or a wild limit.
+The link is a serial device (115200 or 9600 baud, 8N1) or `tcp://HOST:PORT` (the emulator,
+or an RS485-to-TCP gateway). A reply that is not well formed, has a non-zero RTN, a limit
+outside the module's rating or an implausible cell voltage or temperature is rejected and
+the reading ages: the core then treats the BMS as stale (safe state), never as a zero or a
+wild limit. Alarms are logged when they appear and when they clear.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import logging
 import struct
 from dataclasses import dataclass
 
+import serial_asyncio_fast
+
 from edge.core.model import Sample
 from edge.drivers.pylontech import frames
 from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
+from edge.drivers.pylontech.replies import decode_alarms, decode_analog
 from edge.sim.clock import Clock
 
 log = logging.getLogger("edge.bms")
@@ -31,6 +37,18 @@ class BmsLimits:
 
     charge_limit_a: float
     discharge_limit_a: float
+    cell_min_v: float | None = None  # over every cell of every module
+    cell_max_v: float | None = None
+    temp_min_degc: float | None = None
+    temp_max_degc: float | None = None
+    soc_pct: float | None = None  # remaining / total capacity (the BMS sends no SOC)
+    alarms: tuple[str, ...] = ()
+
+    @property
+    def cell_spread_mv(self) -> float | None:
+        if self.cell_min_v is None or self.cell_max_v is None:
+            return None
+        return (self.cell_max_v - self.cell_min_v) * 1000.0
 
 
 def decode_charge_management(info: bytes) -> tuple[float, float]:
@@ -48,13 +66,20 @@ def decode_charge_management(info: bytes) -> tuple[float, float]:
 
 class PylontechDriver:
     def __init__(
-        self, port: str, modules: int, clock: Clock, poll_s: float = 2.0, timeout_s: float = 1.0
+        self,
+        port: str,
+        modules: int,
+        clock: Clock,
+        poll_s: float = 2.0,
+        timeout_s: float = 1.0,
+        baud: int = 115200,
     ) -> None:
-        if not port.startswith("tcp://"):
-            raise ValueError(f"battery.bms_port = {port!r}: only tcp://HOST:PORT is supported yet")
-        host, _, tcp_port = port[len("tcp://") :].rpartition(":")
-        self.addr = (host or "127.0.0.1", int(tcp_port))
+        self.addr: tuple[str, int] | None = None
+        if port.startswith("tcp://"):
+            host, _, tcp_port = port[len("tcp://") :].rpartition(":")
+            self.addr = (host or "127.0.0.1", int(tcp_port))
         self.port = port
+        self.baud = baud
         self.modules = modules
         self.clock = clock
         self.poll_s = poll_s
@@ -81,12 +106,43 @@ class PylontechDriver:
             raise FrameError(f"module {adr}: reply from {reply.adr} with RTN 0x{reply.cid2:02X}")
         return reply.info
 
+    async def _ask_all(self, cmd: Cmd) -> bytes:
+        """A whole-group query (0x42, 0x44): INFO 0xFF to the master (§1.4)."""
+        assert self._reader is not None and self._writer is not None
+        self._writer.write(frames.request(MASTER_ADR, cmd, info=b"\xff"))
+        await self._writer.drain()
+        raw = await asyncio.wait_for(self._reader.readuntil(frames.EOI), self.timeout_s)
+        reply = frames.decode(raw)
+        if reply.cid2 != Rtn.NORMAL:
+            raise FrameError(f"{cmd.name.lower()} for all modules: RTN 0x{reply.cid2:02X}")
+        return reply.info
+
     async def poll_once(self) -> None:
         charge = discharge = 0.0
         for adr in range(MASTER_ADR, MASTER_ADR + self.modules):
             c, d = decode_charge_management(await self._ask(adr, Cmd.CHARGE_MANAGEMENT))
             charge, discharge = charge + c, discharge + d
-        self._latest, self._latest_t_s = BmsLimits(charge, discharge), self.clock.now_s()
+        mods = decode_analog(await self._ask_all(Cmd.ANALOG), self.modules)
+        alarms = tuple(decode_alarms(await self._ask_all(Cmd.ALARM), self.modules))
+        cells = [v for m in mods for v in m.cell_voltages_v]
+        temps = [t for m in mods for t in m.temperatures_degc]
+        total_ah = sum(m.total_ah for m in mods)
+        reading = BmsLimits(
+            charge,
+            discharge,
+            cell_min_v=min(cells, default=None),
+            cell_max_v=max(cells, default=None),
+            temp_min_degc=min(temps, default=None),
+            temp_max_degc=max(temps, default=None),
+            soc_pct=100.0 * sum(m.remaining_ah for m in mods) / total_ah if total_ah else None,
+            alarms=alarms,
+        )
+        before = set(self._latest.alarms) if self._latest is not None else set()
+        for alarm in sorted(set(alarms) - before):
+            log.warning("BMS alarm: %s", alarm)
+        for alarm in sorted(before - set(alarms)):
+            log.info("BMS alarm cleared: %s", alarm)
+        self._latest, self._latest_t_s = reading, self.clock.now_s()
 
     async def run(self) -> None:
         """Poll forever; cancel to stop. Faults are logged and the reading ages."""
@@ -95,7 +151,7 @@ class PylontechDriver:
             try:
                 if self._writer is None:
                     self._reader, self._writer = await asyncio.wait_for(
-                        asyncio.open_connection(*self.addr), self.timeout_s
+                        self._open(), self.timeout_s
                     )
                 await self.poll_once()
                 if self.status != "online":
@@ -111,6 +167,12 @@ class PylontechDriver:
                 self.close()
                 await asyncio.sleep(min(self.poll_s, 2.0))
             await self.clock.sleep(max(0.0, self.poll_s - (self.clock.now_s() - started)))
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.addr is not None:
+            return await asyncio.open_connection(*self.addr)
+        # 8N1, no flow control (pylontech.md §1.1); a missing device raises OSError.
+        return await serial_asyncio_fast.open_serial_connection(url=self.port, baudrate=self.baud)
 
     def close(self) -> None:
         if self._writer is not None:

@@ -13,7 +13,9 @@ frame for an address no module has gets no answer, as on a real bus.
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
+import tty
 
 from edge.drivers.pylontech.frames import (
     CID1_BATTERY,
@@ -53,6 +55,7 @@ class PylontechEmulator(StreamServer):
         self.pack = pack
         self.serial_prefix = serial_prefix
         self.requests = 0
+        self._pty: tuple[int, int] | None = None  # (master, slave) of open_pty()
 
     # ---- replies ----------------------------------------------------------------
     def _module(self, k: int) -> bytes:
@@ -178,3 +181,34 @@ class PylontechEmulator(StreamServer):
             if reply is not None:
                 writer.write(reply)
                 await writer.drain()
+
+    # ---- a serial line: a pseudo-terminal stands in for the RS485 adapter -----------
+    def open_pty(self) -> str:
+        """Answer on a new pseudo-terminal too; returns its device path for the driver
+        (pyserial opens it as it would /dev/ttyUSB0). Needs a running event loop."""
+        master, slave = os.openpty()
+        tty.setraw(slave)  # bytes through untouched: no echo, no CR translation
+        self._pty = (master, slave)
+        buf = bytearray()
+
+        def readable() -> None:
+            try:
+                buf.extend(os.read(master, 4096))
+            except OSError:
+                return
+            while (end := buf.find(b"\r")) >= 0:
+                frame = bytes(buf[: end + 1])
+                del buf[: end + 1]
+                reply = self.answer(frame)
+                if reply is not None:
+                    os.write(master, reply)
+
+        asyncio.get_running_loop().add_reader(master, readable)
+        return os.ttyname(slave)
+
+    def close_pty(self) -> None:
+        if self._pty is not None:
+            asyncio.get_running_loop().remove_reader(self._pty[0])
+            for fd in self._pty:
+                os.close(fd)
+            self._pty = None

@@ -56,7 +56,11 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
     )
     try:
         mqtt_reader.wait_for(lambda: len(states(mqtt_reader)) >= 3, timeout_s=60)
-        assert states(mqtt_reader)[-1]["emergency_stop"] == "OFF"
+        first = states(mqtt_reader)[-1]
+        assert first["emergency_stop"] == "OFF"
+        # The BMS's own view is published beside the inverter's: cells, alarms, startup.
+        assert 3.0 < first["bms_cell_min_v"] < first["bms_cell_max_v"] < 3.6
+        assert first["bms_cell_spread_mv"] > 0 and first["bms_alarm"] == "OFF"
 
         send(mosquitto, "force_charge_w", 9000)  # above inverter.max_charge_w
         mqtt_reader.wait_for(lambda: results(mqtt_reader) != [])
