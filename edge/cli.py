@@ -13,10 +13,11 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from edge.app import Supervisor, make_publisher, wait_for_serial
+from edge.app import Supervisor, bridge_id, make_publisher, wait_for_serial
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
+from edge.drivers.loads.hardware import hardware_loads
 from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
@@ -139,6 +140,8 @@ async def _supervise(
             await driver.close(restore_self_use=False)  # stopped before the first full read
             if dab is not None:
                 dab.close_link()
+            if loads is not None:
+                loads.close()
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:
@@ -307,13 +310,16 @@ async def _run(args: argparse.Namespace) -> int:
     now = time.time()
     clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
     until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
-    if cfg.loads.heat_pump.enabled or cfg.loads.diverter.enabled:
+    outputs = hardware_loads(cfg, client_id=f"edge-{bridge_id()}")
+    loads = LoadsDriver(outputs, cfg.loads.diverter.deadband_w) if outputs is not None else None
+    d, hp = cfg.loads.diverter, cfg.loads.heat_pump
+    if (d.enabled and d.output == "emulated") or (hp.enabled and hp.relays == "emulated"):
         print(
-            "loads: the 'emulated' diverter output and SG-Ready relays exist only in "
-            "`edge demo`; `edge run` leaves the loads alone",
+            "loads: 'emulated' diverter outputs and SG-Ready relays exist only in `edge demo`;"
+            " `edge run` leaves those alone",
             flush=True,
         )
-    return await _supervise(cfg, clock, until, args.quiet, [])
+    return await _supervise(cfg, clock, until, args.quiet, [], loads=loads)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,8 +212,18 @@ class SimulationConfig(_Model):
 
 class DiverterConfig(_Model):
     enabled: bool = Field(True, description="The supervisor drives the immersion element")
-    output: Literal["emulated"] = Field(
-        "emulated", description="Where the proportional power goes (the simulated house's SSR)"
+    output: Literal["emulated", "burst_fire_gpio", "mqtt_satellite"] = Field(
+        "emulated",
+        description="Where the proportional power goes: the simulated house's SSR, a"
+        " zero-cross SSR on a GPIO line (whole mains cycles), or a satellite over MQTT",
+    )
+    gpio_chip: str = Field("/dev/gpiochip0", description="burst_fire_gpio: the GPIO chip")
+    gpio_line: int = Field(17, ge=0, le=511, description="burst_fire_gpio: the SSR's line")
+    mains_hz: Literal[50, 60] = Field(50, description="burst_fire_gpio: mains frequency")
+    satellite: str = Field(
+        "diverter",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="mqtt_satellite: its name, under <base_topic>/satellite/<name>/",
     )
     element_w: float = Field(3000.0, gt=0, le=6000, description="Immersion element rating")
     tank_max_degc: float = Field(
@@ -226,9 +236,12 @@ class DiverterConfig(_Model):
 
 class HeatPumpConfig(_Model):
     enabled: bool = Field(False, description="Ask the heat pump to run on surplus (SG-Ready)")
-    relays: Literal["emulated"] = Field(
-        "emulated", description="Where the SG-Ready contacts are (the simulated house's)"
+    relays: Literal["emulated", "gpio"] = Field(
+        "emulated", description="Where the SG-Ready contacts are: simulated, or two GPIO relays"
     )
+    gpio_chip: str = Field("/dev/gpiochip0", description="gpio: the GPIO chip")
+    relay1_line: int = Field(22, ge=0, le=511, description="gpio: SG-Ready contact 1's line")
+    relay2_line: int = Field(27, ge=0, le=511, description="gpio: SG-Ready contact 2's line")
     power_w: float = Field(1400.0, gt=0, le=10000, description="Electrical power when running")
     confirm_s: float = Field(240.0, ge=0, le=3600, description="Surplus must last this long")
     release_s: float = Field(120.0, ge=0, le=3600, description="Deficit must last this long")
@@ -245,6 +258,11 @@ class LoadsConfig(_Model):
     )
     stale_after_s: float = Field(
         10.0, ge=1.0, le=300.0, description="Load readings older than this are not used"
+    )
+    tank_sensor: str | None = Field(
+        None,
+        description="Tank probe: a 1-Wire sensor's file such as"
+        " /sys/bus/w1/devices/28-0316a2794aff/temperature (a satellite reports its own)",
     )
 
     @field_validator("priority")

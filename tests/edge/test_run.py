@@ -127,3 +127,61 @@ def test_demo_drives_a_hyd_ep_through_its_g3_registers(tmp_path: Path):
     # Passive commands reach the house: the battery follows them and the grid stays near 0.
     assert sum("cmd passive" in line for line in ticks) >= 0.95 * len(ticks)
     assert "ticks in safe state: 0" in proc.stdout
+
+
+def test_run_drives_a_diverter_satellite_and_turns_it_off_on_sigterm(tmp_path: Path, mosquitto):
+    import json
+
+    import paho.mqtt.client as mqtt
+
+    bg = BackgroundEmulator()
+    stepping = asyncio.run_coroutine_threadsafe(_step_house(bg.house), bg.loop)
+    commands: list[float] = []
+    sat = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+
+    def on_message(c, _u, msg):
+        power = json.loads(msg.payload)["power_w"]
+        commands.append(power)
+        state = {"power_w": power, "tank_temp_degc": 45.0}
+        c.publish("edge/satellite/diverter/state", json.dumps(state), qos=1)
+
+    sat.on_message = on_message
+    sat.connect(mosquitto.host, mosquitto.port)
+    sat.subscribe("edge/satellite/diverter/set", qos=1)
+    sat.loop_start()
+    cfg = write_config(tmp_path, bg.port)
+    text = cfg.read_text().replace("[mqtt]\nenabled = false\n", "")
+    cfg.write_text(
+        text + f'\n[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n\n'
+        '[loads.diverter]\noutput = "mqtt_satellite"\n'
+    )
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--config", str(cfg)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        # Noon on a 5 kWp roof: more surplus than the battery's 3 kW, so the element runs.
+        deadline = time.monotonic() + 40
+        while not any(p > 100 for p in commands) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any(p > 100 for p in commands), commands
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        time.sleep(0.3)
+        assert commands[-1] == 0.0  # the element is off when the supervisor stops
+        assert "surplus to the tank" in out
+    finally:
+        sat.loop_stop()
+        sat.disconnect()
+        stepping.cancel()
+        bg.stop()
+
+
+async def _step_house(house: House) -> None:
+    while True:
+        await asyncio.sleep(0.25)
+        house.step(0.25)

@@ -33,6 +33,11 @@ class LoadOutputs(Protocol):
     def set_diverter_w(self, power_w: float) -> None: ...
     def set_sg_contacts(self, contact1: bool, contact2: bool) -> None: ...
     def read(self) -> LoadsReading: ...
+    def age_s(self) -> float:
+        """Wall seconds since read()'s data was measured (0: in-process, always fresh)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class EmulatedLoads:
@@ -54,6 +59,12 @@ class EmulatedLoads:
         s = self.house.state
         return LoadsReading(s.heater_w, s.heat_pump_w, self.tank.read_degc())
 
+    def age_s(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
 
 @dataclass
 class LoadWrites:
@@ -72,9 +83,9 @@ class LoadsDriver:
         outputs.set_sg_contacts(*SG_CONTACTS[SgState.NORMAL])
 
     def sample(self, now_s: float) -> Sample[LoadsReading]:
-        """In-process outputs answer at once: the reading is fresh."""
+        """The outputs' reading with its age (in-process outputs: always fresh)."""
         del now_s
-        return Sample(self.outputs.read(), 0.0)
+        return Sample(self.outputs.read(), self.outputs.age_s())
 
     def apply(self, diverter_w: float, sg: SgState) -> None:
         """Set the outputs; the diverter only on a change beyond the deadband or to 0."""
@@ -92,3 +103,4 @@ class LoadsDriver:
     def close(self) -> None:
         """Element off, heat pump back to its own control."""
         self.apply(0.0, SgState.NORMAL)
+        self.outputs.close()
