@@ -243,16 +243,21 @@ class Supervisor:
             doc.update(dab_startup=self.dab.startup.value, dab_writes=self.dab.writes)
         return doc
 
-    async def _first_bms_reading(self, stop: asyncio.Event) -> None:
-        """At start-up, wait for the BMS's first answer (at most its staleness limit), so
-        the first decision is not a safe state that only says the BMS has not answered."""
-        if self.bms is None:
-            return
-        deadline = self.clock.now_s() + self.cfg.battery.bms_stale_after_s
-        while self.bms.sample(self.clock.now_s()) is None and not stop.is_set():
-            if self.clock.now_s() >= deadline:
-                return
-            await asyncio.sleep(0.02)
+    async def _first_readings(self, stop: asyncio.Event) -> None:
+        """At start-up, wait for the BMS's and the DAB board's first answers (each at most
+        its staleness limit), so the first decision is not a safe state that only says a
+        device has not answered yet."""
+        waits: list[tuple[Callable[[float], object | None], float]] = []
+        if self.bms is not None:
+            waits.append((self.bms.sample, self.cfg.battery.bms_stale_after_s))
+        if self.dab is not None:
+            waits.append((self.dab.sample, self.cfg.dab.stale_after_s))
+        start = self.clock.now_s()
+        for sample, limit_s in waits:
+            while sample(self.clock.now_s()) is None and not stop.is_set():
+                if self.clock.now_s() >= start + limit_s:
+                    break
+                await asyncio.sleep(0.02)
 
     def _bms_sample(self, now_s: float) -> Sample[BmsReading] | None:
         """The BMS's current limits as AC-side power, at the pack voltage the inverter
@@ -361,7 +366,7 @@ class Supervisor:
 
             self.publisher.on_command = from_mqtt_thread
         try:
-            await self._first_bms_reading(stop)
+            await self._first_readings(stop)
             last_t = self.clock.now_s()
             while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
                 # A poll that is a little late must not cause a tick of its own: wait up to

@@ -237,7 +237,12 @@ async def _demo(args: argparse.Namespace) -> int:
         cfg.loads.diverter.enabled or cfg.loads.heat_pump.enabled
     ):
         # The supervisor drives the house's element and heat-pump contacts.
-        loads = LoadsDriver(EmulatedLoads(world.house), cfg.loads.diverter.deadband_w)
+        loads = LoadsDriver(
+            EmulatedLoads(world.house),
+            cfg.loads.diverter.deadband_w,
+            WriteBudget("diverter", cfg.loads.diverter.daily_write_budget),
+            clock.now_s,
+        )
     try:
         return await _supervise(
             cfg,
@@ -311,7 +316,16 @@ async def _run(args: argparse.Namespace) -> int:
     clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
     until = clock.now_s() + args.minutes * 60.0 if args.minutes else None
     outputs = hardware_loads(cfg, client_id=f"edge-{bridge_id()}")
-    loads = LoadsDriver(outputs, cfg.loads.diverter.deadband_w) if outputs is not None else None
+    loads = (
+        LoadsDriver(
+            outputs,
+            cfg.loads.diverter.deadband_w,
+            WriteBudget("diverter", cfg.loads.diverter.daily_write_budget, cfg.site.state_db),
+            clock.now_s,
+        )
+        if outputs is not None
+        else None
+    )
     d, hp = cfg.loads.diverter, cfg.loads.heat_pump
     if (d.enabled and d.output == "emulated") or (hp.enabled and hp.relays == "emulated"):
         print(

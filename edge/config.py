@@ -232,6 +232,9 @@ class DiverterConfig(_Model):
     deadband_w: float = Field(
         50.0, ge=0, le=1000, description="Do not re-set the output for a smaller change"
     )
+    daily_write_budget: int = Field(
+        100_000, ge=10, le=10_000_000, description="Output settings per day, at most"
+    )
 
 
 class HeatPumpConfig(_Model):

@@ -1,7 +1,7 @@
 """The decision: policies in priority order, each narrowing the battery power window.
 
 1. emergency stop: battery idle, DAB, diverter and heat-pump boost off;
-2. safety: stale or missing inverter data (or BMS data, where the site has a BMS link)
+2. safety: stale or missing inverter data (or BMS or DAB board data, where fitted)
    -> the inverter's own self-use (safe state), diverter off, heat pump normal;
 3. BMS and SOC limits: the BMS's live limits, no discharge at or below the reserve SOC,
    no charge at the maximum;
@@ -84,6 +84,11 @@ def _stale(image: ProcessImage, cfg: CoreConfig) -> str | None:
             return "no BMS data yet"
         if image.bms.age_s > cfg.bms_stale_after_s:
             return f"BMS data {image.bms.age_s:.1f} s old"
+    if cfg.dab_enabled:
+        if image.dab is None:
+            return "no DAB board data yet"
+        if image.dab.age_s > cfg.dab_stale_after_s:
+            return f"DAB board data {image.dab.age_s:.1f} s old"
     return None
 
 

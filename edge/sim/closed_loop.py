@@ -10,7 +10,7 @@ passive command would, the diverter power and the SG-Ready state as the load dri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edge.core import (
     BmsReading,
@@ -71,6 +71,7 @@ def run(
     previous run's LoopStats.state) or from a fresh start."""
     stats = LoopStats()
     state = state or CoreState()
+    cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
     last = None
     for _ in range(round(seconds / (per_tick * plant_dt_s))):

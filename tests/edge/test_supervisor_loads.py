@@ -11,6 +11,7 @@ import pytest
 from edge.app import Supervisor
 from edge.config import ConfigError, EdgeConfig, parse_config
 from edge.core.model import LoadsReading, SgState
+from edge.drivers.budget import WriteBudget
 from edge.drivers.loads.port import SG_CONTACTS, EmulatedLoads, LoadsDriver
 from edge.drivers.loads.sim import SG_READY_CONTACTS
 from edge.drivers.pylontech.driver import PylontechDriver
@@ -39,6 +40,12 @@ class Outputs:
     def read(self) -> LoadsReading:
         return LoadsReading(0.0, 0.0, 50.0)
 
+    def age_s(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        self.closed = True
+
 
 def test_the_loads_driver_writes_only_changes_beyond_its_deadband():
     out = Outputs()
@@ -52,7 +59,19 @@ def test_the_loads_driver_writes_only_changes_beyond_its_deadband():
     assert out.contacts == [(False, False), (False, True)]
     assert drv.writes.diverter == 3 and drv.writes.relays == 1
     drv.close()
-    assert out.contacts[-1] == SG_CONTACTS[SgState.NORMAL]
+    assert out.contacts[-1] == SG_CONTACTS[SgState.NORMAL] and out.closed
+
+
+def test_past_the_daily_budget_the_element_goes_off_once_and_stays_off():
+    out = Outputs()
+    budget = WriteBudget("diverter", per_day=3)
+    drv = LoadsDriver(out, deadband_w=50.0, budget=budget, clock=lambda: 100.0)
+    for w in (500.0, 1000.0, 1500.0, 2000.0, 2500.0, 100.0):
+        drv.apply(w, SgState.NORMAL)
+    assert out.diverter == [0.0, 500.0, 1000.0, 1500.0, 0.0]  # the fourth: off instead
+    assert drv.writes.over_budget == 3 and budget.used(100.0) == 4
+    drv.apply(0.0, SgState.FORCE)  # the relays are not budgeted (no wear)
+    assert out.contacts[-1] == SG_CONTACTS[SgState.FORCE]
 
 
 def test_sg_ready_contacts_match_the_emulated_relays():

@@ -8,17 +8,21 @@ reading's age for the core's staleness check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from edge.core.model import LoadsReading, Sample, SgState
+from edge.drivers.budget import WriteBudget
 from edge.drivers.loads.sim import (
     EmulatedDiverterOutput,
     EmulatedSgReadyRelays,
     EmulatedTankSensor,
 )
 from edge.sim.house import House
+
+log = logging.getLogger("edge.loads")
 
 # SG-Ready contacts (1, 2) per state (loads-baseline-s2.md §2.1).
 SG_CONTACTS: Mapping[SgState, tuple[bool, bool]] = {
@@ -70,12 +74,24 @@ class EmulatedLoads:
 class LoadWrites:
     diverter: int = 0
     relays: int = 0
+    over_budget: int = 0  # diverter settings not sent: the day's budget was spent
 
 
 class LoadsDriver:
-    def __init__(self, outputs: LoadOutputs, deadband_w: float) -> None:
+    def __init__(
+        self,
+        outputs: LoadOutputs,
+        deadband_w: float,
+        budget: WriteBudget | None = None,
+        clock: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        """budget: diverter settings per day (a satellite's radio, an SSR's controller);
+        past it the element goes off once and stays off until the next day. clock: the
+        supervisor's clock, for the budget's day."""
         self.outputs = outputs
         self.deadband_w = deadband_w
+        self.budget = budget or WriteBudget("diverter", 1_000_000)
+        self.clock = clock
         self.writes = LoadWrites()
         self.diverter_w = 0.0
         self.sg_state = SgState.NORMAL
@@ -92,9 +108,21 @@ class LoadsDriver:
         if abs(diverter_w - self.diverter_w) >= self.deadband_w or (
             diverter_w == 0.0 and self.diverter_w != 0.0
         ):
-            self.outputs.set_diverter_w(diverter_w)
-            self.diverter_w = diverter_w
-            self.writes.diverter += 1
+            now = self.clock()
+            if self.budget.spent(now) and diverter_w != 0.0:
+                self.writes.over_budget += 1
+                if self.writes.over_budget == 1:
+                    log.warning(
+                        "diverter: %d settings today, the daily budget"
+                        " (loads.diverter.daily_write_budget); element off until tomorrow",
+                        self.budget.used(now),
+                    )
+                diverter_w = 0.0
+            if diverter_w != self.diverter_w:
+                self.outputs.set_diverter_w(diverter_w)
+                self.diverter_w = diverter_w
+                self.writes.diverter += 1
+                self.budget.take(now)
         if sg is not self.sg_state:
             self.outputs.set_sg_contacts(*SG_CONTACTS[sg])
             self.sg_state = sg

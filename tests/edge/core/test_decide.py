@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,9 +31,7 @@ CFG = CoreConfig(
 )
 
 
-def image(
-    grid=0.0, batt=0.0, soc=50.0, age=0.5, dab_a=None, dab_v=13.0, tripped=False, dab_age=0.5
-):
+def image(grid=0.0, batt=0.0, soc=50.0, age=0.5, dab_a=0.0, dab_v=13.0, tripped=False, dab_age=0.5):
     inv = Sample(InverterReading(grid, batt, soc, 400.0, 1000.0), age)
     dab = None if dab_a is None else Sample(DabReading(dab_a, dab_v, tripped), dab_age)
     return ProcessImage(t_s=0.0, inverter=inv, dab=dab)
@@ -68,6 +68,20 @@ def test_stale_inverter_data_means_safe_state(age):
     assert sp.inverter.mode is InverterMode.SELF_USE
     assert sp.dab_charge_current_a == 0.0
     assert "safe state" in sp.reason and "old" in sp.reason
+
+
+def test_a_stale_or_silent_dab_board_means_safe_state_and_recovers():
+    sp, _ = decide(image(-800.0, dab_age=5.5), CFG, CoreState())
+    assert sp.inverter.mode is InverterMode.SELF_USE and sp.diverter_w == 0.0
+    assert sp.reason == "safe state: DAB board data 5.5 s old"
+    inv = image(-800.0).inverter
+    sp, _ = decide(ProcessImage(0.0, inv, None), CFG, CoreState())
+    assert sp.reason == "safe state: no DAB board data yet"
+    sp, _ = decide(image(-800.0, dab_age=1.0), CFG, CoreState())  # the board is back
+    assert sp.inverter.mode is InverterMode.PASSIVE
+    # Without a board fitted its data is not needed.
+    sp, _ = decide(ProcessImage(0.0, inv, None), replace(CFG, dab_enabled=False), CoreState())
+    assert sp.inverter.mode is InverterMode.PASSIVE
 
 
 def test_no_inverter_data_yet_means_safe_state():
