@@ -14,7 +14,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -352,11 +352,11 @@ class Supervisor:
     async def run(self, until_s: float | None, stop: asyncio.Event) -> Summary:
         """Decide on every fresh inverter reading, and at least every policy.tick_s of
         the clock (so stale data is noticed), until until_s (clock seconds) or stop."""
-        polls = [asyncio.create_task(self.inverter.run(), name="inverter-poll")]
+        polls = [asyncio.create_task(_keep_polling("inverter", self.inverter.run))]
         if self.bms is not None:
-            polls.append(asyncio.create_task(self.bms.run(), name="bms-poll"))
+            polls.append(asyncio.create_task(_keep_polling("BMS", self.bms.run)))
         if self.dab is not None:
-            polls.append(asyncio.create_task(self.dab.run(), name="dab-poll"))
+            polls.append(asyncio.create_task(_keep_polling("DAB board", self.dab.run)))
         tick_s = self.cfg.policy.tick_s
         if self.publisher is not None:
             loop = asyncio.get_running_loop()
@@ -398,6 +398,20 @@ class Supervisor:
                 self.publisher.on_command = None
             self.store.close()
         return self.summary
+
+
+async def _keep_polling(name: str, poll: Callable[[], Awaitable[None]]) -> None:
+    """Run one device's poll task; a bug that escapes it is logged and the task restarted
+    after a second, so one device's failure never stops the others (its data only ages,
+    and the core's staleness check answers for it)."""
+    while True:
+        try:
+            await poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s poll task failed; restarting it in 1 s", name)
+            await asyncio.sleep(1.0)
 
 
 async def _first_of(events: tuple[asyncio.Event, ...], timeout_s: float) -> None:

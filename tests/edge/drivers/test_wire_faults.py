@@ -137,3 +137,37 @@ def test_a_port_that_disappears_and_returns(caplog):
             await wait_until(lambda: r.emu.passive_commands > commands)
 
     asyncio.run(go())
+
+
+def test_a_poll_task_that_crashes_is_restarted_and_the_others_go_on(caplog):
+    from edge.app import _keep_polling
+
+    async def go():
+        runs = []
+
+        async def flaky() -> None:
+            runs.append(1)
+            if len(runs) == 1:
+                raise ZeroDivisionError("a bug in a decoder")
+            await asyncio.sleep(10)
+
+        other = asyncio.Event()
+
+        async def healthy() -> None:
+            await asyncio.sleep(0.1)
+            other.set()
+
+        tasks = [
+            asyncio.create_task(_keep_polling("flaky", flaky)),
+            asyncio.create_task(healthy()),
+        ]
+        await asyncio.wait_for(other.wait(), 2)
+        await asyncio.sleep(1.2)
+        assert len(runs) == 2  # restarted after its one-second pause
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(go())
+    assert "flaky poll task failed; restarting it in 1 s" in caplog.text
+    assert "ZeroDivisionError: a bug in a decoder" in caplog.text
