@@ -28,6 +28,9 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     )
     assert proc.returncode == 0, proc.stderr
     assert "summary:" in proc.stdout
+    # The DC bus came up dead: its under-voltage trip (fault 8) was cleared, then current.
+    assert "clearing the trip its transient latched (0x0100)" in proc.stderr
+    assert proc.stderr.index("clearing the trip") < proc.stderr.index("DC bus up at")
     ticks = [line for line in proc.stdout.splitlines() if line.startswith("12:0")]
     assert len(ticks) >= 200  # one line per tick over four simulated minutes
 
