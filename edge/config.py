@@ -141,6 +141,11 @@ class DabConfig(_Model):
     max_charge_current_a: float = Field(
         5.0, ge=0.0, le=10.0, description="Largest charge current into the second string"
     )
+    chemistry: Literal["lifepo4", "lead_acid", "zinc"] = Field(
+        "lifepo4", description="The second string's chemistry (its board's charge protocol)"
+    )
+    cells: int = Field(4, ge=1, le=32, description="Cells in series in the second string")
+    capacity_ah: float = Field(25.0, gt=0, le=1000, description="The second string's capacity")
     stale_after_s: float = Field(
         5.0, ge=1.0, le=300.0, description="Board data older than this is stale"
     )

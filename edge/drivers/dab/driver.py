@@ -4,7 +4,9 @@ Each poll reads the telemetry block in one request and refreshes the board's set
 watchdog; the current reference is written (with the current-mode command, in one
 request) only when it changes beyond the deadband. Closing turns the bridge off.
 
-Start-up follows the paper's EMS flow: the driver holds every current command back until
+Start-up follows the paper's EMS flow. First the string's voltage must fit dab.cells cells
+of dab.chemistry (the board's own string under- and over-voltage trip levels per cell), so
+a wrong config never drives a string. Then the driver holds every current command back until
 the DC bus has been inside [dab.bus_min_v, dab.bus_max_v] for dab.bus_settle_s, then
 resets the board once if the bus transient latched a trip (bus under/over-voltage, or the
 setpoint watchdog while no supervisor ran; any other latched fault is left for a person to
@@ -22,6 +24,7 @@ from edge.config import DabConfig
 from edge.core.model import DabReading
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab import registers as reg
+from edge.drivers.dab.core import Chemistry, Fault, protection_table
 from edge.drivers.modbus_link import LINK_ERRORS, ModbusDevice
 from edge.errors import DeviceError
 from edge.sim.clock import Clock
@@ -35,11 +38,28 @@ BUS_TRANSIENT_FAULTS = (1 << FAULT_BUS_OV) | (1 << FAULT_BUS_UV) | (1 << FAULT_W
 
 
 class Startup(Enum):
+    CHECK_STRING = "checking the string against the config"
     WAIT_BUS = "waiting for the DC bus"
     SETTLING = "DC bus settling"
     RESETTING = "resetting after the bus transient"
     READY = "ready"
     HELD = "held: a latched fault needs clearing"
+    WRONG_STRING = "held: the string does not match dab.cells and dab.chemistry"
+
+
+CHEMISTRY_INDEX = {
+    "lifepo4": Chemistry.LIFEPO4,
+    "lead_acid": Chemistry.LEAD_ACID,
+    "zinc": Chemistry.ZINC,
+}
+
+
+def cell_window_v(chemistry: str) -> tuple[float, float]:
+    """The average cell voltage the board's own protection allows for this chemistry:
+    its string under- and over-voltage trip thresholds, read from the C table (one
+    source of truth with the firmware)."""
+    rows = {r.fault: r for r in protection_table(CHEMISTRY_INDEX[chemistry])}
+    return rows[Fault.STRING_UV].threshold, rows[Fault.STRING_OV].threshold
 
 
 class DabDriver(ModbusDevice[DabReading]):
@@ -61,7 +81,7 @@ class DabDriver(ModbusDevice[DabReading]):
         self.writes = 0
         self.over_budget = 0  # setpoints not sent: the day's budget was spent
         self.resets = 0  # trips cleared by the driver (start-up) or on request
-        self.startup = Startup.WAIT_BUS
+        self.startup = Startup.CHECK_STRING
         self.budget = budget or WriteBudget("dab", cfg.daily_write_budget)
         self._bus_up_since_s: float | None = None
         self._sent_a: float | None = None
@@ -70,6 +90,9 @@ class DabDriver(ModbusDevice[DabReading]):
         self.firmware_version, self.board_id = await self.read(
             3, reg.HOLD_FIRMWARE_VERSION, 2, "firmware version"
         )
+        # The board's charge protocol follows the configured chemistry.
+        chem = int(CHEMISTRY_INDEX[self.cfg.chemistry])
+        await self.write(reg.HOLD_PROTOCOL_CHEMISTRY, [chem], "protocol chemistry")
         self.log.info(
             "DAB board at %s: id %d, firmware %d.%d",
             self.port,
@@ -98,8 +121,28 @@ class DabDriver(ModbusDevice[DabReading]):
         )
 
     async def _sequence(self, t: reg.DabTelemetry) -> None:
-        """One start-up step per poll: bus up, settled, reset, ready."""
+        """One start-up step per poll: string as configured, bus up, settled, reset, ready."""
         now = self.clock.now_s()
+        if self.startup in (Startup.CHECK_STRING, Startup.WRONG_STRING):
+            low, high = cell_window_v(self.cfg.chemistry)
+            per_cell = t.string_voltage_v / self.cfg.cells
+            if not low <= per_cell <= high:
+                if self.startup is not Startup.WRONG_STRING:
+                    self.log.error(
+                        "DAB board: the string reads %.2f V, %.2f V per cell for dab.cells = %d;"
+                        " dab.chemistry = %s allows %.2f to %.2f V per cell. Check dab.cells"
+                        " and dab.chemistry (or the string is flat or not connected); no current"
+                        " until they match",
+                        t.string_voltage_v,
+                        per_cell,
+                        self.cfg.cells,
+                        self.cfg.chemistry,
+                        low,
+                        high,
+                    )
+                self.startup = Startup.WRONG_STRING
+                return
+            self.startup = Startup.WAIT_BUS
         if not self.cfg.bus_min_v <= t.bus_voltage_v <= self.cfg.bus_max_v:
             if self.startup is not Startup.WAIT_BUS:
                 self.log.info("DAB board: DC bus at %.1f V, outside the window", t.bus_voltage_v)
@@ -140,13 +183,13 @@ class DabDriver(ModbusDevice[DabReading]):
         lock-out), and run the start-up checks again before any current flows."""
         await self.write(reg.HOLD_CLEAR_TRIP, [1], "clear trip")
         self.resets += 1
-        self.startup, self._bus_up_since_s = Startup.WAIT_BUS, None
+        self.startup, self._bus_up_since_s = Startup.CHECK_STRING, None
         self._sent_a = None
 
     def on_lost(self) -> None:
         # The board may have restarted: nothing flows until the start-up checks pass again.
         self._sent_a = None
-        self.startup, self._bus_up_since_s = Startup.WAIT_BUS, None
+        self.startup, self._bus_up_since_s = Startup.CHECK_STRING, None
 
     async def apply(self, charge_current_a: float) -> None:
         """Hold charge_current_a (+ = into the string), within the configured limit."""

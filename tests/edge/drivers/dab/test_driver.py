@@ -191,3 +191,29 @@ def test_past_the_daily_budget_the_bridge_is_turned_off_once_and_left_off():
             assert r.drv.writes == 4 and r.drv.over_budget == 4
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("cells", "chemistry"),
+    [(8, "lifepo4"), (2, "lifepo4"), (4, "lead_acid")],  # the board has 4 LiFePO4 cells
+)
+def test_a_string_that_does_not_match_the_config_gets_no_current(cells, chemistry, caplog):
+    async def go():
+        async with rig(ready=False, cells=cells, chemistry=chemistry) as r:
+            await until(lambda: r.drv.startup is Startup.WRONG_STRING)
+            await r.drv.apply(2.0)
+            await asyncio.sleep(0.2)
+            assert r.drv.writes == 0 and r.drv.startup is Startup.WRONG_STRING
+            assert r.drv.sample(r.clock.now_s()).value.tripped
+
+    asyncio.run(go())
+    assert f"for dab.cells = {cells}; dab.chemistry = {chemistry} allows" in caplog.text
+
+
+def test_the_configured_chemistry_selects_the_boards_protocol_table():
+    async def go():
+        async with rig(chemistry="lifepo4") as r:
+            (chem,) = await r.drv.read(3, 4, 1, "protocol chemistry")
+            assert chem == 0  # LiFePO4 (firmware_c/REGISTERS.md)
+
+    asyncio.run(go())
