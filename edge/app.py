@@ -25,8 +25,10 @@ from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
+from edge.energy import EnergyTotals
 from edge.mqtt.commands import Rejected, apply_command, parse_command, requests_state
 from edge.mqtt.discovery import DeviceIds
+from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
 from edge.sim.clock import ScaledClock, format_time_of_day
@@ -119,8 +121,11 @@ class Supervisor:
         loads: LoadsDriver | None = None,
         bms: PylontechDriver | None = None,
         requests: RequestStore | None = None,
+        energy: EnergyTotals | None = None,
     ) -> None:
         self.cfg = cfg
+        self.energy = energy if energy is not None else EnergyTotals()
+        self._energy_sent_s: float | None = None
         self.store = requests or RequestStore()
         self.requests: Requests = self.store.load()
         self._wake = asyncio.Event()  # a command arrived: decide now
@@ -183,6 +188,7 @@ class Supervisor:
 
     def _state_doc(self, image: ProcessImage, sp: Setpoints) -> dict[str, Any]:
         doc: dict[str, Any] = {
+            "t_s": round(image.t_s, 3),  # the supervisor's clock: when this was true
             "mode": sp.inverter.mode.value,
             "reason": sp.reason,
             "inverter_writes": self.inverter.writes.total,
@@ -299,6 +305,13 @@ class Supervisor:
             self.summary.start_s = now
         self.summary.end_s = now
         self._account(image, sp, dt_s)
+        self.energy.add(image, dt_s)
+        period_s = self.cfg.mqtt.energy_period_s
+        if self._energy_sent_s is None or now - self._energy_sent_s >= period_s:
+            self._energy_sent_s = now
+            self.energy.save()
+            if self.publisher is not None:
+                self.publisher.publish_counters(self.energy.doc(now))
         if self.publisher is not None:
             fresh = {
                 "inverter": image.inverter is not None
@@ -397,6 +410,9 @@ class Supervisor:
             if self.publisher is not None:
                 self.publisher.on_command = None
             self.store.close()
+            if self.publisher is not None:  # the totals as they stand at the end
+                self.publisher.publish_counters(self.energy.doc(self.clock.now_s()))
+            self.energy.close()
         return self.summary
 
 
@@ -431,6 +447,7 @@ def bridge_id() -> str:
 def make_publisher(
     cfg: EdgeConfig, serial: str, with_dab: bool, with_loads: bool = False
 ) -> MqttPublisher:
+    """The publisher with its durable outbox in site.state_db."""
     devices = []
     if cfg.battery.bms_port is not None:
         devices.append("bms")
@@ -450,6 +467,7 @@ def make_publisher(
         ids,
         client_id=f"edge-{bridge_id()}-{serial}",
         max_charge_w=cfg.inverter.max_charge_w,
+        outbox=Outbox(cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20)),
     )
 
 

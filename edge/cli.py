@@ -22,6 +22,7 @@ from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
+from edge.energy import EnergyTotals
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
@@ -162,6 +163,7 @@ async def _supervise(
             loads=loads,
             bms=bms,
             requests=RequestStore(cfg.site.state_db),
+            energy=EnergyTotals(cfg.site.state_db),
         )
         summary = await sup.run(until_s, stop)
         for line in summary.lines():

@@ -189,6 +189,15 @@ class MqttConfig(_Model):
     command_max_age_s: float = Field(
         30.0, ge=1.0, le=3600.0, description="A command sent longer ago than this is refused"
     )
+    outbox_max_mb: float = Field(
+        200.0,
+        ge=1.0,
+        le=10_000.0,
+        description="Telemetry kept while the broker is away, at most (oldest thinned first)",
+    )
+    energy_period_s: float = Field(
+        60.0, ge=1.0, le=3600.0, description="Energy totals are saved and published this often"
+    )
 
 
 class SimulationConfig(_Model):

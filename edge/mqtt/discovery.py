@@ -53,6 +53,10 @@ class Topics:
     def state(self) -> str:
         return f"{self.base}/state"
 
+    @property
+    def energy(self) -> str:
+        return f"{self.base}/energy"
+
     def device_status(self, device: str) -> str:
         return f"{self.base}/{device}/status"
 
@@ -171,7 +175,8 @@ def _common(
 
 def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[str, Any]:
     payload = _common(s.name, unique_id(s, ids), "sensor", s.device, ids, topics)
-    payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{s.key} }}}}")
+    state_topic = topics.energy if s.topic == "energy" else topics.state
+    payload.update(stat_t=state_topic, val_tpl=f"{{{{ value_json.{s.key} }}}}")
     for key, value in (
         ("unit_of_meas", s.unit),
         ("dev_cla", s.device_class),

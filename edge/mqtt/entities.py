@@ -22,9 +22,24 @@ class SensorDescription:
     state_class: str | None
     precision: int | None = None
     entity_category: str | None = None
+    topic: str = "state"  # "state": <base>/state each tick; "energy": <base>/energy totals
+
+
+def _total(key: str, name: str, device: str = "bridge") -> SensorDescription:
+    """A lifetime total for the Energy dashboard (edge/energy.py)."""
+    return SensorDescription(
+        key, name, device, "kWh", "energy", "total_increasing", 2, topic="energy"
+    )
 
 
 SENSORS: tuple[SensorDescription, ...] = (
+    _total("grid_import_kwh", "Grid import"),
+    _total("grid_export_kwh", "Grid export"),
+    _total("battery_charge_kwh", "Battery charged"),
+    _total("battery_discharge_kwh", "Battery discharged"),
+    _total("pv_kwh", "PV energy"),
+    _total("diverted_kwh", "Energy diverted to the tank", "diverter"),
+    _total("dab_charge_kwh", "Energy into the second string", "dab"),
     SensorDescription("grid_power_w", "Grid power", "inverter", "W", "power", "measurement", 0),
     SensorDescription(
         "battery_power_w", "Battery power", "inverter", "W", "power", "measurement", 0

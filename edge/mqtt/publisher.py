@@ -19,13 +19,19 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import MqttConfig
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
+from edge.mqtt.outbox import Outbox, OutboxSender
 
 log = logging.getLogger("edge.mqtt")
 
 
 class MqttPublisher:
     def __init__(
-        self, cfg: MqttConfig, ids: DeviceIds, client_id: str, max_charge_w: float = 3000.0
+        self,
+        cfg: MqttConfig,
+        ids: DeviceIds,
+        client_id: str,
+        max_charge_w: float = 3000.0,
+        outbox: Outbox | None = None,
     ) -> None:
         self.cfg = cfg
         self.max_charge_w = max_charge_w
@@ -44,6 +50,13 @@ class MqttPublisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
+        # Telemetry and counters go through the durable outbox (QoS 1), in order.
+        self.sender = OutboxSender(
+            outbox if outbox is not None else Outbox(),
+            publish=lambda topic, payload: self._client.publish(topic, payload, qos=1).mid,
+            ready=self.connected.is_set,
+        )
 
     def start(self) -> None:
         self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
@@ -61,6 +74,7 @@ class MqttPublisher:
         client.subscribe(self.topics.command("+"), qos=1)
         self.publish_discovery()
         self.connected.set()
+        self.sender.wake()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.connected.clear()
@@ -78,6 +92,9 @@ class MqttPublisher:
         if key is not None and self.on_command is not None:
             self.on_command(key, bytes(msg.payload), bool(msg.retain))
 
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _rc: Any, _p: Any) -> None:
+        self.sender.acked(mid)  # never blocks: paho holds its locks here
+
     def publish_discovery(self) -> None:
         for topic, payload in discovery_messages(
             self.ids, self.topics, max_charge_w=self.max_charge_w
@@ -91,7 +108,14 @@ class MqttPublisher:
         )
 
     def publish_state(self, state: dict[str, Any]) -> None:
-        self._client.publish(self.topics.state, json.dumps(state, sort_keys=True), qos=0)
+        """One telemetry sample: kept in the outbox until the broker has it."""
+        payload = json.dumps(state, sort_keys=True).encode()
+        self.sender.send(self.topics.state, payload, "sample")
+
+    def publish_counters(self, counters: dict[str, Any]) -> None:
+        """Energy totals: kept in the outbox until the broker has them, never thinned."""
+        payload = json.dumps(counters, sort_keys=True).encode()
+        self.sender.send(self.topics.energy, payload, "counter")
 
     def publish_command_result(self, result: dict[str, Any]) -> None:
         """What became of a command: accepted, or refused with the reason (not retained)."""
@@ -100,9 +124,12 @@ class MqttPublisher:
         )
 
     def stop(self) -> None:
-        """Say offline (as the will would), then disconnect cleanly."""
+        """Deliver what is queued (up to 5 s; the rest stays in the outbox for the next
+        start), say offline (as the will would), then disconnect cleanly."""
+        self.sender.flush(5.0)
         if self.connected.is_set():
             info = self._client.publish(self.topics.status, "offline", qos=1, retain=True)
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+        self.sender.stop()

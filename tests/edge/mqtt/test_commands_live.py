@@ -98,4 +98,8 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "commands: 2 accepted, 1 refused" in out
+    # Energy totals went out on their own topic, growing.
+    totals = [json.loads(m.payload) for m in mqtt_reader.on("edge/energy")]
+    assert len(totals) >= 2
+    assert totals[-1]["battery_charge_kwh"] > totals[0]["battery_charge_kwh"] >= 0.0
     assert "command force_charge_w refused: force_charge_w = 9000" in err

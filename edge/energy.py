@@ -1,0 +1,72 @@
+"""Lifetime energy totals the supervisor integrates from its own readings, kept in SQLite
+(site.state_db) so they only ever grow: Home Assistant's Energy dashboard takes them as
+total_increasing kWh (grid import and export, battery charge and discharge, PV, the
+energy diverted into the tank, the DAB string's charge).
+
+Integrated from each tick's powers (W x s / 3.6e6); signs as everywhere: grid + = import,
+battery + = discharge."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from edge.core.model import ProcessImage
+from edge.errors import ConfigError
+
+TOTALS = (
+    "grid_import_kwh",
+    "grid_export_kwh",
+    "battery_charge_kwh",
+    "battery_discharge_kwh",
+    "pv_kwh",
+    "diverted_kwh",
+    "dab_charge_kwh",
+)
+
+
+class EnergyTotals:
+    def __init__(self, db_path: str = ":memory:") -> None:
+        try:
+            if db_path != ":memory:":
+                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                db_path = str(Path(db_path).expanduser())
+            self._db = sqlite3.connect(db_path)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS energy_totals (name TEXT PRIMARY KEY, kwh REAL)"
+            )
+            self._db.commit()
+            rows = dict(self._db.execute("SELECT name, kwh FROM energy_totals").fetchall())
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self.kwh = {name: float(rows.get(name, 0.0)) for name in TOTALS}
+
+    def add(self, image: ProcessImage, dt_s: float) -> None:
+        h = dt_s / 3.6e6
+        if image.inverter is not None:
+            r = image.inverter.value
+            self.kwh["grid_import_kwh"] += max(r.grid_power_w, 0.0) * h
+            self.kwh["grid_export_kwh"] += max(-r.grid_power_w, 0.0) * h
+            self.kwh["battery_charge_kwh"] += max(-r.battery_power_w, 0.0) * h
+            self.kwh["battery_discharge_kwh"] += max(r.battery_power_w, 0.0) * h
+            self.kwh["pv_kwh"] += max(r.pv_power_w, 0.0) * h
+        if image.loads is not None:
+            self.kwh["diverted_kwh"] += max(image.loads.value.heater_w, 0.0) * h
+        if image.dab is not None:
+            d = image.dab.value
+            self.kwh["dab_charge_kwh"] += max(d.charge_current_a * d.string_voltage_v, 0.0) * h
+
+    def save(self) -> None:
+        self._db.executemany(
+            "INSERT INTO energy_totals (name, kwh) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET kwh = excluded.kwh",
+            list(self.kwh.items()),
+        )
+        self._db.commit()
+
+    def doc(self, t_s: float) -> dict[str, float]:
+        return {"t_s": round(t_s, 3), **{k: round(v, 4) for k, v in self.kwh.items()}}
+
+    def close(self) -> None:
+        self.save()
+        self._db.close()

@@ -1,0 +1,241 @@
+"""A durable outbox for telemetry and energy counters: nothing is lost while the broker is
+away.
+
+While the broker is reachable and nothing is queued, messages go straight out at QoS 1.
+Otherwise they are appended to SQLite (site.state_db, table `outbox`), and a sender
+thread delivers them in order once the broker is back: one batch at a time, each row
+deleted only when the broker has acknowledged it (PUBACK), and new messages queue behind
+the backlog so the order holds. The queue survives a restart.
+
+The queue is bounded by size (mqtt.outbox_max_mb). When it is over, the oldest half of
+the telemetry samples is thinned to every other sample, oldest first. Energy counters
+are never dropped: they are few (one a minute) and each is a total.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from edge.errors import ConfigError
+
+log = logging.getLogger("edge.mqtt")
+
+Kind = Literal["sample", "counter"]
+ROW_OVERHEAD_BYTES = 64  # topic, id, kind and SQLite's own per-row cost, roughly
+BATCH = 200
+
+
+class Outbox:
+    def __init__(self, db_path: str = ":memory:", max_bytes: int = 100 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self.thinned = 0  # samples removed to stay inside max_bytes
+        self._lock = threading.Lock()
+        try:
+            if db_path != ":memory:":
+                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                db_path = str(Path(db_path).expanduser())
+            self._db = sqlite3.connect(db_path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " topic TEXT NOT NULL, payload BLOB NOT NULL, kind TEXT NOT NULL)"
+            )
+            self._db.commit()
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
+            ).fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._rows, self._bytes = int(row[0]), int(row[1]) + ROW_OVERHEAD_BYTES * int(row[0])
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._rows
+
+    @property
+    def size_bytes(self) -> int:
+        with self._lock:
+            return self._bytes
+
+    def put(self, topic: str, payload: bytes, kind: Kind) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO outbox (topic, payload, kind) VALUES (?, ?, ?)",
+                (topic, payload, kind),
+            )
+            self._db.commit()
+            self._rows += 1
+            self._bytes += len(payload) + len(topic) + ROW_OVERHEAD_BYTES
+            if self._bytes > self.max_bytes:
+                self._thin()
+
+    def _thin(self) -> None:
+        """Drop every other sample of the oldest half of the samples (lock held)."""
+        samples = [
+            r[0]
+            for r in self._db.execute("SELECT id FROM outbox WHERE kind = 'sample' ORDER BY id")
+        ]
+        oldest = samples[: len(samples) // 2]
+        drop = oldest[1::2]
+        if not drop:
+            log.warning(
+                "MQTT outbox: %d bytes of energy counters only; kept (counters are never dropped)",
+                self._bytes,
+            )
+            return
+        freed = 0
+        for chunk in range(0, len(drop), 500):
+            ids = drop[chunk : chunk + 500]
+            marks = ",".join("?" * len(ids))
+            freed += self._db.execute(
+                f"SELECT COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
+                f" WHERE id IN ({marks})",
+                ids,
+            ).fetchone()[0]
+            self._db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", ids)
+        self._db.commit()
+        self._rows -= len(drop)
+        self._bytes -= freed + ROW_OVERHEAD_BYTES * len(drop)
+        self.thinned += len(drop)
+        log.warning(
+            "MQTT outbox over %d bytes: the oldest %d samples thinned to every other one",
+            self.max_bytes,
+            len(oldest),
+        )
+
+    def oldest(self, n: int = BATCH) -> list[tuple[int, str, bytes]]:
+        with self._lock:
+            return [
+                (int(i), str(t), bytes(p))
+                for i, t, p in self._db.execute(
+                    "SELECT id, topic, payload FROM outbox ORDER BY id LIMIT ?", (n,)
+                )
+            ]
+
+    def delete(self, row_ids: list[int]) -> None:
+        if not row_ids:
+            return
+        with self._lock:
+            marks = ",".join("?" * len(row_ids))
+            freed = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0)"
+                f" FROM outbox WHERE id IN ({marks})",
+                row_ids,
+            ).fetchone()
+            self._db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", row_ids)
+            self._db.commit()
+            self._rows -= int(freed[0])
+            self._bytes -= int(freed[1]) + ROW_OVERHEAD_BYTES * int(freed[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class OutboxSender:
+    """Delivers an outbox through `publish` (returns the message id) once `ready()` says
+    the broker is connected and nothing of ours is in flight; `acked(mid)` is called
+    from the MQTT client's PUBACK callback."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        publish: Callable[[str, bytes], int],
+        ready: Callable[[], bool],
+    ) -> None:
+        self.outbox = outbox
+        self._publish = publish
+        self._ready = ready
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: dict[int, int] = {}  # message id -> outbox row (-1: sent directly)
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.delivered = 0
+        self._thread = threading.Thread(target=self._run, name="mqtt-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def send(self, topic: str, payload: bytes, kind: Kind) -> None:
+        """Straight out when connected with nothing queued or in flight, else queued.
+        Either way it is tracked until its PUBACK (the client resends what was in flight
+        after a reconnect), so what comes later never overtakes it."""
+        with self._lock:
+            self.outbox.delete(self._take_acks())
+            direct = not self._pending and len(self.outbox) == 0 and self._ready()
+            if direct:
+                self._pending[self._publish(topic, payload)] = -1
+                return
+        self.outbox.put(topic, payload, kind)
+        self._wake.set()
+
+    def acked(self, mid: int) -> None:
+        """From the MQTT client's network thread, on a PUBACK: never blocks (the client
+        holds its own locks while it calls back), the sender thread does the rest."""
+        self._acks.put(mid)
+        self._wake.set()
+
+    def _take_acks(self) -> list[int]:
+        """Settle the PUBACKs received so far (lock held): the outbox rows they free."""
+        rows: list[int] = []
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                return rows
+            row = self._pending.pop(mid, None)
+            if row is not None and row >= 0:
+                rows.append(row)
+
+    @property
+    def busy(self) -> bool:
+        """Queued or in flight: new messages must queue behind."""
+        with self._lock:
+            self.outbox.delete(self._take_acks())
+            pending = bool(self._pending)
+        return pending or len(self.outbox) > 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            with self._lock:
+                acked = self._take_acks()
+                in_flight = bool(self._pending)
+            self.outbox.delete(acked)
+            self.delivered += len(acked)  # from the queue; direct ones are not counted
+            if in_flight or not self._ready():
+                continue
+            batch = self.outbox.oldest()
+            if not batch:
+                continue
+            with self._lock:
+                for row, topic, payload in batch:
+                    mid = self._publish(topic, payload)
+                    self._pending[mid] = row
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait (while connected) until nothing is queued or in flight; True if so."""
+        deadline = time.monotonic() + timeout_s
+        while self.busy and time.monotonic() < deadline and self._ready():
+            self._wake.set()
+            time.sleep(0.02)
+        return not self.busy
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+        with self._lock:
+            acked = self._take_acks()
+        self.outbox.delete(acked)
