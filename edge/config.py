@@ -182,6 +182,12 @@ class MqttConfig(_Model):
     port: int = Field(1883, ge=1, le=65535, description="Broker port")
     username: str | None = Field(None, description="Broker user name")
     password: str | None = Field(None, description="Broker password")
+    tls: bool = Field(False, description="Connect with TLS (the broker's port is then often 8883)")
+    ca_file: str | None = Field(
+        None, description="TLS: the CA that signed the broker's certificate (none: the system's)"
+    )
+    client_cert_file: str | None = Field(None, description="TLS: a client certificate, if used")
+    client_key_file: str | None = Field(None, description="TLS: that certificate's key")
     discovery_prefix: str = Field(
         "homeassistant", pattern=r"^[A-Za-z0-9_/-]+$", description="Home Assistant discovery prefix"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -33,14 +34,21 @@ def free_port() -> int:
 class LocalMosquitto:
     """A mosquitto process listening on 127.0.0.1:port; stop() ends it."""
 
-    def __init__(self, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(
+        self, port: int | None = None, extra_conf: str = "", anonymous: bool = True
+    ) -> None:
+        """extra_conf: lines for the listener (TLS files, a password file)."""
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="edge-mosquitto-")
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} {self.host}\nallow_anonymous true\n"
-            f"persistence false\nlog_dest stderr\n{extra_conf}",
+            f"listener {self.port} {self.host}\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
+            f"persistence false\nlog_dest stderr\n"
+            # Started as root, mosquitto would switch to its own user, which cannot read
+            # files under the caller's private folders (a test's password file, certs).
+            f"{'user root' if os.geteuid() == 0 else ''}\n{extra_conf}",
             encoding="utf-8",
         )
         self._log = open(Path(self._dir.name) / "mosquitto.log", "wb")  # noqa: SIM115

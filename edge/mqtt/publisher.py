@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import MqttConfig
+from edge.mqtt.client import diagnose, make_client
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
 from edge.mqtt.outbox import Outbox, OutboxSender
 
@@ -42,12 +42,11 @@ class MqttPublisher:
         # Called from paho's network thread with (key, payload, retained) for every message
         # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
         self.on_command: Callable[[str, bytes, bool], None] | None = None
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        if cfg.username is not None:
-            self._client.username_pw_set(cfg.username, cfg.password)
+        self._client = make_client(cfg, client_id)
         self._client.will_set(self.topics.status, "offline", qos=1, retain=True)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self.connect_failure: str | None = None  # the latest diagnosis, while failing
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
@@ -64,17 +63,25 @@ class MqttPublisher:
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
-            log.warning(
-                "MQTT broker %s:%s refused the connection: %s", self.cfg.host, self.cfg.port, rc
-            )
+            why = f"broker {self.cfg.host}:{self.cfg.port} refused the connection: {rc}"
+            if why != self.connect_failure:
+                log.warning("MQTT: %s (check mqtt.username and mqtt.password)", why)
+            self.connect_failure = why
             return
         log.info("MQTT connected to %s:%s", self.cfg.host, self.cfg.port)
+        self.connect_failure = None
         client.publish(self.topics.status, "online", qos=1, retain=True)
         client.subscribe(self.topics.ha_status, qos=1)
         client.subscribe(self.topics.command("+"), qos=1)
         self.publish_discovery()
         self.connected.set()
         self.sender.wake()
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        why = diagnose(self.cfg)
+        if why != self.connect_failure:  # once per distinct cause, not every retry
+            log.warning("MQTT: %s; retrying", why)
+        self.connect_failure = why
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.connected.clear()

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import EdgeConfig, MqttConfig
 from edge.core.model import LoadsReading
 from edge.errors import ConfigError
+from edge.mqtt.client import make_client
 
 log = logging.getLogger("edge.loads")
 
@@ -176,12 +176,9 @@ class MqttSatelliteDiverter:
         self.rejected = 0
         self._reported_at: float | None = None  # time.monotonic()
         self._lock = threading.Lock()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        if cfg.username is not None:
-            self._client.username_pw_set(cfg.username, cfg.password)
+        self._client = make_client(cfg, client_id)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.connect_async(cfg.host, cfg.port, keepalive=30)
         self._client.loop_start()
 
