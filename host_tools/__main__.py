@@ -11,6 +11,7 @@ from edge.errors import EdgeError
 from host_tools import fuzz, image
 from host_tools.bench import core as bench_core
 from host_tools.bench import firmware as bench_firmware
+from host_tools.bench import mqtt as bench_mqtt
 from host_tools.bench import plant as bench_plant
 from host_tools.bench import supervisor as bench_supervisor
 from host_tools.firmware import board
@@ -79,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     sv.add_argument("--json", type=Path, help="write the results here")
     sv.add_argument("--quick", action="store_true", help="fewer trials (for a smoke test)")
+    mq = which.add_parser(
+        "mqtt", help="MQTT: publish rate while the tick runs, the outbox's cost of a day offline"
+    )
+    mq.add_argument("--json", type=Path, help="write the results here")
+    mq.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
     fwb = which.add_parser("firmware", help="firmware: instructions per step under QEMU, sizes")
     fwb.add_argument("--json", type=Path, help="write the results here")
     img = sub.add_parser("image", help="build or check firmware images")
@@ -161,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_plant.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "supervisor":
             return bench_supervisor.main(args.json, args.quick)
+        if args.tool == "bench" and args.bench == "mqtt":
+            return bench_mqtt.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":
             return bench_firmware.main(args.json)
         if args.tool == "image" and args.image == "build":
