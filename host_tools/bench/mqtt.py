@@ -13,20 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import threading
 import time
 import tracemalloc
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from edge.app import core_config
 from edge.config import EdgeConfig, MqttConfig
 from edge.core import CoreState, decide
 from edge.energy import TOTALS
 from edge.mqtt.broker import LocalMosquitto
+from edge.mqtt.client import make_client
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.entities import SENSORS
 from edge.mqtt.outbox import Outbox
@@ -92,8 +90,7 @@ async def publish_under_tick(pub: MqttPublisher, seconds: float) -> tuple[int, l
 def sustained(seconds: float) -> dict[str, Any]:
     broker = LocalMosquitto()
     received = 0
-    done = threading.Event()
-    reader = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    reader = make_client(MqttConfig(host=broker.host, port=broker.port), "edge-bench-reader")
 
     def on_message(_c: Any, _u: Any, _m: Any) -> None:
         nonlocal received
@@ -122,7 +119,6 @@ def sustained(seconds: float) -> dict[str, Any]:
             while received < sent and time.monotonic() - t0 < seconds + 120:
                 time.sleep(0.05)
             elapsed = time.monotonic() - t0
-            done.set()
         finally:
             pub.stop()
             reader.loop_stop()
