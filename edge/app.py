@@ -21,7 +21,7 @@ from typing import Any
 from edge.config import EdgeConfig
 from edge.core import BmsReading, CoreConfig, CoreState, ProcessImage, Sample, Setpoints, decide
 from edge.core.model import InverterMode, Requests
-from edge.drivers.dab.driver import DabDriver
+from edge.drivers.dab.driver import DabDriver, fault_names
 from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
@@ -193,7 +193,9 @@ class Supervisor:
             "reason": sp.reason,
             "inverter_writes": self.inverter.writes.total,
             "safe_state": "ON" if sp.inverter.mode is InverterMode.SELF_USE else "OFF",
-            **requests_state(self.requests, image.t_s),
+            **requests_state(self.requests, image.t_s, self.cfg),
+            "export_over_limit_w": round(sp.export_over_limit_w, 1),
+            "export_over_limit": "ON" if sp.export_over_limit_w > 0 else "OFF",
         }
         if self.bms is not None:
             b = self.bms.sample(image.t_s)
@@ -232,6 +234,9 @@ class Supervisor:
                 pv_power_w=r.pv_power_w,
                 battery_soc_pct=r.battery_soc_pct,
                 battery_voltage_v=round(live.battery_voltage_v, 2),
+                battery_temp_degc=live.battery_temp_degc,
+                inverter_state=live.running_state,
+                inverter_fault="ON" if any(live.fault_words) else "OFF",
                 import_today_kwh=round(live.import_today_kwh, 2),
                 export_today_kwh=round(live.export_today_kwh, 2),
                 pv_today_kwh=round(live.pv_today_kwh, 2),
@@ -247,6 +252,12 @@ class Supervisor:
             )
         if self.dab is not None:
             doc.update(dab_startup=self.dab.startup.value, dab_writes=self.dab.writes)
+            t = self.dab.telemetry
+            if t is not None:
+                doc.update(
+                    dab_tripped="ON" if t.faults_latched else "OFF",
+                    dab_faults=fault_names(t.faults_latched) or "none",
+                )
         return doc
 
     async def _first_readings(self, stop: asyncio.Event) -> None:
@@ -466,7 +477,7 @@ def make_publisher(
         cfg.mqtt,
         ids,
         client_id=f"edge-{bridge_id()}-{serial}",
-        max_charge_w=cfg.inverter.max_charge_w,
+        site=cfg,
         outbox=Outbox(cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20)),
     )
 

@@ -6,7 +6,8 @@
 3. BMS and SOC limits: the BMS's live limits, no discharge at or below the reserve SOC,
    no charge at the maximum;
 4. user requests, each with an expiry: mode (self-use, standby), force charge, boost hot
-   water;
+   water; and the user's settings: reserve SOC, maximum charge power, export limit (what
+   would go out beyond it goes into the battery, even past the user's cap or a standby);
 5. self-consumption: the battery takes the house's net power so the grid goes to zero,
    with no charge/discharge reversal inside the hold time unless the error is large;
 6. what the battery cannot take goes to the DAB string (storage first), then to the
@@ -57,6 +58,8 @@ class Window:
 
 
 def _battery_window(image: ProcessImage, soc_pct: float, cfg: CoreConfig) -> Window:
+    """The battery's window from the hardware's side: configured limits, live BMS limits,
+    the reserve (the user's setting if any) and the maximum SOC."""
     lo, hi = -cfg.max_charge_w, cfg.max_discharge_w
     lo_why = hi_why = "battery at its power limit"
     bms = image.bms
@@ -65,8 +68,10 @@ def _battery_window(image: ProcessImage, soc_pct: float, cfg: CoreConfig) -> Win
             lo, lo_why = -max(0.0, bms.value.charge_limit_w), "BMS charge limit"
         if bms.value.discharge_limit_w < hi:
             hi, hi_why = max(0.0, bms.value.discharge_limit_w), "BMS discharge limit"
-    if soc_pct <= cfg.reserve_soc_pct:
-        hi, hi_why = 0.0, f"reserve SOC {cfg.reserve_soc_pct:g} % reached: no discharge"
+    reserve = image.requests.reserve_soc_pct
+    reserve = cfg.reserve_soc_pct if reserve is None else reserve
+    if soc_pct <= reserve:
+        hi, hi_why = 0.0, f"reserve SOC {reserve:g} % reached: no discharge"
     if soc_pct >= cfg.max_soc_pct:
         lo, lo_why = 0.0, f"battery at {cfg.max_soc_pct:g} %: no charge"
     return Window(lo, hi, lo_why, hi_why)
@@ -166,8 +171,6 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         sp = _safe(f"safe state: {why}")
     elif mode == "self_use":
         sp = _safe("requested: the inverter's own self-use")
-    elif mode == "standby":
-        sp = _safe("requested: standby", InverterCommand(InverterMode.PASSIVE, 0.0))
     if sp is not None:
         # Off the core's own loop: the heat pump back to NORMAL (its timers restart).
         hp_changed_s = t if state.hp_state is not SgState.NORMAL else state.hp_changed_s
@@ -216,7 +219,11 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         and (loads.value.tank_temp_degc is None or loads.value.tank_temp_degc < cfg.tank_max_degc)
     )
     reasons: list[str] = []
-    if t < req.force_charge_until_s and req.force_charge_w > 0:
+    standby = mode == "standby"
+    if standby:
+        battery_w = 0.0
+        reasons.append("requested: standby")
+    elif t < req.force_charge_until_s and req.force_charge_w > 0:
         # At least the requested charge; more if the surplus offers more.
         battery_w = min(window.clamp(-req.force_charge_w), window.clamp(-surplus_w))
         reasons.append(f"requested: force charge {req.force_charge_w:g} W")
@@ -224,17 +231,24 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         want_w = -surplus_w
         if req.allow_battery_to_heat_water and tank_ok and boost:
             want_w += cfg.diverter_element_w  # the user lets the battery feed the boost
-        battery_w = _anti_flip(window.clamp(want_w), t, cfg, state)
-        if battery_w == 0.0 and window.clamp(want_w) != 0.0:
+        target_w = window.clamp(want_w)
+        user_max = req.max_charge_w
+        capped = False
+        if user_max is not None and target_w < -user_max:
+            target_w, capped = -user_max, True  # the user's maximum charge power
+        battery_w = _anti_flip(target_w, t, cfg, state)
+        if battery_w == 0.0 and target_w != 0.0:
             reasons.append("self-consumption, held: no flip inside the hold time")
         else:
-            limit = window.why(want_w)
+            limit = f"the user's maximum charge {user_max:g} W" if capped else window.why(want_w)
             reasons.append(f"self-consumption, {limit}" if limit else "self-consumption")
 
     # What is left once the battery has its share (+ = still exported).
     left_w = surplus_w + battery_w
     # The second string stores electricity too: it comes before the loads' heat.
     dab_a = 0.0
+    if standby:
+        dab_ok = tank_ok = False  # everything but the export limit waits
     if dab_ok and dab is not None and left_w > 0 and dab.value.string_voltage_v > 0:
         dab_a = min(cfg.dab_max_charge_current_a, left_w / dab.value.string_voltage_v)
         left_w -= dab_a * dab.value.string_voltage_v
@@ -252,14 +266,32 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
                 diverter_w = min(cfg.diverter_element_w, left_w)
                 reasons.append("surplus to the tank")
             left_w -= diverter_w
-        elif load == "heat_pump":
+        elif load == "heat_pump" and not standby:
             hp, new_state = _heat_pump(max(0.0, left_w), t, cfg, new_state)
             if hp is SgState.RECOMMEND:
                 left_w -= cfg.hp_power_w
                 reasons.append("surplus to the heat pump")
 
+    if standby and new_state.hp_state is not SgState.NORMAL:
+        new_state = replace(
+            new_state, hp_state=SgState.NORMAL, hp_changed_s=t, hp_surplus_since_s=None
+        )
+    # The export limit: what would still go out beyond it goes into the battery, past the
+    # user's cap and a standby request if need be (the hardware window still holds). PV
+    # cannot be curtailed through these inverters: what is left is reported.
+    over_w = 0.0
+    if req.export_limit_w is not None and left_w > req.export_limit_w:
+        more_w = window.clamp(battery_w - (left_w - req.export_limit_w))
+        if more_w < battery_w:
+            left_w -= battery_w - more_w
+            battery_w = more_w
+            reasons.append(f"export limit {req.export_limit_w:g} W: the battery takes more")
+        over_w = max(0.0, left_w - req.export_limit_w)
+
     reason = "; ".join(reasons)
-    sp = Setpoints(InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason, diverter_w, hp)
+    sp = Setpoints(
+        InverterCommand(InverterMode.PASSIVE, battery_w), dab_a, reason, diverter_w, hp, over_w
+    )
     sign = (battery_w > 0) - (battery_w < 0)
     flip_s = t if sign != 0 and sign != state.battery_sign else new_state.last_flip_s
     return sp, CoreState(

@@ -75,6 +75,10 @@ class Requests:
     emergency_stop: bool = False
     diverter_enabled: bool = True
     allow_battery_to_heat_water: bool = False
+    # Settings from Home Assistant's numbers, kept until changed (None: the config's).
+    reserve_soc_pct: float | None = None
+    max_charge_w: float | None = None  # the user's cap, below the configured limit
+    export_limit_w: float | None = None  # kept by absorbing; PV itself cannot be curtailed
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Setpoints:
     reason: str  # why, in words, for the log line and MQTT
     diverter_w: float = 0.0  # offered to the immersion element
     sg_ready: SgState = SgState.NORMAL
+    export_over_limit_w: float = 0.0  # export nothing here could absorb, above the limit
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,35 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "allow_battery_to_heat_water",
         "ON or OFF: lets the battery feed a boost",
     ),
+    CommandSpec("reserve_soc_pct", "Reserve SOC", "number", "reserve_soc_pct", "% kept for backup"),
+    CommandSpec(
+        "max_charge_w", "Maximum charge power", "number", "max_charge_w", "W, the user's cap"
+    ),
+    CommandSpec(
+        "export_limit_w",
+        "Export limit",
+        "number",
+        "export_limit_w",
+        f"W; {25000} means no limit",
+    ),
 )
+NO_EXPORT_LIMIT_W = 25000.0  # the export-limit number's top: no limit
+
+
+def number_bounds(key: str, cfg: EdgeConfig) -> tuple[float, float, str, str]:
+    """(min, max, unit, where the bound comes from) of a number command, from the config."""
+    if key == "force_charge_w":
+        return 0.0, float(cfg.inverter.max_charge_w), "W", "inverter.max_charge_w"
+    if key == "max_charge_w":
+        return 0.0, float(cfg.inverter.max_charge_w), "W", "inverter.max_charge_w"
+    if key == "reserve_soc_pct":
+        top = cfg.battery.max_soc_pct - 1.0
+        return 0.0, top, "%", "below battery.max_soc_pct"
+    if key == "export_limit_w":
+        return 0.0, NO_EXPORT_LIMIT_W, "W", f"{NO_EXPORT_LIMIT_W:g} = no limit"
+    raise ValueError(f"{key!r} is not a number command")
+
+
 BY_KEY = {c.key: c for c in COMMANDS}
 
 
@@ -80,10 +108,6 @@ def _number(raw: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
-
-
-def force_charge_max_w(cfg: EdgeConfig) -> float:
-    return float(cfg.inverter.max_charge_w)
 
 
 def parse_command(
@@ -143,9 +167,9 @@ def _value(spec: CommandSpec, raw: Any, cfg: EdgeConfig) -> str | float | bool |
         return str(raw)
     if spec.component == "number":
         v = _number(raw)
-        hi = force_charge_max_w(cfg)
-        if v is None or not 0.0 <= v <= hi:
-            return Rejected(key, f"{key} = {raw!r}: allowed 0 to {hi:g} W (inverter.max_charge_w)")
+        lo, hi, unit, source = number_bounds(key, cfg)
+        if v is None or not lo <= v <= hi:
+            return Rejected(key, f"{key} = {raw!r}: allowed {lo:g} to {hi:g} {unit} ({source})")
         return v
     if spec.component == "switch":
         if raw in ("ON", True):
@@ -178,11 +202,19 @@ def apply_command(req: Requests, cmd: Command, now_s: float) -> Requests:
         return replace(req, diverter_enabled=bool(cmd.value))
     if cmd.key == "allow_battery_to_heat_water":
         return replace(req, allow_battery_to_heat_water=bool(cmd.value))
+    if cmd.key == "reserve_soc_pct":
+        return replace(req, reserve_soc_pct=float(cmd.value))
+    if cmd.key == "max_charge_w":
+        return replace(req, max_charge_w=float(cmd.value))
+    if cmd.key == "export_limit_w":
+        limit = float(cmd.value)
+        return replace(req, export_limit_w=None if limit >= NO_EXPORT_LIMIT_W else limit)
     raise ValueError(f"unknown command {cmd.key!r}")
 
 
-def requests_state(req: Requests, now_s: float) -> dict[str, Any]:
-    """What the state document shows of the requests (HA entities read these)."""
+def requests_state(req: Requests, now_s: float, cfg: EdgeConfig) -> dict[str, Any]:
+    """What the state document shows of the requests and settings in force (HA entities
+    read these)."""
     mode = req.mode if now_s < req.mode_until_s else "auto"
     forcing = now_s < req.force_charge_until_s and req.force_charge_w > 0
     return {
@@ -192,4 +224,11 @@ def requests_state(req: Requests, now_s: float) -> dict[str, Any]:
         "emergency_stop": "ON" if req.emergency_stop else "OFF",
         "diverter_enabled": "ON" if req.diverter_enabled else "OFF",
         "allow_battery_to_heat_water": "ON" if req.allow_battery_to_heat_water else "OFF",
+        "reserve_soc_pct": (
+            cfg.battery.reserve_soc_pct if req.reserve_soc_pct is None else req.reserve_soc_pct
+        ),
+        "max_charge_w": (
+            float(cfg.inverter.max_charge_w) if req.max_charge_w is None else req.max_charge_w
+        ),
+        "export_limit_w": NO_EXPORT_LIMIT_W if req.export_limit_w is None else req.export_limit_w,
     }

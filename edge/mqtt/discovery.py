@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge import __version__
-from edge.mqtt.commands import COMMANDS, MODES, CommandSpec
+from edge.config import EdgeConfig
+from edge.mqtt.commands import COMMANDS, MODES, CommandSpec, number_bounds
 from edge.mqtt.entities import (
     BINARY_SENSORS,
     SENSORS,
@@ -192,15 +193,22 @@ def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[
 def binary_sensor_config(
     b: BinarySensorDescription, ids: DeviceIds, topics: Topics
 ) -> dict[str, Any]:
-    payload = _common(b.name, unique_id(b, ids), "binary_sensor", b.device, ids, topics)
-    payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{b.key} }}}}")
+    if b.link:
+        # A link's own state: shown as disconnected (not unavailable) while the device is
+        # silent, so only the controller's availability applies.
+        payload = _common(b.name, unique_id(b, ids), "binary_sensor", "bridge", ids, topics)
+        payload["dev"] = device_block(b.device, ids)
+        payload.update(stat_t=topics.device_status(b.device), pl_on="online", pl_off="offline")
+    else:
+        payload = _common(b.name, unique_id(b, ids), "binary_sensor", b.device, ids, topics)
+        payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{b.key} }}}}")
     if b.device_class is not None:
         payload["dev_cla"] = b.device_class
     return payload
 
 
 def control_config(
-    c: CommandSpec, ids: DeviceIds, topics: Topics, max_charge_w: float
+    c: CommandSpec, ids: DeviceIds, topics: Topics, cfg: EdgeConfig
 ) -> dict[str, Any]:
     """A select, number, switch or button on the controller: commands go to
     <base>/cmd/<key> stamped by HA's clock, never retained."""
@@ -212,9 +220,12 @@ def control_config(
     if c.component == "select":
         payload["ops"] = list(MODES)
     elif c.component == "number":
-        payload.update(
-            min=0, max=max_charge_w, step=100, unit_of_meas="W", dev_cla="power", mode="box"
-        )
+        lo, hi, unit, _source = number_bounds(c.key, cfg)
+        payload.update(min=lo, max=hi, unit_of_meas=unit, mode="box")
+        if unit == "W":
+            payload.update(step=100, dev_cla="power")
+        if c.key != "force_charge_w":
+            payload["ent_cat"] = "config"  # settings, kept until changed
     elif c.component == "button":
         payload["pl_prs"] = "PRESS"
     if c.key == "clear_trip":
@@ -226,20 +237,21 @@ def discovery_messages(
     ids: DeviceIds,
     topics: Topics,
     sensors: Iterable[SensorDescription] = SENSORS,
-    max_charge_w: float = 3000.0,
+    cfg: EdgeConfig | None = None,
 ) -> list[tuple[str, str]]:
     """(topic, JSON payload) for every entity of the devices present."""
     out = []
     prefix = topics.discovery_prefix
     for s in sensors:
         if ids.has(s.device):
-            cfg = sensor_config(s, ids, topics)
-            out.append((f"{prefix}/sensor/{cfg['uniq_id']}/config", cfg))
+            entity = sensor_config(s, ids, topics)
+            out.append((f"{prefix}/sensor/{entity['uniq_id']}/config", entity))
     for b in BINARY_SENSORS:
         if ids.has(b.device):
-            cfg = binary_sensor_config(b, ids, topics)
-            out.append((f"{prefix}/binary_sensor/{cfg['uniq_id']}/config", cfg))
+            entity = binary_sensor_config(b, ids, topics)
+            out.append((f"{prefix}/binary_sensor/{entity['uniq_id']}/config", entity))
+    site = cfg if cfg is not None else EdgeConfig()
     for c in COMMANDS:
-        cfg = control_config(c, ids, topics, max_charge_w)
-        out.append((f"{prefix}/{c.component}/{cfg['uniq_id']}/config", cfg))
-    return [(topic, json.dumps(cfg, sort_keys=True)) for topic, cfg in out]
+        entity = control_config(c, ids, topics, site)
+        out.append((f"{prefix}/{c.component}/{entity['uniq_id']}/config", entity))
+    return [(topic, json.dumps(entity, sort_keys=True)) for topic, entity in out]

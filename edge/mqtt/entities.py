@@ -137,6 +137,17 @@ SENSORS: tuple[SensorDescription, ...] = (
     ),
     SensorDescription("heat_pump_sg_ready", "SG-Ready state", "heat_pump", None, None, None),
     SensorDescription("reason", "Decision", "bridge", None, None, None),
+    SensorDescription("inverter_state", "Running state", "inverter", None, None, None),
+    SensorDescription(
+        "battery_temp_degc",
+        "Battery temperature",
+        "inverter",
+        "°C",
+        "temperature",
+        "measurement",
+        0,
+    ),
+    SensorDescription("dab_faults", "Latched faults", "dab", None, None, None),
     SensorDescription(
         "inverter_writes",
         "Inverter writes",
@@ -155,11 +166,18 @@ class BinarySensorDescription:
     name: str
     device: str
     device_class: str | None
+    link: bool = False  # True: reads <base>/<device>/status (online / offline) instead
 
 
 BINARY_SENSORS: tuple[BinarySensorDescription, ...] = (
     BinarySensorDescription("emergency_stop", "Emergency stop", "bridge", "problem"),
     BinarySensorDescription("safe_state", "Safe state", "bridge", "problem"),
     BinarySensorDescription("bms_alarm", "BMS alarm", "bms", "problem"),
+    BinarySensorDescription("export_over_limit", "Export over limit", "bridge", "problem"),
+    BinarySensorDescription("inverter_fault", "Inverter fault", "inverter", "problem"),
+    BinarySensorDescription("dab_tripped", "Tripped", "dab", "problem"),
+    BinarySensorDescription("inverter_link", "Inverter link", "inverter", "connectivity", True),
+    BinarySensorDescription("bms_link", "BMS link", "bms", "connectivity", True),
+    BinarySensorDescription("dab_link", "Board link", "dab", "connectivity", True),
     BinarySensorDescription("boost_hot_water", "Hot-water boost", "diverter", "running"),
 )

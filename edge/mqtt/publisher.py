@@ -16,7 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge.config import MqttConfig
+from edge.config import EdgeConfig, MqttConfig
 from edge.mqtt.client import diagnose, make_client
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
 from edge.mqtt.outbox import Outbox, OutboxSender
@@ -30,11 +30,12 @@ class MqttPublisher:
         cfg: MqttConfig,
         ids: DeviceIds,
         client_id: str,
-        max_charge_w: float = 3000.0,
+        site: EdgeConfig | None = None,
         outbox: Outbox | None = None,
     ) -> None:
+        """site: the whole config, for the commands' bounds in discovery."""
         self.cfg = cfg
-        self.max_charge_w = max_charge_w
+        self.site = site
         self.ids = ids
         self.topics = Topics(cfg.discovery_prefix, cfg.base_topic)
         self.connected = threading.Event()
@@ -103,9 +104,7 @@ class MqttPublisher:
         self.sender.acked(mid)  # never blocks: paho holds its locks here
 
     def publish_discovery(self) -> None:
-        for topic, payload in discovery_messages(
-            self.ids, self.topics, max_charge_w=self.max_charge_w
-        ):
+        for topic, payload in discovery_messages(self.ids, self.topics, cfg=self.site):
             self._client.publish(topic, payload, qos=1, retain=True)
         self.discovery_sent += 1
 

@@ -15,6 +15,7 @@ from edge.core import (
     InverterMode,
     InverterReading,
     ProcessImage,
+    Requests,
     Sample,
     decide,
 )
@@ -140,3 +141,46 @@ def test_setpoints_are_always_inside_every_limit(grid, batt, soc, dab_a, dab_v, 
     assert 0.0 <= sp.dab_charge_current_a <= CFG.dab_max_charge_current_a
     if age > CFG.inverter_stale_after_s:
         assert sp.inverter.mode is InverterMode.SELF_USE
+
+
+def with_requests(img: ProcessImage, **req) -> ProcessImage:
+    return replace(img, requests=Requests(**req))
+
+
+def test_the_users_reserve_replaces_the_configured_one():
+    # Importing 800 W at 40 % SOC: the configured 20 % reserve lets the battery discharge...
+    sp, _ = decide(image(800.0, soc=40), CFG, CoreState())
+    assert sp.inverter.battery_power_w == 800.0
+    # ...the user's 45 % does not.
+    sp, _ = decide(with_requests(image(800.0, soc=40), reserve_soc_pct=45.0), CFG, CoreState())
+    assert sp.inverter.battery_power_w == 0.0 and "reserve SOC 45 %" in sp.reason
+
+
+def test_the_users_maximum_charge_caps_the_battery_and_the_rest_flows_on():
+    # 2500 W exported: the user allows 1000 W of charge; the DAB string takes the next 65 W.
+    img = with_requests(image(-2500.0, dab_a=0.0), max_charge_w=1000.0)
+    sp, _ = decide(img, CFG, CoreState())
+    assert sp.inverter.battery_power_w == -1000.0
+    assert "the user's maximum charge 1000 W" in sp.reason
+    assert sp.dab_charge_current_a == 5.0 and sp.export_over_limit_w == 0.0
+
+
+def test_standby_idles_the_battery_unless_the_export_limit_needs_it():
+    sp, _ = decide(with_requests(image(-2500.0), mode="standby"), CFG, CoreState())
+    assert sp.inverter.battery_power_w == 0.0 and sp.diverter_w == 0.0
+    assert sp.dab_charge_current_a == 0.0 and sp.reason == "requested: standby"
+    img = with_requests(image(-2500.0), mode="standby", export_limit_w=1000.0)
+    sp, _ = decide(img, CFG, CoreState())
+    assert sp.inverter.battery_power_w == -1500.0  # what would exceed the limit
+    assert "export limit 1000 W" in sp.reason and sp.export_over_limit_w == 0.0
+
+
+def test_the_export_limit_beats_the_users_cap_and_reports_what_it_cannot_absorb():
+    img = with_requests(image(-2500.0, dab_a=None), max_charge_w=500.0, export_limit_w=1000.0)
+    sp, _ = decide(img, replace(CFG, dab_enabled=False), CoreState())
+    assert sp.inverter.battery_power_w == -1500.0
+    # 6 kW of surplus, 3 kW of battery: 2 kW over a 1 kW limit with nothing left to take it.
+    img = with_requests(image(-6000.0, dab_a=None), export_limit_w=1000.0)
+    sp, _ = decide(img, replace(CFG, dab_enabled=False), CoreState())
+    assert sp.inverter.battery_power_w == -3000.0
+    assert sp.export_over_limit_w == pytest.approx(2000.0)

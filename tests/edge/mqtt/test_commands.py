@@ -72,22 +72,49 @@ def test_good_commands_parse_in_both_forms():
 def test_requests_act_until_their_expiry_and_the_stop_latches():
     req = Requests()
     req = apply_command(req, Command("force_charge_w", 1500.0, 600.0), now_s=100.0)
-    assert requests_state(req, 699.0)["force_charge_w"] == 1500.0
-    assert requests_state(req, 700.0)["force_charge_w"] == 0.0  # expired
+    assert requests_state(req, 699.0, CFG)["force_charge_w"] == 1500.0
+    assert requests_state(req, 700.0, CFG)["force_charge_w"] == 0.0  # expired
     req = apply_command(req, Command("mode", "standby", 60.0), now_s=100.0)
-    assert requests_state(req, 150.0)["mode_request"] == "standby"
-    assert requests_state(req, 160.0)["mode_request"] == "auto"
+    assert requests_state(req, 150.0, CFG)["mode_request"] == "standby"
+    assert requests_state(req, 160.0, CFG)["mode_request"] == "auto"
     req = apply_command(req, Command("mode", "auto", 60.0), now_s=120.0)
-    assert req.mode_until_s == math.inf and requests_state(req, 130.0)["mode_request"] == "auto"
+    assert (
+        req.mode_until_s == math.inf and requests_state(req, 130.0, CFG)["mode_request"] == "auto"
+    )
     req = apply_command(req, Command("emergency_stop", True, 60.0), now_s=100.0)
-    assert requests_state(req, 1e9)["emergency_stop"] == "ON"  # no expiry
+    assert requests_state(req, 1e9, CFG)["emergency_stop"] == "ON"  # no expiry
     req = apply_command(req, Command("clear_trip", True, 60.0), now_s=200.0)
-    assert requests_state(req, 200.0)["emergency_stop"] == "OFF"
+    assert requests_state(req, 200.0, CFG)["emergency_stop"] == "OFF"
     req = apply_command(req, Command("force_charge_w", 0.0, 600.0), now_s=200.0)
-    assert requests_state(req, 201.0)["force_charge_w"] == 0.0
+    assert requests_state(req, 201.0, CFG)["force_charge_w"] == 0.0
     req = apply_command(req, Command("boost_hot_water", True, 900.0), now_s=200.0)
-    assert requests_state(req, 1099.0)["boost_hot_water"] == "ON"
-    assert requests_state(req, 1100.0)["boost_hot_water"] == "OFF"
+    assert requests_state(req, 1099.0, CFG)["boost_hot_water"] == "ON"
+    assert requests_state(req, 1100.0, CFG)["boost_hot_water"] == "OFF"
+
+
+def test_settings_are_bounded_by_the_config_and_kept_until_changed():
+    cfg = parse_config({"battery": {"max_soc_pct": 90}, "inverter": {"max_charge_w": 2500}})
+    refused = parse_command("reserve_soc_pct", b"95", False, NOW, cfg)
+    assert isinstance(refused, Rejected)
+    assert refused.reason == "reserve_soc_pct = '95': allowed 0 to 89 % (below battery.max_soc_pct)"
+    req = Requests()
+    for key, payload in (
+        ("reserve_soc_pct", b"40"),
+        ("max_charge_w", b"1200"),
+        ("export_limit_w", b"3000"),
+    ):
+        cmd = parse_command(key, payload, False, NOW, cfg)
+        assert isinstance(cmd, Command)
+        req = apply_command(req, cmd, now_s=0.0)
+    shown = requests_state(req, 1e9, cfg)  # no expiry
+    assert (shown["reserve_soc_pct"], shown["max_charge_w"], shown["export_limit_w"]) == (
+        40.0,
+        1200.0,
+        3000.0,
+    )
+    req = apply_command(req, Command("export_limit_w", 25000.0, 60.0), now_s=0.0)
+    assert req.export_limit_w is None  # the top of the range: no limit
+    assert requests_state(Requests(), 0.0, cfg)["reserve_soc_pct"] == cfg.battery.reserve_soc_pct
 
 
 def test_requests_survive_a_restart(tmp_path):

@@ -61,6 +61,16 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
         # The BMS's own view is published beside the inverter's: cells, alarms, startup.
         assert 3.0 < first["bms_cell_min_v"] < first["bms_cell_max_v"] < 3.6
         assert first["bms_cell_spread_mv"] > 0 and first["bms_alarm"] == "OFF"
+        assert first["inverter_state"] in ("charging", "standby", "discharging")
+        assert first["inverter_fault"] == "OFF" and first["export_limit_w"] == 25000.0
+        # The DAB board starts tripped by its dead bus, and is reset once the bus is up.
+        mqtt_reader.wait_for(
+            lambda: (
+                (s := states(mqtt_reader)[-1])["dab_tripped"] == "OFF"
+                and s["dab_faults"] == "none"
+                and s["dab_startup"] == "ready"
+            )
+        )
 
         send(mosquitto, "force_charge_w", 9000)  # above inverter.max_charge_w
         mqtt_reader.wait_for(lambda: results(mqtt_reader) != [])

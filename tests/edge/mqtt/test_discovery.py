@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from edge.config import parse_config
 from edge.mqtt.commands import BY_KEY, COMMANDS
 from edge.mqtt.discovery import (
     DeviceIds,
@@ -76,18 +77,26 @@ def test_each_physical_device_is_its_own_ha_device_via_the_bridge():
     assert all(d["via_device"] == "edge_pi" for k, d in devs.items() if k != "edge_pi")
 
 
+SITE = parse_config({"inverter": {"max_charge_w": 2500}, "battery": {"max_soc_pct": 95}})
+
+
 def test_commands_are_stamped_never_retained_and_bounded_by_the_config():
-    fc = control_config(BY_KEY["force_charge_w"], IDS, TOPICS, max_charge_w=2500)
+    fc = control_config(BY_KEY["force_charge_w"], IDS, TOPICS, SITE)
     assert (fc["min"], fc["max"], fc["unit_of_meas"]) == (0, 2500, "W")
     assert fc["cmd_t"] == "edge/cmd/force_charge_w" and fc["ret"] is False
     assert "now().timestamp()" in fc["cmd_tpl"]
-    mode = control_config(BY_KEY["mode"], IDS, TOPICS, max_charge_w=2500)
+    reserve = control_config(BY_KEY["reserve_soc_pct"], IDS, TOPICS, SITE)
+    assert (reserve["min"], reserve["max"], reserve["unit_of_meas"]) == (0, 94, "%")
+    assert reserve["ent_cat"] == "config"
+    limit = control_config(BY_KEY["export_limit_w"], IDS, TOPICS, SITE)
+    assert (limit["max"], limit["val_tpl"]) == (25000, "{{ value_json.export_limit_w }}")
+    mode = control_config(BY_KEY["mode"], IDS, TOPICS, SITE)
     assert mode["ops"] == ["auto", "self_use", "standby"]
     assert mode["val_tpl"] == "{{ value_json.mode_request }}"
 
 
 def test_emergency_stop_button_snapshot():
-    assert control_config(BY_KEY["emergency_stop"], IDS, TOPICS, max_charge_w=3000) == {
+    assert control_config(BY_KEY["emergency_stop"], IDS, TOPICS, SITE) == {
         "name": "Emergency stop",
         "uniq_id": "edge_pi_emergency_stop_button",
         "obj_id": "edge_pi_emergency_stop_button",
@@ -146,3 +155,18 @@ def test_grid_power_payload_snapshot():
         "stat_cla": "measurement",
         "sug_dsp_prc": 0,
     }
+
+
+def test_links_and_faults_are_binary_sensors():
+    c = configs()
+    link = c["sofar_SE1ES410SIM001_inverter_link"]
+    assert (link["stat_t"], link["pl_on"], link["pl_off"]) == (
+        "edge/inverter/status",
+        "online",
+        "offline",
+    )
+    assert link["dev_cla"] == "connectivity"
+    assert link["avty"] == [{"topic": "edge/status"}]  # disconnected, not unavailable
+    assert link["dev"]["ids"] == ["sofar_SE1ES410SIM001"]
+    trip = c["edge_dab_1_dab_tripped"]
+    assert (trip["dev_cla"], trip["val_tpl"]) == ("problem", "{{ value_json.dab_tripped }}")
