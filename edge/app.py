@@ -456,7 +456,12 @@ def bridge_id() -> str:
 
 
 def make_publisher(
-    cfg: EdgeConfig, serial: str, with_dab: bool, with_loads: bool = False
+    cfg: EdgeConfig,
+    serial: str,
+    with_dab: bool,
+    with_loads: bool = False,
+    dab_id: str | None = None,
+    bms_serial: str | None = None,
 ) -> MqttPublisher:
     """The publisher with its durable outbox in site.state_db."""
     devices = []
@@ -470,7 +475,8 @@ def make_publisher(
         bridge_id=bridge_id(),
         inverter_serial=serial,
         site_name=cfg.site.name,
-        dab_id="1" if with_dab else None,
+        dab_id=(dab_id or "1") if with_dab else None,
+        bms_serial=bms_serial,
         devices=tuple(devices),
     )
     return MqttPublisher(
@@ -482,6 +488,31 @@ def make_publisher(
     )
 
 
+async def wait_for_identities(
+    dab: DabDriver | None, bms: PylontechDriver | None, stop: asyncio.Event, limit_s: float
+) -> None:
+    """Discovery's unique ids come from the DAB board's id and the BMS's serial: give
+    them up to limit_s (wall) to answer before discovery goes out."""
+    tasks = []
+    if dab is not None:
+        tasks.append(asyncio.create_task(dab.run(), name="dab-first-read"))
+    if bms is not None:
+        tasks.append(asyncio.create_task(bms.run(), name="bms-first-read"))
+    deadline = asyncio.get_running_loop().time() + limit_s
+    try:
+        while (
+            (dab is not None and dab.board_id is None) or (bms is not None and bms.serial is None)
+        ) and not stop.is_set():
+            if asyncio.get_running_loop().time() >= deadline:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | None:
     """Discovery needs the inverter's serial: poll until the first full read or stop."""
     task = asyncio.create_task(driver.run(), name="inverter-first-read")
@@ -490,6 +521,8 @@ async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | Non
             if stop.is_set():
                 return None
             await asyncio.sleep(0.05)
+        while driver.in_io:  # between polls, not mid-request
+            await asyncio.sleep(0.005)
         return driver.serial
     finally:
         task.cancel()

@@ -13,7 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from edge.app import Supervisor, bridge_id, make_publisher, wait_for_serial
+from edge.app import (
+    Supervisor,
+    bridge_id,
+    make_publisher,
+    wait_for_identities,
+    wait_for_serial,
+)
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
@@ -24,6 +30,7 @@ from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.energy import EnergyTotals
 from edge.errors import EdgeError
+from edge.identities import Identities
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
@@ -146,9 +153,17 @@ async def _supervise(
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:
+            await wait_for_identities(dab, bms, stop, limit_s=5.0)
+            known = Identities(cfg.site.state_db)
             publisher = make_publisher(
-                cfg, serial, with_dab=dab is not None, with_loads=loads is not None
+                cfg,
+                serial,
+                with_dab=dab is not None,
+                with_loads=loads is not None,
+                dab_id=known.settle("dab", str(dab.board_id) if dab and dab.board_id else None),
+                bms_serial=known.settle("bms", bms.serial if bms else None),
             )
+            known.close()
             publisher.start()
         out: Callable[[str], None] = (
             (lambda _line: None) if quiet else (lambda line: print(line, flush=True))

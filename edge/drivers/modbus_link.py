@@ -72,6 +72,9 @@ class ModbusDevice(Generic[T]):
         self._latest_t_s: float | None = None
         # Set by every good reading: the supervisor decides on fresh data at once.
         self.fresh = asyncio.Event()
+        # True while a poll talks to the device: a task is only cancelled between polls,
+        # so no request is cut off with its answer still on the way.
+        self.in_io = False
 
     # ---- for subclasses -----------------------------------------------------------
     async def identify(self) -> None:
@@ -165,6 +168,7 @@ class ModbusDevice(Generic[T]):
             started_s = self.clock.now_s()
             if not self._client.connected:
                 await self._connect()
+            self.in_io = True
             try:
                 if not self.identified:
                     await self.identify()
@@ -177,6 +181,8 @@ class ModbusDevice(Generic[T]):
                 self.log.warning("%s at %s: %s", self.label, self.port, exc)
             except LINK_ERRORS as exc:
                 self.lost(str(exc) or type(exc).__name__)
+            finally:
+                self.in_io = False
             await self.clock.sleep(max(0.0, self.poll_s - (self.clock.now_s() - started_s)))
 
     def close_link(self) -> None:

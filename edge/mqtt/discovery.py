@@ -87,6 +87,7 @@ class DeviceIds:
     inverter_serial: str
     site_name: str
     dab_id: str | None = None
+    bms_serial: str | None = None  # the master module's; None: ids from the bridge
     # Further devices present: any of "bms", "diverter", "heat_pump".
     devices: tuple[str, ...] = ()
 
@@ -130,6 +131,15 @@ def device_block(device: str, ids: DeviceIds) -> dict[str, Any]:
             "mdl": "DAB board",
             "via_device": bridge,
         }
+    if device == "bms" and ids.bms_serial:
+        return {
+            "ids": [_owner("bms", ids)],
+            "name": "Battery BMS",
+            "mf": "Pylontech",
+            "mdl": "RS485 console",
+            "sn": ids.bms_serial,
+            "via_device": bridge,
+        }
     if device in OWN_DEVICES:
         name, mf, mdl = OWN_DEVICES[device]
         return {
@@ -149,6 +159,8 @@ def _owner(device: str, ids: DeviceIds) -> str:
         return f"edge_dab_{ids.dab_id or 'dab'}"
     if device == "bridge":
         return f"edge_{ids.bridge_id}"
+    if device == "bms" and ids.bms_serial:
+        return _slug(f"pylontech_{ids.bms_serial}")
     return f"edge_{ids.bridge_id}_{device}"
 
 

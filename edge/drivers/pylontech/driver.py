@@ -85,6 +85,8 @@ class PylontechDriver:
         self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.status = "connecting"
+        self.serial: str | None = None  # the master module's (0x93), read once
+        self.in_io = False  # True while a poll talks to the BMS (see ModbusDevice.in_io)
         self.rejected = 0
         self._latest: BmsLimits | None = None
         self._latest_t_s: float | None = None
@@ -117,7 +119,18 @@ class PylontechDriver:
             raise FrameError(f"{cmd.name.lower()} for all modules: RTN 0x{reply.cid2:02X}")
         return reply.info
 
+    async def read_serial(self) -> str:
+        """The master module's serial number (0x93: ADR, then 16 ASCII characters)."""
+        info = await self._ask(MASTER_ADR, Cmd.SERIAL_NUMBER)
+        serial = info[1:17].decode("ascii", errors="replace").strip(" \x00")
+        if not serial or not serial.isprintable():
+            raise FrameError(f"serial number {info[1:17]!r} is not printable text")
+        return serial
+
     async def poll_once(self) -> None:
+        if self.serial is None:
+            self.serial = await self.read_serial()
+            log.info("BMS at %s: master module %s", self.port, self.serial)
         charge = discharge = 0.0
         for adr in range(MASTER_ADR, MASTER_ADR + self.modules):
             c, d = decode_charge_management(await self._ask(adr, Cmd.CHARGE_MANAGEMENT))
@@ -148,6 +161,7 @@ class PylontechDriver:
         """Poll forever; cancel to stop. Faults are logged and the reading ages."""
         while True:
             started = self.clock.now_s()
+            self.in_io = True
             try:
                 if self._writer is None:
                     self._reader, self._writer = await asyncio.wait_for(
@@ -160,12 +174,17 @@ class PylontechDriver:
             except FrameError as exc:
                 self.rejected += 1
                 log.warning("BMS at %s: reply rejected: %s", self.port, exc)
+                # A garbled or stray reply may leave bytes on the line that would answer
+                # the next request: start the next poll on a fresh connection.
+                self.close()
             except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                 if self.status == "online":
                     log.warning("BMS at %s: %s; reconnecting", self.port, exc or type(exc).__name__)
                 self.status = f"offline: {exc or type(exc).__name__}"
                 self.close()
                 await asyncio.sleep(min(self.poll_s, 2.0))
+            finally:
+                self.in_io = False
             await self.clock.sleep(max(0.0, self.poll_s - (self.clock.now_s() - started)))
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

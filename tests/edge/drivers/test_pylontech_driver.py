@@ -90,6 +90,7 @@ def test_cells_temperatures_and_soc_are_read_over_a_serial_port():
             assert got.soc_pct == pytest.approx(pack.soc_pct, abs=1.0)
             assert got.alarms == ()
             assert drv.status == "online" and drv.rejected == 0
+            assert drv.serial == "PPTAP00000000000"  # the master module's, from 0x93
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

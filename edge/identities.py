@@ -1,0 +1,43 @@
+"""Device serials as last seen, kept in SQLite (site.state_db): Home Assistant's unique ids
+derive from them, so they must not change when a device happens to be silent at start-up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from edge.errors import ConfigError
+
+
+class Identities:
+    def __init__(self, db_path: str = ":memory:") -> None:
+        try:
+            if db_path != ":memory:":
+                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                db_path = str(Path(db_path).expanduser())
+            self._db = sqlite3.connect(db_path)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS identities (device TEXT PRIMARY KEY, serial TEXT)"
+            )
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+
+    def settle(self, device: str, seen: str | None) -> str | None:
+        """The serial to use: the one seen now (remembered), else the last one seen."""
+        if seen:
+            self._db.execute(
+                "INSERT INTO identities (device, serial) VALUES (?, ?)"
+                " ON CONFLICT (device) DO UPDATE SET serial = excluded.serial",
+                (device, seen),
+            )
+            self._db.commit()
+            return seen
+        row = self._db.execute(
+            "SELECT serial FROM identities WHERE device = ?", (device,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        self._db.close()
