@@ -8,11 +8,8 @@ battery + = discharge."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from edge.core.model import ProcessImage
-from edge.errors import ConfigError
+from edge.state_db import open_state_db
 
 TOTALS = (
     "grid_import_kwh",
@@ -27,18 +24,10 @@ TOTALS = (
 
 class EnergyTotals:
     def __init__(self, db_path: str = ":memory:") -> None:
-        try:
-            if db_path != ":memory:":
-                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                db_path = str(Path(db_path).expanduser())
-            self._db = sqlite3.connect(db_path)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS energy_totals (name TEXT PRIMARY KEY, kwh REAL)"
-            )
-            self._db.commit()
-            rows = dict(self._db.execute("SELECT name, kwh FROM energy_totals").fetchall())
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._db = open_state_db(
+            db_path, "CREATE TABLE IF NOT EXISTS energy_totals (name TEXT PRIMARY KEY, kwh REAL)"
+        )
+        rows = dict(self._db.execute("SELECT name, kwh FROM energy_totals").fetchall())
         self.kwh = {name: float(rows.get(name, 0.0)) for name in TOTALS}
 
     def add(self, image: ProcessImage, dt_s: float) -> None:

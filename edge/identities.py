@@ -4,25 +4,14 @@ derive from them, so they must not change when a device happens to be silent at 
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-from edge.errors import ConfigError
+from edge.state_db import open_state_db
 
 
 class Identities:
     def __init__(self, db_path: str = ":memory:") -> None:
-        try:
-            if db_path != ":memory:":
-                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                db_path = str(Path(db_path).expanduser())
-            self._db = sqlite3.connect(db_path)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS identities (device TEXT PRIMARY KEY, serial TEXT)"
-            )
-            self._db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._db = open_state_db(
+            db_path, "CREATE TABLE IF NOT EXISTS identities (device TEXT PRIMARY KEY, serial TEXT)"
+        )
 
     def settle(self, device: str, seen: str | None) -> str | None:
         """The serial to use: the one seen now (remembered), else the last one seen."""

@@ -5,28 +5,19 @@ keeps its expiry. One row, rewritten on every accepted command."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, fields
-from pathlib import Path
 
 from edge.core.model import Requests
-from edge.errors import ConfigError
+from edge.state_db import open_state_db
 
 
 class RequestStore:
     def __init__(self, db_path: str = ":memory:") -> None:
-        try:
-            if db_path != ":memory:":
-                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                db_path = str(Path(db_path).expanduser())
-            self._db = sqlite3.connect(db_path)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                " doc TEXT NOT NULL)"
-            )
-            self._db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._db = open_state_db(
+            db_path,
+            "CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY CHECK (id = 1),"
+            " doc TEXT NOT NULL)",
+        )
 
     def load(self) -> Requests:
         row = self._db.execute("SELECT doc FROM requests WHERE id = 1").fetchone()

@@ -7,10 +7,7 @@ behaviour) go out until the next day: the driver, not its callers, enforces this
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-from edge.errors import ConfigError
+from edge.state_db import open_state_db
 
 DAY_S = 86400.0
 
@@ -19,19 +16,12 @@ class WriteBudget:
     def __init__(self, device: str, per_day: int, db_path: str = ":memory:") -> None:
         self.device = device
         self.per_day = per_day
-        try:
-            if db_path != ":memory:":
-                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                db_path = str(Path(db_path).expanduser())
-            self._db = sqlite3.connect(db_path)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS write_counts ("
-                " device TEXT NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,"
-                " PRIMARY KEY (device, day))"
-            )
-            self._db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._db = open_state_db(
+            db_path,
+            "CREATE TABLE IF NOT EXISTS write_counts ("
+            " device TEXT NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,"
+            " PRIMARY KEY (device, day))",
+        )
 
     def used(self, now_s: float) -> int:
         row = self._db.execute(

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
-from edge.errors import ConfigError
+from edge.state_db import open_state_db
 
 log = logging.getLogger("edge.mqtt")
 
@@ -37,23 +35,19 @@ class Outbox:
         self.max_bytes = max_bytes
         self.thinned = 0  # samples removed to stay inside max_bytes
         self._lock = threading.Lock()
-        try:
-            if db_path != ":memory:":
-                Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                db_path = str(Path(db_path).expanduser())
-            self._db = sqlite3.connect(db_path, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " topic TEXT NOT NULL, payload BLOB NOT NULL, kind TEXT NOT NULL)"
-            )
-            self._db.commit()
-            row = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
-            ).fetchone()
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
+        self._db = open_state_db(
+            db_path,
+            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " topic TEXT NOT NULL, payload BLOB NOT NULL, kind TEXT NOT NULL)",
+            threads=True,
+        )
+        # A queued row is written once a second while the broker is away: the WAL with
+        # normal sync keeps that cheap on an SD card (a power cut may lose the last rows).
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
+        ).fetchone()
         self._rows, self._bytes = int(row[0]), int(row[1]) + ROW_OVERHEAD_BYTES * int(row[0])
 
     def __len__(self) -> int:
