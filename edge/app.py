@@ -9,7 +9,6 @@ one line. The inverter is polled in its own task, so a silent device only ages i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import time
@@ -405,10 +404,7 @@ class Supervisor:
                 await self.tick(now - last_t)
                 last_t = now
         finally:
-            for task in polls:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(polls)
             # Leave the inverter in its own self-use mode and the DAB bridge off, whatever
             # ended the run.
             await self.inverter.close(restore_self_use=True)
@@ -425,6 +421,22 @@ class Supervisor:
                 self.publisher.publish_counters(self.energy.doc(self.clock.now_s()))
             self.energy.close()
         return self.summary
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[Any]], tries: int = 20) -> None:
+    """Cancel tasks and wait until they have ended. A cancel can be lost: before Python
+    3.12, asyncio.wait_for swallows one that arrives as its awaitable completes (pymodbus
+    and the BMS driver wait that way), and the task polls on; so cancel again until done."""
+    for _ in range(tries):
+        pending = [t for t in tasks if not t.done()]
+        if not pending:
+            return
+        for t in pending:
+            t.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    names = [t.get_name() for t in tasks if not t.done()]
+    if names:
+        log.error("tasks still running after %d cancels: %s", tries, ", ".join(names))
 
 
 async def _keep_polling(name: str, poll: Callable[[], Awaitable[None]]) -> None:
@@ -507,10 +519,7 @@ async def wait_for_identities(
                 return
             await asyncio.sleep(0.05)
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
 
 
 async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | None:
@@ -525,6 +534,4 @@ async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | Non
             await asyncio.sleep(0.005)
         return driver.serial
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])

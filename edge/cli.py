@@ -16,6 +16,7 @@ from pathlib import Path
 from edge.app import (
     Supervisor,
     bridge_id,
+    cancel_and_wait,
     make_publisher,
     wait_for_identities,
     wait_for_serial,
@@ -192,10 +193,7 @@ async def _supervise(
     finally:
         if publisher is not None:
             publisher.stop()
-        for t in tasks:
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(tasks)
 
 
 def _tcp(url: str, key: str) -> tuple[str, int]:
@@ -318,9 +316,7 @@ async def _sim(args: argparse.Namespace) -> int:
                 flush=True,
             )
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         await world.stop()
     return 0
 

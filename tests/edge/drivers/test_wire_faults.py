@@ -171,3 +171,27 @@ def test_a_poll_task_that_crashes_is_restarted_and_the_others_go_on(caplog):
     asyncio.run(go())
     assert "flaky poll task failed; restarting it in 1 s" in caplog.text
     assert "ZeroDivisionError: a bug in a decoder" in caplog.text
+
+
+def test_a_task_that_loses_a_cancel_is_cancelled_again():
+    from edge.app import cancel_and_wait
+
+    async def go():
+        swallowed = []
+
+        async def poll_like_wait_for_in_3_11() -> None:
+            while True:
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    if not swallowed:  # the first cancel is lost, as wait_for may lose it
+                        swallowed.append(1)
+                        continue
+                    raise
+
+        task = asyncio.create_task(poll_like_wait_for_in_3_11())
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(cancel_and_wait([task]), 5)
+        assert task.cancelled() and swallowed == [1]
+
+    asyncio.run(go())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +39,8 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
     proc = subprocess.Popen(
         [
             sys.executable,
+            "-X",
+            "faulthandler",
             "-m",
             "edge",
             "demo",
@@ -113,7 +116,12 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
         )
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"edge demo did not stop on SIGTERM:\n{err[-6000:]}") from None
     assert proc.returncode == 0, err
     assert "commands: 2 accepted, 1 refused" in out
     # Energy totals went out on their own topic, growing.
