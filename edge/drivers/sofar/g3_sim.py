@@ -11,16 +11,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge.drivers.sofar import g3
 from edge.drivers.sofar import registers as reg
-from edge.drivers.sofar.sim import live_values
+from edge.drivers.sofar.sim import live_values, serve_rtu_over_tcp
 from edge.sim.house import House, InverterMode
 
 log = logging.getLogger(__name__)
@@ -187,12 +186,7 @@ class SofarG3Emulator:
         )
 
     async def start(self) -> int:
-        self._server = ModbusTcpServer(
-            self._device(), framer=FramerType.RTU, address=(self.host, self.port)
-        )
-        await self._server.serve_forever(background=True)
-        transport: Any = self._server.transport
-        self.port = int(transport.sockets[0].getsockname()[1])
+        self._server, self.port = await serve_rtu_over_tcp(self._device(), self.host, self.port)
         return self.port
 
     async def stop(self) -> None:

@@ -113,6 +113,19 @@ def live_values(house: House) -> dict[str, float]:
     }
 
 
+async def serve_rtu_over_tcp(
+    device: SimDevice, host: str, port: int, custom_pdu: list[Any] | None = None
+) -> tuple[ModbusTcpServer, int]:
+    """A pymodbus server for `device`, Modbus RTU framing over TCP, serving in the
+    background; returns it and its TCP port (port 0 picks a free one)."""
+    server = ModbusTcpServer(
+        device, framer=FramerType.RTU, address=(host, port), custom_pdu=custom_pdu or []
+    )
+    await server.serve_forever(background=True)
+    transport: Any = server.transport
+    return server, int(transport.sockets[0].getsockname()[1])
+
+
 class SofarEmulator:
     """Serve one emulated inverter for `house` on host:port (port 0 picks a free one)."""
 
@@ -213,18 +226,12 @@ class SofarEmulator:
 
     async def start(self) -> int:
         """Start serving in the background; returns the TCP port."""
-        self._server = ModbusTcpServer(
+        self._server, self.port = await serve_rtu_over_tcp(
             self._device(),
-            framer=FramerType.RTU,
-            address=(self.host, self.port),
-            custom_pdu=[
-                PassiveRequest.bind(self._on_passive),
-                HeartbeatRequest.bind(self._on_heartbeat),
-            ],
+            self.host,
+            self.port,
+            [PassiveRequest.bind(self._on_passive), HeartbeatRequest.bind(self._on_heartbeat)],
         )
-        await self._server.serve_forever(background=True)
-        transport: Any = self._server.transport
-        self.port = int(transport.sockets[0].getsockname()[1])
         return self.port
 
     async def stop(self) -> None:
