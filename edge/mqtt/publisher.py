@@ -139,3 +139,4 @@ class MqttPublisher:
         self._client.disconnect()
         self._client.loop_stop()
         self.sender.stop()
+        self.sender.outbox.close()
