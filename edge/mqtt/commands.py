@@ -66,7 +66,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Export limit",
         "number",
         "export_limit_w",
-        f"W; {25000} means no limit",
+        "W; 25000 (the top) means no limit",
     ),
 )
 NO_EXPORT_LIMIT_W = 25000.0  # the export-limit number's top: no limit
