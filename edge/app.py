@@ -128,6 +128,8 @@ class Supervisor:
         self.store = requests or RequestStore()
         self.requests: Requests = self.store.load()
         self._wake = asyncio.Event()  # a command arrived: decide now
+        self.last_doc: dict[str, Any] = {}  # the latest state document (MQTT, local API)
+        self.restart_pending: list[str] = []  # config keys changed that need a restart
         self._background: set[asyncio.Task[None]] = set()
         self.loads = loads
         self.bms = bms
@@ -322,6 +324,7 @@ class Supervisor:
             self.energy.save()
             if self.publisher is not None:
                 self.publisher.publish_counters(self.energy.doc(now))
+        doc = self.last_doc = self._state_doc(image, sp)
         if self.publisher is not None:
             fresh = {
                 "inverter": image.inverter is not None
@@ -338,13 +341,14 @@ class Supervisor:
                 if self._online.get(device) != online:
                     self.publisher.publish_device_status(device, online)
                     self._online[device] = online
-            self.publisher.publish_state(self._state_doc(image, sp))
+            self.publisher.publish_state(doc)
         self.out(self._line(image, sp))
         return sp
 
-    def command(self, key: str, payload: bytes, retained: bool) -> None:
-        """One command from MQTT (in the event loop): validated against the config, then
-        applied to the requests, kept in SQLite, and decided on at once."""
+    def command(self, key: str, payload: bytes, retained: bool) -> dict[str, Any]:
+        """One command from MQTT or the local API (in the event loop): validated against
+        the config, then applied to the requests, kept in SQLite, and decided on at once.
+        Returns (and publishes) the outcome."""
         cmd = parse_command(key, payload, retained, time.time(), self.cfg)
         result: dict[str, Any] = {"command": key, "payload": payload.decode("utf-8", "replace")}
         if isinstance(cmd, Rejected):
@@ -364,6 +368,34 @@ class Supervisor:
             self._wake.set()
         if self.publisher is not None:
             self.publisher.publish_command_result(result)
+        return result
+
+    def apply_config(self, new: EdgeConfig, restart_pending: list[str]) -> None:
+        """Take the live settings of `new` (edge/supervisor_api.py's LIVE_PREFIXES) at
+        once; the others keep their running values until a restart."""
+        from edge.supervisor_api import flatten, is_live
+
+        merged = self.cfg.model_dump()
+        for key, value in flatten(new.model_dump()).items():
+            if is_live(key):
+                *path, leaf = key.split(".")
+                node = merged
+                for part in path:
+                    node = node[part]
+                node[leaf] = value
+        cfg = EdgeConfig.model_validate(merged)
+        self.cfg, self.core_cfg = cfg, core_config(cfg)
+        self.inverter.cfg = cfg.inverter
+        if self.dab is not None:
+            self.dab.cfg = cfg.dab
+        if self.loads is not None:
+            self.loads.deadband_w = cfg.loads.diverter.deadband_w
+        self.restart_pending = restart_pending
+        log.info(
+            "configuration reloaded%s",
+            f"; needs a restart for {', '.join(restart_pending)}" if restart_pending else "",
+        )
+        self._wake.set()
 
     async def _clear_dab_trip(self) -> None:
         assert self.dab is not None

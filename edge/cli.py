@@ -32,11 +32,13 @@ from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.energy import EnergyTotals
 from edge.errors import EdgeError
 from edge.identities import Identities
+from edge.local_api import LocalApi
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
 from edge.sim.clock import ScaledClock, format_time_of_day
 from edge.sim.world import SimulatedWorld, WorldParams, house_params
+from edge.supervisor_api import SupervisorApi
 
 log = logging.getLogger("edge")
 NOON_S = 12 * 3600.0
@@ -77,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=EXAMPLE_CONFIG, help="site file (default: the example)"
     )
     d.add_argument("--quiet", action="store_true", help="print only the summary")
+    d.add_argument(
+        "--api-socket", help="the local API's socket (default: the config's site.api_socket)"
+    )
 
     s = sub.add_parser(
         "sim", help="serve the simulated house's devices on the ports a config names"
@@ -119,7 +124,9 @@ async def _supervise(
     quiet: bool,
     extra_tasks: list[Awaitable[None]],
     loads: LoadsDriver | None = None,
+    config_path: Path | None = None,
 ) -> int:
+    """config_path: the site file the config came from (the local API reloads it)."""
     stop = _stop_event()
     budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
     family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
@@ -181,7 +188,16 @@ async def _supervise(
             requests=RequestStore(cfg.site.state_db),
             energy=EnergyTotals(cfg.site.state_db),
         )
-        summary = await sup.run(until_s, stop)
+        api = LocalApi(cfg.site.api_socket, SupervisorApi(sup, config_path), cfg.site.api_group)
+        try:
+            await api.start()
+            print(f"local API on {api.path} (edge menu --socket {api.path})", flush=True)
+        except OSError as exc:
+            log.warning("local API not started: site.api_socket = %r: %s", api.path, exc)
+        try:
+            summary = await sup.run(until_s, stop)
+        finally:
+            await api.stop()
         for line in summary.lines():
             print(line)
         if publisher is not None:
@@ -233,7 +249,12 @@ async def _demo(args: argparse.Namespace) -> int:
             "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
             "dab": base.dab.model_copy(update={"port": f"tcp://127.0.0.1:{dab_port or 1}"}),
             # The simulated house keeps no state across runs.
-            "site": base.site.model_copy(update={"state_db": ":memory:"}),
+            "site": base.site.model_copy(
+                update={
+                    "state_db": ":memory:",
+                    "api_socket": args.api_socket or base.site.api_socket,
+                }
+            ),
             "battery": base.battery.model_copy(
                 update={"bms_port": f"tcp://127.0.0.1:{world.bms.port}" if world.bms else None}
             ),
@@ -266,6 +287,7 @@ async def _demo(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             extra_tasks=[world.run()],
             loads=loads,
+            config_path=args.config,
         )
     finally:
         await world.stop()
@@ -346,7 +368,7 @@ async def _run(args: argparse.Namespace) -> int:
             " `edge run` leaves those alone",
             flush=True,
         )
-    return await _supervise(cfg, clock, until, args.quiet, [], loads=loads)
+    return await _supervise(cfg, clock, until, args.quiet, [], loads=loads, config_path=args.config)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,14 @@ class SiteConfig(_Model):
         min_length=1,
         description="SQLite file for what must survive a restart (write counts); :memory: for none",
     )
+    api_socket: str = Field(
+        "~/.local/state/edge/api.sock",
+        min_length=1,
+        description="The local API's Unix socket (the on-device menu talks through it)",
+    )
+    api_group: str | None = Field(
+        None, description="Members of this group may act through the local API; others only look"
+    )
 
 
 class InverterConfig(_Model):

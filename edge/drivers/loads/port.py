@@ -103,8 +103,26 @@ class LoadsDriver:
         del now_s
         return Sample(self.outputs.read(), self.outputs.age_s())
 
+    testing: str | None = None  # an output test in progress (commissioning)
+
+    def start_test(self, what: str, element_w: float) -> None:
+        """Commissioning: the diverter at 10 % of the element, or one SG-Ready relay
+        closed, everything else off; the decisions wait until end_test()."""
+        self.testing = what
+        self.outputs.set_diverter_w(0.1 * element_w if what == "diverter" else 0.0)
+        self.outputs.set_sg_contacts(what == "relay1", what == "relay2")
+
+    def end_test(self) -> None:
+        """Back to the decisions: both outputs are written again at the next apply()."""
+        self.testing = None
+        self.outputs.set_diverter_w(0.0)
+        self.outputs.set_sg_contacts(*SG_CONTACTS[SgState.NORMAL])
+        self.diverter_w, self.sg_state = 0.0, SgState.NORMAL
+
     def apply(self, diverter_w: float, sg: SgState) -> None:
         """Set the outputs; the diverter only on a change beyond the deadband or to 0."""
+        if self.testing is not None:
+            return
         if abs(diverter_w - self.diverter_w) >= self.deadband_w or (
             diverter_w == 0.0 and self.diverter_w != 0.0
         ):

@@ -1,0 +1,154 @@
+"""The supervisor's local API: JSON lines over a Unix socket (site.api_socket), no network
+port. The on-device menu acts only through it and the config file.
+
+Access is read-only unless the peer (SO_PEERCRED) is root, the supervisor's own user, or
+a member of site.api_group: anyone on the device may look, only the controller's group may
+act. The socket is made mode 0666 so that the check, not the connect, decides.
+
+Requests, one JSON object a line, each answered with one:
+  {"op": "status"}                    the latest state document, devices, decisions, budgets
+  {"op": "command", "key", "value", ["for_s"]}
+                                      a command as over MQTT (edge/mqtt/commands.py)
+  {"op": "reload"}                    re-read the config file; apply what can be applied live
+  {"op": "test_output", "what": "diverter"|"relay1"|"relay2", "seconds": N}
+                                      drive one load output for N s (commissioning)
+Every answer has "ok"; a refusal has "error" saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import grp
+import json
+import logging
+import os
+import pwd
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("edge.api")
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+WRITE_OPS = ("command", "reload", "test_output")
+
+
+def peer_may_write(sock: socket.socket, group: str | None) -> bool:
+    """Root, the supervisor's own user, or a member of `group` (primary or supplementary)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, gid = struct.unpack("3i", creds)
+    if uid in (0, os.getuid()):
+        return True
+    if group is None:
+        return False
+    try:
+        wanted = grp.getgrnam(group).gr_gid
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return False
+    return wanted in os.getgrouplist(name, gid)
+
+
+class LocalApi:
+    def __init__(self, path: str, handler: Handler, group: str | None = None) -> None:
+        self.path = str(Path(path).expanduser())
+        self.handler = handler
+        self.group = group
+        self.requests = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)  # a stale socket from a previous run
+        self._server = await asyncio.start_unix_server(self._serve, path=self.path)
+        os.chmod(self.path, 0o666)
+        log.info("local API on %s", self.path)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        may_write = peer_may_write(sock, self.group)
+        try:
+            while line := await reader.readline():
+                self.requests += 1
+                answer = await self._answer(line, may_write)
+                writer.write(json.dumps(answer, default=str).encode() + b"\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, line: bytes, may_write: bool) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return {"ok": False, "error": f"not a JSON request: {exc.msg}"}
+        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+            return {"ok": False, "error": 'a request is a JSON object with an "op"'}
+        if request["op"] in WRITE_OPS and not may_write:
+            return {
+                "ok": False,
+                "error": f"read-only: {request['op']} needs the controller's group"
+                + (f" ({self.group})" if self.group else ""),
+            }
+        try:
+            answer = await self.handler(request)
+        except Exception as exc:  # a bug in one request must not stop the API
+            log.exception("local API request %r failed", request.get("op"))
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        answer.setdefault("ok", True)
+        answer["read_only"] = not may_write
+        return answer
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class ApiClient:
+    """A blocking client, for the menu (one request at a time)."""
+
+    def __init__(self, path: str, timeout_s: float = 5.0) -> None:
+        self.path = str(Path(path).expanduser())
+        self.timeout_s = timeout_s
+        self._sock: socket.socket | None = None
+        self._file: Any = None
+
+    def _connect(self) -> None:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout_s)
+        s.connect(self.path)
+        self._sock, self._file = s, s.makefile("rwb")
+
+    def request(self, op: str, **args: Any) -> dict[str, Any]:
+        """One request; raises OSError when the supervisor is not there."""
+        if self._sock is None:
+            self._connect()
+        assert self._file is not None
+        try:
+            self._file.write(json.dumps({"op": op, **args}).encode() + b"\n")
+            self._file.flush()
+            line = self._file.readline()
+        except OSError:
+            self.close()
+            raise
+        if not line:
+            self.close()
+            raise ConnectionError("the supervisor closed the local API connection")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        self._sock = self._file = None

@@ -1,0 +1,184 @@
+"""What the local API (edge/local_api.py) asks of a running supervisor: its status, the
+commands, a config reload that applies what it can without a restart, and the output
+tests of commissioning."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge.config import EdgeConfig, load_config
+from edge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edge.app import Supervisor
+
+# Settings a running supervisor takes at once (they feed the core's CoreConfig, or a
+# driver's deadband); any other change needs a restart.
+LIVE_PREFIXES = (
+    "policy.",
+    "battery.reserve_soc_pct",
+    "battery.max_soc_pct",
+    "battery.bms_stale_after_s",
+    "inverter.max_charge_w",
+    "inverter.max_discharge_w",
+    "inverter.deadband_w",
+    "inverter.stale_after_s",
+    "dab.max_charge_current_a",
+    "dab.stale_after_s",
+    "loads.priority",
+    "loads.stale_after_s",
+    "loads.diverter.element_w",
+    "loads.diverter.tank_max_degc",
+    "loads.diverter.deadband_w",
+    "loads.heat_pump.power_w",
+    "loads.heat_pump.confirm_s",
+    "loads.heat_pump.release_s",
+    "loads.heat_pump.min_on_s",
+    "loads.heat_pump.min_off_s",
+    "loads.heat_pump.max_starts_per_h",
+    "mqtt.command_max_age_s",
+)
+OUTPUT_TESTS = ("diverter", "relay1", "relay2")
+MAX_TEST_S = 30.0
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def changed_keys(old: EdgeConfig, new: EdgeConfig) -> list[str]:
+    a, b = flatten(old.model_dump()), flatten(new.model_dump())
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def is_live(key: str) -> bool:
+    return any(key == p or (p.endswith(".") and key.startswith(p)) for p in LIVE_PREFIXES)
+
+
+class SupervisorApi:
+    def __init__(self, sup: Supervisor, config_path: Path | None) -> None:
+        self.sup = sup
+        self.config_path = config_path
+        # The file as it was when the supervisor read it: a reload applies what changed in
+        # the file since (the demo runs a copy with its own ports, which stay as they are).
+        self.file_cfg: EdgeConfig | None = (
+            _load_or_none(config_path) if config_path is not None else None
+        )
+        self._test_task: asyncio.Task[None] | None = None
+
+    async def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request["op"]
+        if op == "status":
+            return self.status()
+        if op == "command":
+            return self.command(request)
+        if op == "reload":
+            return self.reload()
+        if op == "test_output":
+            return self.test_output(request)
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def status(self) -> dict[str, Any]:
+        sup = self.sup
+        now = sup.clock.now_s()
+        devices: dict[str, Any] = {}
+        drivers: dict[str, Any] = {"inverter": sup.inverter, "dab": sup.dab, "bms": sup.bms}
+        limits = {
+            "inverter": sup.cfg.inverter.stale_after_s,
+            "dab": sup.cfg.dab.stale_after_s,
+            "bms": sup.cfg.battery.bms_stale_after_s,
+        }
+        for name, drv in drivers.items():
+            if drv is None:
+                continue
+            sample = drv.sample(now)
+            age = None if sample is None else round(sample.age_s, 1)
+            devices[name] = {
+                "status": drv.status,
+                "age_s": age,
+                "stale": age is None or age > limits[name],
+            }
+        budgets = {"inverter": _budget(sup.inverter.budget, now)}
+        if sup.dab is not None:
+            budgets["dab"] = _budget(sup.dab.budget, now)
+        if sup.loads is not None:
+            budgets["diverter"] = _budget(sup.loads.budget, now)
+            devices["loads"] = {
+                "status": "testing " + sup.loads.testing if sup.loads.testing else "ok"
+            }
+        return {
+            "state": sup.last_doc,
+            "devices": devices,
+            "decisions": list(sup.summary.decisions)[-20:],
+            "budgets": budgets,
+            "config_path": str(self.config_path) if self.config_path else None,
+            "restart_pending": sup.restart_pending,
+            "ticks": sup.summary.ticks,
+        }
+
+    def command(self, request: dict[str, Any]) -> dict[str, Any]:
+        key = request.get("key")
+        if not isinstance(key, str):
+            return {"ok": False, "error": 'a command needs a "key"'}
+        doc: dict[str, Any] = {"value": request.get("value", "PRESS"), "sent_s": time.time()}
+        if "for_s" in request:
+            doc["for_s"] = request["for_s"]
+        result = self.sup.command(key, json.dumps(doc).encode(), retained=False)
+        return {"ok": bool(result.get("accepted")), "result": result}
+
+    def reload(self) -> dict[str, Any]:
+        if self.config_path is None:
+            return {"ok": False, "error": "this supervisor was not started from a config file"}
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            return {"ok": False, "error": str(exc)}
+        keys = changed_keys(self.file_cfg or self.sup.cfg, new)
+        live = [k for k in keys if is_live(k)]
+        restart = [k for k in keys if not is_live(k)]
+        self.file_cfg = new
+        self.sup.apply_config(new, restart_pending=restart)
+        return {"applied": live, "restart_needed": restart}
+
+    def test_output(self, request: dict[str, Any]) -> dict[str, Any]:
+        what, seconds = request.get("what"), request.get("seconds", 5.0)
+        loads = self.sup.loads
+        if loads is None:
+            return {"ok": False, "error": "no load outputs are driven by this supervisor"}
+        if what not in OUTPUT_TESTS:
+            return {"ok": False, "error": f"what = {what!r}: allowed {', '.join(OUTPUT_TESTS)}"}
+        if not isinstance(seconds, int | float) or not 0 < seconds <= MAX_TEST_S:
+            return {"ok": False, "error": f"seconds = {seconds!r}: allowed 0 to {MAX_TEST_S:g}"}
+        if loads.testing is not None:
+            return {"ok": False, "error": f"a test of {loads.testing} is running"}
+        loads.start_test(str(what), self.sup.cfg.loads.diverter.element_w)
+        self._test_task = asyncio.create_task(self._end_test(float(seconds)))
+        return {"testing": what, "seconds": seconds}
+
+    async def _end_test(self, seconds: float) -> None:
+        assert self.sup.loads is not None
+        try:
+            await self.sup.clock.sleep(seconds)
+        finally:
+            self.sup.loads.end_test()
+
+
+def _load_or_none(path: Path) -> EdgeConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError:
+        return None
+
+
+def _budget(budget: Any, now_s: float) -> dict[str, int]:
+    return {"used": budget.used(now_s), "per_day": budget.per_day}

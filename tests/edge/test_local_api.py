@@ -1,0 +1,139 @@
+"""The local API against a running `edge demo`: status, commands, a config reload that
+applies what it can, output tests, and read-only access for users outside the group."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.config import EXAMPLE_CONFIG
+from edge.local_api import ApiClient
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def wait_until(pred, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            got = pred()
+        except OSError:
+            got = None
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    folder = Path(tempfile.mkdtemp(prefix="edge-api-"))
+    folder.chmod(0o755)  # other users may reach the socket (the read-only test)
+    sock = folder / "api.sock"
+    cfg = tmp_path / "site.toml"
+    shutil.copy(EXAMPLE_CONFIG, cfg)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "demo", "--no-mqtt", "--quiet", "--config", str(cfg)]
+        + ["--minutes", "30", "--speed", "10", "--api-socket", str(sock)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    client = ApiClient(str(sock))
+    try:
+        wait_until(lambda: client.request("status")["state"].get("grid_power_w") is not None)
+        yield client, cfg, sock
+    finally:
+        client.close()
+        proc.terminate()
+        proc.communicate(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 0
+
+
+def test_status_commands_reload_and_output_tests(demo):
+    client, cfg, _sock = demo
+    status = client.request("status")
+    assert status["ok"] and not status["read_only"]
+    assert status["devices"]["inverter"]["stale"] is False
+    assert status["budgets"]["inverter"]["per_day"] == 20000
+    assert status["config_path"] == str(cfg)
+
+    refused = client.request("command", key="force_charge_w", value=99999)
+    assert not refused["ok"] and "allowed 0 to 3000 W" in refused["result"]["reason"]
+    assert client.request("command", key="emergency_stop")["ok"]
+    wait_until(lambda: client.request("status")["state"]["reason"].startswith("emergency stop"))
+    assert client.request("command", key="clear_trip")["ok"]
+    wait_until(lambda: client.request("status")["state"]["emergency_stop"] == "OFF")
+
+    # A live setting and one that needs a restart, changed in the file.
+    text = cfg.read_text()
+    text = text.replace("hold_s = 60 ", "hold_s = 90 ").replace(
+        'port = "tcp://127.0.0.1:8899"', 'port = "tcp://127.0.0.1:8898"'
+    )
+    cfg.write_text(text)
+    answer = client.request("reload")
+    assert answer["ok"], answer
+    assert answer["applied"] == ["policy.hold_s"]
+    assert answer["restart_needed"] == ["inverter.port"]
+    assert client.request("status")["restart_pending"] == ["inverter.port"]
+    cfg.write_text(text.replace("hold_s = 90 ", "hold_s = 99999 "))  # out of range
+    bad = client.request("reload")
+    assert not bad["ok"] and "policy.hold_s = 99999" in bad["error"]
+
+    assert client.request("test_output", what="diverter", seconds=5)["ok"]
+    testing = client.request("status")
+    assert testing["devices"]["loads"]["status"] == "testing diverter"
+    assert not client.request("test_output", what="relay1", seconds=5)["ok"]  # one at a time
+    wait_until(lambda: client.request("status")["devices"]["loads"]["status"] == "ok")
+    bad_test = client.request("test_output", what="kettle")
+    assert "allowed diverter, relay1, relay2" in bad_test["error"]
+
+
+def test_garbage_gets_a_reason_and_the_api_goes_on(demo):
+    _client, _cfg, sock = demo
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(sock))
+        f = s.makefile("rwb")
+        for line, error in (
+            (b"not json\n", "not a JSON request"),
+            (b"[1, 2]\n", 'a JSON object with an "op"'),
+            (b'{"op": "format_disk"}\n', "unknown op 'format_disk'"),
+        ):
+            f.write(line)
+            f.flush()
+            answer = json.loads(f.readline())
+            assert not answer["ok"] and error in answer["error"]
+
+
+def test_users_outside_the_group_may_look_but_not_act(demo):
+    _client, _cfg, sock = demo
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child becomes user nobody, then asks
+        try:
+            os.close(read_end)
+            os.setgid(65534)
+            os.setuid(65534)
+            c = ApiClient(str(sock))
+            answers = [c.request("status"), c.request("command", key="emergency_stop")]
+            os.write(write_end, json.dumps(answers).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    status, command = json.loads(data)
+    assert status["ok"] and status["read_only"] and "grid_power_w" in status["state"]
+    assert not command["ok"] and command["error"].startswith("read-only: command needs")
