@@ -42,8 +42,10 @@ def demo(tmp_path: Path):
     cfg = tmp_path / "site.toml"
     shutil.copy(EXAMPLE_CONFIG, cfg)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge", "demo", "--no-mqtt", "--quiet", "--config", str(cfg)]
-        + ["--minutes", "30", "--speed", "10", "--api-socket", str(sock)],
+        [
+            *(sys.executable, "-m", "edge", "demo", "--no-mqtt", "--quiet", "--config", str(cfg)),
+            *("--minutes", "30", "--speed", "10", "--api-socket", str(sock)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

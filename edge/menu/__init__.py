@@ -1,0 +1,1 @@
+"""The on-device menu (`edge menu`): Textual screens over the supervisor's local API."""
