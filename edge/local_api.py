@@ -12,6 +12,8 @@ Requests, one JSON object a line, each answered with one:
   {"op": "reload"}                    re-read the config file; apply what can be applied live
   {"op": "test_output", "what": "diverter"|"relay1"|"relay2", "seconds": N}
                                       drive one load output for N s (commissioning)
+  {"op": "scan", "port", ["slave_ids"]}
+                                      what answers on an RS485 port (commissioning)
 Every answer has "ok"; a refusal has "error" saying why.
 """
 
@@ -33,7 +35,7 @@ from typing import Any
 log = logging.getLogger("edge.api")
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-WRITE_OPS = ("command", "reload", "test_output")
+WRITE_OPS = ("command", "reload", "test_output", "scan")
 
 
 def peer_may_write(sock: socket.socket, group: str | None) -> bool:
@@ -129,11 +131,13 @@ class ApiClient:
         s.connect(self.path)
         self._sock, self._file = s, s.makefile("rwb")
 
-    def request(self, op: str, **args: Any) -> dict[str, Any]:
-        """One request; raises OSError when the supervisor is not there."""
+    def request(self, op: str, timeout_s: float | None = None, **args: Any) -> dict[str, Any]:
+        """One request; raises OSError when the supervisor is not there. timeout_s: for
+        a slow request (a scan), instead of the client's default."""
         if self._sock is None:
             self._connect()
-        assert self._file is not None
+        assert self._file is not None and self._sock is not None
+        self._sock.settimeout(timeout_s or self.timeout_s)
         try:
             self._file.write(json.dumps({"op": op, **args}).encode() + b"\n")
             self._file.flush()

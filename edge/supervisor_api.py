@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge import commissioning
 from edge.config import EdgeConfig, load_config
 from edge.errors import ConfigError
 
@@ -86,6 +87,8 @@ class SupervisorApi:
             return self.reload()
         if op == "test_output":
             return self.test_output(request)
+        if op == "scan":
+            return await self.scan(request)
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def status(self) -> dict[str, Any]:
@@ -123,6 +126,7 @@ class SupervisorApi:
             "budgets": budgets,
             "config_path": str(self.config_path) if self.config_path else None,
             "restart_pending": sup.restart_pending,
+            "inverter_port": sup.cfg.inverter.port,
             "ticks": sup.summary.ticks,
         }
 
@@ -164,6 +168,32 @@ class SupervisorApi:
         loads.start_test(str(what), self.sup.cfg.loads.diverter.element_w)
         self._test_task = asyncio.create_task(self._end_test(float(seconds)))
         return {"testing": what, "seconds": seconds}
+
+    async def scan(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Commissioning: what answers on an RS485 port (edge/commissioning.py); a port a
+        running driver uses is refused, so the scan never talks over the supervisor."""
+        port = request.get("port")
+        ids = request.get("slave_ids", list(range(1, 11)))
+        if not isinstance(port, str) or not port:
+            return {"ok": False, "error": 'a scan needs a "port"'}
+        if not (
+            isinstance(ids, list) and ids and all(isinstance(i, int) and 1 <= i <= 247 for i in ids)
+        ):
+            return {"ok": False, "error": "slave_ids: a list of addresses from 1 to 247"}
+        cfg = self.sup.cfg
+        in_use = {cfg.inverter.port: "inverter"}
+        if self.sup.dab is not None:
+            in_use[cfg.dab.port] = "DAB board"
+        if cfg.battery.bms_port is not None:
+            in_use[cfg.battery.bms_port] = "BMS"
+        if port in in_use:
+            return {
+                "ok": False,
+                "error": f"{port} is in use by the {in_use[port]} driver; scan another port, or"
+                " stop edge and scan with the supervisor of a spare config",
+            }
+        found = await commissioning.scan(port, ids)
+        return {"found": [f.as_dict() for f in found]}
 
     async def _end_test(self, seconds: float) -> None:
         assert self.sup.loads is not None

@@ -139,3 +139,58 @@ def test_users_outside_the_group_may_look_but_not_act(demo):
     status, command = json.loads(data)
     assert status["ok"] and status["read_only"] and "grid_power_w" in status["state"]
     assert not command["ok"] and command["error"].startswith("read-only: command needs")
+
+
+def test_commissioning_scan_finds_an_inverter_and_a_bms(demo):
+    import asyncio
+    import threading
+
+    from edge.drivers.pylontech.sim import PylontechEmulator
+    from edge.drivers.sofar.g3_sim import SofarG3Emulator
+    from edge.sim.battery import PackParams, PylontechPack
+    from edge.sim.house import House, HouseParams
+
+    client, _cfg, _sock = demo
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    inverter = SofarG3Emulator(House(HouseParams(), start_s=43200.0), slave_id=3)
+    bms = PylontechEmulator(PylontechPack(PackParams(), 60.0, seed=1))
+
+    async def start() -> tuple[int, str]:
+        return await inverter.start(), bms.open_pty()
+
+    port, pty = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        found = client.request(
+            "scan", timeout_s=60, port=f"tcp://127.0.0.1:{port}", slave_ids=[1, 2, 3]
+        )
+        assert found["ok"], found
+        assert found["found"] == [
+            {
+                "device": "sofar_hyd_ep",
+                "port": f"tcp://127.0.0.1:{port}",
+                "baud": None,
+                "address": 3,
+                "identity": "SM2ES410SIM001",
+            }
+        ]
+        on_pty = client.request("scan", timeout_s=60, port=pty, slave_ids=[1])
+        assert on_pty["found"] == [
+            {
+                "device": "pylontech",
+                "port": pty,
+                "baud": 115200,
+                "address": 2,
+                "identity": "protocol V3.3",
+            }
+        ]
+        own = client.request("status")["state"]
+        assert own  # the demo's own ports are refused: its inverter is on the config's port
+        busy = client.request("scan", port=client.request("status")["inverter_port"])
+        assert not busy["ok"] and "in use by the inverter driver" in busy["error"]
+    finally:
+        asyncio.run_coroutine_threadsafe(inverter.stop(), loop).result(10)
+        loop.call_soon_threadsafe(bms.close_pty)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)

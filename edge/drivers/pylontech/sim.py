@@ -128,7 +128,9 @@ class PylontechEmulator(StreamServer):
         )
 
     def answer(self, raw: bytes) -> bytes | None:
-        """The reply to one request frame, or None where a real bus stays silent."""
+        """The reply to one request frame, or None where a real bus stays silent. A frame
+        starts at its SOI: line noise before it (another protocol's bytes) is skipped."""
+        raw = raw[raw.rfind(b"~") :] if b"~" in raw else raw
         try:
             req = decode(raw)
         except FrameError as exc:

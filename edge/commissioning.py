@@ -1,0 +1,115 @@
+"""Commissioning: find the inverter and the BMS on an RS485 port. For each baud rate, each
+Modbus address is asked for the Sofar serial number (ME3000SP/HYD-ES at 0x2001, FC 0x04;
+HYD-EP at 0x0445, FC 0x03), and the Pylontech master (address 2) for its protocol version
+(0x4F). Only reads; a short timeout per question. `tcp://HOST:PORT` (a gateway) is asked
+once, baud rates aside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import serial_asyncio_fast
+
+from edge.drivers.modbus_link import LINK_ERRORS, make_client
+from edge.drivers.pylontech import frames
+from edge.drivers.pylontech.frames import Cmd, FrameError
+from edge.drivers.sofar import g3
+from edge.drivers.sofar import registers as reg
+
+SOFAR_BAUDS = (9600, 19200, 4800, 2400)
+PYLONTECH_BAUDS = (115200, 9600)
+PYLONTECH_MASTER = 2
+
+
+@dataclass(frozen=True)
+class Found:
+    device: str  # "sofar_me3000sp" | "sofar_hyd_ep" | "pylontech"
+    port: str
+    baud: int | None
+    address: int
+    identity: str  # serial number, or protocol version
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def _sofar_at(port: str, baud: int, ids: list[int], timeout_s: float) -> list[Found]:
+    client = make_client(port, baud, timeout_s)
+    found: list[Found] = []
+    if not await client.connect():
+        return found
+    try:
+        for slave in ids:
+            for family, fc, start in (
+                ("sofar_me3000sp", 4, reg.SERIAL_START),
+                ("sofar_hyd_ep", 3, g3.SERIAL.start),
+            ):
+                read = client.read_input_registers if fc == 4 else client.read_holding_registers
+                try:
+                    r = await read(start, count=reg.SERIAL_COUNT, device_id=slave)
+                except LINK_ERRORS:
+                    continue
+                if not r.isError():
+                    serial = reg.decode_serial(r.registers)
+                    if serial.isprintable() and serial:
+                        found.append(Found(family, port, baud, slave, serial))
+                        break
+    finally:
+        client.close()
+    return found
+
+
+async def _pylontech_at(port: str, baud: int, timeout_s: float) -> list[Found]:
+    try:
+        if port.startswith("tcp://"):
+            host, _, tcp_port = port[len("tcp://") :].rpartition(":")
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host or "127.0.0.1", int(tcp_port)), timeout_s
+            )
+        else:
+            reader, writer = await serial_asyncio_fast.open_serial_connection(
+                url=port, baudrate=baud
+            )
+    except (OSError, TimeoutError):
+        return []
+    try:
+        writer.write(frames.request(PYLONTECH_MASTER, Cmd.PROTOCOL_VERSION, info=b""))
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.readuntil(frames.EOI), timeout_s)
+        reply = frames.decode(raw)
+    except (OSError, TimeoutError, FrameError, asyncio.IncompleteReadError):
+        return []
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    version = f"protocol V{reply.ver >> 4}.{reply.ver & 0xF}"
+    return [Found("pylontech", port, baud, reply.adr, version)]
+
+
+async def scan(
+    port: str, slave_ids: list[int], timeout_s: float = 0.3, bms: bool = True
+) -> list[Found]:
+    """Everything that answers on `port`, at every baud rate the devices offer."""
+    tcp = port.startswith("tcp://")
+    found: list[Found] = []
+    for baud in SOFAR_BAUDS[:1] if tcp else SOFAR_BAUDS:
+        hits = await _sofar_at(port, baud, slave_ids, timeout_s)
+        found += [
+            Found(h.device, h.port, None if tcp else baud, h.address, h.identity) for h in hits
+        ]
+        if hits:
+            break  # one inverter per port: its baud rate is found
+    if bms:
+        for baud in PYLONTECH_BAUDS[:1] if tcp else PYLONTECH_BAUDS:
+            hits = await _pylontech_at(port, baud, timeout_s)
+            found += [
+                Found(h.device, h.port, None if tcp else baud, h.address, h.identity) for h in hits
+            ]
+            if hits:
+                break
+    return found
