@@ -97,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("rest", nargs=argparse.REMAINDER)
 
+    m = sub.add_parser("menu", help="the on-device menu: status, config, commissioning, operations")
+    m.add_argument(
+        "--config", type=Path, help="the site file to edit (default: the one the supervisor runs)"
+    )
+    m.add_argument(
+        "--socket", help="the supervisor's local API (default: the config's site.api_socket)"
+    )
+
     r = sub.add_parser("run", help="run the supervisor against the devices a config file names")
     r.add_argument("--config", type=Path, required=True)
     r.add_argument(
@@ -371,6 +379,30 @@ async def _run(args: argparse.Namespace) -> int:
     return await _supervise(cfg, clock, until, args.quiet, [], loads=loads, config_path=args.config)
 
 
+def _menu(args: argparse.Namespace) -> int:
+    """The Textual menu; it talks to the supervisor through the local API only."""
+    from edge.local_api import ApiClient
+    from edge.menu.app import EdgeMenu
+
+    socket_path = args.socket
+    if socket_path is None:
+        if args.config is None:
+            raise SystemExit("edge menu: give --socket PATH or --config FILE")
+        socket_path = load_config(args.config).site.api_socket
+    client = ApiClient(socket_path)
+    config_path = args.config
+    if config_path is None:  # the file the running supervisor was started with
+        try:
+            path = client.request("status").get("config_path")
+        except OSError:
+            path = None
+        config_path = Path(path) if path else None
+    logging.getLogger().handlers.clear()  # the screen is Textual's
+    EdgeMenu(client, config_path).run()
+    client.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["flash"]:  # the flasher's own options, --help included
@@ -383,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "menu":
+        return _menu(args)
     # pymodbus reports every retry on its own; our driver reports what matters, once.
     logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     command = {"demo": _demo, "sim": _sim, "run": _run}[args.command]
