@@ -145,6 +145,7 @@ class EdgeMenu(App[None]):
         Binding("2", "tab('config')", "Config"),
         Binding("3", "tab('commission')", "Commissioning"),
         Binding("4", "tab('operate')", "Operations"),
+        Binding("e", "estop", "Emergency stop"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -231,6 +232,16 @@ class EdgeMenu(App[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_estop(self) -> None:
+        """From any tab (asks first), unless the menu is read-only."""
+        if self.read_only:
+            self.query_one("#op-msg", Static).update(
+                "read-only: the emergency stop needs the group"
+            )
+            return
+        self.action_tab("operate")
+        self._estop()
 
     # ---- the supervisor -----------------------------------------------------------
     async def call(self, op: str, timeout_s: float | None = None, **args: Any) -> dict[str, Any]:
