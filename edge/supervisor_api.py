@@ -127,6 +127,7 @@ class SupervisorApi:
             "config_path": str(self.config_path) if self.config_path else None,
             "restart_pending": sup.restart_pending,
             "inverter_port": sup.cfg.inverter.port,
+            "settings": flatten(sup.cfg.model_dump()),  # in force now
             "ticks": sup.summary.ticks,
         }
 

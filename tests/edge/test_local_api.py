@@ -38,6 +38,9 @@ def test_status_commands_reload_and_output_tests(demo):
     assert answer["ok"], answer
     assert answer["applied"] == ["policy.hold_s"]
     assert answer["restart_needed"] == ["inverter.port"]
+    live = client.request("status")["settings"]
+    assert live["policy.hold_s"] == 90.0  # taken at once
+    assert live["inverter.port"] != "tcp://127.0.0.1:8898"  # kept until a restart
     assert client.request("status")["restart_pending"] == ["inverter.port"]
     cfg.write_text(text.replace("hold_s = 90 ", "hold_s = 99999 "))  # out of range
     bad = client.request("reload")

@@ -93,7 +93,9 @@ def test_save_keeps_comments_and_apply_reaches_the_supervisor(demo):
     assert "hold_s = 90.0" in after
     assert "# no charge/discharge reversal within this time..." in after  # comment kept
     assert cfg.with_name(cfg.name + ".bak").read_text() == before
-    assert client.request("status")["restart_pending"] == []
+    status = client.request("status")
+    assert status["restart_pending"] == []
+    assert status["settings"]["policy.hold_s"] == 90.0  # the running supervisor has it
 
 
 def test_emergency_stop_from_the_menu_reaches_the_supervisor(demo):
