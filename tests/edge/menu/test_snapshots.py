@@ -72,3 +72,22 @@ def test_outside_the_group_every_control_is_disabled(tmp_path):
 
     asyncio.run(go())
     assert app.backend.asked == []  # nothing but status was asked
+
+
+def test_without_a_supervisor_the_menu_says_so_and_the_file_can_still_be_edited(tmp_path):
+    from edge.local_api import ApiClient
+
+    cfg = tmp_path / "site.toml"
+    shutil.copy(EXAMPLE_CONFIG, cfg)
+    app = EdgeMenu(ApiClient(str(tmp_path / "none.sock")), cfg, live=False)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            banner = str(app.query_one("#banner").render())
+            assert banner.startswith("the supervisor is not reachable:")
+            await pilot.press("2")
+            app.query_one("#in-policy--hold_s").value = "120"
+            await pilot.pause()
+            assert "1 change(s) not saved" in str(app.query_one("#config-msg").render())
+
+    asyncio.run(go())
