@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edge.errors import EdgeError
 from host_tools import fuzz, image
+from host_tools.bench import control as bench_control
 from host_tools.bench import core as bench_core
 from host_tools.bench import firmware as bench_firmware
 from host_tools.bench import mqtt as bench_mqtt
@@ -80,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     sv.add_argument("--json", type=Path, help="write the results here")
     sv.add_argument("--quick", action="store_true", help="fewer trials (for a smoke test)")
+    ctl = which.add_parser(
+        "control", help="control: ours vs the status quo and the optimum, per scenario"
+    )
+    ctl.add_argument("--json", type=Path, help="write the results here")
+    ctl.add_argument("--quick", action="store_true", help="the kettle, cloud and one day only")
+    ctl.add_argument(
+        "--out", type=Path, default=Path("results/control"), help="report, CSV and plots here"
+    )
     mq = which.add_parser(
         "mqtt", help="MQTT: publish rate while the tick runs, the outbox's cost of a day offline"
     )
@@ -167,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_plant.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "supervisor":
             return bench_supervisor.main(args.json, args.quick)
+        if args.tool == "bench" and args.bench == "control":
+            return bench_control.main(args.json, args.quick, args.out)
         if args.tool == "bench" and args.bench == "mqtt":
             return bench_mqtt.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":

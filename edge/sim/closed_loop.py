@@ -10,6 +10,7 @@ passive command would, the diverter power and the SG-Ready state as the load dri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from edge.core import (
@@ -66,9 +67,11 @@ def run(
     plant_dt_s: float = 1.0,
     state: CoreState | None = None,
     requests: Requests | None = None,
+    on_step: Callable[[House], None] | None = None,
 ) -> LoopStats:
     """Run the closed loop for `seconds` of simulated time, from the core's `state` (a
-    previous run's LoopStats.state) or from a fresh start."""
+    previous run's LoopStats.state) or from a fresh start. on_step: called after every
+    plant step (a benchmark's trace)."""
     stats = LoopStats()
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
@@ -92,6 +95,8 @@ def run(
             house.set_sg_ready(sg)
         for _ in range(per_tick):
             house.step(plant_dt_s)
+            if on_step is not None:
+                on_step(house)
         stats.ticks += 1
     stats.state = state
     return stats

@@ -48,6 +48,7 @@ class InverterModel:
         self.output_w = 0.0  # AC battery power now, + = discharge
         self.target_w = 0.0
         self.in_check_until_s = -1.0
+        self._t_s = t_s  # the latest step's time
         self.flips = 0
         self._next_sample_s = t_s
         self._pending: deque[tuple[float, float]] = deque()  # (acts at, target)
@@ -68,7 +69,8 @@ class InverterModel:
 
     @property
     def in_check(self) -> bool:
-        return self.output_w == 0.0 and self.in_check_until_s > 0.0
+        """In the CHECK state of a reversal at the latest step (the power stage off)."""
+        return self._t_s < self.in_check_until_s
 
     def step(
         self,
@@ -84,6 +86,7 @@ class InverterModel:
         max_charge_w / max_discharge_w: the BMS limits, already on the AC side (>= 0).
         """
         p = self.p
+        self._t_s = t_s
         if (
             self.mode is InverterMode.PASSIVE
             and t_s - self.last_heartbeat_s > p.heartbeat_timeout_s

@@ -1,0 +1,124 @@
+"""`python -m host_tools bench control`: how much does coordinating battery, diverter and
+heat pump save? Our core against the uncoordinated status quo (three diverters) and the
+perfect-foresight optimum, on the scenarios of loads-baseline-s2.md §5.7 (kettle, cloud,
+day runs). Writes JSON, a Markdown and a CSV table and plots; prints the goals beside
+the results and says by how much a goal is missed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from edge.config import EdgeConfig
+from host_tools.bench.control import metrics as m
+from host_tools.bench.control import optimum, report
+from host_tools.bench.control.scenarios import CONTROLLERS, STATUS_QUO, Scenario, run, scenarios
+
+GOALS = {
+    "leak": "battery→tank leak 0 Wh in every scenario (ours)",
+    "flip": "flip and ramp export ≤ 10 % of the status quo's (eddi-like)",
+    "self_consumption": "self-consumption within 3 points of the optimum on the day runs",
+    "cost_e7": "cost within 10 % of the optimum under Economy 7",
+}
+
+
+def limits() -> optimum.Limits:
+    cfg = EdgeConfig()
+    return optimum.Limits(
+        battery_w=float(cfg.inverter.max_charge_w),
+        efficiency=0.95,
+        reserve_pct=cfg.battery.reserve_soc_pct,
+        max_soc_pct=cfg.battery.max_soc_pct,
+    )
+
+
+def run_scenario(sc: Scenario, bar: Any = None) -> dict[str, Any]:
+    """Every controller on one scenario: {controller: metrics}."""
+    out: dict[str, Any] = {}
+    traces = {}
+    for controller in CONTROLLERS:
+        tr = run(sc, controller)
+        traces[controller] = tr
+        res = m.metrics(tr)
+        for tariff in ("flat", "e7"):
+            res[f"objective_{tariff}"] = round(m.objective(tr, tariff, 0.95), 4)
+        out[controller] = res
+        if bar is not None:
+            bar.update(1)
+    best: dict[str, Any] = {}
+    for tariff in ("flat", "e7"):
+        opt = optimum.solve(sc, traces["ours"], tariff, limits())
+        if tariff == "flat":
+            best = m.metrics(opt)
+            best["comfort_short_steps"] = opt.comfort_misses
+            report.keep_trace(sc.name, "optimum", opt)
+        best[f"objective_{tariff}"] = round(m.objective(opt, tariff, 0.95), 4)
+        best[f"cost_{tariff}"] = round(m.cost(opt, tariff), 4)
+    out["optimum"] = best
+    if bar is not None:
+        bar.update(1)
+    for controller, tr in traces.items():
+        report.keep_trace(sc.name, controller, tr)
+    for res in out.values():
+        res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - best["export_kwh"]), 4)
+    return out
+
+
+def goals(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Each goal with the result, and by how much it is missed where it is."""
+    lines = []
+    leaks = {sc: r["ours"]["leak_wh"] for sc, r in results.items()}
+    worst = max(leaks.values())
+    lines.append(
+        f"{GOALS['leak']}: {'met' if worst == 0 else f'MISSED, up to {worst} Wh'}"
+        f" ({', '.join(f'{k} {v} Wh' for k, v in leaks.items())})"
+    )
+    for sc, r in results.items():
+        ours, sq = r["ours"]["flip_export_wh"], r["eddi"]["flip_export_wh"]
+        share = 100.0 * ours / sq if sq > 0 else 0.0
+        verdict = "met" if share <= 10.0 else f"MISSED by {share - 10.0:.1f} points"
+        lines.append(f"{GOALS['flip']}, {sc}: {ours} vs {sq} Wh = {share:.1f} %: {verdict}")
+    for sc, r in results.items():
+        if not sc.startswith("day_"):
+            continue
+        gap = r["optimum"]["self_consumption_pct"] - r["ours"]["self_consumption_pct"]
+        verdict = "met" if gap <= 3.0 else f"MISSED by {gap - 3.0:.1f} points"
+        lines.append(f"{GOALS['self_consumption']}, {sc}: {gap:+.1f} points: {verdict}")
+    for sc, r in results.items():
+        if not sc.startswith(("day_", "year")):
+            continue
+        ours, best = r["ours"]["objective_e7"], r["optimum"]["objective_e7"]
+        over = 100.0 * (ours - best) / abs(best) if best else 0.0
+        verdict = "met" if over <= 10.0 else f"MISSED by {over - 10.0:.1f} points"
+        lines.append(
+            f"{GOALS['cost_e7']}, {sc} (objective, £): ours {ours:.3f} vs optimum"
+            f" {best:.3f}, {over:+.1f} %: {verdict}"
+        )
+    return lines
+
+
+def main(json_path: Path | None, quick: bool = False, out_dir: Path | None = None) -> int:
+    chosen = scenarios(quick)
+    results: dict[str, dict[str, Any]] = {}
+    with tqdm(total=len(chosen) * (len(CONTROLLERS) + 1), desc="bench control", unit="run") as bar:
+        for sc in chosen:
+            bar.set_postfix_str(sc.name)
+            results[sc.name] = run_scenario(sc, bar)
+    lines = goals(results)
+    table = report.markdown(results)
+    print(table)
+    print("\nGoals:")
+    for line in lines:
+        print(f"- {line}")
+    if out_dir is not None:
+        report.write(out_dir, results, lines)
+        print(f"wrote {out_dir}/report.md, results.csv and plots")
+    if json_path is not None:
+        doc = {"scenarios": results, "goals": lines, "status_quo": list(STATUS_QUO)}
+        json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {json_path}")
+    return 0

@@ -1,0 +1,162 @@
+"""Metrics of one run (loads-baseline-s2.md §5.5), from its 1 s trace.
+
+Signs as everywhere: grid + = import, battery + = discharge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge.sim.battery import PackParams
+from host_tools.bench.control.scenarios import Trace
+
+# Tariffs (£/kWh). Assumptions, typical of the UK in 2025-26; change them here.
+# Export pays less than the gas a diverted kWh saves (6 p/kWh gas at 90 % boiler
+# efficiency), so heating water with surplus beats exporting it.
+TARIFFS: dict[str, dict[str, float]] = {
+    "flat": {"day": 0.245, "night": 0.245, "export": 0.05},
+    "e7": {"day": 0.30, "night": 0.13, "export": 0.05},
+}
+E7_NIGHT_H = (0.5, 7.5)  # 00:30-07:30
+TANK_HEAT_VALUE = 0.06 / 0.9  # £ per kWh into the tank: the gas it displaces
+# What the JSON holds for every scenario and controller, at least (issue 8).
+REQUIRED = (
+    "leak_wh",
+    "flip_export_wh",
+    "self_consumption_pct",
+    "import_kwh",
+    "export_kwh",
+    "cost_flat",
+    "cost_e7",
+)
+LOAD_STEP_W = 500.0  # a household load change this large starts a flip window
+DEAD_TIME_S, RAMP_W_PER_S = 5.0, 1000.0  # the inverter's τ_b and r_b (§5.6 defaults)
+# Above this SOC the pack's BMS tapers the charge (edge/sim/battery.py): export then is
+# surplus the battery could not take, not the loop's doing.
+FULL_SOC_PCT = PackParams().taper_high_pct
+
+
+def import_price(tariff: str, t_s: np.ndarray) -> np.ndarray:
+    rates = TARIFFS[tariff]
+    h = (t_s % 86400.0) / 3600.0
+    night = (h >= E7_NIGHT_H[0]) & (h < E7_NIGHT_H[1])
+    return np.asarray(np.where(night, rates["night"], rates["day"]), dtype=float)
+
+
+@dataclass(frozen=True)
+class Flows:
+    """The energy flows of a run, kWh, for the balance check."""
+
+    pv: float
+    load: float
+    heater: float
+    hp: float
+    imported: float
+    exported: float
+    battery_out: float  # discharged minus charged, AC
+
+
+def flows(tr: Trace) -> Flows:
+    h = 1.0 / 3.6e6  # W x 1 s -> kWh
+    return Flows(
+        pv=float(tr.pv_w.sum() * h),
+        load=float(tr.load_w.sum() * h),
+        heater=float(tr.heater_w.sum() * h),
+        hp=float(tr.hp_w.sum() * h),
+        imported=float(np.clip(tr.grid_w, 0, None).sum() * h),
+        exported=float(np.clip(-tr.grid_w, 0, None).sum() * h),
+        battery_out=float(tr.battery_w.sum() * h),
+    )
+
+
+def leak_wh(tr: Trace) -> float:
+    """Battery energy into the tank (§5.5): min(B_dis, H) where PV does not cover the load
+    and the heater, from the trace."""
+    mask = (tr.battery_w > 0) & (tr.heater_w > 0) & (tr.pv_w <= tr.load_w + tr.heater_w)
+    return float(np.minimum(tr.battery_w, tr.heater_w)[mask].sum() / 3600.0)
+
+
+def leak_wh_flow(tr: Trace) -> float:
+    """The same leak by flow attribution, a second, independent way: PV first meets the
+    household and the heat pump; the heater power it leaves uncovered is met by the
+    battery's discharge as far as that goes."""
+    pv_left = np.maximum(0.0, tr.pv_w - tr.load_w - tr.hp_w)
+    uncovered = np.maximum(0.0, tr.heater_w - pv_left)
+    return float(np.minimum(np.clip(tr.battery_w, 0.0, None), uncovered).sum() / 3600.0)
+
+
+def flip_windows(tr: Trace) -> np.ndarray:
+    """Steps where export is caused by the battery's loop (§5.5): the battery discharging,
+    the inverter in its CHECK state, or within τ_b + ΔL/r_b of a load step while the
+    battery could still take charge (a full battery's export is surplus, not control)."""
+    window = (tr.battery_w > 0) | tr.check
+    steps = np.abs(np.diff(tr.load_w, prepend=tr.load_w[:1]))
+    after_step = np.zeros_like(window)
+    for k in np.nonzero(steps >= LOAD_STEP_W)[0]:
+        span = round(DEAD_TIME_S + steps[k] / RAMP_W_PER_S)
+        after_step[k : k + span + 1] = True
+    window |= after_step & (tr.soc_pct < FULL_SOC_PCT)
+    return np.asarray(window, dtype=bool)
+
+
+def flips(tr: Trace, floor_w: float = 50.0) -> int:
+    """Charge/discharge reversals: sign changes of the battery power beyond floor_w."""
+    sign = np.sign(np.where(np.abs(tr.battery_w) > floor_w, tr.battery_w, 0.0))
+    nz = sign[sign != 0]
+    return int(np.count_nonzero(np.diff(nz)))
+
+
+def cost(tr: Trace, tariff: str) -> float:
+    imp = np.clip(tr.grid_w, 0, None) / 3.6e6
+    exp = np.clip(-tr.grid_w, 0, None) / 3.6e6
+    return float((imp * import_price(tariff, tr.t_s)).sum() - exp.sum() * TARIFFS[tariff]["export"])
+
+
+def metrics(tr: Trace) -> dict[str, Any]:
+    f = flows(tr)
+    days = len(tr.t_s) / 86400.0
+    exported = np.clip(-tr.grid_w, 0, None)
+    window = flip_windows(tr)
+    return {
+        "leak_wh": round(leak_wh(tr), 2),
+        "leak_wh_flow": round(leak_wh_flow(tr), 2),
+        "leak_wh_house": round(tr.leak_wh_house, 2),
+        "flip_export_wh": round(float(exported[window].sum() / 3600.0), 2),
+        "flip_import_wh": round(float(np.clip(tr.grid_w, 0, None)[window].sum() / 3600.0), 2),
+        "import_kwh": round(f.imported, 4),
+        "export_kwh": round(f.exported, 4),
+        "self_consumption_pct": round(100.0 * (1 - f.exported / f.pv), 2) if f.pv > 0 else None,
+        "flips_per_day": round(flips(tr) / days, 1),
+        "battery_throughput_kwh": round(float(np.abs(tr.battery_w).sum() / 3.6e6), 4),
+        "heater_kwh": round(f.heater, 4),
+        "hp_starts": int(np.count_nonzero((tr.hp_w[1:] > 0) & (tr.hp_w[:-1] <= 0))),
+        "comfort_misses_s": tr.comfort_misses,
+        "cost_flat": round(cost(tr, "flat"), 4),
+        "cost_e7": round(cost(tr, "e7"), 4),
+        "soc_end_pct": round(float(tr.soc_pct[-1]), 2),
+        "balance_error_kwh": round(balance_error(f), 6),
+    }
+
+
+def balance_error(f: Flows) -> float:
+    """Grid = load + heater + heat pump - PV - battery, summed: what does not close."""
+    return f.imported - f.exported - (f.load + f.heater + f.hp - f.pv - f.battery_out)
+
+
+def end_value(tariff: str, t_s: np.ndarray, efficiency: float) -> float:
+    """£ per kWh left in the battery at the end: the mean import price it will save,
+    after the discharge loss."""
+    return float(import_price(tariff, t_s).mean()) * efficiency
+
+
+def objective(tr: Trace, tariff: str, efficiency: float) -> float:
+    """What the optimum minimises, for any run: the bill, less the heat put into the
+    tank at the gas it saves, less the battery energy left above the start (a run may
+    end fuller or emptier than it began)."""
+    heat = float(tr.heater_w.sum() / 3.6e6)
+    stored = (tr.soc_pct[-1] - tr.soc0_pct) / 100.0 * tr.capacity_wh / 1000.0
+    value = end_value(tariff, tr.t_s, efficiency)
+    return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - stored * value)

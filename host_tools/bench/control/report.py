@@ -1,0 +1,121 @@
+"""The control benchmark's outputs: a Markdown and a CSV table, and matplotlib plots (a day
+under each controller; the summary across scenarios)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from host_tools.bench.control.scenarios import Trace
+
+COLUMNS = (
+    "leak_wh",
+    "leak_wh_flow",
+    "flip_export_wh",
+    "avoidable_export_kwh",
+    "import_kwh",
+    "export_kwh",
+    "self_consumption_pct",
+    "flips_per_day",
+    "battery_throughput_kwh",
+    "hp_starts",
+    "comfort_misses_s",
+    "cost_flat",
+    "cost_e7",
+)
+_TRACES: dict[tuple[str, str], Trace] = {}  # kept for the plots of one run
+
+
+def keep_trace(scenario: str, controller: str, tr: Trace) -> None:
+    _TRACES[(scenario, controller)] = tr
+
+
+def markdown(results: dict[str, dict[str, Any]]) -> str:
+    head = "| scenario | controller | " + " | ".join(COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+    for sc, by in results.items():
+        for controller, r in by.items():
+            cells = [str(r.get(c, "")) for c in COLUMNS]
+            lines.append(f"| {sc} | {controller} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write(out: Path, results: dict[str, dict[str, Any]], goals: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    text = "# Control benchmark\n\n" + markdown(results) + "\n\n## Goals\n\n"
+    text += "\n".join(f"- {g}" for g in goals) + "\n"
+    (out / "report.md").write_text(text, encoding="utf-8")
+    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["scenario", "controller", *COLUMNS])
+        for sc, by in results.items():
+            for controller, r in by.items():
+                w.writerow([sc, controller, *(r.get(c, "") for c in COLUMNS)])
+    days = [sc for sc in results if sc.startswith("day_")]
+    if days:
+        plot_day(days[0], out / f"{days[0]}.png")
+    plot_summary(results, out / "summary.png")
+
+
+def plot_day(scenario: str, path: Path) -> None:
+    """PV, load, battery, tank, heat pump and grid over the day, one panel a controller."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [(c, tr) for (sc, c), tr in _TRACES.items() if sc == scenario]
+    fig, axes = plt.subplots(len(runs), 1, figsize=(11, 2.4 * len(runs)), sharex=True)
+    for ax, (controller, tr) in zip(np.atleast_1d(axes), runs, strict=True):
+        hours = (tr.t_s % 86400.0) / 3600.0
+        step = max(1, len(hours) // 2000)  # ~2000 points a line
+
+        def line(
+            y: np.ndarray, label: str, color: str, ax: Any = ax, h: Any = hours, k: int = step
+        ) -> None:
+            ax.plot(h[::k], y[::k] / 1000.0, label=label, color=color, lw=0.8)
+
+        line(tr.pv_w, "PV", "#f2a900")
+        line(tr.load_w, "load", "#555555")
+        line(tr.battery_w, "battery (+ discharge)", "#2a7ab0")
+        line(tr.heater_w, "tank", "#c0392b")
+        line(tr.hp_w, "heat pump", "#8e44ad")
+        line(tr.grid_w, "grid (+ import)", "#27ae60")
+        ax.set_ylabel("kW")
+        ax.set_title(f"{scenario}: {controller}", fontsize=9, loc="left")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(ncol=6, fontsize=7, loc="upper left")
+    np.atleast_1d(axes)[-1].set_xlabel("hour of day")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_summary(results: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = list(results)
+    controllers = list(next(iter(results.values())))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, key, label in zip(
+        axes,
+        ("leak_wh", "flip_export_wh", "self_consumption_pct"),
+        ("battery → tank (Wh)", "flip/ramp export (Wh)", "self-consumption (%)"),
+        strict=True,
+    ):
+        width = 0.8 / len(controllers)
+        for k, c in enumerate(controllers):
+            values = [results[sc][c].get(key) or 0.0 for sc in scenarios]
+            ax.bar(np.arange(len(scenarios)) + k * width, values, width, label=c)
+        ax.set_xticks(np.arange(len(scenarios)) + 0.4 - width / 2, scenarios, fontsize=7)
+        ax.set_title(label, fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

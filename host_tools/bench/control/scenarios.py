@@ -1,0 +1,193 @@
+"""The scenarios of loads-baseline-s2.md §5.7 and the controllers that run them, on the
+simulated clock at 1 s, recording a trace of every step.
+
+Controllers:
+- "ours": the supervisor's core (edge.core.decide) through edge.sim.closed_loop;
+- the status quo (§5.2): the inverter's own self-use loop with one of the diverters on the
+  same CT, "eddi" (eddi-like), "mk2" (Mk2 standard) or "mk2_1290" (the delayed Mk2), and the
+  heat pump asked to run by OpenEMS's rule (recommend above 3 kW of surplus, 60 s minimum
+  between switches);
+- "optimum": the perfect-foresight LP (optimum.py), on the same traces.
+Everything is seeded: the same arguments give the same traces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.app import core_config
+from edge.config import EdgeConfig
+from edge.sim import closed_loop
+from edge.sim.heatpump import SgReady
+from edge.sim.house import DiverterKind, House, HouseParams
+from edge.sim.load import LoadParams
+from edge.sim.pv import PvParams
+from edge.sim.scenarios import KETTLE_HOUSE, KETTLE_RUN_S, NOON_S
+from edge.sim.tank import TankParams
+
+STATUS_QUO = ("eddi", "mk2", "mk2_1290")
+CONTROLLERS = ("ours", *STATUS_QUO)
+# OpenEMS's SG-Ready rule for the status quo (§5.2).
+SQ_HP_SURPLUS_W = 3000.0
+SQ_HP_MIN_SWITCH_S = 60.0
+NOMINAL_PACK_V = 48.0  # 15 LiFePO4 cells at 3.2 V (pylontech.md §3)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    params: HouseParams
+    start_s: float
+    seconds: float
+    lp_dt_s: float  # the optimum's time step
+    pv_w: Callable[[float], float] | None = None  # a PV trace instead of the house's model
+
+
+@dataclass
+class Trace:
+    """One value a second: powers in W (grid + = import, battery + = discharge), SOC in %
+    and the tank in degC; `check` marks the inverter's CHECK state on a reversal."""
+
+    t_s: np.ndarray
+    pv_w: np.ndarray
+    load_w: np.ndarray  # the household's appliances
+    heater_w: np.ndarray
+    hp_w: np.ndarray
+    battery_w: np.ndarray
+    grid_w: np.ndarray
+    soc_pct: np.ndarray
+    tank_degc: np.ndarray
+    check: np.ndarray
+    leak_wh_house: float  # battery -> tank as the house integrated it (§5.5)
+    battery_net_out_wh: float  # discharged minus charged, AC side
+    comfort_misses: int
+    soc0_pct: float
+    tank0_degc: float
+    capacity_wh: float
+
+
+class CloudPv:
+    """PV stepping between 3.5 kW and 0.8 kW, each level for 30 to 120 s (§5.7.2)."""
+
+    def __init__(self, seed: int, start_s: float, seconds: float) -> None:
+        rng = random.Random(seed)
+        self.edges: list[tuple[float, float]] = []
+        t, high = start_s, True
+        while t < start_s + seconds + 120:
+            self.edges.append((t, 3500.0 if high else 800.0))
+            t += rng.uniform(30.0, 120.0)
+            high = not high
+
+    def __call__(self, t_s: float) -> float:
+        level = self.edges[0][1]
+        for start, w in self.edges:
+            if start > t_s:
+                break
+            level = w
+        return level
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    cloud = HouseParams(
+        base_load_w=600.0,
+        load_noise_w=0.0,
+        kettle_starts_s=(),
+        battery_soc0_pct=50.0,
+        tank=TankParams(t0_degc=45.0),
+    )
+    out = [
+        Scenario("kettle", KETTLE_HOUSE, NOON_S, KETTLE_RUN_S, 10.0),
+        Scenario("cloud", cloud, NOON_S, 3600.0, 10.0, CloudPv(7, NOON_S, 3600.0)),
+    ]
+    days = [("summer", 172)] if quick else [("summer", 172), ("shoulder", 80), ("winter", 355)]
+    for name, doy in days:
+        out.append(
+            Scenario(
+                f"day_{name}",
+                HouseParams(
+                    start_day_of_year=doy,
+                    pv=PvParams(kwp=5.0, cloudiness=0.3),
+                    load=LoadParams(),
+                    battery_soc0_pct=50.0,
+                ),
+                0.0,
+                86400.0,
+                60.0,
+            )
+        )
+    return out
+
+
+def _house(sc: Scenario, diverter: DiverterKind) -> House:
+    house = House(dataclasses.replace(sc.params, diverter=diverter), start_s=sc.start_s)
+    if sc.pv_w is not None:
+        pv = sc.pv_w
+
+        class _Trace:
+            def power_w(self, t_s: float) -> float:
+                return pv(t_s)
+
+        house.pv_model = _Trace()  # type: ignore[assignment]
+        house.state.pv_w = pv(sc.start_s)
+    return house
+
+
+def run(sc: Scenario, controller: str) -> Trace:
+    """One scenario under one controller."""
+    kinds: dict[str, DiverterKind] = {"ours": "external", "eddi": "eddi", "mk2": "mk2"}
+    house = _house(sc, kinds.get(controller, "mk2_1290"))
+    n = round(sc.seconds)
+    series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
+    cols = {k: np.zeros(n) for k in (*series, "tank_degc")}
+    check = np.zeros(n, dtype=bool)
+    soc0, tank0 = house.state.soc_pct, house.tank.temp_degc
+    k = 0
+
+    def record(h: House) -> None:
+        nonlocal k
+        if k >= n:
+            return
+        s = h.state
+        cols["t_s"][k] = s.t_s
+        cols["pv_w"][k] = s.pv_w
+        cols["load_w"][k] = s.load_w
+        cols["heater_w"][k] = s.heater_w
+        cols["hp_w"][k] = s.heat_pump_w
+        cols["battery_w"][k] = s.battery_w
+        cols["grid_w"][k] = s.grid_w
+        cols["soc_pct"][k] = s.soc_pct
+        cols["tank_degc"][k] = h.tank.temp_degc
+        check[k] = h.inverter.in_check
+        k += 1
+
+    if controller == "ours":
+        cfg = core_config(EdgeConfig())
+        closed_loop.run(house, cfg, sc.seconds, on_step=record)
+    else:
+        last_switch = -math.inf
+        for _ in range(n):
+            s = house.state
+            surplus = -s.grid_w - max(s.battery_w, 0.0) + s.heat_pump_w
+            want = SgReady.RECOMMEND if surplus > SQ_HP_SURPLUS_W else SgReady.NORMAL
+            if want is not house.heat_pump.state and s.t_s - last_switch >= SQ_HP_MIN_SWITCH_S:
+                house.set_sg_ready(want)
+                last_switch = s.t_s
+            house.step(1.0)
+            record(house)
+    e = house.state.energy_wh
+    return Trace(
+        check=check,
+        leak_wh_house=e["battery_to_heater"],
+        battery_net_out_wh=e["battery_discharge"] - e["battery_charge"],
+        comfort_misses=house.tank.comfort_misses,
+        soc0_pct=soc0,
+        tank0_degc=tank0,
+        capacity_wh=house.p.pack.modules * house.p.pack.module_ah * NOMINAL_PACK_V,
+        **cols,
+    )

@@ -1,0 +1,77 @@
+"""The control benchmark's arithmetic, on the kettle and cloud scenarios (the full run is
+`python -m host_tools bench control`, not a test): the energy balance closes, the two
+leak computations agree, and the optimum is never worse than ours or the status quo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from host_tools.bench.control import limits, optimum
+from host_tools.bench.control import metrics as m
+from host_tools.bench.control.scenarios import CONTROLLERS, run, scenarios
+
+SHORT = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
+
+
+@pytest.fixture(scope="module")
+def traces():
+    return {(sc.name, c): (sc, run(sc, c)) for sc in SHORT for c in CONTROLLERS}
+
+
+def test_the_energy_balance_closes_for_every_run(traces):
+    for (name, controller), (_sc, tr) in traces.items():
+        f = m.flows(tr)
+        assert abs(m.balance_error(f)) < 1e-6 * max(1.0, f.pv), (name, controller)
+        assert len(tr.t_s) == round(_sc.seconds)
+
+
+def test_the_two_leak_computations_agree(traces):
+    for key, (_sc, tr) in traces.items():
+        a, b = m.leak_wh(tr), m.leak_wh_flow(tr)
+        assert abs(a - b) <= max(1.0, 0.05 * a), key
+        assert a == pytest.approx(tr.leak_wh_house, abs=0.01), key  # the plant's own
+    # The forum's case is there: the status quo leaks, ours does not.
+    assert m.leak_wh(traces[("kettle", "eddi")][1]) > 100.0
+    assert m.leak_wh(traces[("kettle", "ours")][1]) == 0.0
+
+
+def test_the_optimum_is_never_worse(traces):
+    for sc in SHORT:
+        for tariff in ("flat", "e7"):
+            best = optimum.solve(sc, traces[(sc.name, "ours")][1], tariff, limits())
+            assert abs(m.balance_error(m.flows(best))) < 1e-6
+            best_value = m.objective(best, tariff, 0.95)
+            for controller in CONTROLLERS:
+                value = m.objective(traces[(sc.name, controller)][1], tariff, 0.95)
+                assert best_value <= value + 1e-4, (sc.name, tariff, controller)
+
+
+def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
+    out = tmp_path / "control"
+    doc = tmp_path / "control.json"
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "host_tools", "bench", "control", "--quick"),
+            *("--json", str(doc), "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(doc.read_text())
+    assert set(data["scenarios"]) == {"kettle", "cloud", "day_summer"}
+    for by in data["scenarios"].values():
+        assert set(by) == {*CONTROLLERS, "optimum"}
+        for r in by.values():
+            for key in m.REQUIRED:
+                assert key in r
+    assert "Goals:" in proc.stdout and "battery→tank leak 0 Wh" in proc.stdout
+    assert (out / "report.md").exists() and (out / "results.csv").exists()
+    assert (out / "day_summer.png").stat().st_size > 10_000
+    assert (out / "summary.png").stat().st_size > 5_000
