@@ -43,7 +43,8 @@ ENERGY_KEYS = (
     "battery_charge_dc",
     "battery_discharge_dc",
     # Battery energy into the tank (loads-baseline-s2.md §5.5): min(B_dis, H) over the
-    # steps where PV does not cover the load and the heater.
+    # steps where PV does not cover the load and the heater (and the heat pump, when it
+    # runs: §5.5 is written for a house without one).
     "battery_to_heater",
 )
 
@@ -238,7 +239,7 @@ class House:
         e["dab"] += s.dab_w * h
         e["heater"] += s.heater_w * h
         e["heat_pump"] += s.heat_pump_w * h
-        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w <= s.load_w + s.heater_w:
+        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w <= s.load_w + s.heater_w + s.heat_pump_w:
             e["battery_to_heater"] += min(s.battery_w, s.heater_w) * h
         if s.battery_w >= 0:
             e["battery_discharge"] += s.battery_w * h

@@ -77,6 +77,16 @@ def goals(results: dict[str, dict[str, Any]]) -> list[str]:
         f"{GOALS['leak']}: {'met' if worst == 0 else f'MISSED, up to {worst} Wh'}"
         f" ({', '.join(f'{k} {v} Wh' for k, v in leaks.items())})"
     )
+    apart = [
+        f"{sc}/{c}: {r['leak_wh']} vs {r['leak_wh_flow']} Wh"
+        for sc, by in results.items()
+        for c, r in by.items()
+        if abs(r["leak_wh"] - r["leak_wh_flow"]) > max(1.0, 0.05 * r["leak_wh"])
+    ]
+    lines.append(
+        "the two leak computations (§5.5's formula, flow attribution) agree within 5 % or"
+        f" 1 Wh: {'yes' if not apart else 'NO: ' + '; '.join(apart)}"
+    )
     for sc, r in results.items():
         ours, sq = r["ours"]["flip_export_wh"], r["eddi"]["flip_export_wh"]
         share = 100.0 * ours / sq if sq > 0 else 0.0

@@ -74,8 +74,9 @@ def flows(tr: Trace) -> Flows:
 
 def leak_wh(tr: Trace) -> float:
     """Battery energy into the tank (§5.5): min(B_dis, H) where PV does not cover the load
-    and the heater, from the trace."""
-    mask = (tr.battery_w > 0) & (tr.heater_w > 0) & (tr.pv_w <= tr.load_w + tr.heater_w)
+    and the heater (and the heat pump, when it runs), from the trace."""
+    covered = tr.load_w + tr.heater_w + tr.hp_w
+    mask = (tr.battery_w > 0) & (tr.heater_w > 0) & (tr.pv_w <= covered)
     return float(np.minimum(tr.battery_w, tr.heater_w)[mask].sum() / 3600.0)
 
 

@@ -4,9 +4,11 @@ the same PV and load traces, at the scenario's lp_dt_s.
 Per step: battery charge and discharge (AC, η each way, the configured power limit and
 the reserve), the element's power (0 to its rating), grid import and export, the battery's
 energy and the tank's heat. The tank loses heat in proportion to its temperature and its
-draws take their energy out; during a draw it must be at the tap temperature or pay a
-large comfort penalty. The objective is metrics.objective: the bill, less the tank's heat
-at the gas it saves, less the battery energy left above the start.
+draws take their energy out (a draw from a cold tank takes what there is). The objective is
+metrics.objective: the bill, less the tank's heat at the gas it saves, less the battery
+energy left above the start. Hot-water comfort is not in the objective, for any
+controller: all of them heat the tank from electricity the same way, and the comfort
+misses of the simulated runs are reported beside it.
 
 Simplifications, stated: the heat pump's power is taken from the trace (the LP does not
 plan it); the BMS's taper near full is not modelled (the optimum may charge at full power
@@ -26,7 +28,6 @@ from host_tools.bench.control.scenarios import Scenario, Trace
 
 WATER_WH_PER_L_K = 1.163
 TAP_DEGC = 40.0
-COMFORT_PENALTY = 10.0  # £ per kWh short of the tap temperature during a draw
 THROUGHPUT_COST = 0.001  # £/kWh: breaks ties against needless cycling
 
 
@@ -66,7 +67,6 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
     cap_k = tank.volume_l * WATER_WH_PER_L_K  # Wh per K
     q0 = cap_k * (tr.tank0_degc - tank.cold_water_degc)
     q_max = cap_k * (tank.thermostat_degc - tank.cold_water_degc)
-    q_tap = cap_k * (TAP_DEGC - tank.cold_water_degc)
     loss_k = tank.loss_w_per_k * dt / 3600.0 / cap_k  # share of q lost per step
     loss_const = tank.loss_w_per_k * (tank.cold_water_degc - tank.ambient_degc) * dt / 3600.0
     draw = _draw_wh(tank, t, dt)
@@ -77,8 +77,8 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
     export_price = m.TARIFFS[tariff]["export"]
     value_end = m.end_value(tariff, tr.t_s, eta)
 
-    # Columns: ch, dis, h, imp, exp, e, q, slack, each n long.
-    names = ("ch", "dis", "h", "imp", "exp", "e", "q", "s")
+    # Columns: ch, dis, h, imp, exp, e, q, and u (draw heat the tank could not give).
+    names = ("ch", "dis", "h", "imp", "exp", "e", "q", "u")
     col = {name: np.arange(n) + k * n for k, name in enumerate(names)}
     inf = highspy.kHighsInf
     lb = np.zeros(len(names) * n)
@@ -88,13 +88,14 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
     lb[col["e"]] = limits.reserve_pct / 100.0 * cap
     ub[col["e"]] = limits.max_soc_pct / 100.0 * cap
     ub[col["q"]] = q_max
+    ub[col["u"]] = draw
     kwh = dt / 3.6e6
     cost = np.zeros(len(names) * n)
     cost[col["imp"]] = price * kwh
     cost[col["exp"]] = -export_price * kwh
     cost[col["h"]] = -m.TANK_HEAT_VALUE * kwh
     cost[col["ch"]] = cost[col["dis"]] = THROUGHPUT_COST * kwh
-    cost[col["s"]] = COMFORT_PENALTY / 1000.0
+    cost[col["u"]] = 1e-9  # serve the draws when the heat is there
     cost[col["e"][-1]] = -value_end / 1000.0
 
     h = highspy.Highs()  # type: ignore[no-untyped-call]
@@ -121,16 +122,14 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
             idx.append(col["e"][i - 1])
             val.append(-1.0)
         rows.append((prev_e, prev_e, idx, val))
-        # Tank: q_i - (1 - loss_k) q_{i-1} - h dt = -draw - loss_const.
+        # Tank: q_i - (1 - loss_k) q_{i-1} - h dt - u = -draw - loss_const.
         rhs_q = -draw[i] - loss_const + ((1.0 - loss_k) * q0 if i == 0 else 0.0)
-        idx = [col["q"][i], col["h"][i]]
-        val = [1.0, -dt / 3600.0]
+        idx = [col["q"][i], col["h"][i], col["u"][i]]
+        val = [1.0, -dt / 3600.0, -1.0]
         if i > 0:
             idx.append(col["q"][i - 1])
             val.append(-(1.0 - loss_k))
         rows.append((rhs_q, rhs_q, idx, val))
-        if draw[i] > 0:  # at the tap temperature while water is drawn, or pay for it
-            rows.append((q_tap, inf, [col["q"][i], col["s"][i]], [1.0, 1.0]))
     starts: list[int] = []
     index: list[int] = []
     value: list[float] = []
@@ -176,7 +175,7 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
         check=np.zeros(span, dtype=bool),
         leak_wh_house=0.0,
         battery_net_out_wh=float(battery.sum() / 3600.0),
-        comfort_misses=int(np.count_nonzero(x[col["s"]] > 1e-6) * per),
+        comfort_misses=int(np.count_nonzero(x[col["u"]] > 1e-6) * per),
         soc0_pct=tr.soc0_pct,
         tank0_degc=tr.tank0_degc,
         capacity_wh=cap,
