@@ -174,7 +174,6 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
         tank_degc=temp,
         check=np.zeros(span, dtype=bool),
         leak_wh_house=0.0,
-        battery_net_out_wh=float(battery.sum() / 3600.0),
         comfort_misses=int(np.count_nonzero(x[col["u"]] > 1e-6) * per),
         soc0_pct=tr.soc0_pct,
         tank0_degc=tr.tank0_degc,

@@ -65,7 +65,6 @@ class Trace:
     tank_degc: np.ndarray
     check: np.ndarray
     leak_wh_house: float  # battery -> tank as the house integrated it (§5.5)
-    battery_net_out_wh: float  # discharged minus charged, AC side
     comfort_misses: int
     soc0_pct: float
     tank0_degc: float
@@ -184,7 +183,6 @@ def run(sc: Scenario, controller: str) -> Trace:
     return Trace(
         check=check,
         leak_wh_house=e["battery_to_heater"],
-        battery_net_out_wh=e["battery_discharge"] - e["battery_charge"],
         comfort_misses=house.tank.comfort_misses,
         soc0_pct=soc0,
         tank0_degc=tank0,
