@@ -7,6 +7,7 @@ the results and says by how much a goal is missed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,39 @@ def run_scenario(sc: Scenario, bar: Any = None) -> dict[str, Any]:
     return out
 
 
+# §5.6's sweeps of the inverter's loop, on the short scenarios (parameter: values).
+SWEEPS: dict[str, tuple[float, ...]] = {
+    "dead_time_s": (1.0, 2.0, 5.0, 10.0, 20.0),
+    "ramp_w_per_s": (300.0, 1000.0, 3000.0),
+    "flip_check_s": (0.0, 2.0, 10.0),
+    "deadband_w": (0.0, 50.0, 150.0),
+}
+
+
+def sweeps(chosen: list[Scenario], bar: Any = None) -> list[dict[str, Any]]:
+    """Leak and flip export under each swept inverter parameter, ours against the
+    eddi-like status quo, on the kettle and cloud scenarios."""
+    rows = []
+    for sc in chosen:
+        if sc.name not in ("kettle", "cloud"):
+            continue
+        for param, values in SWEEPS.items():
+            for value in values:
+                inverter = dataclasses.replace(sc.params.inverter, **{param: value})
+                varied = dataclasses.replace(
+                    sc, params=dataclasses.replace(sc.params, inverter=inverter)
+                )
+                row: dict[str, Any] = {"scenario": sc.name, "parameter": param, "value": value}
+                for controller in ("ours", "eddi"):
+                    r = m.metrics(run(varied, controller))
+                    row[f"{controller}_leak_wh"] = r["leak_wh"]
+                    row[f"{controller}_flip_export_wh"] = r["flip_export_wh"]
+                rows.append(row)
+                if bar is not None:
+                    bar.update(1)
+    return rows
+
+
 def goals(results: dict[str, dict[str, Any]]) -> list[str]:
     """Each goal with the result, and by how much it is missed where it is."""
     lines = []
@@ -114,21 +148,33 @@ def goals(results: dict[str, dict[str, Any]]) -> list[str]:
 def main(json_path: Path | None, quick: bool = False, out_dir: Path | None = None) -> int:
     chosen = scenarios(quick)
     results: dict[str, dict[str, Any]] = {}
-    with tqdm(total=len(chosen) * (len(CONTROLLERS) + 1), desc="bench control", unit="run") as bar:
+    n_sweeps = 0 if quick else 2 * sum(len(v) for v in SWEEPS.values())
+    total = len(chosen) * (len(CONTROLLERS) + 1) + n_sweeps
+    with tqdm(total=total, desc="bench control", unit="run") as bar:
         for sc in chosen:
             bar.set_postfix_str(sc.name)
             results[sc.name] = run_scenario(sc, bar)
+        bar.set_postfix_str("sweeps")
+        swept = [] if quick else sweeps(chosen, bar)
     lines = goals(results)
     table = report.markdown(results)
     print(table)
     print("\nGoals:")
     for line in lines:
         print(f"- {line}")
+    if swept:
+        print("\nSweeps (§5.6), ours against the eddi-like status quo:")
+        print(report.sweep_table(swept))
     if out_dir is not None:
-        report.write(out_dir, results, lines)
+        report.write(out_dir, results, lines, swept)
         print(f"wrote {out_dir}/report.md, results.csv and plots")
     if json_path is not None:
-        doc = {"scenarios": results, "goals": lines, "status_quo": list(STATUS_QUO)}
+        doc = {
+            "scenarios": results,
+            "goals": lines,
+            "status_quo": list(STATUS_QUO),
+            "sweeps": swept,
+        }
         json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         print(f"wrote {json_path}")
     return 0

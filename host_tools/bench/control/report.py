@@ -43,10 +43,31 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write(out: Path, results: dict[str, dict[str, Any]], goals: list[str]) -> None:
+def sweep_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | parameter | value | ours leak Wh | eddi leak Wh | ours flip export Wh"
+        " | eddi flip export Wh |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['parameter']} | {r['value']:g} | {r['ours_leak_wh']} |"
+            f" {r['eddi_leak_wh']} | {r['ours_flip_export_wh']} | {r['eddi_flip_export_wh']} |"
+        )
+    return "\n".join(lines)
+
+
+def write(
+    out: Path,
+    results: dict[str, dict[str, Any]],
+    goals: list[str],
+    swept: list[dict[str, Any]] | None = None,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     text = "# Control benchmark\n\n" + markdown(results) + "\n\n## Goals\n\n"
     text += "\n".join(f"- {g}" for g in goals) + "\n"
+    if swept:
+        text += "\n## Sweeps (§5.6)\n\n" + sweep_table(swept) + "\n"
     (out / "report.md").write_text(text, encoding="utf-8")
     with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
