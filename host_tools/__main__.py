@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ctl.add_argument("--json", type=Path, help="write the results here")
     ctl.add_argument("--quick", action="store_true", help="the kettle, cloud and one day only")
+    ctl.add_argument("--no-year", action="store_true", help="leave out the simulated year")
     ctl.add_argument(
         "--out", type=Path, default=Path("results/control"), help="report, CSV and plots here"
     )
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tool == "bench" and args.bench == "supervisor":
             return bench_supervisor.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "control":
-            return bench_control.main(args.json, args.quick, args.out)
+            return bench_control.main(args.json, args.quick, args.out, not args.no_year)
         if args.tool == "bench" and args.bench == "mqtt":
             return bench_mqtt.main(args.json, args.quick)
         if args.tool == "bench" and args.bench == "firmware":

@@ -4,6 +4,7 @@ leak computations agree, and the optimum is never worse than ours or the status 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from host_tools.bench.control import limits, optimum
+from host_tools.bench.control import limits, optimum, run_year
 from host_tools.bench.control import metrics as m
-from host_tools.bench.control.scenarios import CONTROLLERS, run, scenarios
+from host_tools.bench.control.scenarios import CONTROLLERS, run, run_chunks, scenarios, year
 
 SHORT = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
 
@@ -75,3 +76,27 @@ def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
     assert (out / "report.md").exists() and (out / "results.csv").exists()
     assert (out / "day_summer.png").stat().st_size > 10_000
     assert (out / "summary.png").stat().st_size > 5_000
+
+
+def test_a_year_is_summed_day_by_day_as_the_days_are():
+    two_days = dataclasses.replace(year(), seconds=2 * 86400.0)
+    summed = run_year(two_days)
+    for controller in CONTROLLERS:
+        days: list = []
+        run_chunks(two_days, controller, 86400, days.append)
+        assert len(days) == 2 and summed[controller]["days"] == 2
+        leak = sum(m.leak_wh(d) for d in days)
+        exported = sum(m.flows(d).exported for d in days)
+        pv = sum(m.flows(d).pv for d in days)
+        assert summed[controller]["leak_wh"] == pytest.approx(leak, abs=0.02)
+        assert summed[controller]["export_kwh"] == pytest.approx(exported, abs=1e-3)
+        assert summed[controller]["self_consumption_pct"] == pytest.approx(
+            100 * (1 - exported / pv), abs=0.01
+        )
+        assert abs(summed[controller]["balance_error_kwh"]) < 1e-5
+        # A day's end is the next day's start: nothing is lost between the chunks.
+        assert days[1].soc0_pct == pytest.approx(days[0].soc_pct[-1], abs=0.01)
+    opt = summed["optimum"]
+    for tariff in ("flat", "e7"):
+        for controller in CONTROLLERS:
+            assert opt[f"objective_{tariff}"] <= summed[controller][f"objective_{tariff}"] + 1e-3

@@ -17,7 +17,15 @@ from tqdm import tqdm
 from edge.config import EdgeConfig
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import optimum, report
-from host_tools.bench.control.scenarios import CONTROLLERS, STATUS_QUO, Scenario, run, scenarios
+from host_tools.bench.control.scenarios import (
+    CONTROLLERS,
+    STATUS_QUO,
+    Scenario,
+    run,
+    run_chunks,
+    scenarios,
+    year,
+)
 
 GOALS = {
     "leak": "battery→tank leak 0 Wh in every scenario (ours)",
@@ -66,6 +74,91 @@ def run_scenario(sc: Scenario, bar: Any = None) -> dict[str, Any]:
         report.keep_trace(sc.name, controller, tr)
     for res in out.values():
         res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - best["export_kwh"]), 4)
+    return out
+
+
+ADDITIVE = (
+    "leak_wh",
+    "leak_wh_flow",
+    "leak_wh_house",
+    "flip_export_wh",
+    "flip_import_wh",
+    "import_kwh",
+    "export_kwh",
+    "battery_throughput_kwh",
+    "heater_kwh",
+    "hp_starts",
+    "comfort_misses_s",
+    "cost_flat",
+    "cost_e7",
+    "objective_flat",
+    "objective_e7",
+    "balance_error_kwh",
+)
+
+
+class Totals:
+    """A year's metrics, summed day by day (a year's 1 s trace does not fit in memory)."""
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(ADDITIVE, 0.0)
+        self.pv_kwh = 0.0
+        self.flips = 0
+        self.days = 0
+        self.soc_end = 0.0
+
+    def add(self, tr: Any, res: dict[str, Any]) -> None:
+        for key in ADDITIVE:
+            self.sums[key] += float(res.get(key) or 0.0)
+        self.pv_kwh += m.flows(tr).pv
+        self.flips += m.flips(tr)
+        self.days += 1
+        self.soc_end = float(tr.soc_pct[-1])
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: round(v, 4) for k, v in self.sums.items()}
+        exported = self.sums["export_kwh"]
+        out["self_consumption_pct"] = (
+            round(100.0 * (1 - exported / self.pv_kwh), 2) if self.pv_kwh > 0 else None
+        )
+        out["flips_per_day"] = round(self.flips / max(1, self.days), 1)
+        out["soc_end_pct"] = round(self.soc_end, 2)
+        out["days"] = self.days
+        return out
+
+
+def run_year(sc: Scenario, bar: Any = None) -> dict[str, Any]:
+    """The year, day by day: each controller's days summed; the optimum solved for each
+    day on our day's traces, from the SOC and tank our day began with."""
+    out: dict[str, Any] = {}
+    best = Totals()
+    best_e7 = {"objective_e7": 0.0, "cost_e7": 0.0}
+    for controller in CONTROLLERS:
+        totals = Totals()
+
+        def day(tr: Any, controller: str = controller, totals: Totals = totals) -> None:
+            res = m.metrics(tr)
+            for tariff in ("flat", "e7"):
+                res[f"objective_{tariff}"] = m.objective(tr, tariff, 0.95)
+            totals.add(tr, res)
+            if controller == "ours":
+                opt = optimum.solve(sc, tr, "flat", limits())
+                res_opt = m.metrics(opt)
+                res_opt["objective_flat"] = m.objective(opt, "flat", 0.95)
+                opt_e7 = optimum.solve(sc, tr, "e7", limits())
+                best_e7["objective_e7"] += m.objective(opt_e7, "e7", 0.95)
+                best_e7["cost_e7"] += m.cost(opt_e7, "e7")
+                best.add(opt, res_opt)
+            if bar is not None:
+                bar.update(1)
+
+        run_chunks(sc, controller, 86400, day)
+        out[controller] = totals.result()
+    result = best.result()
+    result.update({k: round(v, 4) for k, v in best_e7.items()})
+    out["optimum"] = result
+    for res in out.values():
+        res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - result["export_kwh"]), 4)
     return out
 
 
@@ -145,17 +238,30 @@ def goals(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def main(json_path: Path | None, quick: bool = False, out_dir: Path | None = None) -> int:
+def main(
+    json_path: Path | None,
+    quick: bool = False,
+    out_dir: Path | None = None,
+    with_year: bool = True,
+) -> int:
+    """quick: the kettle, cloud and one day; with_year (not quick): the simulated year too
+    (about 40 minutes)."""
     chosen = scenarios(quick)
     results: dict[str, dict[str, Any]] = {}
     n_sweeps = 0 if quick else 2 * sum(len(v) for v in SWEEPS.values())
-    total = len(chosen) * (len(CONTROLLERS) + 1) + n_sweeps
+    yearly = with_year and not quick
+    total = (
+        len(chosen) * (len(CONTROLLERS) + 1) + n_sweeps + (365 * len(CONTROLLERS) if yearly else 0)
+    )
     with tqdm(total=total, desc="bench control", unit="run") as bar:
         for sc in chosen:
             bar.set_postfix_str(sc.name)
             results[sc.name] = run_scenario(sc, bar)
         bar.set_postfix_str("sweeps")
         swept = [] if quick else sweeps(chosen, bar)
+        if yearly:
+            bar.set_postfix_str("year")
+            results["year"] = run_year(year(), bar)
     lines = goals(results)
     table = report.markdown(results)
     print(table)

@@ -92,6 +92,22 @@ class CloudPv:
         return level
 
 
+def year() -> Scenario:
+    """A simulated year from 1 January: pvlib with clouds, richardsonpy, one day at a time."""
+    return Scenario(
+        "year",
+        HouseParams(
+            start_day_of_year=1,
+            pv=PvParams(kwp=5.0, cloudiness=0.3),
+            load=LoadParams(),
+            battery_soc0_pct=50.0,
+        ),
+        0.0,
+        365 * 86400.0,
+        60.0,
+    )
+
+
 def scenarios(quick: bool) -> list[Scenario]:
     cloud = HouseParams(
         base_load_w=600.0,
@@ -138,19 +154,57 @@ def _house(sc: Scenario, diverter: DiverterKind) -> House:
 
 
 def run(sc: Scenario, controller: str) -> Trace:
-    """One scenario under one controller."""
+    """One scenario under one controller, as one trace."""
+    days: list[Trace] = []
+    run_chunks(sc, controller, round(sc.seconds), days.append)
+    return days[0]
+
+
+def run_chunks(
+    sc: Scenario, controller: str, chunk_s: int, on_chunk: Callable[[Trace], None]
+) -> None:
+    """Run the scenario and hand each chunk_s of trace to on_chunk as it completes (a
+    year runs a day at a time, in a day's memory)."""
     kinds: dict[str, DiverterKind] = {"ours": "external", "eddi": "eddi", "mk2": "mk2"}
     house = _house(sc, kinds.get(controller, "mk2_1290"))
     n = round(sc.seconds)
     series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
-    cols = {k: np.zeros(n) for k in (*series, "tank_degc")}
-    check = np.zeros(n, dtype=bool)
-    soc0, tank0 = house.state.soc_pct, house.tank.temp_degc
-    k = 0
+    size = min(chunk_s, n)
+    cols = {k: np.zeros(size) for k in (*series, "tank_degc")}
+    check = np.zeros(size, dtype=bool)
+    start = {
+        "soc": house.state.soc_pct,
+        "tank": house.tank.temp_degc,
+        "leak": 0.0,
+        "misses": 0,
+    }
+    k = done = 0
+
+    def flush(h: House) -> None:
+        nonlocal k
+        e = h.state.energy_wh
+        on_chunk(
+            Trace(
+                check=check[:k].copy(),
+                leak_wh_house=e["battery_to_heater"] - start["leak"],
+                comfort_misses=h.tank.comfort_misses - int(start["misses"]),
+                soc0_pct=float(start["soc"]),
+                tank0_degc=float(start["tank"]),
+                capacity_wh=h.p.pack.modules * h.p.pack.module_ah * NOMINAL_PACK_V,
+                **{name: v[:k].copy() for name, v in cols.items()},
+            )
+        )
+        start.update(
+            soc=h.state.soc_pct,
+            tank=h.tank.temp_degc,
+            leak=e["battery_to_heater"],
+            misses=h.tank.comfort_misses,
+        )
+        k = 0
 
     def record(h: House) -> None:
-        nonlocal k
-        if k >= n:
+        nonlocal k, done
+        if done >= n:
             return
         s = h.state
         cols["t_s"][k] = s.t_s
@@ -164,6 +218,9 @@ def run(sc: Scenario, controller: str) -> Trace:
         cols["tank_degc"][k] = h.tank.temp_degc
         check[k] = h.inverter.in_check
         k += 1
+        done += 1
+        if k == size or done == n:
+            flush(h)
 
     if controller == "ours":
         cfg = core_config(EdgeConfig())
@@ -179,13 +236,3 @@ def run(sc: Scenario, controller: str) -> Trace:
                 last_switch = s.t_s
             house.step(1.0)
             record(house)
-    e = house.state.energy_wh
-    return Trace(
-        check=check,
-        leak_wh_house=e["battery_to_heater"],
-        comfort_misses=house.tank.comfort_misses,
-        soc0_pct=soc0,
-        tank0_degc=tank0,
-        capacity_wh=house.p.pack.modules * house.p.pack.module_ah * NOMINAL_PACK_V,
-        **cols,
-    )
