@@ -10,6 +10,8 @@ in self-use. The power registers are refreshed every inverter.refresh_s, well in
 
 from __future__ import annotations
 
+from typing import Any
+
 from edge.core.model import InverterCommand, InverterMode
 from edge.drivers.sofar import g3
 from edge.drivers.sofar import registers as reg
@@ -19,8 +21,10 @@ from edge.drivers.sofar.driver import SofarDriver
 class SofarG3Driver(SofarDriver):
     label = "inverter (HYD-EP)"
 
-    mode_register: int | None = None  # the inverter's 0x1110, as last read or written
-    mode_writes = 0  # writes of the EEPROM-backed mode register
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode_register: int | None = None  # the inverter's 0x1110, last read or written
+        self.mode_writes = 0  # writes of the EEPROM-backed mode register
 
     async def identify(self) -> None:
         self.serial = reg.decode_serial(
