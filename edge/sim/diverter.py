@@ -3,8 +3,10 @@
 every mains cycle (20 ms) and an eddi about 3 times a second, both far faster than an
 inverter's self-use loop, so one plant step of up to a second keeps that ordering.
 
-grid_w is the power at the CT (+ = import) including the heater's present power; every
-model returns the power it offers the element. Sign of the offer: >= 0.
+grid_w is the power at the CT (+ = import) including the heater's present power;
+battery_w is the battery inverter's AC power (+ = discharge), which only a diverter with a
+battery CT sees (the eddi's "Avoid Drain"). Every model returns the power it offers the
+element. Sign of the offer: >= 0.
 """
 
 from __future__ import annotations
@@ -14,7 +16,25 @@ from typing import Protocol
 
 
 class Diverter(Protocol):
-    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float: ...
+    def offer_w(
+        self, grid_w: float, heater_w: float, dt_s: float, battery_w: float = 0.0
+    ) -> float: ...
+
+
+@dataclass(frozen=True)
+class DiverterParams:
+    """The status-quo diverter's settings swept in loads-baseline-s2.md §5.6; the defaults
+    are the devices' own. response_delay_s is Z: export (eddi) or a bucket over its start
+    level (Mk2) must last that long before the element starts. export_margin_w is m, the
+    export an eddi keeps while diverting. bucket_j is the Mk2 bucket's size (None: the
+    model's own); a bucket larger than the standard 3600 J starts 0.5 Wh below full and
+    stops 0.5 Wh below that, as the _1290 variant does. avoid_drain is the eddi's battery
+    CT setting (§1.4): it never takes what the battery discharges."""
+
+    response_delay_s: float = 0.0
+    export_margin_w: float = 0.0
+    bucket_j: float | None = None
+    avoid_drain: bool = False
 
 
 @dataclass
@@ -26,10 +46,12 @@ class EddiLike:
     export_margin_w: float = 0.0
     response_delay_s: float = 0.0
     element_w: float = 3000.0
+    avoid_drain: bool = False
     diverting: bool = False
     _export_for_s: float = 0.0
 
-    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float, battery_w: float = 0.0) -> float:
+        drain_w = max(battery_w, 0.0) if self.avoid_drain else 0.0
         if not self.diverting:
             self._export_for_s = (
                 self._export_for_s + dt_s if -grid_w > self.export_threshold_w else 0.0
@@ -39,8 +61,9 @@ class EddiLike:
             else:
                 return 0.0
         # Hold the grid at -margin: the element takes the surplus beyond the margin.
-        offer = max(0.0, min(self.element_w, heater_w - grid_w - self.export_margin_w))
-        if offer == 0.0 and grid_w > 0.0:
+        # With Avoid Drain, what the battery discharges is not surplus.
+        offer = max(0.0, min(self.element_w, heater_w - grid_w - self.export_margin_w - drain_w))
+        if offer == 0.0 and (grid_w > 0.0 or drain_w > 0.0):
             self.diverting = False
         return offer
 
@@ -56,8 +79,10 @@ class Mk2Bucket:
     start_j: float = 1800.0
     stop_j: float = 1800.0
     element_w: float = 3000.0
+    start_delay_s: float = 0.0  # Z: the bucket must stay over the start level this long
     on: bool = False
     bucket_j: float = 0.0
+    _over_for_s: float = 0.0
 
     @classmethod
     def standard(cls) -> Mk2Bucket:
@@ -65,11 +90,20 @@ class Mk2Bucket:
 
     @classmethod
     def delayed_1290(cls) -> Mk2Bucket:
-        return cls(capacity_j=28800.0, start_j=27000.0, stop_j=27000.0 - 1800.0)
+        return cls.sized(28800.0)
 
-    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+    @classmethod
+    def sized(cls, capacity_j: float) -> Mk2Bucket:
+        """A bucket of capacity_j: the standard one at 3600 J, else started 0.5 Wh below
+        full and stopped 0.5 Wh below that (the _1290 rule)."""
+        if capacity_j <= 3600.0:
+            return cls(capacity_j=capacity_j, start_j=capacity_j / 2, stop_j=capacity_j / 2)
+        return cls(capacity_j=capacity_j, start_j=capacity_j - 1800.0, stop_j=capacity_j - 3600.0)
+
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float, battery_w: float = 0.0) -> float:
         self.bucket_j = max(0.0, min(self.capacity_j, self.bucket_j - grid_w * dt_s))
-        if not self.on and self.bucket_j >= self.start_j:
+        self._over_for_s = self._over_for_s + dt_s if self.bucket_j >= self.start_j else 0.0
+        if not self.on and self._over_for_s >= max(dt_s, self.start_delay_s):
             self.on = True
         elif self.on and self.bucket_j < self.stop_j:
             self.on = False
@@ -84,5 +118,5 @@ class External:
 
     setpoint_w: float = 0.0
 
-    def offer_w(self, grid_w: float, heater_w: float, dt_s: float) -> float:
+    def offer_w(self, grid_w: float, heater_w: float, dt_s: float, battery_w: float = 0.0) -> float:
         return max(0.0, self.setpoint_w)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from edge.sim.battery import PackParams, PylontechPack
-from edge.sim.diverter import Diverter, EddiLike, External, Mk2Bucket
+from edge.sim.diverter import Diverter, DiverterParams, EddiLike, External, Mk2Bucket
 from edge.sim.heatpump import HeatPump, HeatPumpParams, SgReady
 from edge.sim.inverter import InverterMode, InverterModel, InverterParams
 from edge.sim.load import HouseholdLoad, LoadParams
@@ -29,6 +29,7 @@ from edge.sim.tank import Tank, TankParams
 
 __all__ = ["House", "HouseParams", "HouseState", "InverterMode", "SgReady"]
 
+FED_EPS_W = 1e-6  # rounding allowance when PV exactly feeds the heater
 DiverterKind = Literal["external", "eddi", "mk2", "mk2_1290"]
 ENERGY_KEYS = (
     "import",
@@ -71,6 +72,7 @@ class HouseParams:
     inverter: InverterParams = field(default_factory=InverterParams)
     tank: TankParams = field(default_factory=TankParams)
     diverter: DiverterKind = "external"
+    diverter_params: DiverterParams = field(default_factory=DiverterParams)
     heat_pump: HeatPumpParams = field(default_factory=HeatPumpParams)
 
     @property
@@ -104,13 +106,19 @@ class HouseState:
     passive_battery_w: float = 0.0
 
 
-def _make_diverter(kind: DiverterKind, element_w: float) -> Diverter:
+def _make_diverter(kind: DiverterKind, element_w: float, p: DiverterParams) -> Diverter:
     if kind == "eddi":
-        return EddiLike(element_w=element_w)
-    if kind == "mk2":
-        return Mk2Bucket.standard()
-    if kind == "mk2_1290":
-        return Mk2Bucket.delayed_1290()
+        return EddiLike(
+            export_margin_w=p.export_margin_w,
+            response_delay_s=p.response_delay_s,
+            element_w=element_w,
+            avoid_drain=p.avoid_drain,
+        )
+    if kind in ("mk2", "mk2_1290"):
+        own = 3600.0 if kind == "mk2" else 28800.0
+        bucket = Mk2Bucket.sized(own if p.bucket_j is None else p.bucket_j)
+        bucket.element_w, bucket.start_delay_s = element_w, p.response_delay_s
+        return bucket
     return External()
 
 
@@ -121,7 +129,9 @@ class House:
         self.state = HouseState(t_s=start_s, soc_pct=self.pack.soc_pct)
         self.inverter = InverterModel(params.inverter, start_s)
         self.tank = Tank(params.tank)
-        self.diverter = _make_diverter(params.diverter, params.tank.element_w)
+        self.diverter = _make_diverter(
+            params.diverter, params.tank.element_w, params.diverter_params
+        )
         self.heat_pump = HeatPump(
             dataclasses.replace(params.heat_pump, day_of_year=params.start_day_of_year), start_s
         )
@@ -222,7 +232,8 @@ class House:
         t = s.t_s
         s.pv_w, s.load_w = self.pv_w_at(t), self.load_w_at(t)
         # The diverter is far faster than the inverter: it acts on the CT first.
-        s.heater_w = self.tank.accept(self.diverter.offer_w(self._grid_w(), s.heater_w, dt_s))
+        offer_w = self.diverter.offer_w(self._grid_w(), s.heater_w, dt_s, s.battery_w)
+        s.heater_w = self.tank.accept(offer_w)
         s.heat_pump_w = self.heat_pump.step(t, dt_s)
         charge_w, discharge_w = self.bms_limits_ac_w = self.battery_limits_ac_w()
         s.battery_w = self.inverter.step(t, dt_s, self._grid_w(), s.soc_pct, charge_w, discharge_w)
@@ -239,7 +250,10 @@ class House:
         e["dab"] += s.dab_w * h
         e["heater"] += s.heater_w * h
         e["heat_pump"] += s.heat_pump_w * h
-        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w <= s.load_w + s.heater_w + s.heat_pump_w:
+        # §5.5's leak: battery and heater both on while PV does not cover the household, the
+        # heater and the heat pump (a heater exactly PV-fed, to rounding, is not).
+        covered_w = s.load_w + s.heater_w + s.heat_pump_w - FED_EPS_W
+        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w < covered_w:
             e["battery_to_heater"] += min(s.battery_w, s.heater_w) * h
         if s.battery_w >= 0:
             e["battery_discharge"] += s.battery_w * h

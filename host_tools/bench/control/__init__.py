@@ -15,6 +15,7 @@ from typing import Any
 from tqdm import tqdm
 
 from edge.config import EdgeConfig
+from edge.sim.diverter import DiverterParams
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import optimum, report
 from host_tools.bench.control.scenarios import (
@@ -162,19 +163,53 @@ def run_year(sc: Scenario, bar: Any = None) -> dict[str, Any]:
     return out
 
 
-# §5.6's sweeps of the inverter's loop, on the short scenarios (parameter: values).
+# §5.6's sweeps, on the short scenarios (parameter: values): the inverter's loop, against
+# the eddi-like status quo...
 SWEEPS: dict[str, tuple[float, ...]] = {
     "dead_time_s": (1.0, 2.0, 5.0, 10.0, 20.0),
     "ramp_w_per_s": (300.0, 1000.0, 3000.0),
     "flip_check_s": (0.0, 2.0, 10.0),
     "deadband_w": (0.0, 50.0, 150.0),
 }
+# ...and the diverter's (parameter: status-quo controller, values). Ours drives the element
+# itself, so its row is its run with the defaults.
+DIVERTER_SWEEPS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "response_delay_s": ("eddi", (0.0, 10.0, 30.0, 60.0)),
+    "export_margin_w": ("eddi", (0.0, 100.0, 400.0)),
+    "bucket_j": ("mk2", (3600.0, 7200.0, 14400.0, 28800.0)),
+}
+
+
+def n_sweeps() -> int:
+    """Runs the sweeps take on one short scenario."""
+    return (
+        2 * sum(len(v) for v in SWEEPS.values())
+        + sum(len(v) for _, v in DIVERTER_SWEEPS.values())
+        + 1
+    )
 
 
 def sweeps(chosen: list[Scenario], bar: Any = None) -> list[dict[str, Any]]:
-    """Leak and flip export under each swept inverter parameter, ours against the
-    eddi-like status quo, on the kettle and cloud scenarios."""
+    """Leak and flip export under each swept parameter of §5.6, ours against the status
+    quo, on the kettle and cloud scenarios."""
     rows = []
+
+    def row(sc: Scenario, param: str, value: float, sq: str, ours: Any, theirs: Any) -> None:
+        rows.append(
+            {
+                "scenario": sc.name,
+                "parameter": param,
+                "value": value,
+                "status_quo": sq,
+                "ours_leak_wh": ours["leak_wh"],
+                "ours_flip_export_wh": ours["flip_export_wh"],
+                "sq_leak_wh": theirs["leak_wh"],
+                "sq_flip_export_wh": theirs["flip_export_wh"],
+            }
+        )
+        if bar is not None:
+            bar.update(1)
+
     for sc in chosen:
         if sc.name not in ("kettle", "cloud"):
             continue
@@ -184,14 +219,21 @@ def sweeps(chosen: list[Scenario], bar: Any = None) -> list[dict[str, Any]]:
                 varied = dataclasses.replace(
                     sc, params=dataclasses.replace(sc.params, inverter=inverter)
                 )
-                row: dict[str, Any] = {"scenario": sc.name, "parameter": param, "value": value}
-                for controller in ("ours", "eddi"):
-                    r = m.metrics(run(varied, controller))
-                    row[f"{controller}_leak_wh"] = r["leak_wh"]
-                    row[f"{controller}_flip_export_wh"] = r["flip_export_wh"]
-                rows.append(row)
+                ours = m.metrics(run(varied, "ours"))
+                row(sc, param, value, "eddi", ours, m.metrics(run(varied, "eddi")))
                 if bar is not None:
                     bar.update(1)
+        ours = m.metrics(run(sc, "ours"))
+        if bar is not None:
+            bar.update(1)
+        for param, (sq, values) in DIVERTER_SWEEPS.items():
+            for value in values:
+                override: dict[str, Any] = {param: value}
+                settings = DiverterParams(**override)
+                varied = dataclasses.replace(
+                    sc, params=dataclasses.replace(sc.params, diverter_params=settings)
+                )
+                row(sc, param, value, sq, ours, m.metrics(run(varied, sq)))
     return rows
 
 
@@ -248,10 +290,11 @@ def main(
     (about 40 minutes)."""
     chosen = scenarios(quick)
     results: dict[str, dict[str, Any]] = {}
-    n_sweeps = 0 if quick else 2 * sum(len(v) for v in SWEEPS.values())
     yearly = with_year and not quick
     total = (
-        len(chosen) * (len(CONTROLLERS) + 1) + n_sweeps + (365 * len(CONTROLLERS) if yearly else 0)
+        len(chosen) * (len(CONTROLLERS) + 1)
+        + (0 if quick else 2 * n_sweeps())
+        + (365 * len(CONTROLLERS) if yearly else 0)
     )
     with tqdm(total=total, desc="bench control", unit="run") as bar:
         for sc in chosen:
@@ -269,7 +312,7 @@ def main(
     for line in lines:
         print(f"- {line}")
     if swept:
-        print("\nSweeps (§5.6), ours against the eddi-like status quo:")
+        print("\nSweeps (§5.6), ours against the status quo:")
         print(report.sweep_table(swept))
     if out_dir is not None:
         report.write(out_dir, results, lines, swept)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from edge.sim.battery import PackParams
+from edge.sim.house import FED_EPS_W
 from host_tools.bench.control.scenarios import Trace
 
 # Tariffs (£/kWh). Assumptions, typical of the UK in 2025-26; change them here.
@@ -75,8 +76,8 @@ def flows(tr: Trace) -> Flows:
 def leak_wh(tr: Trace) -> float:
     """Battery energy into the tank (§5.5): min(B_dis, H) where PV does not cover the load
     and the heater (and the heat pump, when it runs), from the trace."""
-    covered = tr.load_w + tr.heater_w + tr.hp_w
-    mask = (tr.battery_w > 0) & (tr.heater_w > 0) & (tr.pv_w <= covered)
+    covered = tr.load_w + tr.heater_w + tr.hp_w - FED_EPS_W  # exactly PV-fed is not a leak
+    mask = (tr.battery_w > 0) & (tr.heater_w > 0) & (tr.pv_w < covered)
     return float(np.minimum(tr.battery_w, tr.heater_w)[mask].sum() / 3600.0)
 
 

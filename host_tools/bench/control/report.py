@@ -45,14 +45,15 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
 
 def sweep_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| scenario | parameter | value | ours leak Wh | eddi leak Wh | ours flip export Wh"
-        " | eddi flip export Wh |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | parameter | value | status quo | ours leak Wh | status quo leak Wh"
+        " | ours flip export Wh | status quo flip export Wh |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['scenario']} | {r['parameter']} | {r['value']:g} | {r['ours_leak_wh']} |"
-            f" {r['eddi_leak_wh']} | {r['ours_flip_export_wh']} | {r['eddi_flip_export_wh']} |"
+            f"| {r['scenario']} | {r['parameter']} | {r['value']:g} | {r['status_quo']} |"
+            f" {r['ours_leak_wh']} | {r['sq_leak_wh']} | {r['ours_flip_export_wh']} |"
+            f" {r['sq_flip_export_wh']} |"
         )
     return "\n".join(lines)
 

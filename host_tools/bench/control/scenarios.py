@@ -7,6 +7,8 @@ Controllers:
   same CT, "eddi" (eddi-like), "mk2" (Mk2 standard) or "mk2_1290" (the delayed Mk2), and the
   heat pump asked to run by OpenEMS's rule (recommend above 3 kW of surplus, 60 s minimum
   between switches);
+- "eddi_avoid_drain": the same with an eddi given a battery CT and "Avoid Drain" on, §5.2's
+  "best available off-the-shelf" run;
 - "optimum": the perfect-foresight LP (optimum.py), on the same traces.
 Everything is seeded: the same arguments give the same traces.
 """
@@ -24,6 +26,7 @@ import numpy as np
 from edge.app import core_config
 from edge.config import EdgeConfig
 from edge.sim import closed_loop
+from edge.sim.diverter import DiverterParams
 from edge.sim.heatpump import SgReady
 from edge.sim.house import DiverterKind, House, HouseParams
 from edge.sim.load import LoadParams
@@ -32,7 +35,16 @@ from edge.sim.scenarios import KETTLE_HOUSE, KETTLE_RUN_S, NOON_S
 from edge.sim.tank import TankParams
 
 STATUS_QUO = ("eddi", "mk2", "mk2_1290")
-CONTROLLERS = ("ours", *STATUS_QUO)
+BEST_OFF_THE_SHELF = "eddi_avoid_drain"
+CONTROLLERS = ("ours", *STATUS_QUO, BEST_OFF_THE_SHELF)
+# Each controller's diverter in the simulated house.
+DIVERTERS: dict[str, tuple[DiverterKind, DiverterParams]] = {
+    "ours": ("external", DiverterParams()),
+    "eddi": ("eddi", DiverterParams()),
+    "mk2": ("mk2", DiverterParams()),
+    "mk2_1290": ("mk2_1290", DiverterParams()),
+    BEST_OFF_THE_SHELF: ("eddi", DiverterParams(avoid_drain=True)),
+}
 # OpenEMS's SG-Ready rule for the status quo (§5.2).
 SQ_HP_SURPLUS_W = 3000.0
 SQ_HP_MIN_SWITCH_S = 60.0
@@ -139,8 +151,12 @@ def scenarios(quick: bool) -> list[Scenario]:
     return out
 
 
-def _house(sc: Scenario, diverter: DiverterKind) -> House:
-    house = House(dataclasses.replace(sc.params, diverter=diverter), start_s=sc.start_s)
+def _house(sc: Scenario, controller: str) -> House:
+    kind, settings = DIVERTERS[controller]
+    if controller != "ours" and sc.params.diverter_params != DiverterParams():
+        settings = sc.params.diverter_params  # a sweep's settings
+    params = dataclasses.replace(sc.params, diverter=kind, diverter_params=settings)
+    house = House(params, start_s=sc.start_s)
     if sc.pv_w is not None:
         pv = sc.pv_w
 
@@ -165,8 +181,7 @@ def run_chunks(
 ) -> None:
     """Run the scenario and hand each chunk_s of trace to on_chunk as it completes (a
     year runs a day at a time, in a day's memory)."""
-    kinds: dict[str, DiverterKind] = {"ours": "external", "eddi": "eddi", "mk2": "mk2"}
-    house = _house(sc, kinds.get(controller, "mk2_1290"))
+    house = _house(sc, controller)
     n = round(sc.seconds)
     series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
     size = min(chunk_s, n)

@@ -81,6 +81,24 @@ def test_mk2_starts_at_its_bucket_level():
     t_del = next(k for k in range(200) if delayed.offer_w(-3000.0, 0.0, 0.1) > 0) * 0.1
     assert t_std == pytest.approx(0.5, abs=0.11)
     assert t_del == pytest.approx(8.9, abs=0.11)
+    # A 14 400 J bucket starts at 12 600 J (4.2 s at 3 kW); a start delay Z adds to that.
+    mid = Mk2Bucket.sized(14400.0)
+    assert (mid.start_j, mid.stop_j) == (12600.0, 10800.0)
+    late = Mk2Bucket.sized(3600.0)
+    late.start_delay_s = 10.0
+    t_late = next(k for k in range(300) if late.offer_w(-3000.0, 0.0, 0.1) > 0) * 0.1
+    assert t_late == pytest.approx(0.5 + 10.0, abs=0.11)
+
+
+def test_eddi_avoid_drain_never_takes_what_the_battery_discharges():
+    plain, guarded = EddiLike(), EddiLike(avoid_drain=True)
+    for d in (plain, guarded):
+        assert d.offer_w(-1000.0, 0.0, 1.0) == 1000.0  # PV surplus: both divert it
+    # The battery now discharges 800 W to hold the grid at 0 while the element runs:
+    # without a battery CT the eddi keeps the element on it; with one it backs off.
+    assert plain.offer_w(0.0, 1000.0, 1.0, battery_w=800.0) == 1000.0
+    assert guarded.offer_w(0.0, 1000.0, 1.0, battery_w=800.0) == pytest.approx(200.0)
+    assert guarded.offer_w(0.0, 200.0, 1.0, battery_w=1500.0) == 0.0 and not guarded.diverting
 
 
 def test_heat_pump_min_times_starts_and_sg_ready():
