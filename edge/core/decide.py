@@ -38,6 +38,7 @@ from edge.core.model import (
 # the tank never takes battery energy while a discharge ramps down.
 DISCHARGE_GATE_W = 20.0
 HOUR_S = 3600.0
+TANK_PROBE_W = 200.0  # a diverter setpoint at least this large tells whether the tank takes it
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
             hp_state=SgState.NORMAL,
             hp_changed_s=hp_changed_s,
             hp_surplus_since_s=None,
+            diverter_w=0.0,
+            tank_refused_since_s=None,
         )
 
     assert image.inverter is not None
@@ -218,6 +221,14 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         and loads_ok
         and (loads.value.tank_temp_degc is None or loads.value.tank_temp_degc < cfg.tank_max_degc)
     )
+    # The element refusing its setpoint: its thermostat is open.
+    refused_since = None
+    if loads_ok and state.diverter_w >= TANK_PROBE_W and heater_now_w < 0.1 * state.diverter_w:
+        refused_since = state.tank_refused_since_s if state.tank_refused_since_s is not None else t
+    full_until = state.tank_full_until_s
+    if refused_since is not None and t - refused_since >= cfg.tank_refuse_s:
+        full_until, refused_since = t + cfg.tank_retry_s, None
+    tank_full = t < full_until
     reasons: list[str] = []
     standby = mode == "standby"
     if standby:
@@ -262,6 +273,8 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
             if boost:
                 diverter_w = cfg.diverter_element_w
                 reasons.append("boost hot water")
+            elif left_w > 0 and not battery_discharging and tank_full:
+                reasons.append("tank full (its thermostat is open)")
             elif left_w > 0 and not battery_discharging:
                 diverter_w = min(cfg.diverter_element_w, left_w)
                 reasons.append("surplus to the tank")
@@ -303,4 +316,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         hp_starts_s=new_state.hp_starts_s,
         hp_surplus_since_s=new_state.hp_surplus_since_s,
         hp_deficit_since_s=new_state.hp_deficit_since_s,
+        diverter_w=diverter_w,
+        tank_refused_since_s=refused_since,
+        tank_full_until_s=full_until,
     )

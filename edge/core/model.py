@@ -132,6 +132,11 @@ class CoreConfig:
     tank_enabled: bool = True  # the site has a diverter the core may drive
     diverter_element_w: float = 3000.0
     tank_max_degc: float = 60.0
+    # An element that draws under a tenth of its setpoint for tank_refuse_s has its
+    # thermostat open (the tank is full whatever the probe says): its surplus goes on to
+    # the next load, and the tank is offered it again after tank_retry_s.
+    tank_refuse_s: float = 10.0
+    tank_retry_s: float = 900.0
     loads_priority: tuple[str, ...] = ("tank", "heat_pump")
     # Heat pump (loads-baseline-s2.md §2.3): what it draws when running, and how it may be
     # asked to run on surplus.
@@ -156,3 +161,6 @@ class CoreState:
     hp_starts_s: tuple[float, ...] = ()  # the last hour's boost starts
     hp_surplus_since_s: float | None = None
     hp_deficit_since_s: float | None = None
+    diverter_w: float = 0.0  # the last setpoint
+    tank_refused_since_s: float | None = None
+    tank_full_until_s: float = float("-inf")

@@ -244,3 +244,45 @@ def test_properties(
     if boost and not allow:
         house_deficit_w = grid + batt - heater - (hp if hp_state is SgState.RECOMMEND else 0)
         assert p <= max(0.0, house_deficit_w) + 1e-6
+
+
+def test_an_element_refusing_its_setpoint_passes_the_surplus_to_the_heat_pump():
+    """The tank's thermostat has opened below tank_max_degc (the probe reads 58 degC): the
+    element draws nothing though told 2000 W. After tank_refuse_s the surplus goes on to
+    the heat pump; the tank is offered it again after tank_retry_s."""
+    full = BmsReading(charge_limit_w=0.0, discharge_limit_w=3000.0)  # battery full
+    state = CoreState()
+    # Surplus 2000 W; the element first takes it.
+    sp, state = decide(image(-2000.0, soc=100.0, tank=58.0, bms=full, t=0.0), CFG, state)
+    assert sp.diverter_w == pytest.approx(2000.0)
+    hp_seen = []
+    for t in range(1, 400):
+        # The thermostat is open: the heater draws 0 W, and the 2 kW go out to the grid.
+        sp, state = decide(
+            image(-2000.0, soc=100.0, heater=0.0, tank=58.0, bms=full, t=float(t)), CFG, state
+        )
+        hp_seen.append(sp.sg_ready)
+        if t < CFG.tank_refuse_s:
+            assert sp.diverter_w == pytest.approx(2000.0), t
+    assert sp.diverter_w == 0.0 and "tank full (its thermostat is open)" in sp.reason
+    # The heat pump, no longer starved, is asked to run after its confirm time.
+    first = hp_seen.index(SgState.RECOMMEND) + 1
+    assert CFG.tank_refuse_s + CFG.hp_confirm_s <= first <= CFG.tank_refuse_s + CFG.hp_confirm_s + 2
+    # The tank is offered the surplus again once the retry time has passed.
+    retry = CFG.tank_refuse_s + CFG.tank_retry_s + 1
+    sp, _ = decide(image(-2000.0, soc=100.0, tank=58.0, bms=full, t=retry), CFG, state)
+    assert sp.diverter_w > 0.0
+
+
+def test_an_element_drawing_its_setpoint_is_never_taken_for_full():
+    state = CoreState()
+    for t in range(100):
+        heater = 0.0 if t == 0 else 1500.0
+        sp, state = decide(
+            image(
+                -1500.0 + heater, heater=heater, t=float(t), soc=100.0, bms=BmsReading(0.0, 3000.0)
+            ),
+            CFG,
+            state,
+        )
+        assert sp.diverter_w == pytest.approx(1500.0), t
