@@ -59,6 +59,25 @@ def test_the_optimum_is_never_worse(traces):
                 assert best_value <= value + 1e-4, (sc.name, tariff, controller)
 
 
+def test_the_optimum_free_to_start_in_a_range_is_no_worse_than_from_any_point(traces):
+    """The year's daily optimum starts anywhere in the controllers' span of start states:
+    a relaxation of starting from each one, so never worse than any of them."""
+    sc = SHORT[0]
+    runs = [traces[(sc.name, c)][1] for c in CONTROLLERS]
+    point = runs[0]
+    spread = optimum.Starts(
+        (point.soc0_pct - 5.0, point.soc0_pct + 5.0),
+        (point.tank0_degc - 3.0, point.tank0_degc),
+        (point.house0_degc - 0.5, point.house0_degc + 0.5),
+    )
+    free = optimum.solve(sc, point, "e7", limits(), spread)
+    fixed = optimum.solve(sc, point, "e7", limits())
+    assert m.objective(free, "e7", 0.95) <= m.objective(fixed, "e7", 0.95) + 1e-6
+    assert spread.soc_pct[0] - 1e-6 <= free.soc0_pct <= spread.soc_pct[1] + 1e-6
+    assert fixed.soc0_pct == pytest.approx(point.soc0_pct)
+    assert optimum.Starts.of(runs).soc_pct[0] == min(r.soc0_pct for r in runs)
+
+
 def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
     out = tmp_path / "control"
     doc = tmp_path / "control.json"

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from edge.sim.battery import PackParams
+from edge.sim.heatpump import HeatPumpParams
 from edge.sim.house import FED_EPS_W
 from host_tools.bench.control.scenarios import Trace
 
@@ -23,6 +24,17 @@ TARIFFS: dict[str, dict[str, float]] = {
 }
 E7_NIGHT_H = (0.5, 7.5)  # 00:30-07:30
 TANK_HEAT_VALUE = 0.06 / 0.9  # £ per kWh into the tank: the gas it displaces
+# The house the heat pump heats: every controller's objective (and the optimum's) pays
+# for time below the heat pump's own lower switching point, and for the house's heat at
+# the end against its start (assumptions): heat missing costs the electricity to put it
+# back at a COP of 3; heat to spare is worth no more than the export it could have been
+# at the best COP (5), so storing summer surplus in a warm house earns nothing over
+# exporting it.
+HOUSE = HeatPumpParams()
+HOUSE_FLOOR_DEGC = HOUSE.setpoint_degc - HOUSE.hysteresis_k
+HOUSE_COLD_COST = 0.50  # £ per K·h below the floor: far above the ~2 p heating it costs
+HOUSE_HEAT_COP = 3.0
+HOUSE_SURPLUS_COP = 5.0
 # What the JSON holds for every scenario and controller, at least (issue 8).
 REQUIRED = (
     "leak_wh",
@@ -136,6 +148,7 @@ def metrics(tr: Trace) -> dict[str, Any]:
         "heater_kwh": round(f.heater, 4),
         "hp_starts": int(np.count_nonzero((tr.hp_w[1:] > 0) & (tr.hp_w[:-1] <= 0))),
         "comfort_misses_s": tr.comfort_misses,
+        "house_cold_kh": round(house_cold_kh(tr), 4),
         "cost_flat": round(cost(tr, "flat"), 4),
         "cost_e7": round(cost(tr, "e7"), 4),
         "soc_end_pct": round(float(tr.soc_pct[-1]), 2),
@@ -154,11 +167,29 @@ def end_value(tariff: str, t_s: np.ndarray, efficiency: float) -> float:
     return float(import_price(tariff, t_s).mean()) * efficiency
 
 
+def house_cold_kh(tr: Trace) -> float:
+    """Time the house spent below the floor, weighted by how far: K·h."""
+    return float(np.clip(HOUSE_FLOOR_DEGC - tr.house_degc, 0.0, None).sum() / 3600.0)
+
+
+def house_heat_kwh(tr: Trace) -> float:
+    """The house's heat at the end above its start, kWh (thermal)."""
+    return (float(tr.house_degc[-1]) - tr.house0_degc) * HOUSE.house_c_j_per_k / 3.6e6
+
+
 def objective(tr: Trace, tariff: str, efficiency: float) -> float:
     """What the optimum minimises, for any run: the bill, less the heat put into the
-    tank at the gas it saves, less the battery energy left above the start (a run may
-    end fuller or emptier than it began)."""
+    tank at the gas it saves, less the battery energy and the house's heat left above the
+    start (a run may end fuller or emptier than it began), plus the cold house's cost."""
     heat = float(tr.heater_w.sum() / 3.6e6)
     stored = (tr.soc_pct[-1] - tr.soc0_pct) / 100.0 * tr.capacity_wh / 1000.0
     value = end_value(tariff, tr.t_s, efficiency)
-    return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - stored * value)
+    kept = house_heat_kwh(tr)
+    worth = house_heat_prices(tariff, value)[0 if kept > 0 else 1]
+    house = kept * worth - house_cold_kh(tr) * HOUSE_COLD_COST
+    return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - stored * value - house)
+
+
+def house_heat_prices(tariff: str, battery_value: float) -> tuple[float, float]:
+    """£ per kWh of the house's heat at the end: (to spare, missing)."""
+    return (TARIFFS[tariff]["export"] / HOUSE_SURPLUS_COP, battery_value / HOUSE_HEAT_COP)

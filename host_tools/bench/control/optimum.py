@@ -2,26 +2,38 @@
 the same PV and load traces, at the scenario's lp_dt_s.
 
 Per step: battery charge and discharge (AC, η each way, the configured power limit and
-the reserve), the element's power (0 to its rating), grid import and export, the battery's
-energy and the tank's heat. The tank loses heat in proportion to its temperature and its
-draws take their energy out (a draw from a cold tank takes what there is). The objective is
-metrics.objective: the bill, less the tank's heat at the gas it saves, less the battery
-energy left above the start. Hot-water comfort is not in the objective, for any
-controller: all of them heat the tank from electricity the same way, and the comfort
-misses of the simulated runs are reported beside it.
+the reserve), the element's power (0 to its rating), the heat pump's electrical power,
+grid import and export, the battery's energy, the tank's heat and the house's
+temperature. The tank loses heat in proportion to its temperature and its draws take
+their energy out (a draw from a cold tank takes what there is). The house is the
+simulated heat pump's one thermal node (1R1C: internal gain and the heat pump's heat in,
+UA x (T_in - T_out) out), heated at the COP of each step's outside temperature. The
+objective is metrics.objective: the bill, less the tank's heat at the gas it saves, less
+the battery energy and the house's heat left above the start, plus the cold house's cost.
+Hot-water comfort is not in the objective, for any controller: all of them heat the tank
+from electricity the same way, and the comfort misses of the simulated runs are reported
+beside it.
 
-Simplifications, stated: the heat pump's power is taken from the trace (the LP does not
-plan it); the BMS's taper near full is not modelled (the optimum may charge at full power
-to 100 %); PV and load are averaged over each LP step, which can only help the optimum.
+Relaxations, each of which can only lower the optimum, so it stays a bound on every
+controller:
+- the heat pump's on/off compressor is a continuous power from 0 to its running power
+  (the MILP of §5.4 with binaries and min-up/down would be tighter);
+- the BMS's taper near full is not modelled (it may charge at full power to 100 %);
+- PV and load are averaged over each LP step;
+- each run may start anywhere in `Starts`: the range of the controllers' own start states
+  (a point for a scenario; for a day of the year, the span of where the controllers' days
+  began), so every controller's day is one of the LP's feasible days.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
+from edge.sim.heatpump import HeatPump, cop
 from edge.sim.tank import TankParams
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.scenarios import Scenario, Trace
@@ -39,6 +51,25 @@ class Limits:
     max_soc_pct: float
 
 
+@dataclass(frozen=True)
+class Starts:
+    """Where the optimum's run may begin: (low, high) of SOC (%), tank and house (degC)."""
+
+    soc_pct: tuple[float, float]
+    tank_degc: tuple[float, float]
+    house_degc: tuple[float, float]
+
+    @classmethod
+    def of(cls, traces: list[Trace]) -> Starts:
+        return cls.of_points([(t.soc0_pct, t.tank0_degc, t.house0_degc) for t in traces])
+
+    @classmethod
+    def of_points(cls, points: list[tuple[float, float, float]]) -> Starts:
+        """The span of (SOC, tank, house) start points."""
+        soc, tank, house = zip(*points, strict=True)
+        return cls((min(soc), max(soc)), (min(tank), max(tank)), (min(house), max(house)))
+
+
 def _draw_wh(tank: TankParams, t_s: np.ndarray, dt_s: float) -> np.ndarray:
     """Heat taken by the draws in each step (40 degC at the tap, mixed from the tank)."""
     out = np.zeros(len(t_s))
@@ -50,93 +81,141 @@ def _draw_wh(tank: TankParams, t_s: np.ndarray, dt_s: float) -> np.ndarray:
     return out
 
 
-def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
-    """The optimum for scenario `sc` on the PV, load and heat-pump power of trace `tr`:
-    its trace (at 1 s, each LP step repeated)."""
+def solve(
+    sc: Scenario, tr: Trace, tariff: str, limits: Limits, starts: Starts | None = None
+) -> Trace:
+    """The optimum for scenario `sc` on the PV and load of trace `tr` (every controller's
+    are the same), from `starts` (default: where `tr` began): its trace (at 1 s, each LP
+    step repeated)."""
     dt = sc.lp_dt_s
     per = round(dt)
     n = len(tr.t_s) // per
     span = n * per
+    starts = starts or Starts.of([tr])
 
     def avg(x: np.ndarray) -> np.ndarray:
         return np.asarray(x[:span].reshape(n, per).mean(axis=1), dtype=float)
 
-    pv, load, hp = avg(tr.pv_w), avg(tr.load_w), avg(tr.hp_w)
+    pv, load = avg(tr.pv_w), avg(tr.load_w)
     t = tr.t_s[:span:per]
     tank = sc.params.tank
     cap_k = tank.volume_l * WATER_WH_PER_L_K  # Wh per K
-    q0 = cap_k * (tr.tank0_degc - tank.cold_water_degc)
     q_max = cap_k * (tank.thermostat_degc - tank.cold_water_degc)
     loss_k = tank.loss_w_per_k * dt / 3600.0 / cap_k  # share of q lost per step
     loss_const = tank.loss_w_per_k * (tank.cold_water_degc - tank.ambient_degc) * dt / 3600.0
     draw = _draw_wh(tank, t, dt)
+    hp = dataclasses.replace(sc.params.heat_pump, day_of_year=sc.params.start_day_of_year)
+    t_out = np.array([HeatPump(hp, 0.0).t_out_degc(float(ti)) for ti in t])
+    cops = np.array([cop(x) for x in t_out])
+    house_a = hp.house_ua_w_per_k * dt / hp.house_c_j_per_k  # share of (T - T_out) lost
+    house_b = dt / hp.house_c_j_per_k  # K per W of heat over a step
+    house_wh_per_k = hp.house_c_j_per_k / 3600.0
     cap = tr.capacity_wh
-    e0 = tr.soc0_pct / 100.0 * cap
     eta = limits.efficiency
     price = m.import_price(tariff, t)
     export_price = m.TARIFFS[tariff]["export"]
     value_end = m.end_value(tariff, tr.t_s, eta)
 
-    # Columns: ch, dis, h, imp, exp, e, q, and u (draw heat the tank could not give).
-    names = ("ch", "dis", "h", "imp", "exp", "e", "q", "u")
+    # Columns, n each: ch, dis, h, imp, exp, e, q, u (draw heat the tank could not give),
+    # hp (the heat pump's electrical power), T (the house), cold (K below the floor);
+    # then the three start states.
+    names = ("ch", "dis", "h", "imp", "exp", "e", "q", "u", "hp", "T", "cold")
     col = {name: np.arange(n) + k * n for k, name in enumerate(names)}
+    # The house's heat at the end above (spare) and below (short) its start, kWh.
+    e_init, q_init, t_init, spare, short = (len(names) * n + k for k in range(5))
+    size = len(names) * n + 5
     inf = highspy.kHighsInf
-    lb = np.zeros(len(names) * n)
-    ub = np.full(len(names) * n, inf)
+    lb = np.zeros(size)
+    ub = np.full(size, inf)
     ub[col["ch"]] = ub[col["dis"]] = limits.battery_w
     ub[col["h"]] = tank.element_w
     lb[col["e"]] = limits.reserve_pct / 100.0 * cap
     ub[col["e"]] = limits.max_soc_pct / 100.0 * cap
     ub[col["q"]] = q_max
     ub[col["u"]] = draw
+    ub[col["hp"]] = hp.heat_w / cops
+    lb[col["T"]] = -inf
+    ub[col["T"]] = hp.setpoint_degc + hp.force_limit_k + 0.5  # SG-Ready FORCE's ceiling
+    lb[e_init], ub[e_init] = (x / 100.0 * cap for x in starts.soc_pct)
+    lb[q_init], ub[q_init] = (cap_k * (x - tank.cold_water_degc) for x in starts.tank_degc)
+    lb[t_init], ub[t_init] = starts.house_degc
     kwh = dt / 3.6e6
-    cost = np.zeros(len(names) * n)
+    cost = np.zeros(size)
     cost[col["imp"]] = price * kwh
     cost[col["exp"]] = -export_price * kwh
     cost[col["h"]] = -m.TANK_HEAT_VALUE * kwh
     cost[col["ch"]] = cost[col["dis"]] = THROUGHPUT_COST * kwh
     cost[col["u"]] = 1e-9  # serve the draws when the heat is there
+    cost[col["cold"]] = m.HOUSE_COLD_COST * dt / 3600.0
     cost[col["e"][-1]] = -value_end / 1000.0
+    cost[e_init] = value_end / 1000.0
+    spare_price, short_price = m.house_heat_prices(tariff, value_end)
+    cost[spare] = -spare_price
+    cost[short] = short_price
 
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.addVars(len(lb), lb, ub)
     h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
     rows: list[tuple[float, float, list[int], list[float]]] = []
+
+    def prev(name: str, i: int, init: int) -> int:
+        return int(col[name][i - 1]) if i > 0 else init
+
     for i in range(n):
-        # Balance: imp - exp - h + dis - ch = load + hp - pv.
-        rhs = load[i] + hp[i] - pv[i]
+        # Balance: imp - exp - h - hp + dis - ch = load - pv.
+        rhs = load[i] - pv[i]
         rows.append(
             (
                 rhs,
                 rhs,
-                [col["imp"][i], col["exp"][i], col["h"][i], col["dis"][i], col["ch"][i]],
-                [1.0, -1.0, -1.0, 1.0, -1.0],
+                [col[c][i] for c in ("imp", "exp", "h", "hp", "dis", "ch")],
+                [1.0, -1.0, -1.0, -1.0, 1.0, -1.0],
             )
         )
         # Battery: e_i - e_{i-1} - eta ch dt + dis / eta dt = 0.
-        prev_e = e0 if i == 0 else 0.0
-        idx = [col["e"][i], col["ch"][i], col["dis"][i]]
-        val = [1.0, -eta * dt / 3600.0, dt / 3600.0 / eta]
-        if i > 0:
-            idx.append(col["e"][i - 1])
-            val.append(-1.0)
-        rows.append((prev_e, prev_e, idx, val))
+        rows.append(
+            (
+                0.0,
+                0.0,
+                [col["e"][i], col["ch"][i], col["dis"][i], prev("e", i, e_init)],
+                [1.0, -eta * dt / 3600.0, dt / 3600.0 / eta, -1.0],
+            )
+        )
         # Tank: q_i - (1 - loss_k) q_{i-1} - h dt - u = -draw - loss_const.
-        rhs_q = -draw[i] - loss_const + ((1.0 - loss_k) * q0 if i == 0 else 0.0)
-        idx = [col["q"][i], col["h"][i], col["u"][i]]
-        val = [1.0, -dt / 3600.0, -1.0]
-        if i > 0:
-            idx.append(col["q"][i - 1])
-            val.append(-(1.0 - loss_k))
-        rows.append((rhs_q, rhs_q, idx, val))
-    starts: list[int] = []
+        rhs_q = -draw[i] - loss_const
+        rows.append(
+            (
+                rhs_q,
+                rhs_q,
+                [col["q"][i], col["h"][i], col["u"][i], prev("q", i, q_init)],
+                [1.0, -dt / 3600.0, -1.0, -(1.0 - loss_k)],
+            )
+        )
+        # House: T_i - (1 - a) T_{i-1} - b COP hp_i = b (gain + UA T_out).
+        rhs_t = house_b * (hp.internal_gain_w + hp.house_ua_w_per_k * t_out[i])
+        rows.append(
+            (
+                rhs_t,
+                rhs_t,
+                [col["T"][i], col["hp"][i], prev("T", i, t_init)],
+                [1.0, -house_b * cops[i], -(1.0 - house_a)],
+            )
+        )
+        # Cold: cold_i + T_i >= the floor.
+        rows.append((m.HOUSE_FLOOR_DEGC, inf, [col["cold"][i], col["T"][i]], [1.0, 1.0]))
+    # The house's heat kept: spare - short = (T_end - T_init) x its capacity.
+    kwh_per_k = house_wh_per_k / 1000.0
+    rows.append(
+        (0.0, 0.0, [spare, short, int(col["T"][-1]), t_init], [1.0, -1.0, -kwh_per_k, kwh_per_k])
+    )
+    row_starts: list[int] = []
     index: list[int] = []
     value: list[float] = []
     lower: list[float] = []
     upper: list[float] = []
     for lo, hi, idx, val in rows:
-        starts.append(len(index))
+        row_starts.append(len(index))
         index += idx
         value += val
         lower.append(lo)
@@ -146,7 +225,7 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
         np.array(lower),
         np.array(upper),
         len(index),
-        np.array(starts, dtype=np.int32),
+        np.array(row_starts, dtype=np.int32),
         np.array(index, dtype=np.int32),
         np.array(value),
     )
@@ -167,16 +246,18 @@ def solve(sc: Scenario, tr: Trace, tariff: str, limits: Limits) -> Trace:
         pv_w=np.repeat(pv, per),
         load_w=np.repeat(load, per),
         heater_w=series("h"),
-        hp_w=np.repeat(hp, per),
+        hp_w=series("hp"),
         battery_w=battery,
         grid_w=grid,
         soc_pct=soc,
         tank_degc=temp,
+        house_degc=series("T"),
         check=np.zeros(span, dtype=bool),
         leak_wh_house=0.0,
         comfort_misses=int(np.count_nonzero(x[col["u"]] > 1e-6) * per),
-        soc0_pct=tr.soc0_pct,
-        tank0_degc=tr.tank0_degc,
+        soc0_pct=float(x[e_init] / cap * 100.0),
+        tank0_degc=float(tank.cold_water_degc + x[q_init] / cap_k),
+        house0_degc=float(x[t_init]),
         capacity_wh=cap,
     )
     trace.leak_wh_house = m.leak_wh(trace)  # no plant of its own: the trace's integral

@@ -23,6 +23,7 @@ COLUMNS = (
     "battery_throughput_kwh",
     "hp_starts",
     "comfort_misses_s",
+    "house_cold_kh",
     "cost_flat",
     "cost_e7",
 )

@@ -48,6 +48,15 @@ DIVERTERS: dict[str, tuple[DiverterKind, DiverterParams]] = {
 # OpenEMS's SG-Ready rule for the status quo (§5.2).
 SQ_HP_SURPLUS_W = 3000.0
 SQ_HP_MIN_SWITCH_S = 60.0
+
+
+def bench_config() -> EdgeConfig:
+    """Ours as an installer would set it up in this house: the defaults, with the heat
+    pump's SG-Ready contacts wired (the status quo gets OpenEMS's rule for them)."""
+    return EdgeConfig.model_validate({"loads": {"heat_pump": {"enabled": True}}})
+
+
+RESERVE_SOC_PCT = bench_config().battery.reserve_soc_pct
 NOMINAL_PACK_V = 48.0  # 15 LiFePO4 cells at 3.2 V (pylontech.md §3)
 
 
@@ -63,8 +72,9 @@ class Scenario:
 
 @dataclass
 class Trace:
-    """One value a second: powers in W (grid + = import, battery + = discharge), SOC in %
-    and the tank in degC; `check` marks the inverter's CHECK state on a reversal."""
+    """One value a second: powers in W (grid + = import, battery + = discharge), SOC in %,
+    the tank and the house (the heat pump's) in degC; `check` marks the inverter's CHECK
+    state on a reversal. The *0 fields are the state the run began in."""
 
     t_s: np.ndarray
     pv_w: np.ndarray
@@ -75,11 +85,13 @@ class Trace:
     grid_w: np.ndarray
     soc_pct: np.ndarray
     tank_degc: np.ndarray
+    house_degc: np.ndarray
     check: np.ndarray
     leak_wh_house: float  # battery -> tank as the house integrated it (§5.5)
     comfort_misses: int
     soc0_pct: float
     tank0_degc: float
+    house0_degc: float
     capacity_wh: float
 
 
@@ -155,7 +167,11 @@ def _house(sc: Scenario, controller: str) -> House:
     kind, settings = DIVERTERS[controller]
     if controller != "ours" and sc.params.diverter_params != DiverterParams():
         settings = sc.params.diverter_params  # a sweep's settings
-    params = dataclasses.replace(sc.params, diverter=kind, diverter_params=settings)
+    # One usable window for all: the self-use loop stops at the reserve ours keeps.
+    inverter = dataclasses.replace(sc.params.inverter, eps_reserve_soc_pct=RESERVE_SOC_PCT)
+    params = dataclasses.replace(
+        sc.params, diverter=kind, diverter_params=settings, inverter=inverter
+    )
     house = House(params, start_s=sc.start_s)
     if sc.pv_w is not None:
         pv = sc.pv_w
@@ -185,11 +201,12 @@ def run_chunks(
     n = round(sc.seconds)
     series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
     size = min(chunk_s, n)
-    cols = {k: np.zeros(size) for k in (*series, "tank_degc")}
+    cols = {k: np.zeros(size) for k in (*series, "tank_degc", "house_degc")}
     check = np.zeros(size, dtype=bool)
     start = {
         "soc": house.state.soc_pct,
         "tank": house.tank.temp_degc,
+        "house": house.heat_pump.t_in_degc,
         "leak": 0.0,
         "misses": 0,
     }
@@ -205,6 +222,7 @@ def run_chunks(
                 comfort_misses=h.tank.comfort_misses - int(start["misses"]),
                 soc0_pct=float(start["soc"]),
                 tank0_degc=float(start["tank"]),
+                house0_degc=float(start["house"]),
                 capacity_wh=h.p.pack.modules * h.p.pack.module_ah * NOMINAL_PACK_V,
                 **{name: v[:k].copy() for name, v in cols.items()},
             )
@@ -212,6 +230,7 @@ def run_chunks(
         start.update(
             soc=h.state.soc_pct,
             tank=h.tank.temp_degc,
+            house=h.heat_pump.t_in_degc,
             leak=e["battery_to_heater"],
             misses=h.tank.comfort_misses,
         )
@@ -231,6 +250,7 @@ def run_chunks(
         cols["grid_w"][k] = s.grid_w
         cols["soc_pct"][k] = s.soc_pct
         cols["tank_degc"][k] = h.tank.temp_degc
+        cols["house_degc"][k] = h.heat_pump.t_in_degc
         check[k] = h.inverter.in_check
         k += 1
         done += 1
@@ -238,7 +258,7 @@ def run_chunks(
             flush(h)
 
     if controller == "ours":
-        cfg = core_config(EdgeConfig())
+        cfg = core_config(bench_config())
         closed_loop.run(house, cfg, sc.seconds, on_step=record)
     else:
         last_switch = -math.inf
