@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from edge.sim.heatpump import HeatPump, cop
 from host_tools.bench.control import limits, optimum, run_year, sweeps
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.scenarios import (
@@ -76,6 +78,41 @@ def test_the_optimum_free_to_start_in_a_range_is_no_worse_than_from_any_point(tr
     assert spread.soc_pct[0] - 1e-6 <= free.soc0_pct <= spread.soc_pct[1] + 1e-6
     assert fixed.soc0_pct == pytest.approx(point.soc0_pct)
     assert optimum.Starts.of(runs).soc_pct[0] == min(r.soc0_pct for r in runs)
+
+
+def hp_run_w(sc, t_s):
+    """The heat pump's electrical power when running, at each time (sim's COP)."""
+    hp = dataclasses.replace(sc.params.heat_pump, day_of_year=sc.params.start_day_of_year)
+    model = HeatPump(hp, 0.0)
+    per = round(sc.lp_dt_s)
+    steps = t_s[::per]
+    return np.repeat([hp.heat_w / cop(model.t_out_degc(float(t))) for t in steps], per)
+
+
+def test_the_milp_runs_the_heat_pump_on_or_off_within_its_limits():
+    """§5.4's MILP on three hours of a winter morning: in every block the heat pump is
+    off or at its running power, each run lasts its minimum on time, at most so many
+    starts an hour, and it costs at least the LP relaxation's optimum."""
+    winter = next(sc for sc in scenarios(quick=False) if sc.name == "day_winter")
+    sc = dataclasses.replace(winter, seconds=3 * 3600.0)
+    tr = run(sc, "ours")
+    milp = optimum.solve(sc, tr, "e7", limits(), on_off=True)
+    lp = optimum.solve(sc, tr, "e7", limits())
+    per = round(optimum.HP_BLOCK_S)
+    blocks = milp.hp_w.reshape(-1, per)
+    on = blocks.max(axis=1) > 1.0
+    assert on.any() and not on.all()
+    run_w = hp_run_w(sc, milp.t_s).reshape(-1, per)
+    for b, block in enumerate(blocks):
+        assert block == pytest.approx(run_w[b] if on[b] else 0.0, abs=1e-3), b
+    runs = np.diff(np.concatenate(([0], on.astype(int), [0])))
+    starts, ends = np.nonzero(runs == 1)[0], np.nonzero(runs == -1)[0]
+    hp = sc.params.heat_pump
+    for a, b in zip(starts, ends, strict=True):
+        assert (b - a) * optimum.HP_BLOCK_S >= hp.min_on_s or b == len(on)
+    assert len(starts) <= hp.max_starts_per_h * 3
+    assert m.objective(milp, "e7", 0.95) >= m.objective(lp, "e7", 0.95) - 1e-6
+    assert milp.mip_gap <= 1e-3
 
 
 def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):

@@ -49,8 +49,9 @@ def limits() -> optimum.Limits:
     )
 
 
-def run_scenario(sc: Scenario, bar: Any = None) -> dict[str, Any]:
-    """Every controller on one scenario: {controller: metrics}."""
+def run_scenario(sc: Scenario, bar: Any = None, milp: bool = True) -> dict[str, Any]:
+    """Every controller on one scenario: {controller: metrics}. milp: on a day run, also
+    §5.4's MILP (up to MILP_TIME_LIMIT_S a tariff)."""
     out: dict[str, Any] = {}
     traces = {}
     for controller in CONTROLLERS:
@@ -71,6 +72,11 @@ def run_scenario(sc: Scenario, bar: Any = None) -> dict[str, Any]:
             report.keep_trace(sc.name, "optimum", opt)
         best[f"objective_{tariff}"] = round(m.objective(opt, tariff, 0.95), 4)
         best[f"cost_{tariff}"] = round(m.cost(opt, tariff), 4)
+        if milp and sc.name.startswith("day_"):
+            # §5.4's MILP (the heat pump on/off): how much the relaxation gives away.
+            mixed = optimum.solve(sc, traces["ours"], tariff, limits(), on_off=True)
+            best[f"objective_{tariff}_milp"] = round(m.objective(mixed, tariff, 0.95), 4)
+            best[f"mip_gap_{tariff}"] = round(mixed.mip_gap, 4)
     out["optimum"] = best
     if bar is not None:
         bar.update(1)
@@ -346,6 +352,22 @@ def goals(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """How much the LP relaxation (the bound used above) gives away against §5.4's MILP."""
+    lines = []
+    for sc, r in results.items():
+        best = r["optimum"]
+        for tariff in ("flat", "e7"):
+            if f"objective_{tariff}_milp" not in best:
+                continue
+            lp, milp = best[f"objective_{tariff}"], best[f"objective_{tariff}_milp"]
+            lines.append(
+                f"{sc}, {tariff}: LP relaxation £{lp:.3f}, MILP (heat pump on/off) £{milp:.3f}"
+                f" (+£{milp - lp:.3f}; MIP gap {100 * best[f'mip_gap_{tariff}']:.2f} %)"
+            )
+    return lines
+
+
 def main(
     json_path: Path | None,
     quick: bool = False,
@@ -365,28 +387,34 @@ def main(
     with tqdm(total=total, desc="bench control", unit="run") as bar:
         for sc in chosen:
             bar.set_postfix_str(sc.name)
-            results[sc.name] = run_scenario(sc, bar)
+            results[sc.name] = run_scenario(sc, bar, milp=not quick)
         bar.set_postfix_str("sweeps")
         swept = [] if quick else sweeps(chosen, bar)
         if yearly:
             bar.set_postfix_str("year")
             results["year"] = run_year(year(), bar)
     lines = goals(results)
+    relaxed = milp_lines(results)
     table = report.markdown(results)
     print(table)
     print("\nGoals:")
     for line in lines:
         print(f"- {line}")
+    if relaxed:
+        print("\nThe optimum, relaxed and not:")
+        for line in relaxed:
+            print(f"- {line}")
     if swept:
         print("\nSweeps (§5.6), ours against the status quo:")
         print(report.sweep_table(swept))
     if out_dir is not None:
-        report.write(out_dir, results, lines, swept)
+        report.write(out_dir, results, lines, swept, relaxed)
         print(f"wrote {out_dir}/report.md, results.csv and plots")
     if json_path is not None:
         doc = {
             "scenarios": results,
             "goals": lines,
+            "optimum_relaxation": relaxed,
             "status_quo": list(STATUS_QUO),
             "sweeps": swept,
         }

@@ -64,10 +64,14 @@ def write(
     results: dict[str, dict[str, Any]],
     goals: list[str],
     swept: list[dict[str, Any]] | None = None,
+    relaxed: list[str] | None = None,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     text = "# Control benchmark\n\n" + markdown(results) + "\n\n## Goals\n\n"
     text += "\n".join(f"- {g}" for g in goals) + "\n"
+    if relaxed:
+        text += "\n## The optimum, relaxed and not\n\n" + "\n".join(f"- {x}" for x in relaxed)
+        text += "\n"
     if swept:
         text += "\n## Sweeps (§5.6)\n\n" + sweep_table(swept) + "\n"
     (out / "report.md").write_text(text, encoding="utf-8")

@@ -20,6 +20,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +94,7 @@ class Trace:
     tank0_degc: float
     house0_degc: float
     capacity_wh: float
+    mip_gap: float = 0.0  # the optimum's MILP: its gap at the end of the solve
 
 
 class CloudPv:
@@ -215,6 +217,7 @@ def run_chunks(
     def flush(h: House) -> None:
         nonlocal k
         e = h.state.energy_wh
+        arrays: dict[str, Any] = {name: v[:k].copy() for name, v in cols.items()}
         on_chunk(
             Trace(
                 check=check[:k].copy(),
@@ -224,7 +227,7 @@ def run_chunks(
                 tank0_degc=float(start["tank"]),
                 house0_degc=float(start["house"]),
                 capacity_wh=h.p.pack.modules * h.p.pack.module_ah * NOMINAL_PACK_V,
-                **{name: v[:k].copy() for name, v in cols.items()},
+                **arrays,
             )
         )
         start.update(
