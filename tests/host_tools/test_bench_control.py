@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edge.sim.heatpump import HeatPump, cop
-from host_tools.bench.control import limits, optimum, run_year, sweeps
+from host_tools.bench.control import limits, optimum, report, run_year, sweeps
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.scenarios import (
     BEST_OFF_THE_SHELF,
@@ -141,7 +141,7 @@ def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
     assert (out / "summary.png").stat().st_size > 5_000
 
 
-def test_a_year_is_summed_day_by_day_as_the_days_are():
+def test_a_year_is_summed_day_by_day_as_the_days_are(tmp_path: Path):
     two_days = dataclasses.replace(year(), seconds=2 * 86400.0)
     summed = run_year(two_days)
     for controller in CONTROLLERS:
@@ -163,6 +163,12 @@ def test_a_year_is_summed_day_by_day_as_the_days_are():
     for tariff in ("flat", "e7"):
         for controller in CONTROLLERS:
             assert opt[f"objective_{tariff}"] <= summed[controller][f"objective_{tariff}"] + 1e-3
+    # The annual summary's months add up to the year (two January days: all in January).
+    for r in summed.values():
+        monthly = r["monthly"]["import_kwh"]
+        assert monthly[0] == pytest.approx(r["import_kwh"], abs=1e-3) and sum(monthly[1:]) == 0
+    report.plot_year(summed, tmp_path / "year.png")
+    assert (tmp_path / "year.png").stat().st_size > 10_000
 
 
 def test_the_diverter_sweeps_reproduce_the_reference_claims():

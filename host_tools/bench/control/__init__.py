@@ -8,6 +8,7 @@ the results and says by how much a goal is missed.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,11 +109,17 @@ ADDITIVE = (
 )
 
 
+# What the annual summary plots month by month.
+MONTHLY = ("leak_wh", "flip_export_wh", "import_kwh", "export_kwh", "objective_e7")
+
+
 class Totals:
     """A year's metrics, summed day by day (a year's 1 s trace does not fit in memory)."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_day_of_year: int = 1) -> None:
         self.sums = dict.fromkeys(ADDITIVE, 0.0)
+        self.monthly = {key: [0.0] * 12 for key in MONTHLY}
+        self.first_day = datetime.date(2026, 1, 1) + datetime.timedelta(start_day_of_year - 1)
         self.pv_kwh = 0.0
         self.flips = 0
         self.days = 0
@@ -121,6 +128,9 @@ class Totals:
     def add(self, tr: Any, res: dict[str, Any]) -> None:
         for key in ADDITIVE:
             self.sums[key] += float(res.get(key) or 0.0)
+        month = (self.first_day + datetime.timedelta(self.days)).month - 1
+        for key in MONTHLY:
+            self.monthly[key][month] += float(res.get(key) or 0.0)
         self.pv_kwh += m.flows(tr).pv
         self.flips += m.flips(tr)
         self.days += 1
@@ -135,6 +145,7 @@ class Totals:
         out["flips_per_day"] = round(self.flips / max(1, self.days), 1)
         out["soc_end_pct"] = round(self.soc_end, 2)
         out["days"] = self.days
+        out["monthly"] = {k: [round(v, 4) for v in vs] for k, vs in self.monthly.items()}
         return out
 
 
@@ -195,7 +206,7 @@ def run_year(sc: Scenario, bar: Any = None) -> dict[str, Any]:
     per = round(sc.lp_dt_s)
     days: list[_Day] = []
     for controller in CONTROLLERS:
-        totals = Totals()
+        totals = Totals(sc.params.start_day_of_year)
         k = 0
 
         def day(tr: Trace, controller: str = controller, totals: Totals = totals) -> None:
@@ -213,7 +224,7 @@ def run_year(sc: Scenario, bar: Any = None) -> dict[str, Any]:
 
         run_chunks(sc, controller, 86400, day)
         out[controller] = totals.result()
-    best = Totals()
+    best = Totals(sc.params.start_day_of_year)
     best_e7 = {"objective_e7": 0.0, "cost_e7": 0.0}
     for d in days:
         starts = optimum.Starts.of_points(d.starts)

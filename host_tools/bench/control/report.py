@@ -85,6 +85,8 @@ def write(
     if days:
         plot_day(days[0], out / f"{days[0]}.png")
     plot_summary(results, out / "summary.png")
+    if "year" in results:
+        plot_year(results["year"], out / "year.png")
 
 
 def plot_day(scenario: str, path: Path) -> None:
@@ -143,6 +145,42 @@ def plot_summary(results: dict[str, dict[str, Any]], path: Path) -> None:
         ax.set_xticks(np.arange(len(scenarios)) + 0.4 - width / 2, scenarios, fontsize=7)
         ax.set_title(label, fontsize=9)
     axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+MONTHS = "JFMAMJJASOND"
+
+
+def plot_year(year: dict[str, Any], path: Path) -> None:
+    """The annual summary: month by month, each controller's battery→tank leak, flip
+    export, import, export and Economy 7 objective."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (
+        ("leak_wh", "battery → tank (kWh)", 1e-3),
+        ("flip_export_wh", "flip/ramp export (kWh)", 1e-3),
+        ("import_kwh", "import (kWh)", 1.0),
+        ("export_kwh", "export (kWh)", 1.0),
+        ("objective_e7", "E7 objective (£)", 1.0),
+    )
+    controllers = [c for c, r in year.items() if "monthly" in r]
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.4))
+    width = 0.8 / len(controllers)
+    x = np.arange(12)
+    for ax, (key, label, scale) in zip(axes, panels, strict=True):
+        for k, c in enumerate(controllers):
+            values = np.asarray(year[c]["monthly"][key]) * scale
+            ax.bar(x + k * width, values, width, label=c)
+        ax.set_xticks(x + 0.4 - width / 2, list(MONTHS), fontsize=7)
+        ax.set_title(label, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=6)
+    fig.suptitle("The simulated year, month by month", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
