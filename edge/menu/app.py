@@ -13,6 +13,7 @@ expiry). Users outside the controller's group get all of it read-only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tomllib
 from pathlib import Path
@@ -22,6 +23,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
@@ -252,6 +254,11 @@ class EdgeMenu(App[None]):
 
     async def refresh_status(self) -> None:
         answer = await self.call("status")
+        # The menu may have closed while the answer was on its way: nothing to show it on.
+        with contextlib.suppress(NoMatches):
+            self._show_status(answer)
+
+    def _show_status(self, answer: dict[str, Any]) -> None:
         banner = self.query_one("#banner", Static)
         if not answer.get("ok"):
             banner.update(answer.get("error", "no answer"))

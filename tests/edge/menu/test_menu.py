@@ -6,6 +6,7 @@ an emergency stop that reaches it."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from textual.widgets import Input, Static, TabbedContent
 
@@ -22,6 +23,39 @@ async def settle(pilot, pred, timeout_s: float = 20.0) -> None:
 
 def text_of(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
+
+
+class SlowStatus:
+    """The real client, with status answers held back until `release` is set: a refresh
+    still on its way when the menu closes."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.release = threading.Event()
+        self.calls = 0
+
+    def request(self, op, timeout_s=None, **args):
+        if op == "status":
+            self.calls += 1
+            if self.calls > 1:
+                self.release.wait(10.0)
+        return self.client.request(op, timeout_s, **args)
+
+
+def test_a_status_answer_arriving_after_the_menu_closed_is_dropped(demo):
+    client, cfg, _sock = demo
+    slow = SlowStatus(client)
+
+    async def go():
+        app = EdgeMenu(slow, cfg)
+        async with app.run_test(size=(120, 45)) as pilot:
+            await settle(pilot, lambda: "Grid" in text_of(app, "#flows"))
+            late = asyncio.create_task(app.refresh_status())
+            await settle(pilot, lambda: slow.calls >= 2)
+        slow.release.set()
+        await late  # the screen is gone: before the fix, NoMatches('#banner') here
+
+    asyncio.run(go())
 
 
 def test_navigate_the_tabs_and_see_live_status(demo):
