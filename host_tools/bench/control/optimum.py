@@ -15,9 +15,10 @@ from electricity the same way, and the comfort misses of the simulated runs are 
 beside it.
 
 Relaxations, each of which can only lower the optimum, so it stays a bound on every
-controller:
+controller (up to the tank's and the house's discretisation at the LP's step):
 - the heat pump's on/off compressor is a continuous power from 0 to its running power
-  (the MILP of §5.4 with binaries and min-up/down would be tighter);
+  (`solve(on_off=True)` is §5.4's MILP with binaries and min-up/down; the benchmark runs
+  it on the day runs to show what the relaxation gives away);
 - the BMS's taper near full is not modelled (it may charge at full power to 100 %);
 - PV and load are averaged over each LP step;
 - each run may start anywhere in `Starts`: the range of the controllers' own start states
@@ -131,9 +132,10 @@ def solve(
     step repeated).
 
     on_off: §5.4's MILP instead: the heat pump on or off at its running power, with its
-    minimum on and off times and starts per hour (off before the run), solved to a 0.1 %
-    gap. Tighter, but no longer a strict bound: a controller's heat pump switches inside
-    an LP step, which the MILP's steps cannot."""
+    minimum on and off times and starts per hour (off before the run), deciding per
+    HP_BLOCK_S block; solved to a 0.1 % gap or for MILP_TIME_LIMIT_S, whichever comes
+    first (the trace's mip_gap says which). Tighter, but no longer a strict bound: a
+    controller's heat pump switches inside a block, which the MILP's cannot."""
     dt = sc.lp_dt_s
     per = round(dt)
     n = len(tr.t_s) // per
