@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from edge.config import EdgeConfig
 from edge.sim.diverter import DiverterParams
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import optimum, report
@@ -26,6 +25,7 @@ from host_tools.bench.control.scenarios import (
     STATUS_QUO,
     Scenario,
     Trace,
+    bench_config,
     run,
     run_chunks,
     scenarios,
@@ -41,7 +41,8 @@ GOALS = {
 
 
 def limits() -> optimum.Limits:
-    cfg = EdgeConfig()
+    """The battery as ours is configured to use it (and the status quo is held to)."""
+    cfg = bench_config()
     return optimum.Limits(
         battery_w=float(cfg.inverter.max_charge_w),
         efficiency=0.95,

@@ -154,6 +154,13 @@ def solve(
     loss_const = tank.loss_w_per_k * (tank.cold_water_degc - tank.ambient_degc) * dt / 3600.0
     draw = _draw_wh(tank, t, dt)
     hp = dataclasses.replace(sc.params.heat_pump, day_of_year=sc.params.start_day_of_year)
+    house = (hp.house_c_j_per_k, hp.setpoint_degc, hp.hysteresis_k)
+    if house != (m.HOUSE.house_c_j_per_k, m.HOUSE.setpoint_degc, m.HOUSE.hysteresis_k):
+        raise ValueError(
+            f"{sc.name}: metrics.objective values the default house (C, setpoint,"
+            f" hysteresis = {m.HOUSE.house_c_j_per_k}, {m.HOUSE.setpoint_degc},"
+            f" {m.HOUSE.hysteresis_k}); this scenario's is {house}"
+        )
     t_out = np.array([HeatPump(hp, 0.0).t_out_degc(float(ti)) for ti in t])
     cops = np.array([cop(x) for x in t_out])
     house_a = hp.house_ua_w_per_k * dt / hp.house_c_j_per_k  # share of (T - T_out) lost
