@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import BmsReading, CoreConfig, CoreState, ProcessImage, Sample, Setpoints, decide
 from edge.core.model import InverterMode, Requests
@@ -30,7 +31,6 @@ from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
-from edge.sim.clock import ScaledClock, format_time_of_day
 
 log = logging.getLogger("edge")
 

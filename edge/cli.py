@@ -21,11 +21,13 @@ from edge.app import (
     wait_for_identities,
     wait_for_serial,
 )
+from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.hardware import hardware_loads
-from edge.drivers.loads.port import EmulatedLoads, LoadsDriver
+from edge.drivers.loads.port import LoadsDriver
+from edge.drivers.loads.sim import EmulatedLoads
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
@@ -36,7 +38,6 @@ from edge.local_api import LocalApi
 from edge.mqtt.broker import LocalMosquitto
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
-from edge.sim.clock import ScaledClock, format_time_of_day
 from edge.sim.world import SimulatedWorld, WorldParams, house_params
 from edge.supervisor_api import SupervisorApi
 

@@ -138,7 +138,7 @@ class Stm32Emulator:
         return "app" if zlib.crc32(payload) == h.crc32 else "off"
 
     def _serve_app(self) -> None:
-        from edge.drivers.dab.core import Sim, Slave
+        from edge.ccore import Sim, Slave
 
         if self._app_slave is None:
             h = self.installed_header()

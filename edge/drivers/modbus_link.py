@@ -17,10 +17,10 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 
+from edge.clock import Clock
 from edge.core.model import Sample
 from edge.drivers.backoff import Backoff
 from edge.errors import DeviceError
-from edge.sim.clock import Clock
 
 T = TypeVar("T")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from edge.clock import ScaledClock
 from edge.config import SimulationConfig
 from edge.drivers.dab.sim import DabBoardEmulator
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.drivers.sofar.g3_sim import SofarG3Emulator
 from edge.drivers.sofar.sim import SofarEmulator
-from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.load import LoadParams
 from edge.sim.pv import PvParams

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.drivers.dab.core import Command, Sim
+from edge.ccore import Command, Sim
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_C = Path(__file__).resolve().parent / "c" / "inner_step.c"

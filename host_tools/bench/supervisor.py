@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from edge.app import Supervisor, core_config
+from edge.clock import ScaledClock
 from edge.config import EdgeConfig
 from edge.core import CoreState, decide
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim import closed_loop, scenarios
-from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.wire import Rs485Wire
 

@@ -17,8 +17,8 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
+from edge.ccore import Fault, Sim, Slave
 from edge.drivers.dab import registers as reg
-from edge.drivers.dab.core import Fault, Sim, Slave
 from edge.mqtt.broker import free_port
 from host_tools.firmware import build, qemu_command
 

@@ -9,14 +9,14 @@ import contextlib
 import pytest
 
 from edge.app import Supervisor
+from edge.clock import ScaledClock
 from edge.config import ConfigError, EdgeConfig, parse_config
 from edge.core.model import LoadsReading, SgState
 from edge.drivers.budget import WriteBudget
-from edge.drivers.loads.port import SG_CONTACTS, EmulatedLoads, LoadsDriver
-from edge.drivers.loads.sim import SG_READY_CONTACTS
+from edge.drivers.loads.port import SG_CONTACTS, LoadsDriver
+from edge.drivers.loads.sim import SG_READY_CONTACTS, EmulatedLoads
 from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
-from edge.sim.clock import ScaledClock
 from edge.sim.house import HouseParams, SgReady
 from edge.sim.tank import TankParams
 from edge.sim.world import SimulatedWorld, WorldParams
@@ -69,7 +69,7 @@ def test_past_the_daily_budget_the_element_goes_off_once_and_stays_off():
     for w in (500.0, 1000.0, 1500.0, 2000.0, 2500.0, 100.0):
         drv.apply(w, SgState.NORMAL)
     assert out.diverter == [0.0, 500.0, 1000.0, 1500.0, 0.0]  # the fourth: off instead
-    assert drv.writes.over_budget == 3 and budget.used(100.0) == 4
+    assert drv.budget.over_budget == 3 and budget.used(100.0) == 4
     drv.apply(0.0, SgState.FORCE)  # the relays are not budgeted (no wear)
     assert out.contacts[-1] == SG_CONTACTS[SgState.FORCE]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from edge._core import ffi, lib
-from edge.drivers.dab.core import ChargeStep, Chemistry, Command, Sim, charge_protocol, steps_to_c
+from edge.ccore import ChargeStep, Chemistry, Command, Sim, charge_protocol, steps_to_c
 from tests.firmware_c.conftest import meas
 
 

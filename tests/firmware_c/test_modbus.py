@@ -20,8 +20,8 @@ from pymodbus.pdu.register_message import (
 )
 
 from edge._core import ffi, lib
+from edge.ccore import FIRMWARE_VERSION, Command, Sim, Slave
 from edge.drivers.dab import registers as pyregs
-from edge.drivers.dab.core import FIRMWARE_VERSION, Command, Sim, Slave
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMER = FramerRTU(DecodePDU(False))

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from edge._core import ffi, lib
-from edge.drivers.dab.core import Chemistry, Command, Sim
+from edge.ccore import Chemistry, Command, Sim
 
 
 def test_chemistry_limits_follow_table_ii():

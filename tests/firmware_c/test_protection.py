@@ -8,7 +8,7 @@ import math
 import pytest
 
 from edge._core import ffi, lib
-from edge.drivers.dab.core import Chemistry, Command, Fault, Sim, protection_table
+from edge.ccore import Chemistry, Command, Fault, Sim, protection_table
 from tests.firmware_c.conftest import meas
 
 N_CELLS = 4

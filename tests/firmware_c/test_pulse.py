@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.drivers.dab.core import ChargeStep, Command, PulseEstimator, Sim
+from edge.ccore import ChargeStep, Command, PulseEstimator, Sim
 
 SAMPLE_S = 0.01
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from enum import Enum
 
+from edge.ccore import Chemistry, Fault, protection_table
+from edge.clock import Clock
 from edge.config import DabConfig
 from edge.core.model import DabReading
-from edge.drivers.budget import WriteBudget
+from edge.drivers.budget import Gate, WriteBudget
 from edge.drivers.dab import registers as reg
-from edge.drivers.dab.core import Chemistry, Fault, protection_table
 from edge.drivers.modbus_link import LINK_ERRORS, ModbusDevice
 from edge.errors import DeviceError
-from edge.sim.clock import Clock
 
 DEADBAND_A = 0.05
 
@@ -84,7 +84,6 @@ class DabDriver(ModbusDevice[DabReading]):
         self.board_id: int | None = None
         self.telemetry: reg.DabTelemetry | None = None
         self.writes = 0
-        self.over_budget = 0  # setpoints not sent: the day's budget was spent
         self.resets = 0  # trips cleared by the driver (start-up) or on request
         self.startup = Startup.CHECK_STRING
         self.budget = budget or WriteBudget("dab", cfg.daily_write_budget)
@@ -211,16 +210,14 @@ class DabDriver(ModbusDevice[DabReading]):
             return
         now = self.clock.now_s()
         values = [reg.CMD_CURRENT, round(a * 1000) & 0xFFFF]
-        if self.budget.spent(now):
-            self.over_budget += 1
-            if self._sent_a == 0.0 and self.over_budget > 1:
-                return
+        # Only CMD_OFF is the safe write: a current of 0 A counts as sent only after one.
+        gate = self.budget.gate(
+            now, safe=False, safe_sent=self._sent_a == 0.0 and self.budget.over_budget > 0
+        )
+        if gate is Gate.SKIP:
+            return
+        if gate is Gate.SEND_SAFE:
             a, values = 0.0, [reg.CMD_OFF]  # past the budget: bridge off, once
-            self.log.warning(
-                "DAB board: %d setpoints today, the daily budget (dab.daily_write_budget);"
-                " bridge off until tomorrow",
-                self.budget.used(now),
-            )
         try:
             await self.write(reg.HOLD_COMMAND, values, "current reference")
         except DeviceError as exc:

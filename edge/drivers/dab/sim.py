@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from edge.drivers.dab.core import Sim, Slave
+from edge.ccore import Sim, Slave
 from edge.drivers.stream_server import StreamServer
 
 log = logging.getLogger(__name__)

@@ -1,28 +1,20 @@
 """The flexible loads behind one small port: the diverter's proportional output, the heat
 pump's SG-Ready contacts, and what they draw now with the tank's temperature.
 
-A backend implements LoadOutputs (the simulated house's: EmulatedLoads); LoadsDriver adds
+A backend implements LoadOutputs (real ones in hardware.py; the simulated house's,
+EmulatedLoads, in sim.py); LoadsDriver adds
 what every backend needs: a deadband on the diverter output, write counters, and the
 reading's age for the core's staleness check.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from edge.core.model import LoadsReading, Sample, SgState
-from edge.drivers.budget import WriteBudget
-from edge.drivers.loads.sim import (
-    EmulatedDiverterOutput,
-    EmulatedSgReadyRelays,
-    EmulatedTankSensor,
-)
-from edge.sim.house import House
-
-log = logging.getLogger("edge.loads")
+from edge.drivers.budget import Gate, WriteBudget
 
 # SG-Ready contacts (1, 2) per state (loads-baseline-s2.md §2.1).
 SG_CONTACTS: Mapping[SgState, tuple[bool, bool]] = {
@@ -44,37 +36,10 @@ class LoadOutputs(Protocol):
     def close(self) -> None: ...
 
 
-class EmulatedLoads:
-    """The simulated house's element, heat-pump relays and tank probe."""
-
-    def __init__(self, house: House) -> None:
-        self.house = house
-        self.diverter = EmulatedDiverterOutput(house)
-        self.relays = EmulatedSgReadyRelays(house)
-        self.tank = EmulatedTankSensor(house)
-
-    def set_diverter_w(self, power_w: float) -> None:
-        self.diverter.set_power_w(power_w)
-
-    def set_sg_contacts(self, contact1: bool, contact2: bool) -> None:
-        self.relays.set_contacts(contact1, contact2)
-
-    def read(self) -> LoadsReading:
-        s = self.house.state
-        return LoadsReading(s.heater_w, s.heat_pump_w, self.tank.read_degc())
-
-    def age_s(self) -> float:
-        return 0.0
-
-    def close(self) -> None:
-        pass
-
-
 @dataclass
 class LoadWrites:
     diverter: int = 0
     relays: int = 0
-    over_budget: int = 0  # diverter settings not sent: the day's budget was spent
 
 
 class LoadsDriver:
@@ -127,15 +92,9 @@ class LoadsDriver:
             diverter_w == 0.0 and self.diverter_w != 0.0
         ):
             now = self.clock()
-            if self.budget.spent(now) and diverter_w != 0.0:
-                self.writes.over_budget += 1
-                if self.writes.over_budget == 1:
-                    log.warning(
-                        "diverter: %d settings today, the daily budget"
-                        " (loads.diverter.daily_write_budget); element off until tomorrow",
-                        self.budget.used(now),
-                    )
-                diverter_w = 0.0
+            gate = self.budget.gate(now, safe=diverter_w == 0.0, safe_sent=self.diverter_w == 0.0)
+            if gate is not Gate.SEND:
+                diverter_w = 0.0  # the day's budget is spent: element off
             if diverter_w != self.diverter_w:
                 self.outputs.set_diverter_w(diverter_w)
                 self.diverter_w = diverter_w

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from edge.core.model import LoadsReading
 from edge.sim.house import House, SgReady
 
 SG_READY_CONTACTS: Mapping[tuple[bool, bool], SgReady] = {
@@ -50,3 +51,29 @@ class EmulatedTankSensor:
 
     def read_degc(self) -> float:
         return round(self.house.tank.temp_degc, 1)
+
+
+class EmulatedLoads:
+    """The simulated house's element, heat-pump relays and tank probe."""
+
+    def __init__(self, house: House) -> None:
+        self.house = house
+        self.diverter = EmulatedDiverterOutput(house)
+        self.relays = EmulatedSgReadyRelays(house)
+        self.tank = EmulatedTankSensor(house)
+
+    def set_diverter_w(self, power_w: float) -> None:
+        self.diverter.set_power_w(power_w)
+
+    def set_sg_contacts(self, contact1: bool, contact2: bool) -> None:
+        self.relays.set_contacts(contact1, contact2)
+
+    def read(self) -> LoadsReading:
+        s = self.house.state
+        return LoadsReading(s.heater_w, s.heat_pump_w, self.tank.read_degc())
+
+    def age_s(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import serial_asyncio_fast
 
+from edge.clock import Clock
 from edge.core.model import Sample
 from edge.drivers.pylontech import frames
 from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
 from edge.drivers.pylontech.replies import decode_alarms, decode_analog
-from edge.sim.clock import Clock
 
 log = logging.getLogger("edge.bms")
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.clock import Clock
 from edge.config import InverterConfig
 from edge.core.model import InverterCommand, InverterMode, InverterReading
-from edge.drivers.budget import WriteBudget
+from edge.drivers.budget import Gate, WriteBudget
 from edge.drivers.modbus_link import LINK_ERRORS, ModbusDevice
 from edge.drivers.sofar import registers as reg
 from edge.drivers.sofar.pdu import (
@@ -21,7 +22,6 @@ from edge.drivers.sofar.pdu import (
     PassiveResponse,
     PassiveResult,
 )
-from edge.sim.clock import Clock
 
 
 def passive_frame_args(cmd: InverterCommand) -> tuple[int, int]:
@@ -40,7 +40,6 @@ def passive_frame_args(cmd: InverterCommand) -> tuple[int, int]:
 class WriteStats:
     total: int = 0
     refused: int = 0  # by the inverter
-    over_budget: int = 0  # commands not sent: the day's write budget was spent
 
 
 class SofarDriver(ModbusDevice[InverterReading]):
@@ -137,21 +136,16 @@ class SofarDriver(ModbusDevice[InverterReading]):
         )
         if not changed and now - self._last_sent_t_s < self.cfg.refresh_s:
             return
-        if self.budget.spent(now) and command.mode is not InverterMode.SELF_USE:
-            # The day's budget is spent: hand the inverter its own self-use loop (that
-            # write is always allowed) and send nothing else until the next day.
-            self.writes.over_budget += 1
-            if self.writes.over_budget == 1 or (
-                last is not None and last.mode is not InverterMode.SELF_USE
-            ):
-                self.log.warning(
-                    "inverter: %d writes today, the daily budget (inverter.daily_write_budget);"
-                    " self-use until the next day",
-                    self.budget.used(now),
-                )
-            if last is not None and last.mode is InverterMode.SELF_USE:
-                return
-            command = InverterCommand(InverterMode.SELF_USE)
+        self_use = InverterCommand(InverterMode.SELF_USE)
+        gate = self.budget.gate(
+            now,
+            safe=command.mode is InverterMode.SELF_USE,
+            safe_sent=last is not None and last.mode is InverterMode.SELF_USE,
+        )
+        if gate is Gate.SKIP:
+            return
+        if gate is Gate.SEND_SAFE:
+            command = self_use  # the day's budget is spent: the inverter's own loop
         try:
             sent, refused = await self.send(command)
         except LINK_ERRORS as exc:

@@ -8,13 +8,13 @@ import struct
 
 import pytest
 
+from edge.clock import ScaledClock
 from edge.config import ConfigError, parse_config
 from edge.drivers.pylontech.driver import PylontechDriver, decode_charge_management
 from edge.drivers.pylontech.frames import FrameError
 from edge.drivers.pylontech.replies import decode_alarms, decode_analog
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.sim.battery import PackParams, PylontechPack
-from edge.sim.clock import ScaledClock
 from edge.sim.wire import Rs485Wire
 from tests.asyncwait import wait_until
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pytest
 
 from edge.app import Supervisor
+from edge.clock import ScaledClock
 from edge.config import EdgeConfig
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
-from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.wire import Rs485Wire, frame_time_s
 from tests.asyncwait import wait_until

@@ -44,7 +44,7 @@ def test_past_the_budget_the_driver_hands_the_inverter_self_use_until_the_next_d
             # 10 commands, then self-use (the one write allowed past the budget), then none.
             assert r.emu.passive_commands == 11
             assert house.state.mode is HouseMode.AUTO
-            assert drv.writes.over_budget == 4
+            assert drv.budget.over_budget == 4
             assert "daily budget" in caplog.text
             assert drv.budget.used(day0) == 11
             # The next day the budget is fresh and passive commands go out again.

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from edge.ccore import Fault
+from edge.clock import ScaledClock
 from edge.config import DabConfig
 from edge.drivers.budget import WriteBudget
-from edge.drivers.dab.core import Fault
 from edge.drivers.dab.driver import DabDriver, Startup
 from edge.drivers.dab.sim import DabBoardEmulator
-from edge.sim.clock import ScaledClock
 
 
 @dataclass
@@ -188,7 +188,7 @@ def test_past_the_daily_budget_the_bridge_is_turned_off_once_and_left_off():
             assert r.board.unit.current_a == 0.0 and r.drv.writes == 4
             for a in (1.0, 2.0, 3.0):
                 await r.drv.apply(a)
-            assert r.drv.writes == 4 and r.drv.over_budget == 4
+            assert r.drv.writes == 4 and r.drv.budget.over_budget == 4
 
     asyncio.run(go())
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from edge.clock import ScaledClock
 from edge.config import InverterConfig
 from edge.core.model import InverterCommand, InverterMode
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.mqtt.broker import free_port
-from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.house import InverterMode as HouseMode
 from tests.asyncwait import wait_until

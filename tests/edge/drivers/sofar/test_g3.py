@@ -10,6 +10,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
+from edge.clock import ScaledClock
 from edge.config import InverterConfig
 from edge.core.model import InverterCommand, InverterMode
 from edge.drivers.budget import WriteBudget
@@ -17,7 +18,6 @@ from edge.drivers.sofar import g3
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.drivers.sofar.g3_sim import SofarG3Emulator
 from edge.errors import DeviceError
-from edge.sim.clock import ScaledClock
 from edge.sim.house import House, HouseParams
 from edge.sim.house import InverterMode as HouseMode
 from tests.asyncwait import wait_until

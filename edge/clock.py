@@ -1,4 +1,5 @@
-"""Clocks: the one place that reads wall time. Simulated seconds run `speed` times real time."""
+"""Clocks: the one place that reads wall time. Simulated seconds run `speed` times real time
+(the live supervisor runs a clock of speed 1; the simulated house a faster one)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Thin Python wrapper over the C core (edge._core): units in names, tables as data.
+"""The Python face of the C core (firmware_c, built as edge._core through cffi): the DAB
+control loop, the plant model, the pulse estimator, the protection and charge tables and the
+board's Modbus slave. Units in names, tables as data.
 
 The C structs stay the source of truth; this module only names things. Sign: current and
 power + = from the DC bus into the string (charging). Time: one inner step is one
