@@ -48,6 +48,11 @@ class Fault(IntEnum):
     RUNAWAY_VCELL = lib.EDGE_FAULT_RUNAWAY_VCELL
 
 
+def fault_names(word: int) -> str:
+    """A latched-faults word as names, e.g. 'bus_uv, watchdog' ('' when none)."""
+    return ", ".join(f.name.lower() for f in Fault if word >> int(f) & 1)
+
+
 LEVELS = {
     lib.EDGE_LEVEL_WARNING: "warning",
     lib.EDGE_LEVEL_TRIP: "trip",

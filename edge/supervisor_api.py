@@ -8,62 +8,16 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edge import commissioning
 from edge.config import EdgeConfig, load_config
 from edge.errors import ConfigError
+from edge.settings import changed_keys, flatten, is_live
+from edge.supervisor import Supervisor
 
-if TYPE_CHECKING:
-    from edge.app import Supervisor
-
-# Settings a running supervisor takes at once (they feed the core's CoreConfig, or a
-# driver's deadband); any other change needs a restart.
-LIVE_PREFIXES = (
-    "policy.",
-    "battery.reserve_soc_pct",
-    "battery.max_soc_pct",
-    "battery.bms_stale_after_s",
-    "inverter.max_charge_w",
-    "inverter.max_discharge_w",
-    "inverter.deadband_w",
-    "inverter.stale_after_s",
-    "dab.max_charge_current_a",
-    "dab.stale_after_s",
-    "loads.priority",
-    "loads.stale_after_s",
-    "loads.diverter.element_w",
-    "loads.diverter.tank_max_degc",
-    "loads.diverter.deadband_w",
-    "loads.heat_pump.power_w",
-    "loads.heat_pump.confirm_s",
-    "loads.heat_pump.release_s",
-    "loads.heat_pump.min_on_s",
-    "loads.heat_pump.min_off_s",
-    "loads.heat_pump.max_starts_per_h",
-    "mqtt.command_max_age_s",
-)
 OUTPUT_TESTS = ("diverter", "relay1", "relay2")
 MAX_TEST_S = 30.0
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def changed_keys(old: EdgeConfig, new: EdgeConfig) -> list[str]:
-    a, b = flatten(old.model_dump()), flatten(new.model_dump())
-    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-
-
-def is_live(key: str) -> bool:
-    return any(key == p or (p.endswith(".") and key.startswith(p)) for p in LIVE_PREFIXES)
 
 
 class SupervisorApi:

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from edge.errors import EdgeError
-from host_tools import fuzz, image
-from host_tools.bench import control as bench_control
-from host_tools.bench import core as bench_core
-from host_tools.bench import firmware as bench_firmware
-from host_tools.bench import mqtt as bench_mqtt
-from host_tools.bench import plant as bench_plant
-from host_tools.bench import supervisor as bench_supervisor
+from edge.extras import needs
 from host_tools.firmware import board
+
+# Each tool imports its module only when it runs: the flasher must not need the
+# benchmarks' packages, nor the benchmarks the flasher's.
+EXTRA_OF = {"flash": "flash", "image": "flash", "keys": "flash", "sign": "flash"}
+
+
+def _load(tool: str, module: str) -> ModuleType:
+    extra = EXTRA_OF.get(tool, "bench")
+    return needs(extra, f"python -m host_tools {tool}", lambda: importlib.import_module(module))
 
 
 def _flash(args: argparse.Namespace) -> int:
-    from host_tools import flasher
-
-    boot: flasher.BootControl
+    flasher = _load("flash", "host_tools.flasher")
+    image = _load("flash", "host_tools.image")
+    boot: Any
     if args.gpio_chip:
         boot = flasher.GpioBoot(args.gpio_chip, args.boot0_line, args.nrst_line)
     else:
@@ -153,14 +159,27 @@ def main(argv: list[str] | None = None) -> int:
     sg.add_argument("--out", type=Path, help="default: overwrite IMAGE")
     fz = sub.add_parser("fuzz", help="fuzz the board's Modbus slave (libFuzzer, ASan/UBSan)")
     fz.add_argument("--seconds", type=int, default=30)
+    sb = which.add_parser("startup", help="what the Pi pays to start: edge --help and edge run")
+    sb.add_argument("--json", type=Path, help="write the results here")
+    sb.add_argument("--quick", action="store_true", help="fewer and shorter runs")
     args = parser.parse_args(argv)
     try:
         if args.tool == "fuzz":
+            from host_tools import fuzz
+
             return fuzz.run(args.seconds)
         if args.tool == "firmware":
             return _firmware(args)
         if args.tool == "flash":
             return _flash(args)
+        if args.tool == "bench":
+            tool = _load("bench", f"host_tools.bench.{args.bench}")
+            if args.bench == "control":
+                return int(tool.main(args.json, args.quick, args.out, not args.no_year))
+            if args.bench == "firmware":
+                return int(tool.main(args.json))
+            return int(tool.main(args.json, args.quick))
+        image = _load(args.tool, "host_tools.image")
         if args.tool == "keys":
             private, public = image.generate_keys(args.out, args.name)
             print(f"private key {private} (keep it secret), public key {public}")
@@ -171,18 +190,6 @@ def main(argv: list[str] | None = None) -> int:
             target.write_bytes(signed)
             print(f"{target}: signed")
             return 0
-        if args.tool == "bench" and args.bench == "core":
-            return bench_core.main(args.json, args.quick)
-        if args.tool == "bench" and args.bench == "plant":
-            return bench_plant.main(args.json, args.quick)
-        if args.tool == "bench" and args.bench == "supervisor":
-            return bench_supervisor.main(args.json, args.quick)
-        if args.tool == "bench" and args.bench == "control":
-            return bench_control.main(args.json, args.quick, args.out, not args.no_year)
-        if args.tool == "bench" and args.bench == "mqtt":
-            return bench_mqtt.main(args.json, args.quick)
-        if args.tool == "bench" and args.bench == "firmware":
-            return bench_firmware.main(args.json)
         if args.tool == "image" and args.image == "build":
             h = image.build_image(args.board, args.out)
             print(

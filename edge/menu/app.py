@@ -42,7 +42,7 @@ from textual.widgets import (
 from edge.errors import ConfigError
 from edge.menu.schema import sections, settings
 from edge.menu.tomledit import apply_edits, diff, parse_value, save_atomically, validate
-from edge.supervisor_api import flatten
+from edge.settings import flatten
 
 REFRESH_S = 1.0
 SCAN_TIMEOUT_S = 180.0

@@ -21,7 +21,6 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from edge.app import core_config
 from edge.config import EdgeConfig, MqttConfig
 from edge.core import CoreState, decide
 from edge.energy import TOTALS
@@ -31,6 +30,7 @@ from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.entities import SENSORS
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
+from edge.settings import core_config
 from edge.sim import closed_loop, scenarios
 from edge.sim.house import House
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.app import core_config
 from edge.config import EdgeConfig
+from edge.settings import core_config
 from edge.sim import closed_loop
 from edge.sim.house import House, HouseParams
 from edge.sim.load import LoadParams

@@ -20,15 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.app import Supervisor, core_config
 from edge.clock import ScaledClock
 from edge.config import EdgeConfig
 from edge.core import CoreState, decide
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
+from edge.settings import core_config
 from edge.sim import closed_loop, scenarios
 from edge.sim.house import House, HouseParams
 from edge.sim.wire import Rs485Wire
+from edge.supervisor import Supervisor
 
 NOON_S = 12 * 3600.0
 POLL_S = 1.0

@@ -8,7 +8,6 @@ import contextlib
 
 import pytest
 
-from edge.app import Supervisor
 from edge.clock import ScaledClock
 from edge.config import ConfigError, EdgeConfig, parse_config
 from edge.core.model import LoadsReading, SgState
@@ -20,6 +19,7 @@ from edge.drivers.sofar.driver import SofarDriver
 from edge.sim.house import HouseParams, SgReady
 from edge.sim.tank import TankParams
 from edge.sim.world import SimulatedWorld, WorldParams
+from edge.supervisor import Supervisor
 
 NOON_S = 12 * 3600.0
 

@@ -54,11 +54,6 @@ CHEMISTRY_INDEX = {
 }
 
 
-def fault_names(word: int) -> str:
-    """A latched-faults word as names, e.g. 'bus_uv, watchdog' ('' when none)."""
-    return ", ".join(f.name.lower() for f in Fault if word >> int(f) & 1)
-
-
 def cell_window_v(chemistry: str) -> tuple[float, float]:
     """The average cell voltage the board's own protection allows for this chemistry:
     its string under- and over-voltage trip thresholds, read from the C table (one

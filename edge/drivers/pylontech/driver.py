@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
-from dataclasses import dataclass
 
 import serial_asyncio_fast
 
@@ -23,45 +21,16 @@ from edge.clock import Clock
 from edge.core.model import Sample
 from edge.drivers.pylontech import frames
 from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
-from edge.drivers.pylontech.replies import decode_alarms, decode_analog
+from edge.drivers.pylontech.replies import (
+    BmsLimits,
+    decode_alarms,
+    decode_analog,
+    decode_charge_management,
+)
 
 log = logging.getLogger("edge.bms")
 
 MASTER_ADR = 2  # the master module answers at 2, the others at 3, 4, ... (pylontech.md §1.4)
-MAX_MODULE_CURRENT_A = 200.0  # beyond any Pylontech module's rating: implausible
-
-
-@dataclass(frozen=True)
-class BmsLimits:
-    """The pack's current limits, DC side (A, >= 0), summed over the modules."""
-
-    charge_limit_a: float
-    discharge_limit_a: float
-    cell_min_v: float | None = None  # over every cell of every module
-    cell_max_v: float | None = None
-    temp_min_degc: float | None = None
-    temp_max_degc: float | None = None
-    soc_pct: float | None = None  # remaining / total capacity (the BMS sends no SOC)
-    alarms: tuple[str, ...] = ()
-
-    @property
-    def cell_spread_mv(self) -> float | None:
-        if self.cell_min_v is None or self.cell_max_v is None:
-            return None
-        return (self.cell_max_v - self.cell_min_v) * 1000.0
-
-
-def decode_charge_management(info: bytes) -> tuple[float, float]:
-    """INFO of a 0x92 reply -> (charge, discharge) limits in A; raises FrameError."""
-    if len(info) < 10:
-        raise FrameError(f"charge-management INFO of {len(info)} bytes, expected 10")
-    _adr, _v_chg, _v_dis, charge, discharge, _status = struct.unpack(">BHHhhB", info[:10])
-    # Some firmware reports the discharge limit negative (python-pylontech): its size counts.
-    charge_a, discharge_a = charge / 10.0, abs(discharge) / 10.0
-    for what, a in (("charge", charge_a), ("discharge", discharge_a)):
-        if not 0.0 <= a <= MAX_MODULE_CURRENT_A:
-            raise FrameError(f"{what} current limit {a:g} A is outside 0..{MAX_MODULE_CURRENT_A:g}")
-    return charge_a, discharge_a
 
 
 class PylontechDriver:

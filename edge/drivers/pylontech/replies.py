@@ -1,5 +1,6 @@
 """Decoders for the Pylontech replies the driver reads besides 0x92: analog values (0x42)
-and alarm info (0x44), for every module at once (INFO 0xFF to the master).
+and alarm info (0x44), for every module at once (INFO 0xFF to the master), and the
+charge-management limits (0x92) the driver publishes as BmsLimits.
 
 Layouts: shared/reference/pylontech.md §1.6 and §1.7. Cell voltages in mV, temperatures
 in 0.1 K with a 273.1 K offset, current in 0.1 A (+ = charging). Status1 bit positions are
@@ -17,6 +18,7 @@ from edge.drivers.pylontech.frames import TEMP_OFFSET, FrameError
 # the reply is garbled, and rejected.
 CELL_MIN_PLAUSIBLE_V, CELL_MAX_PLAUSIBLE_V = 1.0, 4.5
 TEMP_MIN_PLAUSIBLE_DEGC, TEMP_MAX_PLAUSIBLE_DEGC = -40.0, 100.0
+MAX_MODULE_CURRENT_A = 200.0  # beyond any Pylontech module's rating: implausible
 
 STATUS1_BITS = (  # (bit, what), pylontech.md §1.7
     (7, "module under-voltage"),
@@ -119,3 +121,36 @@ def decode_alarms(info: bytes, modules: int) -> list[str]:
         errors += [k + 9 for k in range(8) if status5 >> k & 1]
         alarms += [f"module {m}: cell {k} voltage error" for k in errors]
     return alarms
+
+
+@dataclass(frozen=True)
+class BmsLimits:
+    """The pack's current limits, DC side (A, >= 0), summed over the modules."""
+
+    charge_limit_a: float
+    discharge_limit_a: float
+    cell_min_v: float | None = None  # over every cell of every module
+    cell_max_v: float | None = None
+    temp_min_degc: float | None = None
+    temp_max_degc: float | None = None
+    soc_pct: float | None = None  # remaining / total capacity (the BMS sends no SOC)
+    alarms: tuple[str, ...] = ()
+
+    @property
+    def cell_spread_mv(self) -> float | None:
+        if self.cell_min_v is None or self.cell_max_v is None:
+            return None
+        return (self.cell_max_v - self.cell_min_v) * 1000.0
+
+
+def decode_charge_management(info: bytes) -> tuple[float, float]:
+    """INFO of a 0x92 reply -> (charge, discharge) limits in A; raises FrameError."""
+    if len(info) < 10:
+        raise FrameError(f"charge-management INFO of {len(info)} bytes, expected 10")
+    _adr, _v_chg, _v_dis, charge, discharge, _status = struct.unpack(">BHHhhB", info[:10])
+    # Some firmware reports the discharge limit negative (python-pylontech): its size counts.
+    charge_a, discharge_a = charge / 10.0, abs(discharge) / 10.0
+    for what, a in (("charge", charge_a), ("discharge", discharge_a)):
+        if not 0.0 <= a <= MAX_MODULE_CURRENT_A:
+            raise FrameError(f"{what} current limit {a:g} A is outside 0..{MAX_MODULE_CURRENT_A:g}")
+    return charge_a, discharge_a

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.app import core_config
 from edge.config import EdgeConfig
+from edge.settings import core_config
 from edge.sim import closed_loop
 from edge.sim.diverter import DiverterParams
 from edge.sim.heatpump import SgReady

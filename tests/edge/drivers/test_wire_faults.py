@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from edge.app import Supervisor
 from edge.clock import ScaledClock
 from edge.config import EdgeConfig
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.sim.house import House, HouseParams
 from edge.sim.wire import Rs485Wire, frame_time_s
+from edge.supervisor import Supervisor
 from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
@@ -140,7 +140,7 @@ def test_a_port_that_disappears_and_returns(caplog):
 
 
 def test_a_poll_task_that_crashes_is_restarted_and_the_others_go_on(caplog):
-    from edge.app import _keep_polling
+    from edge.tasks import keep_polling as _keep_polling
 
     async def go():
         runs = []
@@ -174,7 +174,7 @@ def test_a_poll_task_that_crashes_is_restarted_and_the_others_go_on(caplog):
 
 
 def test_a_task_that_loses_a_cancel_is_cancelled_again():
-    from edge.app import cancel_and_wait
+    from edge.tasks import cancel_and_wait
 
     async def go():
         swallowed = []

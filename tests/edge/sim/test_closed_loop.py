@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.app import core_config
 from edge.config import EdgeConfig
+from edge.settings import core_config
 from edge.sim import closed_loop
 from edge.sim.house import House, HouseParams
 

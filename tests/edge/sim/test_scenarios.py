@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edge.app import core_config
 from edge.config import EdgeConfig
+from edge.settings import core_config
 from edge.sim import scenarios
 
 

@@ -1,0 +1,243 @@
+"""The composition root: builds every driver, the publisher and the local API from the
+site file, and runs the supervisor. The only code that names concrete drivers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from edge.clock import ScaledClock
+from edge.config import EdgeConfig, load_config
+from edge.drivers.budget import WriteBudget
+from edge.drivers.dab.driver import DabDriver
+from edge.drivers.loads.hardware import hardware_loads
+from edge.drivers.loads.port import LoadsDriver
+from edge.drivers.pylontech.driver import PylontechDriver
+from edge.drivers.sofar.driver import SofarDriver
+from edge.drivers.sofar.g3_driver import SofarG3Driver
+from edge.energy import EnergyTotals
+from edge.identities import Identities
+from edge.local_api import LocalApi
+from edge.mqtt.discovery import DeviceIds
+from edge.mqtt.outbox import Outbox
+from edge.mqtt.publisher import MqttPublisher
+from edge.requests_store import RequestStore
+from edge.supervisor import Supervisor
+from edge.supervisor_api import SupervisorApi
+from edge.tasks import cancel_and_wait
+
+__all__ = ["make_publisher", "run_site", "stop_event", "supervise"]
+log = logging.getLogger("edge")
+
+
+def stop_event() -> asyncio.Event:
+    """Set on SIGINT/SIGTERM, so the supervisor returns the inverter to self-use first."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def bridge_id() -> str:
+    return socket.gethostname() or "edge"
+
+
+def make_publisher(
+    cfg: EdgeConfig,
+    serial: str,
+    with_dab: bool,
+    with_loads: bool = False,
+    dab_id: str | None = None,
+    bms_serial: str | None = None,
+) -> MqttPublisher:
+    """The publisher with its durable outbox in site.state_db."""
+    devices = []
+    if cfg.battery.bms_port is not None:
+        devices.append("bms")
+    if with_loads and cfg.loads.diverter.enabled:
+        devices.append("diverter")
+    if with_loads and cfg.loads.heat_pump.enabled:
+        devices.append("heat_pump")
+    ids = DeviceIds(
+        bridge_id=bridge_id(),
+        inverter_serial=serial,
+        site_name=cfg.site.name,
+        dab_id=(dab_id or "1") if with_dab else None,
+        bms_serial=bms_serial,
+        devices=tuple(devices),
+    )
+    return MqttPublisher(
+        cfg.mqtt,
+        ids,
+        client_id=f"edge-{bridge_id()}-{serial}",
+        site=cfg,
+        outbox=Outbox(cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20)),
+    )
+
+
+async def wait_for_identities(
+    dab: DabDriver | None, bms: PylontechDriver | None, stop: asyncio.Event, limit_s: float
+) -> None:
+    """Discovery's unique ids come from the DAB board's id and the BMS's serial: give
+    them up to limit_s (wall) to answer before discovery goes out."""
+    tasks = []
+    if dab is not None:
+        tasks.append(asyncio.create_task(dab.run(), name="dab-first-read"))
+    if bms is not None:
+        tasks.append(asyncio.create_task(bms.run(), name="bms-first-read"))
+    deadline = asyncio.get_running_loop().time() + limit_s
+    try:
+        while (
+            (dab is not None and dab.board_id is None) or (bms is not None and bms.serial is None)
+        ) and not stop.is_set():
+            if asyncio.get_running_loop().time() >= deadline:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await cancel_and_wait(tasks)
+
+
+async def wait_for_serial(driver: SofarDriver, stop: asyncio.Event) -> str | None:
+    """Discovery needs the inverter's serial: poll until the first full read or stop."""
+    task = asyncio.create_task(driver.run(), name="inverter-first-read")
+    try:
+        while driver.serial is None or driver.sample(driver.clock.now_s()) is None:
+            if stop.is_set():
+                return None
+            await asyncio.sleep(0.05)
+        while driver.in_io:  # between polls, not mid-request
+            await asyncio.sleep(0.005)
+        return driver.serial
+    finally:
+        await cancel_and_wait([task])
+
+
+async def supervise(
+    cfg: EdgeConfig,
+    clock: ScaledClock,
+    until_s: float | None,
+    quiet: bool,
+    extra_tasks: list[Awaitable[None]],
+    loads: LoadsDriver | None = None,
+    config_path: Path | None = None,
+) -> int:
+    """config_path: the site file the config came from (the local API reloads it)."""
+    stop = stop_event()
+    budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
+    family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
+    driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
+    dab = (
+        DabDriver(
+            cfg.dab,
+            clock,
+            poll_s=cfg.policy.tick_s,
+            budget=WriteBudget("dab", cfg.dab.daily_write_budget, cfg.site.state_db),
+        )
+        if cfg.dab.enabled
+        else None
+    )
+    bms = (
+        PylontechDriver(
+            cfg.battery.bms_port, cfg.battery.bms_modules, clock, baud=cfg.battery.bms_baud
+        )
+        if cfg.battery.bms_port is not None
+        else None
+    )
+    tasks = [asyncio.ensure_future(t) for t in extra_tasks]
+    publisher: MqttPublisher | None = None
+    try:
+        serial = await wait_for_serial(driver, stop)
+        if serial is None:
+            await driver.close(restore_self_use=False)  # stopped before the first full read
+            if dab is not None:
+                dab.close_link()
+            if loads is not None:
+                loads.close()
+            return 0
+        print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
+        if cfg.mqtt.enabled:
+            await wait_for_identities(dab, bms, stop, limit_s=5.0)
+            known = Identities(cfg.site.state_db)
+            publisher = make_publisher(
+                cfg,
+                serial,
+                with_dab=dab is not None,
+                with_loads=loads is not None,
+                dab_id=known.settle("dab", str(dab.board_id) if dab and dab.board_id else None),
+                bms_serial=known.settle("bms", bms.serial if bms else None),
+            )
+            known.close()
+            publisher.start()
+        out: Callable[[str], None] = (
+            (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
+        )
+        sup = Supervisor(
+            cfg,
+            clock,
+            driver,
+            dab,
+            publisher,
+            out=out,
+            loads=loads,
+            bms=bms,
+            requests=RequestStore(cfg.site.state_db),
+            energy=EnergyTotals(cfg.site.state_db),
+        )
+        api = LocalApi(cfg.site.api_socket, SupervisorApi(sup, config_path), cfg.site.api_group)
+        try:
+            await api.start()
+            print(f"local API on {api.path} (edge menu --socket {api.path})", flush=True)
+        except OSError as exc:
+            log.warning("local API not started: site.api_socket = %r: %s", api.path, exc)
+        try:
+            summary = await sup.run(until_s, stop)
+        finally:
+            await api.stop()
+        for line in summary.lines():
+            print(line)
+        if publisher is not None:
+            print(
+                f"  MQTT: state on {publisher.topics.state} at {cfg.mqtt.host}:{cfg.mqtt.port},"
+                f" discovery sent {publisher.discovery_sent}x"
+            )
+        return 0
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        await cancel_and_wait(tasks)
+
+
+async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int:
+    """`edge run`: the supervisor against the devices the site file names, on the wall
+    clock (local time)."""
+    cfg = load_config(config_path)
+    # Local time as seconds since the epoch: the time of day for the log, and whole days
+    # for the daily write budget that must not reset on a restart.
+    now = time.time()
+    clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
+    until = clock.now_s() + minutes * 60.0 if minutes else None
+    outputs = hardware_loads(cfg, client_id=f"edge-{bridge_id()}")
+    loads = (
+        LoadsDriver(
+            outputs,
+            cfg.loads.diverter.deadband_w,
+            WriteBudget("diverter", cfg.loads.diverter.daily_write_budget, cfg.site.state_db),
+            clock.now_s,
+        )
+        if outputs is not None
+        else None
+    )
+    d, hp = cfg.loads.diverter, cfg.loads.heat_pump
+    if (d.enabled and d.output == "emulated") or (hp.enabled and hp.relays == "emulated"):
+        print(
+            "loads: 'emulated' diverter outputs and SG-Ready relays exist only in `edge demo`;"
+            " `edge run` leaves those alone",
+            flush=True,
+        )
+    return await supervise(cfg, clock, until, quiet, [], loads=loads, config_path=config_path)

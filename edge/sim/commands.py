@@ -1,0 +1,152 @@
+"""`edge demo` (the simulated house end to end) and `edge sim` (serve the simulated
+house's devices on the ports a site file names). Both need the `sim` extra."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from edge.clock import ScaledClock, format_time_of_day
+from edge.compose import stop_event, supervise
+from edge.config import load_config
+from edge.drivers.budget import WriteBudget
+from edge.drivers.loads.port import LoadsDriver
+from edge.drivers.loads.sim import EmulatedLoads
+from edge.errors import EdgeError
+from edge.mqtt.broker import LocalMosquitto
+from edge.sim.world import SimulatedWorld, WorldParams, house_params
+from edge.tasks import cancel_and_wait
+
+NOON_S = 12 * 3600.0
+
+
+def _tcp(url: str, key: str) -> tuple[str, int]:
+    if not url.startswith("tcp://"):
+        raise EdgeError(f"{key} = {url!r}: `edge sim` serves tcp://HOST:PORT only")
+    host, _, port = url[len("tcp://") :].rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+async def demo(args: argparse.Namespace) -> int:
+    base = load_config(args.config)
+    clock = ScaledClock(start_s=NOON_S, speed=args.speed)
+    world = SimulatedWorld(
+        clock,
+        WorldParams(
+            house=house_params(base.simulation),
+            dab=base.dab.enabled,
+            pylontech_port=0,
+            inverter_family=base.inverter.family,
+        ),
+    )
+    port, dab_port = await world.start()
+    broker: LocalMosquitto | None = None
+    mqtt = base.mqtt
+    if not args.no_mqtt:
+        if args.broker is not None:
+            host, bport = args.broker
+        else:
+            broker = await asyncio.to_thread(LocalMosquitto)
+            host, bport = broker.host, broker.port
+            print(f"started mosquitto on {host}:{bport}", flush=True)
+        mqtt = mqtt.model_copy(update={"host": host, "port": bport, "enabled": True})
+    else:
+        mqtt = mqtt.model_copy(update={"enabled": False})
+    cfg = base.model_copy(
+        update={
+            "inverter": base.inverter.model_copy(update={"port": f"tcp://127.0.0.1:{port}"}),
+            "dab": base.dab.model_copy(update={"port": f"tcp://127.0.0.1:{dab_port or 1}"}),
+            # The simulated house keeps no state across runs.
+            "site": base.site.model_copy(
+                update={
+                    "state_db": ":memory:",
+                    "api_socket": args.api_socket or base.site.api_socket,
+                }
+            ),
+            "battery": base.battery.model_copy(
+                update={"bms_port": f"tcp://127.0.0.1:{world.bms.port}" if world.bms else None}
+            ),
+            "mqtt": mqtt,
+        }
+    )
+    boards = f", DAB board on tcp://127.0.0.1:{dab_port}" if dab_port else ""
+    boards += f", BMS on {cfg.battery.bms_port}" if cfg.battery.bms_port else ""
+    print(
+        f"simulated house: inverter emulator on tcp://127.0.0.1:{port}{boards}, "
+        f"{args.minutes:g} simulated minutes at {args.speed:g}x from {format_time_of_day(NOON_S)}",
+        flush=True,
+    )
+    loads = None
+    if cfg.simulation.diverter == "external" and (
+        cfg.loads.diverter.enabled or cfg.loads.heat_pump.enabled
+    ):
+        # The supervisor drives the house's element and heat-pump contacts.
+        loads = LoadsDriver(
+            EmulatedLoads(world.house),
+            cfg.loads.diverter.deadband_w,
+            WriteBudget("diverter", cfg.loads.diverter.daily_write_budget),
+            clock.now_s,
+        )
+    try:
+        return await supervise(
+            cfg,
+            clock,
+            until_s=NOON_S + args.minutes * 60.0,
+            quiet=args.quiet,
+            extra_tasks=[world.run()],
+            loads=loads,
+            config_path=args.config,
+        )
+    finally:
+        await world.stop()
+        if broker is not None:
+            broker.stop()
+
+
+async def sim(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    host, port = _tcp(cfg.inverter.port, "inverter.port")
+    dab_host, dab_port = _tcp(cfg.dab.port, "dab.port") if cfg.dab.enabled else (host, 0)
+    clock = ScaledClock(start_s=NOON_S, speed=args.speed)
+    world = SimulatedWorld(
+        clock,
+        WorldParams(
+            house=house_params(cfg.simulation),
+            host=host,
+            inverter_port=port,
+            inverter_slave_id=cfg.inverter.slave_id,
+            inverter_family=cfg.inverter.family,
+            dab=cfg.dab.enabled,
+            dab_port=dab_port,
+            dab_slave_id=cfg.dab.slave_id,
+            pylontech_port=args.pylontech_port,
+        ),
+    )
+    if cfg.dab.enabled and dab_host != host:
+        raise EdgeError(f"dab.port = {cfg.dab.port!r}: `edge sim` serves both on one host ({host})")
+    await world.start()
+    boards = f" and the DAB board on {cfg.dab.port}" if cfg.dab.enabled else ""
+    if world.bms is not None:
+        boards += f", the Pylontech BMS on tcp://{host}:{world.bms.port}"
+    print(
+        f"simulated house serving the inverter on {cfg.inverter.port}{boards}; Ctrl-C stops",
+        flush=True,
+    )
+    stop = stop_event()
+    task = asyncio.create_task(world.run())
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10.0)
+            h = world.house.state
+            print(
+                f"{format_time_of_day(h.t_s)} grid {h.grid_w:+.0f} W pv {h.pv_w:.0f} W"
+                f" load {h.load_w:.0f} W battery {h.battery_w:+.0f} W soc {h.soc_pct:.1f} %"
+                f" mode {h.mode.value}",
+                flush=True,
+            )
+    finally:
+        await cancel_and_wait([task])
+        await world.stop()
+    return 0
