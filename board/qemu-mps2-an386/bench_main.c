@@ -1,7 +1,7 @@
 /* Instruction count of the control step on a Cortex-M4F, under QEMU with -icount: one
  * instruction advances the virtual clock by a fixed time, SysTick counts that clock, so
  * SysTick ticks count instructions. A loop of known length (subs + bne per iteration)
- * calibrates instructions per tick, as in shared/reference/firmware-targets.md §4.3.
+ * calibrates instructions per tick, as in docs/reference/firmware-targets.md §4.3.
  * Measures edge_board_inner (fast protection + inner loop) on samples recorded from the
  * plant, minus the same loop calling an empty function. Logs one BENCH line and exits. */
 #include "fw.h"

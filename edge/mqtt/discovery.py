@@ -1,6 +1,6 @@
 """Discovery payloads, built by pure functions (no I/O): easy to snapshot-test.
 
-Layout (shared/reference/ha-mqtt-discovery.md §1, §5, §7):
+Layout (docs/reference/ha-mqtt-discovery.md §1, §5, §7):
   <prefix>/sensor/<unique_id>/config   retained discovery, one per entity
   <base>/status                        bridge availability, retained, last will "offline"
   <base>/<device>/status               link availability of a device (online/offline)

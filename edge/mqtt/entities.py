@@ -1,6 +1,6 @@
 """Home Assistant entities, declared as data.
 
-Units, device classes and state classes per shared/reference/ha-mqtt-discovery.md §6.1
+Units, device classes and state classes per docs/reference/ha-mqtt-discovery.md §6.1
 and §9: power in W with state_class measurement; SOC as device_class battery in %;
 daily energy counters as energy/kWh/total_increasing (the Energy dashboard accepts them,
 and they reset at midnight). Power signs follow HA's Energy dashboard: grid + = import,

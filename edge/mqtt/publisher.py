@@ -3,7 +3,7 @@
 The will (`<base>/status` = offline, retained) is set before connecting, and `online`
 is published retained on every connect. Discovery is published retained on connect and
 again whenever Home Assistant announces itself online on `<prefix>/status`
-(shared/reference/ha-mqtt-discovery.md §5). paho's own network thread reconnects.
+(docs/reference/ha-mqtt-discovery.md §5). paho's own network thread reconnects.
 """
 
 from __future__ import annotations

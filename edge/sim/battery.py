@@ -1,6 +1,6 @@
 """A Pylontech-style LiFePO4 pack: US2000-like modules (15 cells in series, 50 Ah, 48 V)
 in parallel, with a spread of cell capacities and starting SOCs, a thermal node, and the
-BMS's charge and discharge current limits (shared/reference/pylontech.md §1.6-1.9, §3).
+BMS's charge and discharge current limits (docs/reference/pylontech.md §1.6-1.9, §3).
 
 Cells in series carry the same current, so a cell's SOC is its start SOC plus the charge
 through its module over its own capacity: the model integrates one number per module and

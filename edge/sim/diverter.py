@@ -1,7 +1,8 @@
 """Status-quo immersion diverters: each chases the same grid CT on its own
 (loads-baseline-s2.md §1.2, §1.4, §5.2). They decide every plant step; a real Mk2 decides
-every mains cycle (20 ms) and an eddi about 3 times a second, both far faster than an
-inverter's self-use loop, so one plant step of up to a second keeps that ordering.
+every mains cycle (20 ms) and an eddi acts with no added delay by default (its Response
+Delay is 0 s, §1.2); one plant step of up to a second keeps both at least as fast as an
+inverter's self-use loop.
 
 grid_w is the power at the CT (+ = import) including the heater's present power;
 battery_w is the battery inverter's AC power (+ = discharge), which only a diverter with a

@@ -8,7 +8,7 @@ Sign convention (edge): grid + = import, battery + = discharge (AC side).
 Energy balance every step, AC side:
     pv + import + battery_discharge = load + dab + heater + heat_pump + battery_charge + export
 and on the DC side the conversion losses close it: battery_discharge = dc_out * eta, etc.
-Parameters: shared/reference/loads-baseline-s2.md §5 and sofar-modbus.md.
+Parameters: docs/reference/loads-baseline-s2.md §5 and sofar-modbus.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 /* Chemistry data, per cell.
  *
  * Sources: nominal voltage, capacity and charge limits from the paper's Table II
- * (shared/seeds/hybrid-battery-dab-platform-paper.txt: Power Sonic LiFePO4 3.2 V 25 Ah,
+ * (Dutta, Mueller, Wauneka, De Angelis, "System Integration for Grid-scale Hybrid
+ * Battery Technologies", Sandia National Laboratories: Power Sonic LiFePO4 3.2 V 25 Ah,
  * 1C CC to 3.65 V then CV to I < 0.05C; Enersys Cyclon Pb-acid 2 V 25 Ah, fast charge
  * 2.45-2.5 V, float 2.27-2.35 V). The OCV curves and equivalent-circuit values are
  * engineering estimates with the shape of published curves for each chemistry (flat

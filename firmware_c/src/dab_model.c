@@ -1,5 +1,6 @@
 /* DAB single-phase-shift power model: paper eq. (1) and its inverse, eq. (2).
- * Source: shared/seeds/hybrid-battery-dab-platform-paper.txt, section II.A.2. */
+ * Source: Dutta, Mueller, Wauneka, De Angelis, "System Integration for Grid-scale
+ * Hybrid Battery Technologies" (Sandia National Laboratories), section II.A.2. */
 #include "edge_core.h"
 #include "fmath.h"
 #include "hot.h"

@@ -2,7 +2,7 @@
  * thresholds differ). Fast rows come first (edge_prot_eval relies on it).
  *
  * Sources: cell limits follow the chemistry's charge and cut-off voltages (chem.c) with
- * margins; rates and debounce counts follow shared/reference/firmware-targets.md §8
+ * margins; rates and debounce counts follow docs/reference/firmware-targets.md §8
  * (firmware fast trip <= 2 samples, slow trips detected <= 100 ms with persistence
  * counters, three levels, latched with >= 500 ms lock-out). Currents are for the seed
  * board (75 W, about 6 A at 12 V). Debounce counts are in samples of the row's rate:

@@ -1,4 +1,4 @@
-"""Benchmark of the C core (issue 3): instructions per inner step under callgrind, batch
+"""Benchmark of the C core: instructions per inner step under callgrind, batch
 simulation speed, and step-response figures on the averaged plant.
 
 - instructions_per_step: valgrind --tool=callgrind counts the instructions of

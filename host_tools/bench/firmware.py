@@ -1,10 +1,10 @@
-"""Benchmark of the firmware (issue 4): instructions per control step on a Cortex-M4F and
+"""Benchmark of the firmware: instructions per control step on a Cortex-M4F and
 the image sizes.
 
 - instructions_per_step: board/qemu-mps2-an386/bench_main.c under qemu-system-arm with
   -icount shift=0, where every instruction advances the virtual clock by 1 ns and SysTick
   counts that clock; a loop of known length calibrates instructions per SysTick tick
-  (shared/reference/firmware-targets.md §4.3). It times edge_board_inner (fast protection
+  (docs/reference/firmware-targets.md §4.3). It times edge_board_inner (fast protection
   + inner PI on the eq. 2 feed-forward) over recorded samples, minus the same loop calling
   an empty function. QEMU counts instructions, not cycles (firmware-targets.md: expect
   1.2-1.5 cycles per instruction on a real M4F).

@@ -1,4 +1,4 @@
-"""Benchmark of the MQTT side (issue 7):
+"""Benchmark of the MQTT side:
 
 - the sustained publish rate to a local Mosquitto, QoS 1 through the durable outbox, while
   a control tick runs on the same event loop (each tick one core.decide on a kettle-house

@@ -1,4 +1,4 @@
-"""Benchmark of the simulated house (issue 5): simulated seconds per wall-clock second at
+"""Benchmark of the simulated house: simulated seconds per wall-clock second at
 1 s resolution, for the plant alone and for the plant plus the pure core (the simulated
 clock, no sockets). Target: one simulated year in <= 15 minutes on one core, i.e.
 >= 35,000 simulated seconds per second, so annual studies are one command away."""

@@ -1,4 +1,4 @@
-"""Benchmark of the supervisor (issue 6):
+"""Benchmark of the supervisor:
 
 - the kettle test (loads-baseline-s2.md §5.7: 3 kW for 150 s on a sunny plateau, tank not
   full) under ours and under the uncoordinated status quo: battery energy into the tank

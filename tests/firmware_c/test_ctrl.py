@@ -9,7 +9,7 @@ import pytest
 
 from edge.ccore import Command, Sim
 
-# Targets from issue 3: a 0->5 A step settles to +-2 % within 2 ms with <= 5 % overshoot;
+# The loop's targets: a 0->5 A step settles to +-2 % within 2 ms with <= 5 % overshoot;
 # a 50 %->100 % load step on the 24 V bus in voltage mode deviates <= 3 %, recovers in 5 ms.
 
 

@@ -20,7 +20,7 @@ def test_power_matches_equation_1():
     p = dab()
     # psi = pi/2: P = 288 (pi/2)^2 / (2 pi^2 * 100e3 * 2.4e-6) = 288 / 1.92 = 150 W.
     assert lib.edge_dab_power_W(p, 12.0, 24.0, math.pi / 2) == pytest.approx(150.0, rel=1e-5)
-    # 26.4 deg carries 75 W (shared/reference/firmware-targets.md §8).
+    # 26.4 deg carries 75 W (docs/reference/firmware-targets.md §8).
     assert lib.edge_dab_power_W(p, 12.0, 24.0, math.radians(26.4)) == pytest.approx(75, rel=5e-3)
     assert lib.edge_dab_power_W(p, 12.0, 24.0, -math.radians(26.4)) == pytest.approx(-75, rel=5e-3)
     assert lib.edge_dab_power_W(p, 12.0, 24.0, 0.0) == 0.0

@@ -1,4 +1,4 @@
-"""`python -m host_tools bench mqtt`: the figures issue 7 asks for, in its JSON."""
+"""`python -m host_tools bench mqtt`: the figures it promises, in its JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m host_tools bench supervisor`: the figures issue 6 asks for, in its JSON."""
+"""`python -m host_tools bench supervisor`: the figures it promises, in its JSON."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The load outputs as the supervisor drives them, emulated on the simulated house.
 
-SG-Ready: two relay contacts give four states (shared/reference/loads-baseline-s2.md §2.1,
+SG-Ready: two relay contacts give four states (docs/reference/loads-baseline-s2.md §2.1,
 contacts 1:2): 1:0 lock, 0:0 normal, 0:1 recommend, 1:1 force on. A real board drives them
 from GPIOs; here they set the house's heat pump. The diverter output is proportional power
 (a burst-fire SSR channel, averaged over a plant step); here it sets the house's element.

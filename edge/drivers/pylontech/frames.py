@@ -1,6 +1,6 @@
 """Pylon low-voltage RS485 protocol V3.3 frames, as data and pure functions.
 
-Source: shared/reference/pylontech.md §1 (official RS485-protocol-pylon-low-voltage-V3.3,
+Source: docs/reference/pylontech.md §1 (official RS485-protocol-pylon-low-voltage-V3.3,
 python-pylontech). A frame is SOI '~', then hex-ASCII VER ADR CID1 CID2 LENGTH INFO CHKSUM,
 then EOI CR. LENGTH = LCHKSUM(4 bits) << 12 | LENID (ASCII characters of INFO);
 LCHKSUM = (-(sum of LENID's three nibbles)) mod 16; CHKSUM = (-(sum of the ASCII codes

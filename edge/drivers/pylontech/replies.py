@@ -2,7 +2,7 @@
 and alarm info (0x44), for every module at once (INFO 0xFF to the master), and the
 charge-management limits (0x92) the driver publishes as BmsLimits.
 
-Layouts: shared/reference/pylontech.md §1.6 and §1.7. Cell voltages in mV, temperatures
+Layouts: docs/reference/pylontech.md §1.6 and §1.7. Cell voltages in mV, temperatures
 in 0.1 K with a 273.1 K offset, current in 0.1 A (+ = charging). Status1 bit positions are
 the reference's reading of the PDF item order (marked unverified there).
 """

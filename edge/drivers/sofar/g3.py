@@ -1,12 +1,13 @@
 """Sofar HYD-EP ("G3" protocol) registers: live data in five blocks (FC 0x03) and the
 passive-mode control registers (FC 0x10 only).
 
-Source: shared/reference/sofar-modbus.md §4 (ha-solarman sofar_g3hyd.yaml, evcc
+Source: docs/reference/sofar-modbus.md §4 (ha-solarman sofar_g3hyd.yaml, evcc
 sofarsolar-g3.yaml, solax-modbus plugin_sofar.py). Fields keep Sofar's G3 signs (PCC power
 + = export, battery power + = charging); the decoders turn them into edge's signs once.
 
-Control (§4.2): 0x1110 is the energy-storage mode (0 self-use, 3 passive) and sits in
-EEPROM, so the driver writes it only when the mode changes. In passive mode the six
+Control (§4.2): 0x1110 is the energy-storage mode (0 self-use, 3 passive). Most of
+the G3's writable parameters are EEPROM-backed (§4.2), so the driver treats the mode as one
+and writes it only when the mode changes. In passive mode the six
 registers 0x1187-0x118C (grid target, minimum and maximum battery power, I32 each) must go
 in one FC 0x10 request; the driver holds the battery at P with (grid 0, min P, max P), the
 "force at P" recipe, so the unverified sign of the grid target never matters (it is 0).
@@ -26,7 +27,7 @@ from edge.drivers.sofar.registers import (
     decode_fields,
 )
 
-SOURCE = "shared/reference/sofar-modbus.md §4 (Sofar G3 protocol V1.22 via ha-solarman, evcc)"
+SOURCE = "docs/reference/sofar-modbus.md §4 (Sofar G3 protocol V1.22 via ha-solarman, evcc)"
 
 
 @dataclass(frozen=True)

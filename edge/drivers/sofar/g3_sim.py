@@ -3,7 +3,7 @@ the simulated house, and the control registers (FC 0x10) acting on it as §4.2 d
 0x1110 = 3 enters passive mode, 0 returns to self-use; the six registers 0x1187-0x118C
 take effect only when written together, and only the "hold at P" form (minimum = maximum)
 is modelled; 0x1184 sets how long passive mode lasts without a power write.
-Facts: shared/reference/sofar-modbus.md §4.
+Facts: docs/reference/sofar-modbus.md §4.
 """
 
 from __future__ import annotations

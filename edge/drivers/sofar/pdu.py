@@ -1,6 +1,6 @@
 """The two non-standard Sofar function codes as pymodbus custom PDUs (used on both ends).
 
-Source: shared/reference/sofar-modbus.md §3 ("ME3000SP Passive mode protocol.pdf").
+Source: docs/reference/sofar-modbus.md §3 ("ME3000SP Passive mode protocol.pdf").
   0x42 passive command: request  slave|0x42|cmd(2)|value(2)|CRC            (8 bytes)
                         response slave|0x42|0x02|status_hi|result_lo|CRC    (7 bytes)
   0x49 heartbeat:       request  slave|0x49|0x22 0x01|0x22 0x02|CRC         (8 bytes)

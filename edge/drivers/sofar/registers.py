@@ -1,6 +1,6 @@
 """Sofar ME3000SP / HYD-ES live block (FC 0x03, 0x0200-0x0245) and info registers, as data.
 
-Source: shared/reference/sofar-modbus.md §2 (official "SOFARSOLAR ModBus-RTU Communication
+Source: docs/reference/sofar-modbus.md §2 (official "SOFARSOLAR ModBus-RTU Communication
 Protocol" PDF, 2017-11-27, cross-checked with Sofar2mqtt and ha-solarman) and §2.3
 (info block 0x2000-). Raw x scale = value in the unit named by the field. Signs here are
 Sofar's own (battery + = charging, grid + = export); decode() turns them into edge's
@@ -15,7 +15,7 @@ from typing import Literal
 
 from edge.errors import DeviceError
 
-SOURCE = "shared/reference/sofar-modbus.md §2 (Sofar ModBus-RTU protocol PDF 2017-11-27)"
+SOURCE = "docs/reference/sofar-modbus.md §2 (Sofar ModBus-RTU protocol PDF 2017-11-27)"
 
 LIVE_START = 0x0200
 LIVE_COUNT = 0x0246 - 0x0200  # 70 registers, read in one request

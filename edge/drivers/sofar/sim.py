@@ -4,7 +4,7 @@ It serves the live block 0x0200-0x0245 (FC 0x03, read-only) and the serial numbe
 0x2001-0x2007 (FC 0x03/0x04) from a simulated house, and accepts the passive-mode
 commands (0x42) and the heartbeat (0x49) as real custom PDUs. Registers are refreshed
 from the house on every read, so a reading is never older than the request.
-Facts: shared/reference/sofar-modbus.md §2-3.
+Facts: docs/reference/sofar-modbus.md §2-3.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ DEFAULT_SERIAL = "SE1ES410SIM001"  # 'S' + 'E1' = ME3000SP (§5), 14 characters
 
 
 # The battery settings an installer would have entered for two Pylontech US2000
-# (pylontech.md §3: charge 53.2 V, protections 54.0 / 44.5 V, 50 A per module).
+# (pylontech.md §3: charge 53.2 V, protections 54.0 / 44.5 V; the 50 A per module the
+# emulated BMS allows is this project's assumption, above the data sheet's recommended 25 A).
 SETTINGS_VALUES = {
     "battery_type": 1,
     "battery_capacity_ah": 100,

@@ -35,7 +35,7 @@ HOUSE_FLOOR_DEGC = HOUSE.setpoint_degc - HOUSE.hysteresis_k
 HOUSE_COLD_COST = 0.50  # £ per K·h below the floor: far above the ~2 p heating it costs
 HOUSE_HEAT_COP = 3.0
 HOUSE_SURPLUS_COP = 5.0
-# What the JSON holds for every scenario and controller, at least (issue 8).
+# What the JSON holds for every scenario and controller, at least.
 REQUIRED = (
     "leak_wh",
     "flip_export_wh",

@@ -1,5 +1,5 @@
 """The Pylontech RS485 emulator, checked by a decoder written here from the published
-frame format (shared/reference/pylontech.md §1.2-1.9), independent of edge's own."""
+frame format (docs/reference/pylontech.md §1.2-1.9), independent of edge's own."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The emulator's registers, read with pymodbus, equal values worked out by hand from
-shared/reference/sofar-modbus.md (scales, signs, word order)."""
+docs/reference/sofar-modbus.md (scales, signs, word order)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The register map against literal values worked out from shared/reference/sofar-modbus.md §2."""
+"""The register map against literal values worked out from docs/reference/sofar-modbus.md §2."""
 
 from __future__ import annotations
 
