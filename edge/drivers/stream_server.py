@@ -1,6 +1,7 @@
 """A device emulator's socket: a TCP server whose subclass answers one connection in
-`serve`. The connection is closed however `serve` ends, and the server's own shutdown
-(which cancels the connection's task) ends it quietly."""
+`serve`. The connection is closed however `serve` ends, and stop() ends every open
+connection quietly (before Python 3.13, closing an asyncio server leaves its open
+connections served)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ class StreamServer:
         self.host = host
         self.port = port  # 0: a free port, known after start()
         self._server: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.Task[object]] = set()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer one connection until it ends."""
         raise NotImplementedError
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
         try:
             await self.serve(reader, writer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -26,6 +31,8 @@ class StreamServer:
         except asyncio.CancelledError:
             pass  # the server's shutdown: this connection ends with it
         finally:
+            if task is not None:
+                self._connections.discard(task)
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -39,5 +46,9 @@ class StreamServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=2.0)
             await self._server.wait_closed()
             self._server = None
