@@ -20,7 +20,7 @@ from typing import Any
 from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import BmsReading, CoreConfig, CoreState, ProcessImage, Sample, Setpoints, decide
-from edge.core.model import InverterMode, Requests
+from edge.core.model import InverterMode, LoadKind, Requests
 from edge.drivers.dab.driver import DabDriver, fault_names
 from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.pylontech.driver import PylontechDriver
@@ -56,7 +56,7 @@ def core_config(cfg: EdgeConfig) -> CoreConfig:
         tank_enabled=cfg.loads.diverter.enabled,
         diverter_element_w=cfg.loads.diverter.element_w,
         tank_max_degc=cfg.loads.diverter.tank_max_degc,
-        loads_priority=tuple(cfg.loads.priority),
+        loads_priority=tuple(map(LoadKind, cfg.loads.priority)),
         hp_enabled=cfg.loads.heat_pump.enabled,
         hp_power_w=cfg.loads.heat_pump.power_w,
         hp_confirm_s=cfg.loads.heat_pump.confirm_s,

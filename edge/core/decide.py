@@ -29,7 +29,9 @@ from edge.core.model import (
     CoreState,
     InverterCommand,
     InverterMode,
+    LoadKind,
     ProcessImage,
+    RequestMode,
     Setpoints,
     SgState,
 )
@@ -164,13 +166,13 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     req = image.requests
     t = image.t_s
     sp = None
-    mode = req.mode if t < req.mode_until_s else "auto"
+    mode = req.mode if t < req.mode_until_s else RequestMode.AUTO
     why = _stale(image, cfg)
     if req.emergency_stop:
         sp = _safe("emergency stop: everything idle", InverterCommand(InverterMode.PASSIVE, 0.0))
     elif why is not None:
         sp = _safe(f"safe state: {why}")
-    elif mode == "self_use":
+    elif mode is RequestMode.SELF_USE:
         sp = _safe("requested: the inverter's own self-use")
     if sp is not None:
         # Off the core's own loop: the heat pump back to NORMAL (its timers restart).
@@ -230,7 +232,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         full_until, refused_since = t + cfg.tank_retry_s, None
     tank_full = t < full_until
     reasons: list[str] = []
-    standby = mode == "standby"
+    standby = mode is RequestMode.STANDBY
     if standby:
         battery_w = 0.0
         reasons.append("requested: standby")
@@ -269,7 +271,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     hp = SgState.NORMAL
     battery_discharging = r.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
     for load in cfg.loads_priority:
-        if load == "tank" and tank_ok:
+        if load is LoadKind.TANK and tank_ok:
             if boost:
                 diverter_w = cfg.diverter_element_w
                 reasons.append("boost hot water")
@@ -279,7 +281,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
                 diverter_w = min(cfg.diverter_element_w, left_w)
                 reasons.append("surplus to the tank")
             left_w -= diverter_w
-        elif load == "heat_pump" and not standby:
+        elif load is LoadKind.HEAT_PUMP and not standby:
             hp, new_state = _heat_pump(max(0.0, left_w), t, cfg, new_state)
             if hp is SgState.RECOMMEND:
                 left_w -= cfg.hp_power_w
