@@ -351,7 +351,8 @@ def flexible_loads(
         if load is LoadKind.TANK and tank is not None:
             diverter_w, why = tank_share(left_w, tank, cfg)
             left_w -= diverter_w
-            reasons.append(why)
+            if why:
+                reasons.append(why)
         elif load is LoadKind.HEAT_PUMP:
             hp, state = heat_pump(max(0.0, left_w), t_s, cfg, state)
             if hp is SgState.RECOMMEND:
