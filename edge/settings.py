@@ -7,6 +7,7 @@ from typing import Any
 
 from edge.config import EdgeConfig
 from edge.core import CoreConfig
+from edge.core.model import LoadKind
 
 # Settings a running supervisor takes at once (they feed the core's CoreConfig, or a
 # driver's deadband); any other change needs a restart.
@@ -54,7 +55,7 @@ def core_config(cfg: EdgeConfig) -> CoreConfig:
         tank_enabled=cfg.loads.diverter.enabled,
         diverter_element_w=cfg.loads.diverter.element_w,
         tank_max_degc=cfg.loads.diverter.tank_max_degc,
-        loads_priority=tuple(cfg.loads.priority),
+        loads_priority=tuple(map(LoadKind, cfg.loads.priority)),
         hp_enabled=cfg.loads.heat_pump.enabled,
         hp_power_w=cfg.loads.heat_pump.power_w,
         hp_confirm_s=cfg.loads.heat_pump.confirm_s,

@@ -8,7 +8,7 @@ second string (charging), as the firmware defines it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -62,12 +62,28 @@ class SgState(Enum):
     FORCE = "force"
 
 
+class RequestMode(StrEnum):
+    """The mode the user asked for. A StrEnum: each member equals its string, as MQTT, the
+    menu and the stored requests spell it."""
+
+    AUTO = "auto"  # the core's own loop
+    SELF_USE = "self_use"  # the inverter's own loop
+    STANDBY = "standby"  # the battery idles (the export limit may still need it)
+
+
+class LoadKind(StrEnum):
+    """A flexible load that can take the surplus, as the config's loads priority names it."""
+
+    TANK = "tank"  # the immersion element, through the diverter
+    HEAT_PUMP = "heat_pump"  # the heat pump, through SG-Ready
+
+
 @dataclass(frozen=True)
 class Requests:
     """What the user asked for (MQTT, menu); each request acts only until its expiry, on
     the image's clock, so a retained or replayed command cannot act hours later."""
 
-    mode: str = "auto"  # "auto" | "self_use" (the inverter's own loop) | "standby"
+    mode: RequestMode = RequestMode.AUTO  # a plain string is turned into its RequestMode
     mode_until_s: float = float("inf")
     force_charge_w: float = 0.0
     force_charge_until_s: float = float("-inf")
@@ -79,6 +95,9 @@ class Requests:
     reserve_soc_pct: float | None = None
     max_charge_w: float | None = None  # the user's cap, below the configured limit
     export_limit_w: float | None = None  # kept by absorbing; PV itself cannot be curtailed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", RequestMode(self.mode))
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ class CoreConfig:
     # the next load, and the tank is offered it again after tank_retry_s.
     tank_refuse_s: float = 10.0
     tank_retry_s: float = 900.0
-    loads_priority: tuple[str, ...] = ("tank", "heat_pump")
+    loads_priority: tuple[LoadKind, ...] = (LoadKind.TANK, LoadKind.HEAT_PUMP)
     # Heat pump (loads-baseline-s2.md §2.3): what it draws when running, and how it may be
     # asked to run on surplus.
     hp_enabled: bool = False
@@ -147,6 +166,10 @@ class CoreConfig:
     hp_min_on_s: float = 600.0
     hp_min_off_s: float = 300.0
     hp_max_starts_per_h: int = 3
+
+    def __post_init__(self) -> None:
+        # Plain strings, as the config spells the loads, become their LoadKind.
+        object.__setattr__(self, "loads_priority", tuple(map(LoadKind, self.loads_priority)))
 
 
 @dataclass(frozen=True)

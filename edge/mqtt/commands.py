@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from edge.config import EdgeConfig
-from edge.core.model import Requests
+from edge.core.model import RequestMode, Requests
 
 MODES = ("auto", "self_use", "standby")
 FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
@@ -187,8 +187,8 @@ def apply_command(req: Requests, cmd: Command, now_s: float) -> Requests:
     until = now_s + cmd.for_s
     if cmd.key == "mode":
         if cmd.value == "auto":
-            return replace(req, mode="auto", mode_until_s=math.inf)
-        return replace(req, mode=str(cmd.value), mode_until_s=until)
+            return replace(req, mode=RequestMode.AUTO, mode_until_s=math.inf)
+        return replace(req, mode=RequestMode(str(cmd.value)), mode_until_s=until)
     if cmd.key == "force_charge_w":
         w = float(cmd.value)
         return replace(req, force_charge_w=w, force_charge_until_s=until if w > 0 else -math.inf)
