@@ -5,10 +5,13 @@ keeps its expiry. One row, rewritten on every accepted command."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, fields
 
 from edge.core.model import Requests
 from edge.state_db import open_state_db
+
+log = logging.getLogger("edge")
 
 
 class RequestStore:
@@ -23,9 +26,28 @@ class RequestStore:
         row = self._db.execute("SELECT doc FROM requests WHERE id = 1").fetchone()
         if row is None:
             return Requests()
-        doc = json.loads(row[0])
+        try:
+            doc = json.loads(row[0])
+        except json.JSONDecodeError as exc:
+            log.warning("stored requests unreadable (%s): starting with none", exc)
+            return Requests()
         known = {f.name for f in fields(Requests)}
-        return Requests(**{k: v for k, v in doc.items() if k in known})
+        kept = {k: v for k, v in doc.items() if k in known}
+        try:
+            return Requests(**kept)
+        except (TypeError, ValueError):
+            pass
+        # One bad field (e.g. a mode this version does not know) costs only that field:
+        # an emergency stop stored beside it still holds.
+        good = {}
+        for key, value in kept.items():
+            try:
+                Requests(**{key: value})
+            except (TypeError, ValueError) as exc:
+                log.warning("stored request %s = %r dropped: %s", key, value, exc)
+            else:
+                good[key] = value
+        return Requests(**good)
 
     def save(self, req: Requests) -> None:
         self._db.execute(
