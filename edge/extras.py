@@ -15,7 +15,7 @@ T = TypeVar("T")
 EXTRAS = {
     "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
     "flash": ("stm32loader", "cryptography", "tqdm"),
-    "bench": ("highspy", "matplotlib", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
+    "bench": ("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
 }
 
 
