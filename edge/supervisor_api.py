@@ -24,11 +24,14 @@ class SupervisorApi:
     def __init__(self, sup: Supervisor, config_path: Path | None) -> None:
         self.sup = sup
         self.config_path = config_path
-        # The file as it was when the supervisor read it: a reload applies what changed in
-        # the file since (the demo runs a copy with its own ports, which stay as they are).
-        self.file_cfg: EdgeConfig | None = (
+        # The file as the supervisor started with it, and as last reloaded: a reload applies
+        # the live settings changed since the last one, and names every other setting that
+        # differs from the start as needing a restart (the demo runs a copy with its own
+        # ports, which stay as they are).
+        self.started_cfg: EdgeConfig | None = (
             _load_or_none(config_path) if config_path is not None else None
         )
+        self.file_cfg = self.started_cfg
         self._test_task: asyncio.Task[None] | None = None
 
     async def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -102,9 +105,9 @@ class SupervisorApi:
             new = load_config(self.config_path)
         except ConfigError as exc:
             return {"ok": False, "error": str(exc)}
-        keys = changed_keys(self.file_cfg or self.sup.cfg, new)
-        live = [k for k in keys if is_live(k)]
-        restart = [k for k in keys if not is_live(k)]
+        live = [k for k in changed_keys(self.file_cfg or self.sup.cfg, new) if is_live(k)]
+        since_start = changed_keys(self.started_cfg or self.sup.cfg, new)
+        restart = [k for k in since_start if not is_live(k)]
         self.file_cfg = new
         self.sup.apply_config(new, restart_pending=restart)
         return {"applied": live, "restart_needed": restart}
@@ -116,7 +119,11 @@ class SupervisorApi:
             return {"ok": False, "error": "no load outputs are driven by this supervisor"}
         if what not in OUTPUT_TESTS:
             return {"ok": False, "error": f"what = {what!r}: allowed {', '.join(OUTPUT_TESTS)}"}
-        if not isinstance(seconds, int | float) or not 0 < seconds <= MAX_TEST_S:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 < seconds <= MAX_TEST_S
+        ):
             return {"ok": False, "error": f"seconds = {seconds!r}: allowed 0 to {MAX_TEST_S:g}"}
         if loads.testing is not None:
             return {"ok": False, "error": f"a test of {loads.testing} is running"}

@@ -431,6 +431,7 @@ def test_an_output_test_drives_one_output_then_hands_back(tmp_path):
         (30.5, "seconds = 30.5: allowed 0 to 30"),
         ("5", "seconds = '5': allowed 0 to 30"),
         (None, "seconds = None: allowed 0 to 30"),
+        (True, "seconds = True: allowed 0 to 30"),
     ],
 )
 def test_output_test_seconds_are_bounded(tmp_path, seconds, said):
