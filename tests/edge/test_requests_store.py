@@ -52,3 +52,33 @@ def test_a_row_from_another_version_keeps_what_it_knows(tmp_path):
         raw.execute("INSERT INTO requests (id, doc) VALUES (1, ?)", (json.dumps(doc),))
     # An unknown key is dropped; a key the row lacks takes its default.
     assert RequestStore(db).load() == Requests(emergency_stop=True, force_charge_w=1500.0)
+
+
+def test_a_stored_field_this_version_cannot_read_costs_only_that_field(tmp_path, caplog):
+    """A mode written by another version (or a damaged row) is dropped with a warning
+    naming it; the emergency stop stored beside it still holds."""
+    db = str(tmp_path / "state.sqlite")
+    RequestStore(db).close()
+    with sqlite3.connect(db) as raw:
+        raw.execute(
+            "INSERT INTO requests (id, doc) VALUES (1, ?)",
+            (json.dumps({"mode": "turbo", "emergency_stop": True, "reserve_soc_pct": 30.0}),),
+        )
+    store = RequestStore(db)
+    with caplog.at_level("WARNING", logger="edge"):
+        got = store.load()
+    assert got == Requests(emergency_stop=True, reserve_soc_pct=30.0)
+    assert "stored request mode = 'turbo' dropped" in caplog.text
+    store.close()
+
+
+def test_an_unreadable_row_starts_with_no_requests_and_says_so(tmp_path, caplog):
+    db = str(tmp_path / "state.sqlite")
+    RequestStore(db).close()
+    with sqlite3.connect(db) as raw:
+        raw.execute("INSERT INTO requests (id, doc) VALUES (1, '{not json')")
+    store = RequestStore(db)
+    with caplog.at_level("WARNING", logger="edge"):
+        assert store.load() == Requests()
+    assert "stored requests unreadable" in caplog.text
+    store.close()
