@@ -3,9 +3,20 @@ config built from them, and the reload's merge."""
 
 from __future__ import annotations
 
-from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config, parse_config
+import dataclasses
+
+from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config, parse_config, setting_specs
 from edge.core import CoreConfig
-from edge.settings import changed_keys, core_config, flatten, is_live, merge_live
+from edge.menu.schema import settings as menu_settings
+from edge.settings import (
+    CORE_FIELDS,
+    LIVE_KEYS,
+    changed_keys,
+    core_config,
+    flatten,
+    is_live,
+    merge_live,
+)
 
 # The settings a running supervisor takes at once, in the model's order: what the hand
 # list of prefixes gave before each setting said so itself ("policy." and 24 keys).
@@ -159,3 +170,80 @@ def test_a_reload_takes_the_live_settings_and_keeps_the_rest():
     assert merged["inverter.port"] == running.inverter.port
     assert merged["battery.bms_port"] is None
     assert merged["loads.diverter.enabled"] is True
+
+
+# STYLE: units in names. A name's suffix and the unit its setting declares agree.
+SUFFIX_UNITS = (
+    ("_degc", "°C"),
+    ("_deg", "°"),
+    ("_pct", "%"),
+    ("_kwp", "kWp"),
+    ("_wh", "Wh"),
+    ("_ah", "Ah"),
+    ("_hz", "Hz"),
+    ("_mb", "MB"),
+    ("_per_h", "per hour"),
+    ("_s", "s"),
+    ("_w", "W"),
+    ("_v", "V"),
+    ("_a", "A"),
+)
+
+
+def test_each_setting_declares_the_unit_its_name_says():
+    wrong = {}
+    for spec in setting_specs(EdgeConfig):
+        named = next((unit for suffix, unit in SUFFIX_UNITS if spec.key.endswith(suffix)), None)
+        if spec.unit != named:
+            wrong[spec.key] = (spec.unit, named)
+    assert wrong == {}
+
+
+def test_the_live_keys_and_the_core_fields_are_read_from_the_declarations():
+    specs = setting_specs(EdgeConfig)
+    assert sorted(LIVE_KEYS) == sorted(s.key for s in specs if s.live) == sorted(LIVE)
+    assert dict(CORE_FIELDS) == {
+        "inverter.max_charge_w": "max_charge_w",
+        "inverter.max_discharge_w": "max_discharge_w",
+        "inverter.stale_after_s": "inverter_stale_after_s",
+        "battery.reserve_soc_pct": "reserve_soc_pct",
+        "battery.max_soc_pct": "max_soc_pct",
+        "battery.bms_stale_after_s": "bms_stale_after_s",
+        "dab.enabled": "dab_enabled",
+        "dab.max_charge_current_a": "dab_max_charge_current_a",
+        "dab.stale_after_s": "dab_stale_after_s",
+        "policy.hold_s": "hold_s",
+        "policy.flip_threshold_w": "flip_threshold_w",
+        "loads.diverter.enabled": "tank_enabled",
+        "loads.diverter.element_w": "diverter_element_w",
+        "loads.diverter.tank_max_degc": "tank_max_degc",
+        "loads.heat_pump.enabled": "hp_enabled",
+        "loads.heat_pump.power_w": "hp_power_w",
+        "loads.heat_pump.confirm_s": "hp_confirm_s",
+        "loads.heat_pump.release_s": "hp_release_s",
+        "loads.heat_pump.min_on_s": "hp_min_on_s",
+        "loads.heat_pump.min_off_s": "hp_min_off_s",
+        "loads.heat_pump.max_starts_per_h": "hp_max_starts_per_h",
+        "loads.priority": "loads_priority",
+        "loads.stale_after_s": "loads_stale_after_s",
+    }
+
+
+def test_every_core_field_is_fed_or_keeps_the_cores_default():
+    fed = {core for _key, core in CORE_FIELDS} | {"bms_required"}  # the one derived here
+    kept = {"tank_refuse_s", "tank_retry_s"}  # the core's own constants
+    assert fed | kept == {f.name for f in dataclasses.fields(CoreConfig)}
+    assert not fed & kept
+
+
+def test_the_menu_shows_what_each_setting_declares():
+    shown = {s.key: s for s in menu_settings()}
+    for spec in setting_specs(EdgeConfig):
+        s = shown.pop(spec.key)
+        assert (s.unit, s.live, s.help) == (spec.unit, spec.live, spec.help), spec.key
+    assert shown == {}
+    hold = next(s for s in menu_settings() if s.key == "policy.hold_s")
+    assert (hold.unit, hold.live, hold.low, hold.high) == ("s", True, 0.0, 3600.0)
+    assert hold.help == "No charge/discharge reversal within this time..."
+    port = next(s for s in menu_settings() if s.key == "inverter.port")
+    assert (port.unit, port.live) == (None, False)
