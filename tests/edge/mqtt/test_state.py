@@ -1,5 +1,6 @@
-"""The state document: its keys for each combination of devices, read from a live
-supervisor against the simulated house, and its values for a hand-built image."""
+"""The state document, read from the entity table: its keys for each combination of
+devices, from a live supervisor against the simulated house, and its values for a
+hand-built tick."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.drivers.sofar.registers import SofarLive
-from edge.mqtt.state import Devices, state_doc
+from edge.energy import TOTALS
+from edge.mqtt.commands import COMMANDS
+from edge.mqtt.entities import BINARY_SENSORS, SENSORS
+from edge.mqtt.sources import Devices
+from edge.mqtt.state import FIELDS, state_doc
 from edge.sim.house import HouseParams
 from edge.sim.world import SimulatedWorld, WorldParams
 from edge.supervisor import Supervisor
@@ -360,3 +365,43 @@ def test_no_inverter_reading_no_inverter_keys():
         "battery_charge_today_kwh",
         "battery_discharge_today_kwh",
     }
+
+
+def test_every_key_comes_from_the_tables():
+    """The document is the entities' keys, the controls' state keys and the few listed
+    fields that no entity reads; nothing else, and nothing twice."""
+    entities = [s.key for s in SENSORS if s.topic == "state"] + [
+        b.key for b in BINARY_SENSORS if not b.link
+    ]
+    controls = [c.state_key for c in COMMANDS if c.state_key is not None]
+    fields = [key for key, _read in FIELDS]
+    assert fields == ["t_s", "mode", "export_over_limit_w"]
+    listed = entities + controls + fields
+    assert len(listed) == len(set(listed)) == 52
+    doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
+    assert set(doc) == set(listed) == ALWAYS | BMS | LOADS | DAB
+
+
+def test_each_entity_on_the_state_topic_has_a_value_function_and_the_totals_do_not():
+    for s in SENSORS:
+        has_value = s.source is not None and s.value is not None
+        assert has_value == (s.topic == "state"), s.key
+    for b in BINARY_SENSORS:
+        has_value = b.source is not None and b.value is not None
+        assert has_value == (not b.link), b.key
+    # The totals are edge/energy.py's own document, on the energy topic.
+    assert [s.key for s in SENSORS if s.topic == "energy"] == list(TOTALS)
+
+
+def test_each_source_is_read_once_a_tick():
+    asked = []
+
+    def sample(t_s):
+        asked.append(t_s)
+        return Sample(LIMITS, 1.0)
+
+    ports = devices()
+    ports = Devices(ports.inverter, ports.dab, SimpleNamespace(sample=sample), ports.loads)
+    doc = state_doc(IMAGE, SETPOINTS, ports, REQUESTS, EdgeConfig())
+    assert asked == [T_S]  # nine keys, one read
+    assert doc["bms_alarms"] == "cell overvoltage; charge overcurrent"
