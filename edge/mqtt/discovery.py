@@ -20,7 +20,7 @@ from typing import Any
 
 from edge import __version__
 from edge.config import EdgeConfig
-from edge.mqtt.commands import COMMANDS, MODES, CommandSpec, number_bounds
+from edge.mqtt.commands import COMMANDS, MODES, CommandSpec
 from edge.mqtt.entities import (
     BINARY_SENSORS,
     SENSORS,
@@ -231,17 +231,15 @@ def control_config(
         payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{c.state_key} }}}}")
     if c.component == "select":
         payload["ops"] = list(MODES)
-    elif c.component == "number":
-        lo, hi, unit, _source = number_bounds(c.key, cfg)
-        payload.update(min=lo, max=hi, unit_of_meas=unit, mode="box")
-        if unit == "W":
+    elif c.bounds is not None:  # a number
+        b = c.bounds(cfg)
+        payload.update(min=b.low, max=b.high, unit_of_meas=b.unit, mode="box")
+        if b.unit == "W":
             payload.update(step=100, dev_cla="power")
-        if c.key != "force_charge_w":
-            payload["ent_cat"] = "config"  # settings, kept until changed
     elif c.component == "button":
         payload["pl_prs"] = "PRESS"
-    if c.key == "clear_trip":
-        payload["ent_cat"] = "config"
+    if c.entity_category is not None:
+        payload["ent_cat"] = c.entity_category
     return payload
 
 
