@@ -71,6 +71,7 @@ def make_publisher(
         dab_id=(dab_id or "1") if with_dab else None,
         bms_serial=bms_serial,
         devices=tuple(devices),
+        inverter_family=cfg.inverter.family,
     )
     return MqttPublisher(
         cfg.mqtt,

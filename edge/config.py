@@ -1,21 +1,86 @@
 """The site configuration: one TOML file validated into frozen, typed models.
 
-Every field carries its unit in its name, its range and a help text (the description),
-so the same model serves validation, documentation and, later, the on-device menu.
-A bad file raises ConfigError naming the key, the value and what is allowed.
+Every setting is declared once, with `setting(...)`: its default, its help text, its unit
+(also in its name), its range, whether a running supervisor takes it at once on a reload
+(`live`), and the field of the core's CoreConfig it feeds (`core`). The same declaration
+serves validation, the reload (edge/settings.py), the core's config and the on-device menu
+(edge/menu/schema.py). A bad file raises ConfigError naming the key, the value and what is
+allowed.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.config import JsonDict
+from pydantic.fields import FieldInfo
 
 from edge.errors import ConfigError
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "examples" / "simulated-house.toml"
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    unit: str | None = None,
+    live: bool = False,
+    core: str | None = None,
+    **bounds: Any,
+) -> Any:
+    """A setting, declared once.
+
+    help: the text the menu and the errors show; unit: its unit, as its name's suffix
+    says ("s", "W", "%"); live: a running supervisor takes a new value at once on a reload
+    (otherwise it needs a restart); core: the field of edge.core.CoreConfig it feeds;
+    bounds: pydantic's ge, gt, le, lt, min_length, pattern.
+    """
+    extra: JsonDict = {"unit": unit, "live": live, "core": core}
+    return Field(default, description=help, json_schema_extra=extra, **bounds)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """What a setting declares, read back from the model."""
+
+    key: str  # dotted, e.g. "policy.hold_s"
+    field: FieldInfo  # its type, default and bounds
+    unit: str | None
+    live: bool
+    core: str | None
+
+    @property
+    def help(self) -> str:
+        return self.field.description or ""
+
+
+def _spec(key: str, field: FieldInfo) -> SettingSpec:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    unit, core = extra.get("unit"), extra.get("core")
+    return SettingSpec(
+        key=key,
+        field=field,
+        unit=unit if isinstance(unit, str) else None,
+        live=extra.get("live") is True,
+        core=core if isinstance(core, str) else None,
+    )
+
+
+def setting_specs(model: type[BaseModel], prefix: str = "") -> list[SettingSpec]:
+    """Every leaf setting of the model, in the model's order."""
+    out: list[SettingSpec] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out += setting_specs(annotation, f"{prefix}{name}.")
+        else:
+            out.append(_spec(f"{prefix}{name}", field))
+    return out
 
 
 class _Model(BaseModel):
@@ -43,62 +108,85 @@ def _check_port(v: str) -> str:
 
 
 class SiteConfig(_Model):
-    name: str = Field("My house", min_length=1, description="Name shown in Home Assistant")
-    state_db: str = Field(
+    name: str = setting("My house", "Name shown in Home Assistant", min_length=1)
+    state_db: str = setting(
         "~/.local/state/edge/state.sqlite",
+        "SQLite file for what must survive a restart (write counts); :memory: for none",
         min_length=1,
-        description="SQLite file for what must survive a restart (write counts); :memory: for none",
     )
-    api_socket: str = Field(
+    api_socket: str = setting(
         "~/.local/state/edge/api.sock",
+        "The local API's Unix socket (the on-device menu talks through it)",
         min_length=1,
-        description="The local API's Unix socket (the on-device menu talks through it)",
     )
-    api_group: str | None = Field(
-        None, description="Members of this group may act through the local API; others only look"
+    api_group: str | None = setting(
+        None, "Members of this group may act through the local API; others only look"
     )
 
 
 class InverterConfig(_Model):
-    family: Literal["sofar_me3000sp", "sofar_hyd_ep"] = Field(
+    family: Literal["sofar_me3000sp", "sofar_hyd_ep"] = setting(
         "sofar_me3000sp",
-        description="Register family: ME3000SP/HYD-ES (0x42 passive) or HYD-EP (G3 registers)",
+        "Register family: ME3000SP/HYD-ES (0x42 passive) or HYD-EP (G3 registers)",
     )
     port: Port = "tcp://127.0.0.1:8899"
-    slave_id: int = Field(1, ge=1, le=63, description="Modbus address set on the inverter LCD")
-    baud: Literal[2400, 4800, 9600, 19200] = Field(9600, description="RS485 baud rate")
-    timeout_s: float = Field(1.0, ge=0.05, le=10.0, description="Reply timeout per request")
-    max_charge_w: int = Field(3000, ge=0, le=3000, description="Largest charge command")
-    max_discharge_w: int = Field(3000, ge=0, le=3000, description="Largest discharge command")
-    heartbeat_s: float = Field(
-        10.0, ge=1.0, le=60.0, description="Heartbeat period (Sofar: at most 1/s, at least 1/min)"
+    slave_id: int = setting(1, "Modbus address set on the inverter LCD", ge=1, le=63)
+    baud: Literal[2400, 4800, 9600, 19200] = setting(9600, "RS485 baud rate")
+    timeout_s: float = setting(1.0, "Reply timeout per request", unit="s", ge=0.05, le=10.0)
+    max_charge_w: int = setting(
+        3000, "Largest charge command", unit="W", live=True, core="max_charge_w", ge=0, le=3000
     )
-    refresh_s: float = Field(
-        30.0, ge=5.0, le=300.0, description="Re-send the current passive command this often"
+    max_discharge_w: int = setting(
+        3000,
+        "Largest discharge command",
+        unit="W",
+        live=True,
+        core="max_discharge_w",
+        ge=0,
+        le=3000,
     )
-    stale_after_s: float = Field(
-        5.0, ge=1.0, le=300.0, description="Readings older than this put the system in safe state"
+    heartbeat_s: float = setting(
+        10.0, "Heartbeat period (Sofar: at most 1/s, at least 1/min)", unit="s", ge=1.0, le=60.0
     )
-    deadband_w: int = Field(
-        50, ge=0, le=1000, description="Do not re-command the battery for a smaller change"
+    refresh_s: float = setting(
+        30.0, "Re-send the current passive command this often", unit="s", ge=5.0, le=300.0
     )
-    g3_passive_timeout_s: int = Field(
+    stale_after_s: float = setting(
+        5.0,
+        "Readings older than this put the system in safe state",
+        unit="s",
+        live=True,
+        core="inverter_stale_after_s",
+        ge=1.0,
+        le=300.0,
+    )
+    deadband_w: int = setting(
+        50,
+        "Do not re-command the battery for a smaller change",
+        unit="W",
+        live=True,
+        ge=0,
+        le=1000,
+    )
+    g3_passive_timeout_s: int = setting(
         60,
+        "HYD-EP: without a write for this long the inverter returns to self-use",
+        unit="s",
         ge=10,
         le=3600,
-        description="HYD-EP: without a write for this long the inverter returns to self-use",
     )
-    daily_write_budget: int = Field(
+    daily_write_budget: int = setting(
         20000,
+        "Passive commands per day; past it, self-use until the next day",
         ge=10,
         le=1_000_000,
-        description="Passive commands per day; past it, self-use until the next day",
     )
-    full_read_s: float = Field(
+    full_read_s: float = setting(
         10.0,
+        "Read the whole live block this often; the powers alone in between",
+        unit="s",
         ge=0.0,
         le=300.0,
-        description="Read the whole live block this often; the powers alone in between",
     )
 
     @field_validator("port")
@@ -108,22 +196,43 @@ class InverterConfig(_Model):
 
 
 class BatteryConfig(_Model):
-    capacity_wh: int = Field(4800, ge=100, le=200_000, description="Usable capacity")
-    reserve_soc_pct: float = Field(
-        20.0, ge=0.0, le=100.0, description="Never discharge below this SOC (backup reserve)"
+    capacity_wh: int = setting(4800, "Usable capacity", unit="Wh", ge=100, le=200_000)
+    reserve_soc_pct: float = setting(
+        20.0,
+        "Never discharge below this SOC (backup reserve)",
+        unit="%",
+        live=True,
+        core="reserve_soc_pct",
+        ge=0.0,
+        le=100.0,
     )
-    max_soc_pct: float = Field(100.0, ge=10.0, le=100.0, description="Never charge above this SOC")
-    bms_port: str | None = Field(
+    max_soc_pct: float = setting(
+        100.0,
+        "Never charge above this SOC",
+        unit="%",
+        live=True,
+        core="max_soc_pct",
+        ge=10.0,
+        le=100.0,
+    )
+    # The core's bms_required follows from this (edge/settings.py).
+    bms_port: str | None = setting(
         None,
-        description="Pylontech RS485 link: a serial device (/dev/ttyUSB1) or tcp://HOST:PORT;"
+        "Pylontech RS485 link: a serial device (/dev/ttyUSB1) or tcp://HOST:PORT;"
         " none: no BMS data",
     )
-    bms_baud: Literal[9600, 115200] = Field(
-        115200, description="Pylontech RS485 baud rate (9600 with the master's DIP switch 1 up)"
+    bms_baud: Literal[9600, 115200] = setting(
+        115200, "Pylontech RS485 baud rate (9600 with the master's DIP switch 1 up)"
     )
-    bms_modules: int = Field(2, ge=1, le=16, description="Modules in the pack (ADR 2, 3, ...)")
-    bms_stale_after_s: float = Field(
-        10.0, ge=1.0, le=300.0, description="BMS data older than this puts the system in safe state"
+    bms_modules: int = setting(2, "Modules in the pack (ADR 2, 3, ...)", ge=1, le=16)
+    bms_stale_after_s: float = setting(
+        10.0,
+        "BMS data older than this puts the system in safe state",
+        unit="s",
+        live=True,
+        core="bms_stale_after_s",
+        ge=1.0,
+        le=300.0,
     )
 
     @field_validator("bms_port")
@@ -141,33 +250,47 @@ class BatteryConfig(_Model):
 
 
 class DabConfig(_Model):
-    enabled: bool = Field(True, description="A DAB board with a second battery string is fitted")
+    enabled: bool = setting(
+        True, "A DAB board with a second battery string is fitted", core="dab_enabled"
+    )
     port: Port = "tcp://127.0.0.1:8900"
-    slave_id: int = Field(1, ge=1, le=247, description="Modbus address of the board")
-    baud: Literal[9600, 19200, 38400, 57600, 115200] = Field(115200, description="UART baud rate")
-    timeout_s: float = Field(0.5, ge=0.05, le=10.0, description="Reply timeout per request")
-    max_charge_current_a: float = Field(
-        5.0, ge=0.0, le=10.0, description="Largest charge current into the second string"
+    slave_id: int = setting(1, "Modbus address of the board", ge=1, le=247)
+    baud: Literal[9600, 19200, 38400, 57600, 115200] = setting(115200, "UART baud rate")
+    timeout_s: float = setting(0.5, "Reply timeout per request", unit="s", ge=0.05, le=10.0)
+    max_charge_current_a: float = setting(
+        5.0,
+        "Largest charge current into the second string",
+        unit="A",
+        live=True,
+        core="dab_max_charge_current_a",
+        ge=0.0,
+        le=10.0,
     )
-    chemistry: Literal["lifepo4", "lead_acid", "zinc"] = Field(
-        "lifepo4", description="The second string's chemistry (its board's charge protocol)"
+    chemistry: Literal["lifepo4", "lead_acid", "zinc"] = setting(
+        "lifepo4", "The second string's chemistry (its board's charge protocol)"
     )
-    cells: int = Field(4, ge=1, le=32, description="Cells in series in the second string")
-    capacity_ah: float = Field(25.0, gt=0, le=1000, description="The second string's capacity")
-    stale_after_s: float = Field(
-        5.0, ge=1.0, le=300.0, description="Board data older than this is stale"
+    cells: int = setting(4, "Cells in series in the second string", ge=1, le=32)
+    capacity_ah: float = setting(25.0, "The second string's capacity", unit="Ah", gt=0, le=1000)
+    stale_after_s: float = setting(
+        5.0,
+        "Board data older than this is stale",
+        unit="s",
+        live=True,
+        core="dab_stale_after_s",
+        ge=1.0,
+        le=300.0,
     )
-    bus_min_v: float = Field(
-        21.0, ge=0.0, le=1000.0, description="Start-up: the DC bus counts as up above this"
+    bus_min_v: float = setting(
+        21.0, "Start-up: the DC bus counts as up above this", unit="V", ge=0.0, le=1000.0
     )
-    bus_max_v: float = Field(
-        27.0, ge=0.0, le=1000.0, description="Start-up: the DC bus counts as up below this"
+    bus_max_v: float = setting(
+        27.0, "Start-up: the DC bus counts as up below this", unit="V", ge=0.0, le=1000.0
     )
-    bus_settle_s: float = Field(
-        2.0, ge=0.0, le=60.0, description="Start-up: the bus must stay up this long"
+    bus_settle_s: float = setting(
+        2.0, "Start-up: the bus must stay up this long", unit="s", ge=0.0, le=60.0
     )
-    daily_write_budget: int = Field(
-        50000, ge=10, le=1_000_000, description="Setpoint writes to the board per day, at most"
+    daily_write_budget: int = setting(
+        50000, "Setpoint writes to the board per day, at most", ge=10, le=1_000_000
     )
 
     @field_validator("port")
@@ -185,114 +308,194 @@ class DabConfig(_Model):
 
 
 class MqttConfig(_Model):
-    enabled: bool = Field(True, description="Publish to an MQTT broker")
-    host: str = Field("127.0.0.1", min_length=1, description="Broker host")
-    port: int = Field(1883, ge=1, le=65535, description="Broker port")
-    username: str | None = Field(None, description="Broker user name")
-    password: str | None = Field(None, description="Broker password")
-    tls: bool = Field(False, description="Connect with TLS (the broker's port is then often 8883)")
-    ca_file: str | None = Field(
-        None, description="TLS: the CA that signed the broker's certificate (none: the system's)"
+    enabled: bool = setting(True, "Publish to an MQTT broker")
+    host: str = setting("127.0.0.1", "Broker host", min_length=1)
+    port: int = setting(1883, "Broker port", ge=1, le=65535)
+    username: str | None = setting(None, "Broker user name")
+    password: str | None = setting(None, "Broker password")
+    tls: bool = setting(False, "Connect with TLS (the broker's port is then often 8883)")
+    ca_file: str | None = setting(
+        None, "TLS: the CA that signed the broker's certificate (none: the system's)"
     )
-    client_cert_file: str | None = Field(None, description="TLS: a client certificate, if used")
-    client_key_file: str | None = Field(None, description="TLS: that certificate's key")
-    discovery_prefix: str = Field(
-        "homeassistant", pattern=r"^[A-Za-z0-9_/-]+$", description="Home Assistant discovery prefix"
+    client_cert_file: str | None = setting(None, "TLS: a client certificate, if used")
+    client_key_file: str | None = setting(None, "TLS: that certificate's key")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant discovery prefix", pattern=r"^[A-Za-z0-9_/-]+$"
     )
-    base_topic: str = Field("edge", pattern=r"^[A-Za-z0-9_/-]+$", description="Root of our topics")
-    command_max_age_s: float = Field(
-        30.0, ge=1.0, le=3600.0, description="A command sent longer ago than this is refused"
+    base_topic: str = setting("edge", "Root of our topics", pattern=r"^[A-Za-z0-9_/-]+$")
+    command_max_age_s: float = setting(
+        30.0,
+        "A command sent longer ago than this is refused",
+        unit="s",
+        live=True,
+        ge=1.0,
+        le=3600.0,
     )
-    outbox_max_mb: float = Field(
+    outbox_max_mb: float = setting(
         200.0,
+        "Telemetry kept while the broker is away, at most (oldest thinned first)",
+        unit="MB",
         ge=1.0,
         le=10_000.0,
-        description="Telemetry kept while the broker is away, at most (oldest thinned first)",
     )
-    energy_period_s: float = Field(
-        60.0, ge=1.0, le=3600.0, description="Energy totals are saved and published this often"
+    energy_period_s: float = setting(
+        60.0, "Energy totals are saved and published this often", unit="s", ge=1.0, le=3600.0
     )
 
 
 class SimulationConfig(_Model):
     """The simulated house that `edge demo` and `edge sim` run (ignored by `edge run`)."""
 
-    seed: int = Field(1, ge=0, description="Same seed, same day: weather, load, cells")
-    start_day_of_year: int = Field(172, ge=1, le=366, description="Day the clock starts on")
-    latitude_deg: float = Field(52.2, ge=-90, le=90, description="Site latitude")
-    longitude_deg: float = Field(-1.5, ge=-180, le=180, description="Site longitude")
-    pv_kwp: float = Field(5.0, gt=0, le=50, description="PV array peak power")
-    pv_tilt_deg: float = Field(35.0, ge=0, le=90, description="PV tilt from horizontal")
-    pv_azimuth_deg: float = Field(180.0, ge=0, lt=360, description="PV azimuth, 180 = south")
-    pv_model: Literal["pvlib", "scenario"] = Field(
-        "pvlib", description="pvlib at the site, or the scenario's bell curve"
+    seed: int = setting(1, "Same seed, same day: weather, load, cells", ge=0)
+    start_day_of_year: int = setting(172, "Day the clock starts on", ge=1, le=366)
+    latitude_deg: float = setting(52.2, "Site latitude", unit="°", ge=-90, le=90)
+    longitude_deg: float = setting(-1.5, "Site longitude", unit="°", ge=-180, le=180)
+    pv_kwp: float = setting(5.0, "PV array peak power", unit="kWp", gt=0, le=50)
+    pv_tilt_deg: float = setting(35.0, "PV tilt from horizontal", unit="°", ge=0, le=90)
+    pv_azimuth_deg: float = setting(180.0, "PV azimuth, 180 = south", unit="°", ge=0, lt=360)
+    pv_model: Literal["pvlib", "scenario"] = setting(
+        "pvlib", "pvlib at the site, or the scenario's bell curve"
     )
-    cloudiness: float = Field(0.0, ge=0, le=0.95, description="Share of time under clouds")
-    weather_csv: str | None = Field(None, description="CSV time,ghi,dni,dhi instead of clear sky")
-    load_model: Literal["scenario", "richardsonpy"] = Field(
-        "scenario", description="Kettle scenario (base + kettles), or richardsonpy at 1 s"
+    cloudiness: float = setting(0.0, "Share of time under clouds", ge=0, le=0.95)
+    weather_csv: str | None = setting(None, "CSV time,ghi,dni,dhi instead of clear sky")
+    load_model: Literal["scenario", "richardsonpy"] = setting(
+        "scenario", "Kettle scenario (base + kettles), or richardsonpy at 1 s"
     )
-    occupants: int = Field(3, ge=1, le=5, description="richardsonpy occupants")
-    diverter: Literal["external", "eddi", "mk2", "mk2_1290"] = Field(
-        "external", description="The immersion diverter: the supervisor's, or a status-quo one"
+    occupants: int = setting(3, "richardsonpy occupants", ge=1, le=5)
+    diverter: Literal["external", "eddi", "mk2", "mk2_1290"] = setting(
+        "external", "The immersion diverter: the supervisor's, or a status-quo one"
     )
 
 
 class DiverterConfig(_Model):
-    enabled: bool = Field(True, description="The supervisor drives the immersion element")
-    output: Literal["emulated", "burst_fire_gpio", "mqtt_satellite"] = Field(
+    enabled: bool = setting(
+        True, "The supervisor drives the immersion element", core="tank_enabled"
+    )
+    output: Literal["emulated", "burst_fire_gpio", "mqtt_satellite"] = setting(
         "emulated",
-        description="Where the proportional power goes: the simulated house's SSR, a"
+        "Where the proportional power goes: the simulated house's SSR, a"
         " zero-cross SSR on a GPIO line (whole mains cycles), or a satellite over MQTT",
     )
-    gpio_chip: str = Field("/dev/gpiochip0", description="burst_fire_gpio: the GPIO chip")
-    gpio_line: int = Field(17, ge=0, le=511, description="burst_fire_gpio: the SSR's line")
-    mains_hz: Literal[50, 60] = Field(50, description="burst_fire_gpio: mains frequency")
-    satellite: str = Field(
+    gpio_chip: str = setting("/dev/gpiochip0", "burst_fire_gpio: the GPIO chip")
+    gpio_line: int = setting(17, "burst_fire_gpio: the SSR's line", ge=0, le=511)
+    mains_hz: Literal[50, 60] = setting(50, "burst_fire_gpio: mains frequency", unit="Hz")
+    satellite: str = setting(
         "diverter",
+        "mqtt_satellite: its name, under <base_topic>/satellite/<name>/",
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="mqtt_satellite: its name, under <base_topic>/satellite/<name>/",
     )
-    element_w: float = Field(3000.0, gt=0, le=6000, description="Immersion element rating")
-    tank_max_degc: float = Field(
-        60.0, ge=30, le=85, description="No surplus into the tank at or above this temperature"
+    element_w: float = setting(
+        3000.0,
+        "Immersion element rating",
+        unit="W",
+        live=True,
+        core="diverter_element_w",
+        gt=0,
+        le=6000,
     )
-    deadband_w: float = Field(
-        50.0, ge=0, le=1000, description="Do not re-set the output for a smaller change"
+    tank_max_degc: float = setting(
+        60.0,
+        "No surplus into the tank at or above this temperature",
+        unit="°C",
+        live=True,
+        core="tank_max_degc",
+        ge=30,
+        le=85,
     )
-    daily_write_budget: int = Field(
-        100_000, ge=10, le=10_000_000, description="Output settings per day, at most"
+    deadband_w: float = setting(
+        50.0,
+        "Do not re-set the output for a smaller change",
+        unit="W",
+        live=True,
+        ge=0,
+        le=1000,
+    )
+    daily_write_budget: int = setting(
+        100_000, "Output settings per day, at most", ge=10, le=10_000_000
     )
 
 
 class HeatPumpConfig(_Model):
-    enabled: bool = Field(False, description="Ask the heat pump to run on surplus (SG-Ready)")
-    relays: Literal["emulated", "gpio"] = Field(
-        "emulated", description="Where the SG-Ready contacts are: simulated, or two GPIO relays"
+    enabled: bool = setting(
+        False, "Ask the heat pump to run on surplus (SG-Ready)", core="hp_enabled"
     )
-    gpio_chip: str = Field("/dev/gpiochip0", description="gpio: the GPIO chip")
-    relay1_line: int = Field(22, ge=0, le=511, description="gpio: SG-Ready contact 1's line")
-    relay2_line: int = Field(27, ge=0, le=511, description="gpio: SG-Ready contact 2's line")
-    power_w: float = Field(1400.0, gt=0, le=10000, description="Electrical power when running")
-    confirm_s: float = Field(240.0, ge=0, le=3600, description="Surplus must last this long")
-    release_s: float = Field(120.0, ge=0, le=3600, description="Deficit must last this long")
-    min_on_s: float = Field(600.0, ge=0, le=7200, description="Shortest boost")
-    min_off_s: float = Field(300.0, ge=0, le=7200, description="Shortest pause between boosts")
-    max_starts_per_h: int = Field(3, ge=1, le=12, description="Boosts started per hour, at most")
+    relays: Literal["emulated", "gpio"] = setting(
+        "emulated", "Where the SG-Ready contacts are: simulated, or two GPIO relays"
+    )
+    gpio_chip: str = setting("/dev/gpiochip0", "gpio: the GPIO chip")
+    relay1_line: int = setting(22, "gpio: SG-Ready contact 1's line", ge=0, le=511)
+    relay2_line: int = setting(27, "gpio: SG-Ready contact 2's line", ge=0, le=511)
+    power_w: float = setting(
+        1400.0,
+        "Electrical power when running",
+        unit="W",
+        live=True,
+        core="hp_power_w",
+        gt=0,
+        le=10000,
+    )
+    confirm_s: float = setting(
+        240.0,
+        "Surplus must last this long",
+        unit="s",
+        live=True,
+        core="hp_confirm_s",
+        ge=0,
+        le=3600,
+    )
+    release_s: float = setting(
+        120.0,
+        "Deficit must last this long",
+        unit="s",
+        live=True,
+        core="hp_release_s",
+        ge=0,
+        le=3600,
+    )
+    min_on_s: float = setting(
+        600.0, "Shortest boost", unit="s", live=True, core="hp_min_on_s", ge=0, le=7200
+    )
+    min_off_s: float = setting(
+        300.0,
+        "Shortest pause between boosts",
+        unit="s",
+        live=True,
+        core="hp_min_off_s",
+        ge=0,
+        le=7200,
+    )
+    max_starts_per_h: int = setting(
+        3,
+        "Boosts started per hour, at most",
+        unit="per hour",
+        live=True,
+        core="hp_max_starts_per_h",
+        ge=1,
+        le=12,
+    )
 
 
 class LoadsConfig(_Model):
     diverter: DiverterConfig = DiverterConfig()
     heat_pump: HeatPumpConfig = HeatPumpConfig()
-    priority: list[Literal["tank", "heat_pump"]] = Field(
-        ["tank", "heat_pump"], description="Who gets the surplus the battery cannot take first"
+    priority: list[Literal["tank", "heat_pump"]] = setting(
+        ["tank", "heat_pump"],
+        "Who gets the surplus the battery cannot take first",
+        live=True,
+        core="loads_priority",
     )
-    stale_after_s: float = Field(
-        10.0, ge=1.0, le=300.0, description="Load readings older than this are not used"
+    stale_after_s: float = setting(
+        10.0,
+        "Load readings older than this are not used",
+        unit="s",
+        live=True,
+        core="loads_stale_after_s",
+        ge=1.0,
+        le=300.0,
     )
-    tank_sensor: str | None = Field(
+    tank_sensor: str | None = setting(
         None,
-        description="Tank probe: a 1-Wire sensor's file such as"
+        "Tank probe: a 1-Wire sensor's file such as"
         " /sys/bus/w1/devices/28-0316a2794aff/temperature (a satellite reports its own)",
     )
 
@@ -305,18 +508,32 @@ class LoadsConfig(_Model):
 
 
 class PolicyConfig(_Model):
-    tick_s: float = Field(1.0, ge=0.1, le=10.0, description="Supervisor cycle period")
-    request_s: float = Field(
+    tick_s: float = setting(1.0, "Supervisor cycle period", unit="s", live=True, ge=0.1, le=10.0)
+    request_s: float = setting(
         3600.0,
+        "How long a mode, force-charge or boost request lasts unless it says",
+        unit="s",
+        live=True,
         ge=60.0,
         le=86400.0,
-        description="How long a mode, force-charge or boost request lasts unless it says",
     )
-    hold_s: float = Field(
-        60.0, ge=0, le=3600, description="No charge/discharge reversal within this time..."
+    hold_s: float = setting(
+        60.0,
+        "No charge/discharge reversal within this time...",
+        unit="s",
+        live=True,
+        core="hold_s",
+        ge=0,
+        le=3600,
     )
-    flip_threshold_w: float = Field(
-        500.0, ge=0, le=10000, description="...unless the power needed exceeds this"
+    flip_threshold_w: float = setting(
+        500.0,
+        "...unless the power needed exceeds this",
+        unit="W",
+        live=True,
+        core="flip_threshold_w",
+        ge=0,
+        le=10000,
     )
 
 

@@ -1,69 +1,33 @@
 """The site file's settings as the running supervisor uses them: the core's CoreConfig
-built from them, which of them apply live on a reload, and the reload's merge."""
+built from them, which of them apply live on a reload, and the reload's merge. All of it
+is read from what each setting declares in edge/config.py (`setting(..., live=...,
+core=...)`); nothing here names a setting but the one the core derives (bms_required)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from edge.config import EdgeConfig
+from edge.config import EdgeConfig, setting_specs
 from edge.core import CoreConfig
-from edge.core.model import LoadKind
 
-# Settings a running supervisor takes at once (they feed the core's CoreConfig, or a
-# driver's deadband); any other change needs a restart.
-LIVE_PREFIXES = (
-    "policy.",
-    "battery.reserve_soc_pct",
-    "battery.max_soc_pct",
-    "battery.bms_stale_after_s",
-    "inverter.max_charge_w",
-    "inverter.max_discharge_w",
-    "inverter.deadband_w",
-    "inverter.stale_after_s",
-    "dab.max_charge_current_a",
-    "dab.stale_after_s",
-    "loads.priority",
-    "loads.stale_after_s",
-    "loads.diverter.element_w",
-    "loads.diverter.tank_max_degc",
-    "loads.diverter.deadband_w",
-    "loads.heat_pump.power_w",
-    "loads.heat_pump.confirm_s",
-    "loads.heat_pump.release_s",
-    "loads.heat_pump.min_on_s",
-    "loads.heat_pump.min_off_s",
-    "loads.heat_pump.max_starts_per_h",
-    "mqtt.command_max_age_s",
-)
+SPECS = setting_specs(EdgeConfig)
+# Settings a running supervisor takes at once (each declares live=True in edge/config.py);
+# any other change needs a restart.
+LIVE_KEYS = frozenset(s.key for s in SPECS if s.live)
+# (setting's key, the CoreConfig field it feeds), as each declares with core=... .
+CORE_FIELDS = tuple((s.key, s.core) for s in SPECS if s.core is not None)
 
 
 def core_config(cfg: EdgeConfig) -> CoreConfig:
-    return CoreConfig(
-        max_charge_w=cfg.inverter.max_charge_w,
-        max_discharge_w=cfg.inverter.max_discharge_w,
-        reserve_soc_pct=cfg.battery.reserve_soc_pct,
-        max_soc_pct=cfg.battery.max_soc_pct,
-        inverter_stale_after_s=cfg.inverter.stale_after_s,
-        dab_enabled=cfg.dab.enabled,
-        dab_max_charge_current_a=cfg.dab.max_charge_current_a,
-        dab_stale_after_s=cfg.dab.stale_after_s,
-        bms_required=cfg.battery.bms_port is not None,
-        bms_stale_after_s=cfg.battery.bms_stale_after_s,
-        loads_stale_after_s=cfg.loads.stale_after_s,
-        hold_s=cfg.policy.hold_s,
-        flip_threshold_w=cfg.policy.flip_threshold_w,
-        tank_enabled=cfg.loads.diverter.enabled,
-        diverter_element_w=cfg.loads.diverter.element_w,
-        tank_max_degc=cfg.loads.diverter.tank_max_degc,
-        loads_priority=tuple(map(LoadKind, cfg.loads.priority)),
-        hp_enabled=cfg.loads.heat_pump.enabled,
-        hp_power_w=cfg.loads.heat_pump.power_w,
-        hp_confirm_s=cfg.loads.heat_pump.confirm_s,
-        hp_release_s=cfg.loads.heat_pump.release_s,
-        hp_min_on_s=cfg.loads.heat_pump.min_on_s,
-        hp_min_off_s=cfg.loads.heat_pump.min_off_s,
-        hp_max_starts_per_h=cfg.loads.heat_pump.max_starts_per_h,
-    )
+    """The core's config: each setting that declares core=... feeds that field; the rest
+    follow from the site's devices. CoreConfig's other fields keep the core's defaults."""
+    values = flatten(cfg.model_dump())
+    fed = {core: _frozen(values[key]) for key, core in CORE_FIELDS}
+    return CoreConfig(**fed, bms_required=cfg.battery.bms_port is not None)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value  # CoreConfig is frozen
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -83,7 +47,7 @@ def changed_keys(old: EdgeConfig, new: EdgeConfig) -> list[str]:
 
 
 def is_live(key: str) -> bool:
-    return any(key == p or (p.endswith(".") and key.startswith(p)) for p in LIVE_PREFIXES)
+    return key in LIVE_KEYS
 
 
 def merge_live(running: EdgeConfig, new: EdgeConfig) -> EdgeConfig:

@@ -24,7 +24,8 @@ from edge.energy import EnergyTotals
 from edge.image import take_image
 from edge.mqtt.commands import Rejected, apply_command, parse_command
 from edge.mqtt.publisher import MqttPublisher
-from edge.mqtt.state import Devices, state_doc
+from edge.mqtt.sources import Devices
+from edge.mqtt.state import state_doc
 from edge.requests_store import RequestStore
 from edge.settings import core_config, merge_live
 from edge.summary import Summary, tick_line

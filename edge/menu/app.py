@@ -320,9 +320,10 @@ class EdgeMenu(App[None]):
             value = self.edits.get(s.key, self.file_values.get(s.key))
             text = "" if value is None else _as_text(value)
             unit = f" [{s.unit}]" if s.unit else ""
+            when = "applies at once" if s.live else "needs a restart"
             help_text = s.help + (f" ({s.range_text()})" if s.range_text() else "")
             box = Vertical(
-                Label(f"{s.name}{unit}", markup=False),
+                Label(f"{s.name}{unit} · {when}", markup=False),
                 Input(value=text, id=_input_id(s.key), disabled=False),
                 Static(help_text, classes="help", markup=False),
                 Static("", id=_error_id(s.key), classes="error", markup=False),

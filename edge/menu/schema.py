@@ -1,6 +1,6 @@
-"""The config model described for the menu: every setting with its unit, range, choices
-and help text, all read from the pydantic model itself (edge/config.py is the one source
-of truth)."""
+"""The config model described for the menu: every setting with its unit, range, choices,
+help text and whether it applies at once, all read from the pydantic model itself
+(edge/config.py declares each setting once)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
 
-from edge.config import EdgeConfig
-
-# Units from the names' suffixes (STYLE: units in names).
-UNITS = (
-    ("_degc", "°C"),
-    ("_pct", "%"),
-    ("_kwh", "kWh"),
-    ("_wh", "Wh"),
-    ("_ah", "Ah"),
-    ("_hz", "Hz"),
-    ("_mb", "MB"),
-    ("_per_h", "per hour"),
-    ("_s", "s"),
-    ("_w", "W"),
-    ("_v", "V"),
-    ("_a", "A"),
-)
+from edge.config import EdgeConfig, SettingSpec, setting_specs
 
 
 @dataclass(frozen=True)
@@ -42,6 +26,7 @@ class Setting:
     optional: bool  # None is allowed (the key may be left out)
     default: Any
     help: str
+    live: bool  # a running supervisor takes a new value on a reload, without a restart
 
     @property
     def section(self) -> str:
@@ -61,14 +46,9 @@ class Setting:
         return " and ".join(x for x in (low, high) if x)
 
 
-def unit_of(name: str) -> str | None:
-    for suffix, unit in UNITS:
-        if name.endswith(suffix):
-            return unit
-    return None
-
-
-def _describe(key: str, annotation: Any, field: Any) -> Setting:
+def _describe(spec: SettingSpec) -> Setting:
+    field = spec.field
+    annotation = field.annotation
     optional = False
     args = get_args(annotation)
     if get_origin(annotation) in (Union, types.UnionType) and type(None) in args:
@@ -102,31 +82,24 @@ def _describe(key: str, annotation: Any, field: Any) -> Setting:
             high = float(m.lt)  # type: ignore[arg-type]
         elif isinstance(m, MinLen | MaxLen):
             pass
-    name = key.rpartition(".")[2]
     return Setting(
-        key=key,
+        key=spec.key,
         kind=kind,
-        unit=unit_of(name),
+        unit=spec.unit,
         low=low,
         high=high,
         exclusive_low=exclusive,
         choices=tuple(choices),
         optional=optional,
         default=field.default,
-        help=field.description or "",
+        help=spec.help,
+        live=spec.live,
     )
 
 
-def settings(model: type[BaseModel] = EdgeConfig, prefix: str = "") -> list[Setting]:
+def settings(model: type[BaseModel] = EdgeConfig) -> list[Setting]:
     """Every leaf setting of the model, in the model's order."""
-    out: list[Setting] = []
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            out += settings(annotation, f"{prefix}{name}.")
-        else:
-            out.append(_describe(f"{prefix}{name}", annotation, field))
-    return out
+    return [_describe(spec) for spec in setting_specs(model)]
 
 
 def sections() -> list[str]:

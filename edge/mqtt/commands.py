@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,23 +32,68 @@ FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """A number command's range, from the config, in the command's unit."""
+
+    low: float
+    high: float
+    unit: str
+    source: str  # where the range comes from, said in a refusal: "inverter.max_charge_w"
+
+
+def _config_value(cfg: EdgeConfig, key: str) -> float:
+    node: Any = cfg
+    for part in key.split("."):
+        node = getattr(node, part)
+    return float(node)
+
+
+def up_to(key: str, unit: str, margin: float = 0.0) -> Callable[[EdgeConfig], Bounds]:
+    """From 0 to the setting at key (a dotted config key), or margin below it."""
+    source = key if margin == 0.0 else f"below {key}"
+    return lambda cfg: Bounds(0.0, _config_value(cfg, key) - margin, unit, source)
+
+
+def fixed(low: float, high: float, unit: str, note: str) -> Callable[[EdgeConfig], Bounds]:
+    return lambda _cfg: Bounds(low, high, unit, note)
+
+
+@dataclass(frozen=True)
 class CommandSpec:
     key: str  # topic suffix and HA unique-id suffix
     name: str
     component: Literal["select", "number", "switch", "button"]
     state_key: str | None  # key of the state document that shows the current value
     help: str
+    bounds: Callable[[EdgeConfig], Bounds] | None = None  # a number's range (numbers only)
+    entity_category: str | None = None  # "config": a setting, kept until changed
 
+    def __post_init__(self) -> None:
+        if (self.component == "number") != (self.bounds is not None):
+            raise ValueError(f"{self.key}: a number, and only a number, has bounds")
+
+
+NO_EXPORT_LIMIT_W = 25000.0  # the export-limit number's top: no limit
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("mode", "Mode", "select", "mode_request", "auto, self_use or standby"),
     CommandSpec(
-        "force_charge_w", "Force charge", "number", "force_charge_w", "W from any source; 0 ends"
+        "force_charge_w",
+        "Force charge",
+        "number",
+        "force_charge_w",
+        "W from any source; 0 ends",
+        bounds=up_to("inverter.max_charge_w", "W"),
     ),
     CommandSpec("boost_hot_water", "Boost hot water", "button", None, "heat the tank now"),
     CommandSpec("emergency_stop", "Emergency stop", "button", None, "everything idle, latched"),
     CommandSpec(
-        "clear_trip", "Clear trip", "button", None, "release an emergency stop and a DAB trip"
+        "clear_trip",
+        "Clear trip",
+        "button",
+        None,
+        "release an emergency stop and a DAB trip",
+        entity_category="config",
     ),
     CommandSpec("diverter_enabled", "Diverter enabled", "switch", "diverter_enabled", "ON or OFF"),
     CommandSpec(
@@ -57,9 +103,23 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "allow_battery_to_heat_water",
         "ON or OFF: lets the battery feed a boost",
     ),
-    CommandSpec("reserve_soc_pct", "Reserve SOC", "number", "reserve_soc_pct", "% kept for backup"),
     CommandSpec(
-        "max_charge_w", "Maximum charge power", "number", "max_charge_w", "W, the user's cap"
+        "reserve_soc_pct",
+        "Reserve SOC",
+        "number",
+        "reserve_soc_pct",
+        "% kept for backup",
+        bounds=up_to("battery.max_soc_pct", "%", margin=1.0),
+        entity_category="config",
+    ),
+    CommandSpec(
+        "max_charge_w",
+        "Maximum charge power",
+        "number",
+        "max_charge_w",
+        "W, the user's cap",
+        bounds=up_to("inverter.max_charge_w", "W"),
+        entity_category="config",
     ),
     CommandSpec(
         "export_limit_w",
@@ -67,24 +127,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "number",
         "export_limit_w",
         "W; 25000 (the top) means no limit",
+        bounds=fixed(0.0, NO_EXPORT_LIMIT_W, "W", f"{NO_EXPORT_LIMIT_W:g} = no limit"),
+        entity_category="config",
     ),
 )
-NO_EXPORT_LIMIT_W = 25000.0  # the export-limit number's top: no limit
-
-
-def number_bounds(key: str, cfg: EdgeConfig) -> tuple[float, float, str, str]:
-    """(min, max, unit, where the bound comes from) of a number command, from the config."""
-    if key == "force_charge_w":
-        return 0.0, float(cfg.inverter.max_charge_w), "W", "inverter.max_charge_w"
-    if key == "max_charge_w":
-        return 0.0, float(cfg.inverter.max_charge_w), "W", "inverter.max_charge_w"
-    if key == "reserve_soc_pct":
-        top = cfg.battery.max_soc_pct - 1.0
-        return 0.0, top, "%", "below battery.max_soc_pct"
-    if key == "export_limit_w":
-        return 0.0, NO_EXPORT_LIMIT_W, "W", f"{NO_EXPORT_LIMIT_W:g} = no limit"
-    raise ValueError(f"{key!r} is not a number command")
-
 
 BY_KEY = {c.key: c for c in COMMANDS}
 
@@ -165,11 +211,13 @@ def _value(spec: CommandSpec, raw: Any, cfg: EdgeConfig) -> str | float | bool |
         if raw not in MODES:
             return Rejected(key, f"mode {raw!r}: allowed {', '.join(MODES)}")
         return str(raw)
-    if spec.component == "number":
+    if spec.bounds is not None:  # a number
         v = _number(raw)
-        lo, hi, unit, source = number_bounds(key, cfg)
-        if v is None or not lo <= v <= hi:
-            return Rejected(key, f"{key} = {raw!r}: allowed {lo:g} to {hi:g} {unit} ({source})")
+        b = spec.bounds(cfg)
+        if v is None or not b.low <= v <= b.high:
+            return Rejected(
+                key, f"{key} = {raw!r}: allowed {b.low:g} to {b.high:g} {b.unit} ({b.source})"
+            )
         return v
     if spec.component == "switch":
         if raw in ("ON", True):

@@ -20,7 +20,7 @@ from typing import Any
 
 from edge import __version__
 from edge.config import EdgeConfig
-from edge.mqtt.commands import COMMANDS, MODES, CommandSpec, number_bounds
+from edge.mqtt.commands import COMMANDS, MODES, CommandSpec
 from edge.mqtt.entities import (
     BINARY_SENSORS,
     SENSORS,
@@ -33,6 +33,12 @@ ORIGIN = {"name": "edge", "sw": __version__}
 LINKED = ("inverter", "dab", "bms")
 # Home Assistant stamps every command with its own clock (edge/mqtt/commands.py).
 COMMAND_TEMPLATE = '{"value": {{ value | tojson }}, "sent_s": {{ now().timestamp() }}}'
+# The inverter as Home Assistant names it, by register family (inverter.family):
+# (device name, model). The ME3000SP's family also serves the HYD-ES (docs/hardware.md).
+INVERTER_MODELS = {
+    "sofar_me3000sp": ("Sofar ME3000SP", "ME3000SP"),
+    "sofar_hyd_ep": ("Sofar HYD-EP", "HYD-EP"),
+}
 # Devices the controller drives without a serial of their own: ids derive from the bridge.
 OWN_DEVICES = {
     "bms": ("Battery BMS", "Pylontech", "RS485 console"),
@@ -90,6 +96,7 @@ class DeviceIds:
     bms_serial: str | None = None  # the master module's; None: ids from the bridge
     # Further devices present: any of "bms", "diverter", "heat_pump".
     devices: tuple[str, ...] = ()
+    inverter_family: str = "sofar_me3000sp"  # inverter.family: names its model
 
     def has(self, device: str) -> bool:
         if device in ("bridge", "inverter"):
@@ -114,11 +121,12 @@ def device_block(device: str, ids: DeviceIds) -> dict[str, Any]:
             "sw": __version__,
         }
     if device == "inverter":
+        name, model = INVERTER_MODELS[ids.inverter_family]
         return {
             "ids": [f"sofar_{_slug(ids.inverter_serial)}"],
-            "name": "Sofar ME3000SP",
+            "name": name,
             "mf": "Sofar",
-            "mdl": "ME3000SP",
+            "mdl": model,
             "sn": ids.inverter_serial,
             "via_device": bridge,
         }
@@ -231,17 +239,15 @@ def control_config(
         payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{c.state_key} }}}}")
     if c.component == "select":
         payload["ops"] = list(MODES)
-    elif c.component == "number":
-        lo, hi, unit, _source = number_bounds(c.key, cfg)
-        payload.update(min=lo, max=hi, unit_of_meas=unit, mode="box")
-        if unit == "W":
+    elif c.bounds is not None:  # a number
+        b = c.bounds(cfg)
+        payload.update(min=b.low, max=b.high, unit_of_meas=b.unit, mode="box")
+        if b.unit == "W":
             payload.update(step=100, dev_cla="power")
-        if c.key != "force_charge_w":
-            payload["ent_cat"] = "config"  # settings, kept until changed
     elif c.component == "button":
         payload["pl_prs"] = "PRESS"
-    if c.key == "clear_trip":
-        payload["ent_cat"] = "config"
+    if c.entity_category is not None:
+        payload["ent_cat"] = c.entity_category
     return payload
 
 

@@ -5,11 +5,38 @@ and §9: power in W with state_class measurement; SOC as device_class battery in
 daily energy counters as energy/kWh/total_increasing (the Energy dashboard accepts them,
 and they reset at midnight). Power signs follow HA's Energy dashboard: grid + = import,
 battery + = discharge.
+
+Each entity on the state topic also says where its value comes from: a source (one part
+of the tick, edge/mqtt/sources.py) and a value function of that part, which gives what
+the state document carries under the entity's key. Discovery (edge/mqtt/discovery.py) and
+the state document (edge/mqtt/state.py) are both read from these tables, so a new entity
+is one row here. Rows are made with sensor() and binary_sensor(), so mypy checks each
+value function against its source.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from edge.ccore import fault_names
+from edge.core.model import InverterMode
+from edge.drivers.sofar.registers import SofarLive
+from edge.mqtt.sources import (
+    BMS,
+    DAB_BOARD,
+    DAB_READING,
+    DAB_TELEMETRY,
+    INVERTER,
+    LOADS,
+    REQUESTS,
+    TICK,
+    Source,
+    on,
+)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,6 +50,52 @@ class SensorDescription:
     precision: int | None = None
     entity_category: str | None = None
     topic: str = "state"  # "state": <base>/state each tick; "energy": <base>/energy totals
+    # Where the state document's value comes from; None on the energy topic, whose totals
+    # are edge/energy.py's own document.
+    source: Source[Any] | None = None
+    value: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What Home Assistant is told about a sensor's value."""
+
+    unit: str | None
+    device_class: str | None
+    state_class: str | None
+    precision: int | None = None  # suggested display precision
+    entity_category: str | None = None
+
+
+def _measured(unit: str, device_class: str, precision: int) -> Kind:
+    return Kind(unit, device_class, "measurement", precision)
+
+
+POWER_W = _measured("W", "power", 0)
+SOC_PCT = _measured("%", "battery", 0)
+TODAY_KWH = Kind("kWh", "energy", "total_increasing", 2)  # the inverter's, reset at midnight
+TEXT = Kind(None, None, None)
+WRITES = Kind(None, None, "total_increasing", entity_category="diagnostic")
+
+
+def sensor(
+    key: str, name: str, device: str, kind: Kind, source: Source[T], value: Callable[[T], Any]
+) -> SensorDescription:
+    """A sensor on the state topic: value(part) is what the state document carries under
+    key, part being what source reads this tick."""
+    k = kind
+    return SensorDescription(
+        key,
+        name,
+        device,
+        k.unit,
+        k.device_class,
+        k.state_class,
+        k.precision,
+        k.entity_category,
+        source=source,
+        value=value,
+    )
 
 
 def _total(key: str, name: str, device: str = "bridge") -> SensorDescription:
@@ -30,6 +103,14 @@ def _total(key: str, name: str, device: str = "bridge") -> SensorDescription:
     return SensorDescription(
         key, name, device, "kWh", "energy", "total_increasing", 2, topic="energy"
     )
+
+
+def _today(key: str, name: str, kwh: Callable[[SofarLive], float]) -> SensorDescription:
+    return sensor(key, name, "inverter", TODAY_KWH, INVERTER, lambda i: round(kwh(i.live), 2))
+
+
+def _round(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 SENSORS: tuple[SensorDescription, ...] = (
@@ -40,122 +121,223 @@ SENSORS: tuple[SensorDescription, ...] = (
     _total("pv_kwh", "PV energy"),
     _total("diverted_kwh", "Energy diverted to the tank", "diverter"),
     _total("dab_charge_kwh", "Energy into the second string", "dab"),
-    SensorDescription("grid_power_w", "Grid power", "inverter", "W", "power", "measurement", 0),
-    SensorDescription(
-        "battery_power_w", "Battery power", "inverter", "W", "power", "measurement", 0
+    sensor(
+        "grid_power_w",
+        "Grid power",
+        "inverter",
+        POWER_W,
+        INVERTER,
+        lambda i: i.reading.grid_power_w,
     ),
-    SensorDescription("load_power_w", "Load power", "inverter", "W", "power", "measurement", 0),
-    SensorDescription("pv_power_w", "PV power", "inverter", "W", "power", "measurement", 0),
-    SensorDescription(
-        "battery_soc_pct", "Battery SOC", "inverter", "%", "battery", "measurement", 0
+    sensor(
+        "battery_power_w",
+        "Battery power",
+        "inverter",
+        POWER_W,
+        INVERTER,
+        lambda i: i.reading.battery_power_w,
     ),
-    SensorDescription(
-        "battery_voltage_v", "Battery voltage", "inverter", "V", "voltage", "measurement", 2
+    sensor(
+        "load_power_w",
+        "Load power",
+        "inverter",
+        POWER_W,
+        INVERTER,
+        lambda i: i.reading.load_power_w,
     ),
-    SensorDescription(
-        "import_today_kwh", "Grid import today", "inverter", "kWh", "energy", "total_increasing", 2
+    sensor("pv_power_w", "PV power", "inverter", POWER_W, INVERTER, lambda i: i.reading.pv_power_w),
+    sensor(
+        "battery_soc_pct",
+        "Battery SOC",
+        "inverter",
+        SOC_PCT,
+        INVERTER,
+        lambda i: i.reading.battery_soc_pct,
     ),
-    SensorDescription(
-        "export_today_kwh", "Grid export today", "inverter", "kWh", "energy", "total_increasing", 2
+    sensor(
+        "battery_voltage_v",
+        "Battery voltage",
+        "inverter",
+        _measured("V", "voltage", 2),
+        INVERTER,
+        lambda i: round(i.live.battery_voltage_v, 2),
     ),
-    SensorDescription(
-        "pv_today_kwh", "PV energy today", "inverter", "kWh", "energy", "total_increasing", 2
-    ),
-    SensorDescription(
+    _today("import_today_kwh", "Grid import today", lambda live: live.import_today_kwh),
+    _today("export_today_kwh", "Grid export today", lambda live: live.export_today_kwh),
+    _today("pv_today_kwh", "PV energy today", lambda live: live.pv_today_kwh),
+    _today(
         "battery_charge_today_kwh",
         "Battery charged today",
-        "inverter",
-        "kWh",
-        "energy",
-        "total_increasing",
-        2,
+        lambda live: live.battery_charge_today_kwh,
     ),
-    SensorDescription(
+    _today(
         "battery_discharge_today_kwh",
         "Battery discharged today",
-        "inverter",
-        "kWh",
-        "energy",
-        "total_increasing",
-        2,
+        lambda live: live.battery_discharge_today_kwh,
     ),
-    SensorDescription(
-        "dab_charge_current_a", "String current", "dab", "A", "current", "measurement", 2
-    ),
-    SensorDescription(
-        "dab_string_voltage_v", "String voltage", "dab", "V", "voltage", "measurement", 2
-    ),
-    SensorDescription("dab_power_w", "String power", "dab", "W", "power", "measurement", 0),
-    SensorDescription(
-        "dab_startup", "Start-up", "dab", None, None, None, entity_category="diagnostic"
-    ),
-    SensorDescription(
-        "dab_writes",
-        "Board writes",
+    sensor(
+        "dab_charge_current_a",
+        "String current",
         "dab",
-        None,
-        None,
-        "total_increasing",
-        entity_category="diagnostic",
+        _measured("A", "current", 2),
+        DAB_READING,
+        lambda d: round(d.charge_current_a, 3),
     ),
-    SensorDescription(
-        "bms_charge_limit_a", "Charge current limit", "bms", "A", "current", "measurement", 1
+    sensor(
+        "dab_string_voltage_v",
+        "String voltage",
+        "dab",
+        _measured("V", "voltage", 2),
+        DAB_READING,
+        lambda d: round(d.string_voltage_v, 3),
     ),
-    SensorDescription(
-        "bms_discharge_limit_a", "Discharge current limit", "bms", "A", "current", "measurement", 1
+    sensor(
+        "dab_power_w",
+        "String power",
+        "dab",
+        POWER_W,
+        DAB_READING,
+        lambda d: round(d.charge_current_a * d.string_voltage_v, 1),
     ),
-    SensorDescription("bms_cell_min_v", "Lowest cell", "bms", "V", "voltage", "measurement", 3),
-    SensorDescription("bms_cell_max_v", "Highest cell", "bms", "V", "voltage", "measurement", 3),
-    SensorDescription(
-        "bms_cell_spread_mv", "Cell spread", "bms", "mV", "voltage", "measurement", 0
+    sensor(
+        "dab_startup",
+        "Start-up",
+        "dab",
+        Kind(None, None, None, entity_category="diagnostic"),
+        DAB_BOARD,
+        lambda board: board.startup.value,
     ),
-    SensorDescription(
-        "bms_temp_max_degc", "Warmest sensor", "bms", "°C", "temperature", "measurement", 1
+    sensor("dab_writes", "Board writes", "dab", WRITES, DAB_BOARD, lambda board: board.writes),
+    sensor(
+        "bms_charge_limit_a",
+        "Charge current limit",
+        "bms",
+        _measured("A", "current", 1),
+        BMS,
+        lambda b: round(b.charge_limit_a, 1),
     ),
-    SensorDescription("bms_soc_pct", "BMS SOC", "bms", "%", "battery", "measurement", 0),
-    SensorDescription("bms_alarms", "Alarms", "bms", None, None, None),
-    SensorDescription(
-        "heater_power_w", "Immersion power", "diverter", "W", "power", "measurement", 0
+    sensor(
+        "bms_discharge_limit_a",
+        "Discharge current limit",
+        "bms",
+        _measured("A", "current", 1),
+        BMS,
+        lambda b: round(b.discharge_limit_a, 1),
     ),
-    SensorDescription(
-        "diverter_setpoint_w", "Immersion setpoint", "diverter", "W", "power", "measurement", 0
+    sensor(
+        "bms_cell_min_v",
+        "Lowest cell",
+        "bms",
+        _measured("V", "voltage", 3),
+        BMS,
+        lambda b: b.cell_min_v,
     ),
-    SensorDescription(
-        "tank_temp_degc", "Tank temperature", "diverter", "°C", "temperature", "measurement", 1
+    sensor(
+        "bms_cell_max_v",
+        "Highest cell",
+        "bms",
+        _measured("V", "voltage", 3),
+        BMS,
+        lambda b: b.cell_max_v,
     ),
-    SensorDescription(
+    sensor(
+        "bms_cell_spread_mv",
+        "Cell spread",
+        "bms",
+        _measured("mV", "voltage", 0),
+        BMS,
+        lambda b: _round(b.cell_spread_mv, 1),
+    ),
+    sensor(
+        "bms_temp_max_degc",
+        "Warmest sensor",
+        "bms",
+        _measured("°C", "temperature", 1),
+        BMS,
+        lambda b: b.temp_max_degc,
+    ),
+    sensor("bms_soc_pct", "BMS SOC", "bms", SOC_PCT, BMS, lambda b: _round(b.soc_pct, 1)),
+    sensor("bms_alarms", "Alarms", "bms", TEXT, BMS, lambda b: "; ".join(b.alarms) or "none"),
+    sensor(
+        "heater_power_w",
+        "Immersion power",
+        "diverter",
+        POWER_W,
+        LOADS,
+        lambda ld: round(ld.reading.heater_w, 1),
+    ),
+    sensor(
+        "diverter_setpoint_w",
+        "Immersion setpoint",
+        "diverter",
+        POWER_W,
+        LOADS,
+        lambda ld: round(ld.sp.diverter_w, 1),
+    ),
+    sensor(
+        "tank_temp_degc",
+        "Tank temperature",
+        "diverter",
+        _measured("°C", "temperature", 1),
+        LOADS,
+        lambda ld: ld.reading.tank_temp_degc,
+    ),
+    sensor(
         "diverter_writes",
         "Diverter writes",
         "diverter",
-        None,
-        None,
-        "total_increasing",
-        entity_category="diagnostic",
+        WRITES,
+        LOADS,
+        lambda ld: ld.diverter_writes,
     ),
-    SensorDescription(
-        "heat_pump_power_w", "Heat pump power", "heat_pump", "W", "power", "measurement", 0
+    sensor(
+        "heat_pump_power_w",
+        "Heat pump power",
+        "heat_pump",
+        POWER_W,
+        LOADS,
+        lambda ld: round(ld.reading.heat_pump_w, 1),
     ),
-    SensorDescription("heat_pump_sg_ready", "SG-Ready state", "heat_pump", None, None, None),
-    SensorDescription("reason", "Decision", "bridge", None, None, None),
-    SensorDescription("inverter_state", "Running state", "inverter", None, None, None),
-    SensorDescription(
+    sensor(
+        "heat_pump_sg_ready",
+        "SG-Ready state",
+        "heat_pump",
+        TEXT,
+        LOADS,
+        lambda ld: ld.sp.sg_ready.value,
+    ),
+    sensor("reason", "Decision", "bridge", TEXT, TICK, lambda t: t.sp.reason),
+    sensor(
+        "inverter_state",
+        "Running state",
+        "inverter",
+        TEXT,
+        INVERTER,
+        lambda i: i.live.running_state,
+    ),
+    sensor(
         "battery_temp_degc",
         "Battery temperature",
         "inverter",
-        "°C",
-        "temperature",
-        "measurement",
-        0,
+        _measured("°C", "temperature", 0),
+        INVERTER,
+        lambda i: i.live.battery_temp_degc,
     ),
-    SensorDescription("dab_faults", "Latched faults", "dab", None, None, None),
-    SensorDescription(
+    sensor(
+        "dab_faults",
+        "Latched faults",
+        "dab",
+        TEXT,
+        DAB_TELEMETRY,
+        lambda tm: fault_names(tm.faults_latched) or "none",
+    ),
+    sensor(
         "inverter_writes",
         "Inverter writes",
         "bridge",
-        None,
-        None,
-        "total_increasing",
-        entity_category="diagnostic",
+        WRITES,
+        TICK,
+        lambda t: t.devices.inverter.writes.total,
     ),
 )
 
@@ -167,17 +349,78 @@ class BinarySensorDescription:
     device: str
     device_class: str | None
     link: bool = False  # True: reads <base>/<device>/status (online / offline) instead
+    # Where the state document's value ("ON" or "OFF") comes from; None for a link.
+    source: Source[Any] | None = None
+    value: Callable[[Any], str] | None = None
+
+
+def binary_sensor(
+    key: str,
+    name: str,
+    device: str,
+    device_class: str | None,
+    source: Source[T],
+    value: Callable[[T], str],
+) -> BinarySensorDescription:
+    """A binary sensor on the state topic: value(part) is "ON" or "OFF"."""
+    return BinarySensorDescription(key, name, device, device_class, source=source, value=value)
+
+
+def _link(key: str, name: str, device: str) -> BinarySensorDescription:
+    return BinarySensorDescription(key, name, device, "connectivity", link=True)
 
 
 BINARY_SENSORS: tuple[BinarySensorDescription, ...] = (
-    BinarySensorDescription("emergency_stop", "Emergency stop", "bridge", "problem"),
-    BinarySensorDescription("safe_state", "Safe state", "bridge", "problem"),
-    BinarySensorDescription("bms_alarm", "BMS alarm", "bms", "problem"),
-    BinarySensorDescription("export_over_limit", "Export over limit", "bridge", "problem"),
-    BinarySensorDescription("inverter_fault", "Inverter fault", "inverter", "problem"),
-    BinarySensorDescription("dab_tripped", "Tripped", "dab", "problem"),
-    BinarySensorDescription("inverter_link", "Inverter link", "inverter", "connectivity", True),
-    BinarySensorDescription("bms_link", "BMS link", "bms", "connectivity", True),
-    BinarySensorDescription("dab_link", "Board link", "dab", "connectivity", True),
-    BinarySensorDescription("boost_hot_water", "Hot-water boost", "diverter", "running"),
+    binary_sensor(
+        "emergency_stop",
+        "Emergency stop",
+        "bridge",
+        "problem",
+        REQUESTS,
+        lambda r: r["emergency_stop"],
+    ),
+    binary_sensor(
+        "safe_state",
+        "Safe state",
+        "bridge",
+        "problem",
+        TICK,
+        lambda t: on(t.sp.inverter.mode is InverterMode.SELF_USE),
+    ),
+    binary_sensor("bms_alarm", "BMS alarm", "bms", "problem", BMS, lambda b: on(bool(b.alarms))),
+    binary_sensor(
+        "export_over_limit",
+        "Export over limit",
+        "bridge",
+        "problem",
+        TICK,
+        lambda t: on(t.sp.export_over_limit_w > 0),
+    ),
+    binary_sensor(
+        "inverter_fault",
+        "Inverter fault",
+        "inverter",
+        "problem",
+        INVERTER,
+        lambda i: on(any(i.live.fault_words)),
+    ),
+    binary_sensor(
+        "dab_tripped",
+        "Tripped",
+        "dab",
+        "problem",
+        DAB_TELEMETRY,
+        lambda tm: on(bool(tm.faults_latched)),
+    ),
+    _link("inverter_link", "Inverter link", "inverter"),
+    _link("bms_link", "BMS link", "bms"),
+    _link("dab_link", "Board link", "dab"),
+    binary_sensor(
+        "boost_hot_water",
+        "Hot-water boost",
+        "diverter",
+        "running",
+        REQUESTS,
+        lambda r: r["boost_hot_water"],
+    ),
 )

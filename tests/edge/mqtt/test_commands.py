@@ -11,11 +11,15 @@ import pytest
 from edge.config import parse_config
 from edge.core.model import Requests
 from edge.mqtt.commands import (
+    COMMANDS,
+    Bounds,
     Command,
+    CommandSpec,
     Rejected,
     apply_command,
     parse_command,
     requests_state,
+    up_to,
 )
 from edge.requests_store import RequestStore
 
@@ -128,3 +132,27 @@ def test_requests_survive_a_restart(tmp_path):
     again = RequestStore(db)
     assert again.load() == req
     again.close()
+
+
+def test_each_number_carries_its_bounds_from_the_config():
+    cfg = parse_config({"battery": {"max_soc_pct": 90}, "inverter": {"max_charge_w": 2500}})
+    numbers = {c.key: c.bounds(cfg) for c in COMMANDS if c.bounds is not None}
+    assert numbers == {
+        "force_charge_w": Bounds(0.0, 2500.0, "W", "inverter.max_charge_w"),
+        "reserve_soc_pct": Bounds(0.0, 89.0, "%", "below battery.max_soc_pct"),
+        "max_charge_w": Bounds(0.0, 2500.0, "W", "inverter.max_charge_w"),
+        "export_limit_w": Bounds(0.0, 25000.0, "W", "25000 = no limit"),
+    }
+    assert [c.key for c in COMMANDS if c.component == "number"] == list(numbers)
+    refused = parse_command("max_charge_w", b"2600", False, NOW, cfg)
+    assert isinstance(refused, Rejected)
+    assert refused.reason == "max_charge_w = '2600': allowed 0 to 2500 W (inverter.max_charge_w)"
+
+
+def test_a_number_without_bounds_or_a_switch_with_them_is_refused_at_declaration():
+    with pytest.raises(ValueError, match="only a number, has bounds"):
+        CommandSpec("x_w", "X", "number", None, "W")
+    with pytest.raises(ValueError, match="only a number, has bounds"):
+        CommandSpec(
+            "y", "Y", "switch", None, "ON or OFF", bounds=up_to("inverter.max_charge_w", "W")
+        )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import get_args
 
-from edge.config import parse_config
+import pytest
+
+from edge.compose import make_publisher
+from edge.config import InverterConfig, parse_config
 from edge.mqtt.commands import BY_KEY, COMMANDS
 from edge.mqtt.discovery import (
+    INVERTER_MODELS,
     DeviceIds,
     Topics,
     control_config,
+    device_block,
     discovery_messages,
     sensor_config,
 )
@@ -170,3 +177,39 @@ def test_links_and_faults_are_binary_sensors():
     assert link["dev"]["ids"] == ["sofar_SE1ES410SIM001"]
     trip = c["edge_dab_1_dab_tripped"]
     assert (trip["dev_cla"], trip["val_tpl"]) == ("problem", "{{ value_json.dab_tripped }}")
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "model"),
+    [
+        ("sofar_me3000sp", "Sofar ME3000SP", "ME3000SP"),
+        ("sofar_hyd_ep", "Sofar HYD-EP", "HYD-EP"),
+    ],
+)
+def test_the_inverter_is_named_by_its_family(family, name, model):
+    ids = replace(IDS, inverter_family=family)
+    inverter = [
+        json.loads(p)["dev"]
+        for _t, p in discovery_messages(ids, TOPICS)
+        if json.loads(p)["dev"]["ids"] == ["sofar_SE1ES410SIM001"]
+    ]
+    assert len(inverter) > 10  # its sensors and binary sensors
+    for dev in inverter:
+        assert (dev["name"], dev["mf"], dev["mdl"], dev["sn"]) == (
+            name,
+            "Sofar",
+            model,
+            "SE1ES410SIM001",
+        )
+
+
+def test_every_family_the_site_file_allows_has_a_model():
+    families = get_args(InverterConfig.model_fields["family"].annotation)
+    assert sorted(INVERTER_MODELS) == sorted(families) == ["sofar_hyd_ep", "sofar_me3000sp"]
+
+
+def test_the_site_files_family_reaches_discovery():
+    cfg = parse_config({"inverter": {"family": "sofar_hyd_ep"}, "site": {"state_db": ":memory:"}})
+    publisher = make_publisher(cfg, "SH3ES1", with_dab=False)
+    assert publisher.ids.inverter_family == "sofar_hyd_ep"
+    assert device_block("inverter", publisher.ids)["mdl"] == "HYD-EP"
