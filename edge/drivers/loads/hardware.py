@@ -11,8 +11,10 @@
 - MqttSatelliteDiverter: a remote diverter (an ESP with its own SSR and probe) over MQTT:
   commands to <base>/satellite/<name>/set as {"power_w", "sent_s"} (never retained; the
   satellite drops stale ones and switches off on its own when commands stop), its state
-  from <base>/satellite/<name>/state as {"power_w", "tank_temp_degc"}. A satellite that
-  goes silent ages its reading, and the core's loads staleness check takes over.
+  from <base>/satellite/<name>/state as {"power_w", "tank_temp_degc"}. The command is
+  sent again every refresh_s (5 s) even when it has not changed, so the satellite keeps
+  its setting and answers with its state; a satellite that goes silent ages its reading,
+  and the core's loads staleness check takes over.
 
 GPIO goes through libgpiod's v2 Python binding (`pip install gpiod`), imported only when
 a GPIO backend is configured.
@@ -167,7 +169,9 @@ class W1TankSensor:
 class MqttSatelliteDiverter:
     """A remote diverter over MQTT; see the module's docstring for its topics."""
 
-    def __init__(self, cfg: MqttConfig, name: str, client_id: str) -> None:
+    def __init__(self, cfg: MqttConfig, name: str, client_id: str, refresh_s: float = 5.0) -> None:
+        self.refresh_s = refresh_s  # the command again after this long (s), changed or not
+        self._sent_at: float | None = None  # time.monotonic() of the last command
         self.set_topic = f"{cfg.base_topic}/satellite/{name}/set"
         self.state_topic = f"{cfg.base_topic}/satellite/{name}/state"
         self.commanded_w = 0.0
@@ -206,8 +210,14 @@ class MqttSatelliteDiverter:
 
     def set_power_w(self, power_w: float) -> None:
         self.commanded_w = power_w
+        self._sent_at = time.monotonic()
         payload = json.dumps({"power_w": round(power_w, 1), "sent_s": round(time.time(), 3)})
         self._client.publish(self.set_topic, payload, qos=1, retain=False)
+
+    def keep_alive(self) -> None:
+        """The last command again once refresh_s has passed since it was sent."""
+        if self._sent_at is None or time.monotonic() - self._sent_at >= self.refresh_s:
+            self.set_power_w(self.commanded_w)
 
     def age_s(self) -> float:
         with self._lock:
@@ -258,8 +268,10 @@ class HardwareLoads:
         # No meter on the heat pump: its rated power while boosted (SG 3 or 4), else 0.
         boosted = self.relays is not None and self.relays.contacts[1]
         tank = self.tank.read_degc() if self.tank is not None else None
-        if tank is None and isinstance(self.diverter, MqttSatelliteDiverter):
-            tank = self.diverter.tank_temp_degc
+        if isinstance(self.diverter, MqttSatelliteDiverter):
+            self.diverter.keep_alive()  # read every tick: the satellite hears at least this
+            if tank is None:
+                tank = self.diverter.tank_temp_degc
         return LoadsReading(heater_w, self.heat_pump_w if boosted else 0.0, tank)
 
     def age_s(self) -> float:

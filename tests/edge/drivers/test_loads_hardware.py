@@ -153,3 +153,47 @@ def test_diverter_satellite_over_mqtt(mosquitto):
         assert drv.sample(0.0).age_s >= 1.0
     finally:
         drv.close()
+
+
+def test_the_satellite_hears_its_command_again_while_it_is_unchanged(mosquitto):
+    """A satellite that answers only commands (and switches off when they stop) keeps its
+    setting and a fresh reading while the command stays the same: the driver sends it
+    again every refresh_s. Without that, a start-up whose first decision comes after the
+    loads' staleness limit keeps the element off for good."""
+    received: list[dict] = []
+    sat = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+
+    def on_message(c, _u, msg):
+        doc = json.loads(msg.payload)
+        received.append(doc)
+        c.publish(
+            "edge/satellite/diverter/state",
+            json.dumps({"power_w": doc["power_w"], "tank_temp_degc": 50.0}),
+            qos=1,
+        )
+
+    sat.on_message = on_message
+    sat.connect(mosquitto.host, mosquitto.port)
+    sat.subscribe("edge/satellite/diverter/set", qos=1)
+    sat.loop_start()
+    time.sleep(0.2)
+    out = MqttSatelliteDiverter(
+        MqttConfig(host=mosquitto.host, port=mosquitto.port), "diverter", "edge-t", refresh_s=0.3
+    )
+    drv = LoadsDriver(HardwareLoads(out, None, None, heat_pump_w=0.0), deadband_w=50.0)
+    try:
+        time.sleep(0.3)
+        drv.apply(800.0, SgState.NORMAL)  # one change; then the same decision every tick
+        start = time.monotonic()
+        ages = []
+        while time.monotonic() - start < 2.0:
+            ages.append(drv.sample(0.0).age_s)
+            drv.apply(800.0, SgState.NORMAL)
+            time.sleep(0.1)
+        assert drv.writes.diverter == 1  # resending is not a new write against the budget
+        assert sum(d["power_w"] == 800.0 for d in received) >= 4  # 2 s at one per 0.3 s
+        assert max(ages[5:]) < 1.0  # each resend brings a fresh state
+    finally:
+        sat.loop_stop()
+        sat.disconnect()
+        drv.close()
