@@ -162,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     sb = which.add_parser("startup", help="what the Pi pays to start: edge --help and edge run")
     sb.add_argument("--json", type=Path, help="write the results here")
     sb.add_argument("--quick", action="store_true", help="fewer and shorter runs")
+    so = which.add_parser(
+        "soak", help="the whole stack for hours, faults on every link, the broker restarted"
+    )
+    so.add_argument("--json", type=Path, help="write the results here")
+    so.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
+    so.add_argument("--speed", type=float, default=100.0, help="simulated time per wall time")
+    so.add_argument("--seed", type=int, default=1, help="the faults' random seed")
     args = parser.parse_args(argv)
     try:
         if args.tool == "fuzz":
@@ -178,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 return int(tool.main(args.json, args.quick, args.out, not args.no_year))
             if args.bench == "firmware":
                 return int(tool.main(args.json))
+            if args.bench == "soak":
+                return int(tool.main(args.json, args.hours, args.speed, args.seed))
             return int(tool.main(args.json, args.quick))
         image = _load(args.tool, "host_tools.image")
         if args.tool == "keys":
