@@ -5,6 +5,10 @@ Access is read-only unless the peer (SO_PEERCRED) is root, the supervisor's own 
 a member of site.api_group: anyone on the device may look, only the controller's group may
 act. The socket is made mode 0666 so that the check, not the connect, decides.
 
+The socket file is this API's only while it serves: a start refuses a path where another
+live process serves (or that is not a socket) and replaces a stale one; a stop removes the
+file only if it is still the one this API bound (same device and inode).
+
 Requests, one JSON object a line, each answered with one:
   {"op": "status"}                    the latest state document, devices, decisions, budgets
   {"op": "command", "key", "value", ["for_s"]}
@@ -23,12 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import grp
 import json
 import logging
 import os
 import pwd
 import socket
+import stat
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -58,6 +64,15 @@ def peer_may_write(sock: socket.socket, group: str | None) -> bool:
     return wanted in os.getgrouplist(name, gid)
 
 
+TAKEN = (
+    "another process serves the local API there; stop it, or set site.api_socket to another path"
+)
+
+
+class SocketTaken(OSError):
+    """The socket's path is another live process's socket, or not a socket at all."""
+
+
 class LocalApi:
     def __init__(self, path: str, handler: Handler, group: str | None = None) -> None:
         self.path = str(Path(path).expanduser())
@@ -65,16 +80,51 @@ class LocalApi:
         self.group = group
         self.requests = 0
         self._server: asyncio.AbstractServer | None = None
+        self._bound: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket we bound
 
     async def start(self) -> None:
+        """Serve on self.path. Raises SocketTaken (an OSError) naming the path when another
+        live process serves there, or the path is not a socket; a stale socket (its server
+        gone) is replaced."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)  # a stale socket from a previous run
-        self._server = await asyncio.start_unix_server(
-            self._serve, path=self.path, limit=MAX_LINE_BYTES - 1
-        )
+        self._remove_stale()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(self.path)  # never over a file: asyncio's own bind would remove it
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise SocketTaken(f"{self.path}: {TAKEN}") from exc
+            raise
+        st = os.stat(self.path)
+        self._bound = (st.st_dev, st.st_ino)
         os.chmod(self.path, 0o666)
+        self._server = await asyncio.start_unix_server(
+            self._serve, sock=sock, limit=MAX_LINE_BYTES - 1
+        )
         log.info("local API on %s", self.path)
+
+    def _remove_stale(self) -> None:
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(st.st_mode):
+            raise SocketTaken(
+                f"{self.path} exists and is not a socket; remove it, or set site.api_socket"
+                " to another path"
+            )
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(self.path)
+            except ConnectionRefusedError:  # nobody listens: left by a process that died
+                os.unlink(self.path)
+                log.info("removed the stale socket %s", self.path)
+                return
+            except OSError as exc:  # busy, or not ours to reach: not ours to remove
+                raise SocketTaken(f"{self.path}: {TAKEN} ({exc.strerror})") from exc
+        raise SocketTaken(f"{self.path}: {TAKEN}")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -122,13 +172,24 @@ class LocalApi:
         return answer
 
     async def stop(self) -> None:
+        """Stop serving, and remove the socket file if it is still the one this API bound
+        (another supervisor's socket at the same path is left alone)."""
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
             self._server = None
-        with contextlib.suppress(FileNotFoundError):
+        if self._bound is None:
+            return
+        bound, self._bound = self._bound, None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        if (st.st_dev, st.st_ino) == bound:
             os.unlink(self.path)
+        else:
+            log.info("%s is another process's socket now: left in place", self.path)
 
 
 def parse_request(line: bytes) -> dict[str, Any]:
