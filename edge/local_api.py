@@ -45,6 +45,7 @@ log = logging.getLogger("edge.api")
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 WRITE_OPS = ("command", "reload", "test_output", "scan")
 MAX_LINE_BYTES = 64 * 1024  # a request line, its newline included
+MAX_ANSWER_BYTES = 256 * 1024  # an answer line; a status is a few kB
 MAX_DEPTH = 8  # nesting of a request: none needs more than 2
 
 
@@ -143,7 +144,7 @@ class LocalApi:
                         "error": f"a request line is longer than {MAX_LINE_BYTES} bytes",
                     }
                 )
-                writer.write(_encode(answer))
+                writer.write(encode_answer(answer))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -240,15 +241,19 @@ def _cut(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 3] + "..."
 
 
-def _encode(answer: dict[str, Any]) -> bytes:
-    """One answer line: standard JSON, or a refusal saying the answer could not be sent."""
+def encode_answer(answer: dict[str, Any]) -> bytes:
+    """One answer line: standard JSON of at most MAX_ANSWER_BYTES, or a refusal saying why
+    the answer could not be sent."""
     try:
-        return json.dumps(answer, default=str, allow_nan=False).encode() + b"\n"
+        line = json.dumps(answer, default=str, allow_nan=False).encode() + b"\n"
     except (ValueError, TypeError, RecursionError) as exc:
-        log.warning("local API answer not sent: %s", exc)
-        return (
-            json.dumps({"ok": False, "error": f"the answer was not JSON: {exc}"}).encode() + b"\n"
-        )
+        why = f"the answer was not JSON: {_cut(str(exc), 120)}"
+    else:
+        if len(line) <= MAX_ANSWER_BYTES:
+            return line
+        why = f"the answer was longer than {MAX_ANSWER_BYTES} bytes"
+    log.warning("local API answer not sent: %s", why)
+    return json.dumps({"ok": False, "error": why}).encode() + b"\n"
 
 
 async def _read_line(reader: asyncio.StreamReader) -> bytes | None:

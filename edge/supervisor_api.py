@@ -47,7 +47,7 @@ class SupervisorApi:
             return self.test_output(request)
         if op == "scan":
             return await self.scan(request)
-        return {"ok": False, "error": f"unknown op {op!r}"}
+        return {"ok": False, "error": f"unknown op {_quoted(op)}"}
 
     def status(self) -> dict[str, Any]:
         sup = self.sup
@@ -119,13 +119,19 @@ class SupervisorApi:
         if loads is None:
             return {"ok": False, "error": "no load outputs are driven by this supervisor"}
         if what not in OUTPUT_TESTS:
-            return {"ok": False, "error": f"what = {what!r}: allowed {', '.join(OUTPUT_TESTS)}"}
+            return {
+                "ok": False,
+                "error": f"what = {_quoted(what)}: allowed {', '.join(OUTPUT_TESTS)}",
+            }
         if (
             isinstance(seconds, bool)
             or not isinstance(seconds, int | float)
             or not 0 < seconds <= MAX_TEST_S
         ):
-            return {"ok": False, "error": f"seconds = {seconds!r}: allowed 0 to {MAX_TEST_S:g}"}
+            return {
+                "ok": False,
+                "error": f"seconds = {_quoted(seconds)}: allowed 0 to {MAX_TEST_S:g}",
+            }
         if loads.testing is not None:
             return {"ok": False, "error": f"a test of {loads.testing} is running"}
         loads.start_test(str(what), self.sup.cfg.loads.diverter.element_w)
@@ -189,6 +195,12 @@ def _load_or_none(path: Path) -> EdgeConfig | None:
         return load_config(path)
     except ConfigError:
         return None
+
+
+def _quoted(value: Any, max_chars: int = 60) -> str:
+    """repr(value) cut to max_chars: a refusal names what was sent without echoing it all."""
+    text = repr(value)
+    return text if len(text) <= max_chars else text[: max_chars - 3] + "..."
 
 
 def _budget(budget: Any, now_s: float) -> dict[str, int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from edge.local_api import MAX_DEPTH, MAX_LINE_BYTES, LocalApi
+from edge.local_api import MAX_ANSWER_BYTES, MAX_DEPTH, MAX_LINE_BYTES, LocalApi, encode_answer
 
 
 async def echo(request: dict[str, Any]) -> dict[str, Any]:
@@ -95,3 +95,17 @@ def test_a_line_just_inside_the_limit_is_read(sock_path):
     assert len(line) == MAX_LINE_BYTES
     answer, _same, _other = serve_and_ask(sock_path, [line, STATUS])
     assert answer["ok"] is True and answer["op"] == op
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({"blob": "x" * (MAX_ANSWER_BYTES + 1)}, f"longer than {MAX_ANSWER_BYTES} bytes"),
+        ({"power_w": float("nan")}, "the answer was not JSON: Out of range float"),
+    ],
+)
+def test_an_answer_that_cannot_go_out_is_replaced_by_a_refusal(answer, said):
+    line = encode_answer(answer)
+    assert line.endswith(b"\n") and len(line) < 200
+    refusal = json.loads(line)
+    assert refusal["ok"] is False and said in refusal["error"]
