@@ -3,6 +3,10 @@ Modbus address is asked for the Sofar serial number (ME3000SP/HYD-ES at 0x2001, 
 HYD-EP at 0x0445, FC 0x03), and the Pylontech master (address 2) for its protocol version
 (0x4F). Only reads; a short timeout per question. `tcp://HOST:PORT` (a gateway) is asked
 once, baud rates aside.
+
+`where(port)` says where a port leads (a device's real path, a gateway's addresses and port
+number), so the local API compares a port to the drivers' own however either is written,
+and refuses a device that does not exist, is not a serial device, or a host not known.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import ipaddress
 import os
 import socket
+import stat
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,7 +71,9 @@ async def where(port: str, must_exist: bool = True) -> Where:
             if must_exist:
                 raise PortError(f"{port}: no such device ({exc.strerror})") from exc
             return Where(path=path)
-        return Where(path=path, rdev=st.st_rdev if st.st_rdev else None)
+        if must_exist and not stat.S_ISCHR(st.st_mode):
+            raise PortError(f"{port}: not a serial device")
+        return Where(path=path, rdev=st.st_rdev if stat.S_ISCHR(st.st_mode) else None)
     host, _, number = port[len("tcp://") :].rpartition(":")
     host = host.strip("[]") or "127.0.0.1"  # no host: this one, as make_client reads it
     if not (number.isascii() and number.isdigit() and 1 <= int(number) <= 65535):

@@ -569,6 +569,8 @@ def test_a_scan_of_a_port_that_does_not_exist_says_so(tmp_path):
                 ("tcp://127.0.0.1:70000", "a port number from 1 to 65535"),
                 ("tcp://127.0.0.1:modbus", "a port number from 1 to 65535"),
                 ("tcp://127.0.0.1", "a port number from 1 to 65535"),
+                (str(tmp_path), "not a serial device"),
+                (str(r.cfg_path), "not a serial device"),
             ):
                 answer = await r.api.scan({"port": port, "slave_ids": [1]})
                 assert answer["ok"] is False, (port, answer)
