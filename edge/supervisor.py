@@ -19,6 +19,7 @@ from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import CoreState, Setpoints, decide
 from edge.core.model import Requests
+from edge.decision_log import DecisionLog
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.energy import EnergyTotals
 from edge.image import take_image
@@ -68,6 +69,7 @@ class Supervisor:
         self._background: set[asyncio.Task[None]] = set()
         self.state = CoreState()
         self.summary = Summary()
+        self.decisions = DecisionLog()  # the decision lines of the log (edge/decision_log.py)
         self._online: dict[str, bool] = {}
 
     async def _first_readings(self, stop: asyncio.Event) -> None:
@@ -90,8 +92,10 @@ class Supervisor:
         now = self.clock.now_s()
         image = take_image(now, self.inverter, self.dab, self.loads, self.bms, self.requests)
         sp, new_state = decide(image, self.core_cfg, self.state)
-        if new_state.reason != self.state.reason:
-            log.info("decision: %s", new_state.reason)
+        lines, began = self.decisions.update(now, new_state.reason)
+        for line in lines:
+            log.info("%s", line)
+        if began:
             self.summary.decisions.append(f"{format_time_of_day(now)} {new_state.reason}")
         self.state = new_state
         await self.inverter.apply(sp.inverter)

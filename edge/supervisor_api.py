@@ -18,6 +18,7 @@ from edge.supervisor import Supervisor
 
 OUTPUT_TESTS = ("diverter", "relay1", "relay2")
 MAX_TEST_S = 30.0
+MAX_PORT_CHARS = 200  # a device path or tcp://HOST:PORT, quoted in the answers
 
 
 class SupervisorApi:
@@ -46,7 +47,7 @@ class SupervisorApi:
             return self.test_output(request)
         if op == "scan":
             return await self.scan(request)
-        return {"ok": False, "error": f"unknown op {op!r}"}
+        return {"ok": False, "error": f"unknown op {_quoted(op)}"}
 
     def status(self) -> dict[str, Any]:
         sup = self.sup
@@ -118,13 +119,19 @@ class SupervisorApi:
         if loads is None:
             return {"ok": False, "error": "no load outputs are driven by this supervisor"}
         if what not in OUTPUT_TESTS:
-            return {"ok": False, "error": f"what = {what!r}: allowed {', '.join(OUTPUT_TESTS)}"}
+            return {
+                "ok": False,
+                "error": f"what = {_quoted(what)}: allowed {', '.join(OUTPUT_TESTS)}",
+            }
         if (
             isinstance(seconds, bool)
             or not isinstance(seconds, int | float)
             or not 0 < seconds <= MAX_TEST_S
         ):
-            return {"ok": False, "error": f"seconds = {seconds!r}: allowed 0 to {MAX_TEST_S:g}"}
+            return {
+                "ok": False,
+                "error": f"seconds = {_quoted(seconds)}: allowed 0 to {MAX_TEST_S:g}",
+            }
         if loads.testing is not None:
             return {"ok": False, "error": f"a test of {loads.testing} is running"}
         loads.start_test(str(what), self.sup.cfg.loads.diverter.element_w)
@@ -133,29 +140,47 @@ class SupervisorApi:
 
     async def scan(self, request: dict[str, Any]) -> dict[str, Any]:
         """Commissioning: what answers on an RS485 port (edge/commissioning.py); a port a
-        running driver uses is refused, so the scan never talks over the supervisor."""
+        running driver uses is refused, however it is written (compared where it leads: a
+        device's real path, a host's addresses and the port as a number), so the scan never
+        talks over the supervisor; a device that does not exist or a host not known is
+        refused by name."""
         port = request.get("port")
         ids = request.get("slave_ids", list(range(1, 11)))
         if not isinstance(port, str) or not port:
             return {"ok": False, "error": 'a scan needs a "port"'}
+        if len(port) > MAX_PORT_CHARS or not port.isprintable():
+            return {
+                "ok": False,
+                "error": f"a port is printable, at most {MAX_PORT_CHARS} characters",
+            }
         if not (
             isinstance(ids, list) and ids and all(isinstance(i, int) and 1 <= i <= 247 for i in ids)
         ):
             return {"ok": False, "error": "slave_ids: a list of addresses from 1 to 247"}
-        cfg = self.sup.cfg
-        in_use = {cfg.inverter.port: "inverter"}
-        if self.sup.dab is not None:
-            in_use[cfg.dab.port] = "DAB board"
-        if cfg.battery.bms_port is not None:
-            in_use[cfg.battery.bms_port] = "BMS"
-        if port in in_use:
-            return {
-                "ok": False,
-                "error": f"{port} is in use by the {in_use[port]} driver; scan another port, or"
-                " stop edge and scan with the supervisor of a spare config",
-            }
+        try:
+            target = await commissioning.where(port)
+        except commissioning.PortError as exc:
+            return {"ok": False, "error": str(exc)}
+        for used, driver in self._ports_in_use():
+            if (await commissioning.where(used, must_exist=False)).overlaps(target):
+                as_used = "" if used == port else f" (as {used})"
+                return {
+                    "ok": False,
+                    "error": f"{port} is in use by the {driver} driver{as_used}; scan another"
+                    " port, or stop edge and scan with the supervisor of a spare config",
+                }
         found = await commissioning.scan(port, ids)
         return {"found": [f.as_dict() for f in found]}
+
+    def _ports_in_use(self) -> list[tuple[str, str]]:
+        """(port, driver) of every port a running driver uses."""
+        cfg = self.sup.cfg
+        used = [(cfg.inverter.port, "inverter")]
+        if self.sup.dab is not None:
+            used.append((cfg.dab.port, "DAB board"))
+        if cfg.battery.bms_port is not None:
+            used.append((cfg.battery.bms_port, "BMS"))
+        return used
 
     async def _end_test(self, seconds: float) -> None:
         assert self.sup.loads is not None
@@ -170,6 +195,12 @@ def _load_or_none(path: Path) -> EdgeConfig | None:
         return load_config(path)
     except ConfigError:
         return None
+
+
+def _quoted(value: Any, max_chars: int = 60) -> str:
+    """repr(value) cut to max_chars: a refusal names what was sent without echoing it all."""
+    text = repr(value)
+    return text if len(text) <= max_chars else text[: max_chars - 3] + "..."
 
 
 def _budget(budget: Any, now_s: float) -> dict[str, int]:

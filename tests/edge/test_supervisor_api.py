@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -506,5 +507,86 @@ def test_a_scan_needs_a_port_and_finds_nothing_where_nothing_answers(tmp_path):
                 assert await r.api.scan(request) == {"ok": False, "error": 'a scan needs a "port"'}
             empty = await r.api.scan({"port": f"tcp://127.0.0.1:{free_port()}", "slave_ids": [1]})
             assert empty == {"found": []}
+
+    asyncio.run(go())
+
+
+def test_a_scan_refuses_a_drivers_tcp_port_however_it_is_written(tmp_path):
+    async def go():
+        async with rig(tmp_path) as r:
+            cfg = r.sup.cfg
+            inverter = int(cfg.inverter.port.rpartition(":")[2])
+            bms = int(str(cfg.battery.bms_port).rpartition(":")[2])
+            for port, driver in (
+                (f"tcp://localhost:{inverter}", "inverter"),
+                (f"tcp://127.0.0.1:0{inverter}", "inverter"),
+                (f"tcp://:{inverter}", "inverter"),  # no host: this one, as the driver reads it
+                (f"tcp://[::1]:{bms}", "BMS"),  # this host by IPv6
+                (f"tcp://LOCALHOST:00{bms}", "BMS"),
+            ):
+                answer = await r.api.scan({"port": port, "slave_ids": [1]})
+                assert answer["ok"] is False, (port, answer)
+                assert answer["error"].startswith(f"{port} is in use by the {driver} driver")
+            assert r.sup.inverter.status == "online"
+
+    asyncio.run(go())
+
+
+def test_a_scan_refuses_a_drivers_serial_device_however_it_is_named(tmp_path):
+    async def go():
+        async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
+            master, slave = os.openpty()  # the BMS's RS485 adapter
+            try:
+                device = os.ttyname(slave)  # /dev/pts/N
+                battery = r.sup.cfg.battery.model_copy(update={"bms_port": device})
+                r.sup.cfg = r.sup.cfg.model_copy(update={"battery": battery})
+                link = tmp_path / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+                link.symlink_to(device)  # as /dev/serial/by-id/ names it
+                folder, name = os.path.split(device)
+                for port in (
+                    device.replace("/dev/", "/dev//"),
+                    f"{folder}/../{os.path.basename(folder)}/{name}",
+                    str(link),
+                ):
+                    answer = await r.api.scan({"port": port, "slave_ids": [1]})
+                    assert answer["ok"] is False, (port, answer)
+                    assert answer["error"].startswith(f"{port} is in use by the BMS driver")
+                    assert device in answer["error"]
+            finally:
+                os.close(master)
+                os.close(slave)
+
+    asyncio.run(go())
+
+
+def test_a_scan_of_a_port_that_does_not_exist_says_so(tmp_path):
+    async def go():
+        async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
+            for port, said in (
+                ("/dev/no-such-edge-tty", "/dev/no-such-edge-tty: no such device"),
+                (str(tmp_path / "gone" / "ttyUSB0"), "no such device"),
+                ("tcp://no-such-host.invalid:502", "host 'no-such-host.invalid' is not known"),
+                ("tcp://127.0.0.1:70000", "a port number from 1 to 65535"),
+                ("tcp://127.0.0.1:modbus", "a port number from 1 to 65535"),
+                ("tcp://127.0.0.1", "a port number from 1 to 65535"),
+                (str(tmp_path), "not a serial device"),
+                (str(r.cfg_path), "not a serial device"),
+            ):
+                answer = await r.api.scan({"port": port, "slave_ids": [1]})
+                assert answer["ok"] is False, (port, answer)
+                assert said in answer["error"] and answer["error"].startswith(port)
+
+    asyncio.run(go())
+
+
+def test_a_scan_refuses_a_port_no_device_could_have(tmp_path):
+    async def go():
+        async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
+            for port in ("/dev/" + "x" * 300, "/dev/tty\nUSB0"):
+                answer = await r.api.scan({"port": port, "slave_ids": [1]})
+                assert answer == {
+                    "ok": False,
+                    "error": "a port is printable, at most 200 characters",
+                }
 
     asyncio.run(go())
