@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from edge.clock import ScaledClock
 from edge.config import EdgeConfig, load_config
@@ -31,7 +32,7 @@ from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
 
-__all__ = ["make_publisher", "run_site", "stop_event", "supervise"]
+__all__ = ["RunSignals", "make_publisher", "run_site", "stop_event", "supervise"]
 log = logging.getLogger("edge")
 
 
@@ -42,6 +43,53 @@ def stop_event() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+class RunSignals:
+    """The signals of a run. SIGINT and SIGTERM set `stop`, so the supervisor hands the
+    inverter back to its own self-use mode before the process ends. SIGHUP (what a closed
+    SSH session sends) reloads the site file as the local API's reload does, through
+    `reload` once the supervisor runs; one that comes before waits for it."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self._reload: Callable[[], dict[str, Any]] | None = None
+        self._hup_pending = False
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.stop.set)
+        loop.add_signal_handler(signal.SIGTERM, self.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+
+    def reload_with(self, reload: Callable[[], dict[str, Any]]) -> None:
+        self._reload = reload
+        if self._hup_pending:
+            self._hup_pending = False
+            self._on_hup()
+
+    def _on_hup(self) -> None:
+        if self._reload is None:
+            self._hup_pending = True
+            log.info("SIGHUP: the site file is read again once the supervisor runs")
+            return
+        result = self._reload()
+        if "error" in result:
+            # One line in the journal, whatever the error lists.
+            error = "; ".join(part.strip() for part in str(result["error"]).splitlines())
+            log.warning("SIGHUP: configuration not reloaded: %s", error)
+            return
+        applied, restart = result["applied"], result["restart_needed"]
+        log.info(
+            "SIGHUP: configuration reloaded; applied %s%s",
+            ", ".join(applied) if applied else "nothing new",
+            f"; needs a restart for {', '.join(restart)}" if restart else "",
+        )
+
+    def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 def bridge_id() -> str:
@@ -128,8 +176,10 @@ async def supervise(
     loads: LoadsDriver | None = None,
     config_path: Path | None = None,
 ) -> int:
-    """config_path: the site file the config came from (the local API reloads it)."""
-    stop = stop_event()
+    """config_path: the site file the config came from (the local API and SIGHUP reload
+    it)."""
+    signals = RunSignals()
+    stop = signals.stop
     budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
     family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
     driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
@@ -190,7 +240,9 @@ async def supervise(
             requests=RequestStore(cfg.site.state_db),
             energy=EnergyTotals(cfg.site.state_db),
         )
-        api = LocalApi(cfg.site.api_socket, SupervisorApi(sup, config_path), cfg.site.api_group)
+        sup_api = SupervisorApi(sup, config_path)
+        signals.reload_with(sup_api.reload)
+        api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
         try:
             await api.start()
             print(f"local API on {api.path} (edge menu --socket {api.path})", flush=True)
@@ -209,6 +261,7 @@ async def supervise(
             )
         return 0
     finally:
+        signals.close()
         if publisher is not None:
             publisher.stop()
         await cancel_and_wait(tasks)
