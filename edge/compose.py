@@ -7,12 +7,11 @@ import asyncio
 import logging
 import signal
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from edge.clock import ScaledClock
+from edge.clock import ScaledClock, local_clock
 from edge.config import EdgeConfig, load_config
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
@@ -237,7 +236,7 @@ async def supervise(
             out=out,
             loads=loads,
             bms=bms,
-            requests=RequestStore(cfg.site.state_db),
+            requests=RequestStore(cfg.site.state_db, clock),
             energy=EnergyTotals(cfg.site.state_db),
         )
         sup_api = SupervisorApi(sup, config_path)
@@ -271,10 +270,16 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     """`edge run`: the supervisor against the devices the site file names, on the wall
     clock (local time)."""
     cfg = load_config(config_path)
-    # Local time as seconds since the epoch: the time of day for the log, and whole days
-    # for the daily write budget that must not reset on a restart.
-    now = time.time()
-    clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
+    clock = local_clock()
+    synchronised = clock.synchronised()
+    if synchronised is False:
+        log.warning(
+            "the wall clock is not synchronised (NTP): the times of day in this run's lines"
+            " may be off and a stored timed request ends at this start; ages and expiries run"
+            " on the monotonic clock"
+        )
+    elif synchronised is None:
+        log.info("the wall clock's NTP status cannot be read here (no adjtimex)")
     until = clock.now_s() + minutes * 60.0 if minutes else None
     outputs = hardware_loads(cfg, client_id=f"edge-{bridge_id()}")
     loads = (

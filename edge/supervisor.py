@@ -207,6 +207,15 @@ class Supervisor:
                     break
                 self.inverter.fresh.clear()
                 self._wake.clear()
+                step_s = self.clock.wall_step_s()
+                if step_s is not None:
+                    log.warning(
+                        "the wall clock stepped %+.0f s: ages and expiries run on the monotonic"
+                        " clock and are unchanged; the times of day in this run's lines keep"
+                        " the reckoning of its start",
+                        step_s,
+                    )
+                    self.store.save(self.requests)  # a restart measures from the new wall
                 now = self.clock.now_s()
                 await self.tick(now - last_t)
                 last_t = now
