@@ -50,8 +50,6 @@ class RunSignals:
     SSH session sends) reloads the site file as the local API's reload does, through
     `reload` once the supervisor runs; one that comes before waits for it."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
     def __init__(self) -> None:
         self.stop = asyncio.Event()
         self._reload: Callable[[], dict[str, Any]] | None = None
@@ -86,9 +84,10 @@ class RunSignals:
         )
 
     def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in self.SIGNALS:
-            loop.remove_signal_handler(sig)
+        """The supervisor is done: a SIGHUP from now on is noted and ignored (the handlers
+        stay until the event loop closes, so no signal ends the process half-way through
+        its shutdown)."""
+        self._reload = lambda: {"error": "the run is stopping"}
 
 
 def bridge_id() -> str:

@@ -197,6 +197,7 @@ class Supervisor:
             self.publisher.on_command = from_mqtt_thread
         try:
             await self._first_readings(stop)
+            unsynchronised = self.clock.synchronised() is False
             last_t = self.clock.now_s()
             while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
                 # A poll that is a little late must not cause a tick of its own: wait up to
@@ -216,6 +217,9 @@ class Supervisor:
                         step_s,
                     )
                     self.store.save(self.requests)  # a restart measures from the new wall
+                if unsynchronised and self.clock.synchronised():
+                    unsynchronised = False
+                    log.info("the wall clock is synchronised now (NTP)")
                 now = self.clock.now_s()
                 await self.tick(now - last_t)
                 last_t = now

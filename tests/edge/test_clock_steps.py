@@ -78,6 +78,7 @@ def test_the_supervisor_reports_each_step_once_and_a_request_keeps_its_time(tmp_
     house = House(HouseParams(), start_s=12 * 3600.0)
     emu = SofarEmulator(house)
     wall = Wall()
+    ntp = [False]  # synchronised with the forward step, as NTP does at boot
     sock = tmp_path / "api.sock"
 
     async def command(key: str, value: float, for_s: float) -> dict:
@@ -92,13 +93,14 @@ def test_the_supervisor_reports_each_step_once_and_a_request_keeps_its_time(tmp_
 
     async def go() -> dict:
         cfg = load_config(site_file(tmp_path, await emu.start()))
-        clock = clock_on(wall)
+        clock = local_clock(wall=wall, synchronised=lambda: ntp[0])
         task = asyncio.create_task(compose.supervise(cfg, clock, clock.now_s() + 4.0, True, []))
         try:
             await status_once_ticking(sock, task, ticks=2)
             assert (await command("force_charge_w", 1200, 60))["ok"] is True
             for step_s in (-2 * HOUR_S, HOUR_S):
                 wall.offset_s += step_s
+                ntp[0] = step_s > 0
                 await asyncio.sleep(1.2)  # a tick or more
             status = await ask(sock, "status")
             assert await asyncio.wait_for(task, 10.0) == 0
@@ -106,12 +108,13 @@ def test_the_supervisor_reports_each_step_once_and_a_request_keeps_its_time(tmp_
         finally:
             await emu.stop()
 
-    with caplog.at_level(logging.WARNING, logger="edge"):
+    with caplog.at_level(logging.INFO, logger="edge"):
         status = asyncio.run(go())
-    steps = [r.getMessage() for r in caplog.records if "wall clock stepped" in r.getMessage()]
-    assert [s.split(" s:")[0] for s in steps] == [
+    lines = [r.getMessage() for r in caplog.records if "the wall clock" in r.getMessage()]
+    assert [line.split(" s:")[0] for line in lines] == [
         "the wall clock stepped -7200",
         "the wall clock stepped +3600",
+        "the wall clock is synchronised now (NTP)",
     ]
     assert status["state"]["force_charge_w"] == 1200.0
 

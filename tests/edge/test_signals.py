@@ -57,6 +57,9 @@ class EdgeRun:
         while time.monotonic() < deadline:
             if any(text in line for line in self.err):
                 return True
+            if self.proc.poll() is not None:  # ended: no more lines will come
+                self._reader.join(5)
+                return any(text in line for line in self.err)
             time.sleep(0.05)
         return False
 
@@ -185,3 +188,22 @@ def test_an_exception_escaping_the_loop_still_hands_the_inverter_back(tmp_path, 
     assert emu.passive_commands >= 1
     assert house.state.mode is InverterMode.AUTO
     assert not (tmp_path / "api.sock").exists()
+
+
+def test_sighup_before_the_first_read_waits_for_the_supervisor(tmp_path):
+    """A SIGHUP while edge waits for an inverter that does not answer yet is kept for
+    the supervisor, and the process goes on waiting; SIGTERM then ends it cleanly."""
+    from edge.mqtt.broker import free_port
+
+    run = EdgeRun(site_file(tmp_path, free_port()))
+    try:
+        assert run.wait_for_err("retrying"), "".join(run.err)
+        run.proc.send_signal(signal.SIGHUP)
+        assert run.wait_for_err("SIGHUP: the site file is read again once the supervisor runs")
+        assert run.proc.poll() is None
+        run.proc.send_signal(signal.SIGTERM)
+        code, _out, err = run.finish()
+        assert code == 0, err
+        assert "Traceback" not in err
+    finally:
+        run.kill()
