@@ -90,6 +90,7 @@ def test_the_supervisor_reports_each_step_once_and_a_request_keeps_its_time(tmp_
             return json.loads(await reader.readline())
         finally:
             writer.close()
+            await writer.wait_closed()
 
     async def go() -> dict:
         cfg = load_config(site_file(tmp_path, await emu.start()))
@@ -244,6 +245,7 @@ def test_edge_runs_restart_a_day_behind_ends_the_force_charge(tmp_path):
             await writer.drain()
             assert json.loads(await reader.readline())["ok"] is True
             writer.close()
+            await writer.wait_closed()
             await asyncio.sleep(0.3)  # a tick with the request
         status = await ask(sock, "status")
         assert await asyncio.wait_for(task, 10.0) == 0

@@ -73,7 +73,11 @@ class EdgeRun:
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(5)
+        self.proc.wait(5)
+        self._reader.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def wait_until(pred, timeout_s: float = 20.0) -> bool:
@@ -100,6 +104,7 @@ def running(tmp_path: Path):
     finally:
         run.kill()
         bg.stop()
+        bg.loop.close()
 
 
 def assert_handed_back(bg: BackgroundEmulator, run: EdgeRun, tmp_path: Path) -> None:
