@@ -132,7 +132,8 @@ def test_sighup_reloads_the_site_file_and_the_run_goes_on(running, tmp_path):
     line = next(li for li in run.err if "SIGHUP: configuration reloaded" in li)
     assert "applied inverter.max_charge_w" in line
     assert "needs a restart for inverter.slave_id" in line
-    assert run.proc.poll() is None  # still running
+    assert run.proc.poll() is None  # still running, its local API too
+    assert (tmp_path / "api.sock").exists()
     # Noon sun: the battery charges at its limit, 3000 W before the reload, 2000 W after.
     assert bg.commands[0] == 3000
     assert wait_until(lambda: bg.commands[-1] == 2000, 5.0), bg.commands
