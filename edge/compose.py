@@ -7,11 +7,11 @@ import asyncio
 import logging
 import signal
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-from edge.clock import ScaledClock
+from edge.clock import ScaledClock, local_clock
 from edge.config import EdgeConfig, load_config
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
@@ -31,7 +31,7 @@ from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
 
-__all__ = ["make_publisher", "run_site", "stop_event", "supervise"]
+__all__ = ["RunSignals", "make_publisher", "run_site", "stop_event", "supervise"]
 log = logging.getLogger("edge")
 
 
@@ -42,6 +42,52 @@ def stop_event() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+class RunSignals:
+    """The signals of a run. SIGINT and SIGTERM set `stop`, so the supervisor hands the
+    inverter back to its own self-use mode before the process ends. SIGHUP (what a closed
+    SSH session sends) reloads the site file as the local API's reload does, through
+    `reload` once the supervisor runs; one that comes before waits for it."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self._reload: Callable[[], dict[str, Any]] | None = None
+        self._hup_pending = False
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.stop.set)
+        loop.add_signal_handler(signal.SIGTERM, self.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+
+    def reload_with(self, reload: Callable[[], dict[str, Any]]) -> None:
+        self._reload = reload
+        if self._hup_pending:
+            self._hup_pending = False
+            self._on_hup()
+
+    def _on_hup(self) -> None:
+        if self._reload is None:
+            self._hup_pending = True
+            log.info("SIGHUP: the site file is read again once the supervisor runs")
+            return
+        result = self._reload()
+        if "error" in result:
+            # One line in the journal, whatever the error lists.
+            error = "; ".join(part.strip() for part in str(result["error"]).splitlines())
+            log.warning("SIGHUP: configuration not reloaded: %s", error)
+            return
+        applied, restart = result["applied"], result["restart_needed"]
+        log.info(
+            "SIGHUP: configuration reloaded; applied %s%s",
+            ", ".join(applied) if applied else "nothing new",
+            f"; needs a restart for {', '.join(restart)}" if restart else "",
+        )
+
+    def close(self) -> None:
+        """The supervisor is done: a SIGHUP from now on is noted and ignored (the handlers
+        stay until the event loop closes, so no signal ends the process half-way through
+        its shutdown)."""
+        self._reload = lambda: {"error": "the run is stopping"}
 
 
 def bridge_id() -> str:
@@ -128,8 +174,10 @@ async def supervise(
     loads: LoadsDriver | None = None,
     config_path: Path | None = None,
 ) -> int:
-    """config_path: the site file the config came from (the local API reloads it)."""
-    stop = stop_event()
+    """config_path: the site file the config came from (the local API and SIGHUP reload
+    it)."""
+    signals = RunSignals()
+    stop = signals.stop
     budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
     family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
     driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
@@ -187,10 +235,12 @@ async def supervise(
             out=out,
             loads=loads,
             bms=bms,
-            requests=RequestStore(cfg.site.state_db),
+            requests=RequestStore(cfg.site.state_db, clock),
             energy=EnergyTotals(cfg.site.state_db),
         )
-        api = LocalApi(cfg.site.api_socket, SupervisorApi(sup, config_path), cfg.site.api_group)
+        sup_api = SupervisorApi(sup, config_path)
+        signals.reload_with(sup_api.reload)
+        api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
         try:
             await api.start()
             print(f"local API on {api.path} (edge menu --socket {api.path})", flush=True)
@@ -209,6 +259,7 @@ async def supervise(
             )
         return 0
     finally:
+        signals.close()
         if publisher is not None:
             publisher.stop()
         await cancel_and_wait(tasks)
@@ -218,10 +269,16 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     """`edge run`: the supervisor against the devices the site file names, on the wall
     clock (local time)."""
     cfg = load_config(config_path)
-    # Local time as seconds since the epoch: the time of day for the log, and whole days
-    # for the daily write budget that must not reset on a restart.
-    now = time.time()
-    clock = ScaledClock(start_s=now + time.localtime(now).tm_gmtoff, speed=1.0)
+    clock = local_clock()
+    synchronised = clock.synchronised()
+    if synchronised is False:
+        log.warning(
+            "the wall clock is not synchronised (NTP): the times of day in this run's lines"
+            " may be off and a stored timed request ends at this start; ages and expiries run"
+            " on the monotonic clock"
+        )
+    elif synchronised is None:
+        log.info("the wall clock's NTP status cannot be read here (no adjtimex)")
     until = clock.now_s() + minutes * 60.0 if minutes else None
     outputs = hardware_loads(cfg, client_id=f"edge-{bridge_id()}")
     loads = (

@@ -201,6 +201,7 @@ class Supervisor:
             self.publisher.on_command = from_mqtt_thread
         try:
             await self._first_readings(stop)
+            unsynchronised = self.clock.synchronised() is False
             last_t = self.clock.now_s()
             while not stop.is_set() and (until_s is None or self.clock.now_s() < until_s):
                 # A poll that is a little late must not cause a tick of its own: wait up to
@@ -211,6 +212,18 @@ class Supervisor:
                     break
                 self.inverter.fresh.clear()
                 self._wake.clear()
+                step_s = self.clock.wall_step_s()
+                if step_s is not None:
+                    log.warning(
+                        "the wall clock stepped %+.0f s: ages and expiries run on the monotonic"
+                        " clock and are unchanged; the times of day in this run's lines keep"
+                        " the reckoning of its start",
+                        step_s,
+                    )
+                    self.store.save(self.requests)  # a restart measures from the new wall
+                if unsynchronised and self.clock.synchronised():
+                    unsynchronised = False
+                    log.info("the wall clock is synchronised now (NTP)")
                 now = self.clock.now_s()
                 await self.tick(now - last_t)
                 last_t = now
