@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+SOAK = [sys.executable, "-m", "host_tools", "bench", "soak"]
+
 
 def test_a_short_soak_loses_nothing_and_writes_its_figures(tmp_path: Path):
     out = tmp_path / "soak.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "host_tools", "bench", "soak", "--hours", "0.2", "--speed", "50"]
-        + ["--json", str(out)],
+        [*SOAK, "--hours", "0.2", "--speed", "50", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
