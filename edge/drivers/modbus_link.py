@@ -125,7 +125,7 @@ class ModbusDevice(Generic[T]):
         try:
             answer = await call()
         except ModbusIOException as exc:
-            if "No response" not in str(exc):
+            if "No response" not in str(exc):  # pymodbus 3.16's words for a timeout
                 raise
             why = await self._watch.why_missing(self.timeout_s)
             ReplyWatch.count(self.counters, why)
@@ -145,9 +145,17 @@ class ModbusDevice(Generic[T]):
             r = await self._transact(lambda: read(address, count=count, device_id=self.slave_id))
         if r.isError():
             raise DeviceError(f"{what} read refused: {r}")
-        if len(r.registers) != count:
-            raise DeviceError(f"{what}: {len(r.registers)} registers in the reply, asked {count}")
+        self._in_step(r, function_code, f"{len(r.registers)} registers", len(r.registers) == count)
         return list(r.registers)
+
+    def _in_step(self, r: ModbusPDU, function_code: int, got: str, fits: bool) -> None:
+        """Nothing on RS485 ties a reply to its request: one that does not fit is an
+        earlier request's, late; the link is closed so the next reply is in step."""
+        if r.function_code != function_code or not fits:
+            self.counters.late_replies += 1
+            raise ModbusIOException(
+                f"a reply to another request (function 0x{r.function_code:02X}, {got})"
+            )
 
     async def write(self, address: int, values: list[int], what: str) -> None:
         """FC 0x10 (several) or 0x06 (one) write; an exception answer raises DeviceError."""
@@ -161,6 +169,12 @@ class ModbusDevice(Generic[T]):
                 r = await self._transact(lambda: c.write_registers(address, values, device_id=dev))
         if r.isError():
             raise DeviceError(f"{what} write refused: {r}")
+        self._in_step(
+            r,
+            0x06 if len(values) == 1 else 0x10,
+            f"address 0x{r.address:04X}",
+            r.address == address,
+        )
 
     async def write_registers(self, address: int, values: list[int]) -> ModbusPDU:
         """One FC 0x10 write, even of one register; the answer, refusal or not."""
@@ -169,6 +183,8 @@ class ModbusDevice(Generic[T]):
             r: ModbusPDU = await self._transact(
                 lambda: c.write_registers(address, values, device_id=dev)
             )
+        if not r.isError():
+            self._in_step(r, 0x10, f"address 0x{r.address:04X}", r.address == address)
         return r
 
     async def execute(self, pdu: ModbusPDU) -> ModbusPDU:

@@ -45,6 +45,7 @@ class WireFaults:
     truncated: int = 0  # answers cut to their first half
     garbled_request: int = 0  # requests with one bit flipped on the way to the device
     late: int = 0  # answers held late_s before they go out
+    slipped: int = 0  # answered with the previous answer: a reply one slot behind
     drip: int = 0  # answers sent one byte every drip_byte_s
     late_s: float = 1.5  # past a 1 s timeout, inside its grace
     drip_byte_s: float = 0.3  # the shortest answer (5 bytes) takes 1.5 s
@@ -94,6 +95,7 @@ class Rs485Wire(StreamServer):
             log.warning("wire: device at %s:%d unreachable: %s", *self.target, exc)
             return
         self._writers |= {c_writer, d_writer}
+        last_answer = b""
         try:
             while not self.cut:
                 request = await c_reader.read(512)
@@ -112,7 +114,11 @@ class Rs485Wire(StreamServer):
                 answer = await d_reader.read(512)
                 if not answer:
                     break
-                answer = self._fault(request, answer)
+                answer, previous = self._fault(request, answer), answer
+                if self.faults.slipped > 0 and last_answer:
+                    self.faults.slipped -= 1
+                    answer = last_answer
+                last_answer = previous
                 await asyncio.sleep(frame_time_s(len(answer), self.baud))
                 f = self.faults
                 if f.late > 0:

@@ -24,7 +24,7 @@ import serial_asyncio_fast
 
 from edge.clock import Clock
 from edge.core.model import Sample
-from edge.drivers.link_counters import LinkCounters, Missing
+from edge.drivers.link_counters import LinkCounters, Missing, ReplyWatch
 from edge.drivers.pylontech import frames
 from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
 from edge.drivers.pylontech.replies import (
@@ -112,12 +112,7 @@ class PylontechDriver:
         except TimeoutError:
             more = b""
         why = Missing.LATE if more else Missing.CRC if partial else Missing.TIMEOUT
-        if why is Missing.TIMEOUT:
-            self.counters.timeouts += 1
-        elif why is Missing.CRC:
-            self.counters.crc_errors += 1
-        else:
-            self.counters.late_replies += 1
+        ReplyWatch.count(self.counters, why)
         return why
 
     async def _ask(self, adr: int, cmd: Cmd) -> bytes:

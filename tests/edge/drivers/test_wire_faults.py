@@ -16,6 +16,7 @@ import pytest
 from edge.clock import ScaledClock
 from edge.config import EdgeConfig
 from edge.drivers.link_counters import LINK_FAULT_CLASSES
+from edge.drivers.modbus_link import LINK_ERRORS
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.mqtt.entities import SENSORS
@@ -187,3 +188,35 @@ def test_the_link_counters_are_diagnostic_sensors_of_each_device():
             assert (row.device, row.entity_category) == (device, "diagnostic")
             assert row.state_class == "total_increasing" and row.unit is None
     assert rows == {}
+
+
+def test_a_reply_for_another_request_is_never_taken_for_this_one():
+    """On RS485 nothing ties a reply to its request: a reply one slot behind (the
+    heartbeat's echo for a read, the live block for the power registers) is refused,
+    counted as a late reply, and the link is opened again so the next reply is in step."""
+
+    async def go():
+        house = House(HouseParams(load_noise_w=0.0), start_s=NOON_S)
+        emu = SofarEmulator(house)
+        wire = Rs485Wire(await emu.start(), baud=9600)
+        port = await wire.start()
+        cfg = EdgeConfig.model_validate({"inverter": {"port": f"tcp://127.0.0.1:{port}"}})
+        drv = SofarDriver(cfg.inverter, ScaledClock(start_s=NOON_S, speed=1.0))
+        try:
+            for first, late in ((drv.heartbeat, 1), (drv.read_live, 2)):
+                assert await drv._client.connect()
+                await first()
+                wire.faults.slipped = 1
+                with pytest.raises(LINK_ERRORS, match="another request"):
+                    await drv.read_powers()
+                assert drv.counters.late_replies == late
+                drv.lost("out of step")
+            assert await drv._client.connect()
+            p = await drv.read_powers()
+            assert p.grid_power_w == pytest.approx(house.state.grid_w, abs=5.01)
+        finally:
+            drv.close_link()
+            await wire.stop()
+            await emu.stop()
+
+    asyncio.run(go())
