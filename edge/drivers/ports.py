@@ -22,6 +22,7 @@ from edge.core.model import (
     SgState,
 )
 from edge.drivers.dab.registers import DabTelemetry
+from edge.drivers.link_counters import LinkCounters
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
 
@@ -40,6 +41,11 @@ class Device(Protocol):
     @property
     def status(self) -> str:
         """The link's state in words ("ok", "silent: ...")."""
+        ...
+
+    @property
+    def counters(self) -> LinkCounters:
+        """The link's faults by class since start (edge/drivers/link_counters.py)."""
         ...
 
     async def run(self) -> None:

@@ -18,17 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from edge.ccore import fault_names
 from edge.core.model import InverterMode
+from edge.drivers.link_counters import LINK_FAULT_CLASSES, LinkCounters
 from edge.drivers.sofar.registers import SofarLive
 from edge.mqtt.sources import (
     BMS,
+    BMS_LINK,
     DAB_BOARD,
+    DAB_LINK,
     DAB_READING,
     DAB_TELEMETRY,
     INVERTER,
+    INVERTER_LINK,
     LOADS,
     REQUESTS,
     TICK,
@@ -107,6 +112,14 @@ def _total(key: str, name: str, device: str = "bridge") -> SensorDescription:
 
 def _today(key: str, name: str, kwh: Callable[[SofarLive], float]) -> SensorDescription:
     return sensor(key, name, "inverter", TODAY_KWH, INVERTER, lambda i: round(kwh(i.live), 2))
+
+
+def _link_faults(device: str, source: Source[LinkCounters]) -> tuple[SensorDescription, ...]:
+    """One diagnostic counter per link fault class, e.g. inverter_link_crc_errors."""
+    return tuple(
+        sensor(f"{device}_link_{attr}", name, device, WRITES, source, attrgetter(attr))
+        for attr, name in LINK_FAULT_CLASSES
+    )
 
 
 def _round(x: float | None, digits: int) -> float | None:
@@ -339,6 +352,9 @@ SENSORS: tuple[SensorDescription, ...] = (
         TICK,
         lambda t: t.devices.inverter.writes.total,
     ),
+    *_link_faults("inverter", INVERTER_LINK),
+    *_link_faults("dab", DAB_LINK),
+    *_link_faults("bms", BMS_LINK),
 )
 
 

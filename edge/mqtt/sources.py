@@ -18,6 +18,7 @@ from edge.config import EdgeConfig
 from edge.core import ProcessImage, Setpoints
 from edge.core.model import DabReading, InverterReading, LoadsReading, Requests
 from edge.drivers.dab.registers import DabTelemetry
+from edge.drivers.link_counters import LinkCounters
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
@@ -110,3 +111,11 @@ LOADS: Source[LoadsNow] = Source("loads", _loads)
 DAB_READING: Source[DabReading] = Source("dab reading", _dab_reading)
 DAB_BOARD: Source[DabPort] = Source("dab board", lambda t: t.devices.dab)
 DAB_TELEMETRY: Source[DabTelemetry] = Source("dab telemetry", _dab_telemetry)
+# Each device's link faults by class (diagnostics: a bad cable shows here first).
+INVERTER_LINK: Source[LinkCounters] = Source("inverter link", lambda t: t.devices.inverter.counters)
+DAB_LINK: Source[LinkCounters] = Source(
+    "dab link", lambda t: None if t.devices.dab is None else t.devices.dab.counters
+)
+BMS_LINK: Source[LinkCounters] = Source(
+    "bms link", lambda t: None if t.devices.bms is None else t.devices.bms.counters
+)

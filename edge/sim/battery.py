@@ -11,6 +11,9 @@ BMS limits (assumptions from the data-sheet ranges in pylontech.md §3): charge 
 up to the module rating, tapering to 0 from the highest cell at 95 % to 100 % SOC;
 discharge tapering to 0 from the lowest cell at 15 % down to the 5 % cut-off; no charge
 below 0 degC or above 50 degC, no discharge below -10 degC or above 50 degC.
+Terminal voltage: OCV plus I x R, but never above the charge voltage limit (53.2 V per
+module, pylontech.md §3): the charger holds the pack there while the cells top up (its
+constant-voltage phase), so a full pack stays under the module's 54.0 V alarm.
 Sign: current + = charging (the Pylontech convention); edge's battery power sign is
 applied by the house.
 """
@@ -34,6 +37,7 @@ class PackParams:
     cell_soc_spread: float = 0.01  # +- start SOC
     cell_r_ohm: float = 0.0012  # per cell, a 50 Ah LFP cell
     rated_current_a: float = 50.0  # per module (1C max; 25 A recommended)
+    charge_voltage_limit_v: float = 53.2  # per module (pylontech.md §3, CAN 0x351 captures)
     cutoff_soc_pct: float = 5.0
     taper_high_pct: float = 95.0
     taper_low_pct: float = 15.0
@@ -95,8 +99,9 @@ class PylontechPack:
 
     def cell_voltages_v(self) -> list[list[float]]:
         i_mod = self.current_a / self.p.modules
+        top_v = self.p.charge_voltage_limit_v / CELLS
         return [
-            [lib.edge_chem_ocv_V(LFP, s) + i_mod * self.p.cell_r_ohm for s in mod]
+            [min(top_v, lib.edge_chem_ocv_V(LFP, s) + i_mod * self.p.cell_r_ohm) for s in mod]
             for mod in self.cell_socs()
         ]
 
@@ -121,9 +126,11 @@ class PylontechPack:
 
     @property
     def voltage_v(self) -> float:
-        """Terminal voltage: the modules' mean OCV plus I x R of 15 cells (per module)."""
+        """Terminal voltage: the modules' mean OCV plus I x R of 15 cells (per module), held
+        at the charge voltage limit."""
         self.cell_socs()
-        return self._ocv_module_v + self.current_a / self.p.modules * self.p.cell_r_ohm * CELLS
+        v = self._ocv_module_v + self.current_a / self.p.modules * self.p.cell_r_ohm * CELLS
+        return min(self.p.charge_voltage_limit_v, v)
 
     # ---- the BMS ----------------------------------------------------------------
     def limits_a(self) -> tuple[float, float]:

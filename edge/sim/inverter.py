@@ -36,6 +36,7 @@ class InverterParams:
     deadband_w: float = 50.0  # db_b
     flip_check_s: float = 2.0  # t_flip (sweep 0-10 s)
     heartbeat_timeout_s: float = 60.0  # passive without heartbeat falls back (assumption)
+    timeout_standby: bool = False  # on that timeout: standby at 0 W (HYD-EP 0x1185 = 0)
     eps_reserve_soc_pct: float = 10.0  # self-use does not discharge below this
 
 
@@ -91,7 +92,10 @@ class InverterModel:
             self.mode is InverterMode.PASSIVE
             and t_s - self.last_heartbeat_s > p.heartbeat_timeout_s
         ):
-            self.command_auto()  # heartbeat lost: back to its own self-use
+            if p.timeout_standby:
+                self.passive_w = 0.0  # heartbeat lost: standby, still in passive mode
+            else:
+                self.command_auto()  # heartbeat lost: back to its own self-use
         if self.mode is InverterMode.AUTO:
             while self._next_sample_s <= t_s:
                 # What would zero the grid, given the battery at sampling time.

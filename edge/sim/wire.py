@@ -1,8 +1,9 @@
 """The RS485 wire between a driver and an emulator, as a TCP proxy: every frame takes the
 time it takes on a real line (10 bits per byte at the baud rate, plus the 3.5-character
 gap that ends an RTU frame), and faults can be injected on demand: a device that does not
-answer, a garbled frame (CRC error), a Modbus exception answer, an out-of-range value, a
-port that disappears and returns.
+answer, a garbled frame (CRC error), a truncated one, a Modbus exception answer, an
+out-of-range value, an answer held past the driver's timeout (late), an answer trickled
+byte by byte slower than the timeout (drip), a port that disappears and returns.
 
 Each chunk the client writes is one request frame (pymodbus writes a whole RTU frame at
 once); each chunk the device writes back is its answer.
@@ -41,6 +42,13 @@ class WireFaults:
     garbled: int = 0  # answers with one bit flipped: a CRC error
     exception: int = 0  # answers replaced by exception 0x04 (server device failure)
     out_of_range: int = 0  # register reads whose first value reads 0x7FFF (implausible)
+    truncated: int = 0  # answers cut to their first half
+    garbled_request: int = 0  # requests with one bit flipped on the way to the device
+    late: int = 0  # answers held late_s before they go out
+    slipped: int = 0  # answered with the previous answer: a reply one slot behind
+    drip: int = 0  # answers sent one byte every drip_byte_s
+    late_s: float = 1.5  # past a 1 s timeout, inside its grace
+    drip_byte_s: float = 0.3  # the shortest answer (5 bytes) takes 1.5 s
 
 
 class Rs485Wire(StreamServer):
@@ -87,6 +95,7 @@ class Rs485Wire(StreamServer):
             log.warning("wire: device at %s:%d unreachable: %s", *self.target, exc)
             return
         self._writers |= {c_writer, d_writer}
+        last_answer = b""
         try:
             while not self.cut:
                 request = await c_reader.read(512)
@@ -97,13 +106,31 @@ class Rs485Wire(StreamServer):
                 if self.faults.silent > 0:
                     self.faults.silent -= 1
                     continue
+                if self.faults.garbled_request > 0 and len(request) >= 4:
+                    self.faults.garbled_request -= 1
+                    request = request[:2] + bytes((request[2] ^ 0x01,)) + request[3:]
                 d_writer.write(request)
                 await d_writer.drain()
                 answer = await d_reader.read(512)
                 if not answer:
                     break
-                answer = self._fault(request, answer)
+                answer, previous = self._fault(request, answer), answer
+                if self.faults.slipped > 0 and last_answer:
+                    self.faults.slipped -= 1
+                    answer = last_answer
+                last_answer = previous
                 await asyncio.sleep(frame_time_s(len(answer), self.baud))
+                f = self.faults
+                if f.late > 0:
+                    f.late -= 1
+                    await asyncio.sleep(f.late_s)
+                if f.drip > 0:
+                    f.drip -= 1
+                    for i in range(len(answer)):
+                        c_writer.write(answer[i : i + 1])
+                        await c_writer.drain()
+                        await asyncio.sleep(f.drip_byte_s)
+                    continue
                 c_writer.write(answer)
                 await c_writer.drain()
         finally:
@@ -118,6 +145,9 @@ class Rs485Wire(StreamServer):
         if f.out_of_range > 0 and len(answer) >= 7 and answer[1] in (3, 4):
             f.out_of_range -= 1
             return with_crc(answer[:3] + b"\x7f\xff" + answer[5:-2])
+        if f.truncated > 0 and len(answer) >= 4:
+            f.truncated -= 1
+            return answer[: len(answer) // 2]
         if f.garbled > 0 and len(answer) >= 4:
             f.garbled -= 1
             return answer[:2] + bytes((answer[2] ^ 0x01,)) + answer[3:]

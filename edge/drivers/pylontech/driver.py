@@ -8,6 +8,11 @@ or an RS485-to-TCP gateway). A reply that is not well formed, has a non-zero RTN
 outside the module's rating or an implausible cell voltage or temperature is rejected and
 the reading ages: the core then treats the BMS as stale (safe state), never as a zero or a
 wild limit. Alarms are logged when they appear and when they clear.
+
+Link faults are counted by class in `counters` (edge/drivers/link_counters.py): a frame
+that fails its checksums is a CRC error, a non-zero RTN an exception reply, and a reply
+not complete by the timeout a timeout, a truncation (counted with CRC errors) or a late
+reply, by what comes in one more timeout's grace. Each closes the connection.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import serial_asyncio_fast
 
 from edge.clock import Clock
 from edge.core.model import Sample
+from edge.drivers.link_counters import LinkCounters, Missing, ReplyWatch
 from edge.drivers.pylontech import frames
 from edge.drivers.pylontech.frames import Cmd, FrameError, Rtn
 from edge.drivers.pylontech.replies import (
@@ -57,6 +63,8 @@ class PylontechDriver:
         self.serial: str | None = None  # the master module's (0x93), read once
         self.in_io = False  # True while a poll talks to the BMS (see ModbusDevice.in_io)
         self.rejected = 0
+        self.counters = LinkCounters()
+        self._opened_once = False
         self._latest: BmsLimits | None = None
         self._latest_t_s: float | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -67,23 +75,61 @@ class PylontechDriver:
             return None
         return Sample(self._latest, max(0.0, now_s - self._latest_t_s))
 
+    async def _reply(self) -> frames.Frame:
+        """The next frame up to its EOI within the timeout, decoded; its faults counted."""
+        assert self._reader is not None
+        reader, buf = self._reader, bytearray()
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        while frames.EOI not in buf:
+            left_s = deadline - asyncio.get_running_loop().time()
+            try:
+                chunk = await asyncio.wait_for(reader.read(512), max(left_s, 0.0))
+            except TimeoutError:
+                why = await self._why_missing(bool(buf))
+                raise TimeoutError(why.value) from None
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(buf), None)
+            buf += chunk
+        end = buf.index(frames.EOI) + 1
+        if end < len(buf):
+            # More than one reply came: one was late. Neither is trusted.
+            self.counters.late_replies += 1
+            raise FrameError(f"{len(buf) - end} bytes after the reply: a late reply")
+        try:
+            reply = frames.decode(bytes(buf))
+        except FrameError:
+            self.counters.crc_errors += 1
+            raise
+        if reply.cid2 != Rtn.NORMAL:
+            self.counters.exception_replies += 1
+        return reply
+
+    async def _why_missing(self, partial: bool) -> Missing:
+        """After a timeout: more bytes within one more timeout make it a late reply."""
+        assert self._reader is not None
+        try:
+            more = await asyncio.wait_for(self._reader.read(512), self.timeout_s)
+        except TimeoutError:
+            more = b""
+        why = Missing.LATE if more else Missing.CRC if partial else Missing.TIMEOUT
+        ReplyWatch.count(self.counters, why)
+        return why
+
     async def _ask(self, adr: int, cmd: Cmd) -> bytes:
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         self._writer.write(frames.request(adr, cmd))
         await self._writer.drain()
-        raw = await asyncio.wait_for(self._reader.readuntil(frames.EOI), self.timeout_s)
-        reply = frames.decode(raw)
+        reply = await self._reply()
         if reply.adr != adr or reply.cid2 != Rtn.NORMAL:
             raise FrameError(f"module {adr}: reply from {reply.adr} with RTN 0x{reply.cid2:02X}")
         return reply.info
 
     async def _ask_all(self, cmd: Cmd) -> bytes:
         """A whole-group query (0x42, 0x44): INFO 0xFF to the master (§1.4)."""
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         self._writer.write(frames.request(MASTER_ADR, cmd, info=b"\xff"))
         await self._writer.drain()
-        raw = await asyncio.wait_for(self._reader.readuntil(frames.EOI), self.timeout_s)
-        reply = frames.decode(raw)
+        reply = await self._reply()
         if reply.cid2 != Rtn.NORMAL:
             raise FrameError(f"{cmd.name.lower()} for all modules: RTN 0x{reply.cid2:02X}")
         return reply.info
@@ -136,6 +182,9 @@ class PylontechDriver:
                     self._reader, self._writer = await asyncio.wait_for(
                         self._open(), self.timeout_s
                     )
+                    if self._opened_once:
+                        self.counters.reconnects += 1
+                    self._opened_once = True
                 await self.poll_once()
                 if self.status != "online":
                     log.info("BMS at %s: online", self.port)

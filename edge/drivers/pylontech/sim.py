@@ -105,7 +105,8 @@ class PylontechEmulator(StreamServer):
             CHARGE_VOLTAGE_LIMIT_MV,
             DISCHARGE_VOLTAGE_LIMIT_MV,
             round(charge_a / per * 10),
-            round(discharge_a / per * 10),
+            # §1.9 leaves the sign open; real replies carry it negative (python-pylontech).
+            -round(discharge_a / per * 10),
             status,
         )
 

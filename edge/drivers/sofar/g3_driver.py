@@ -68,8 +68,7 @@ class SofarG3Driver(SofarDriver):
     async def _write(self, address: int, values: list[int], what: str) -> str | None:
         """One FC 0x10 write, even of one register (§4.2: FC 0x06 is unreliable on G3);
         None, or why the inverter refused it."""
-        async with self._lock:
-            r = await self._client.write_registers(address, values, device_id=self.slave_id)
+        r = await self.write_registers(address, values)  # counted on the link
         return f"{what}: {r}" if r.isError() else None
 
     async def _set_mode(self, mode: int) -> tuple[int, str | None]:

@@ -1,31 +1,51 @@
 """Sofar HYD-EP (G3) emulator: a pymodbus server with the G3 live blocks (FC 0x03) from
 the simulated house, and the control registers (FC 0x10) acting on it as §4.2 describes:
-0x1110 = 3 enters passive mode, 0 returns to self-use; the six registers 0x1187-0x118C
-take effect only when written together, and only the "hold at P" form (minimum = maximum)
-is modelled; 0x1184 sets how long passive mode lasts without a power write.
-Facts: docs/reference/sofar-modbus.md §4.
+0x1110 = 3 enters passive mode (at what 0x1187-0x118C hold: 0 W until they are first
+written), 0 returns to self-use; the six registers 0x1187-0x118C take effect only when
+written together, and only the "hold at P" form (minimum = maximum) is modelled; 0x1184
+sets how long passive mode lasts without a power write (0 = no timeout) and 0x1185 what
+happens then (0 standby, 1 back to the previous mode).
+
+Addresses (§1): only its own slave id is answered; 0x00 is the G3 broadcast for writes
+(acted on, never answered); any other frame is ignored, as on a shared RS485 line.
+Facts: docs/reference/sofar-modbus.md §1, §4.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from typing import cast
 
 from pymodbus.constants import ExcCodes
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge.drivers.sofar import g3
 from edge.drivers.sofar import registers as reg
-from edge.drivers.sofar.sim import live_values, serve_rtu_over_tcp
+from edge.drivers.sofar.sim import Addressed, live_values, serve_rtu_over_tcp
 from edge.sim.house import House, InverterMode
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERIAL = "SM2ES410SIM001"  # 'S' + 'M2' = HYD 3000-6000-EP (§5)
 MAX_PASSIVE_W = 3000
+G3_BROADCAST = 0x00  # §1: writes only, no reply
+WRITE_FUNCTIONS = (0x06, 0x10)
+
+
+def g3_addressing(slave_id: int) -> Callable[[ModbusPDU], Addressed]:
+    def addressed(pdu: ModbusPDU) -> Addressed:
+        if pdu.dev_id == slave_id:
+            return Addressed.ANSWER
+        if pdu.dev_id == G3_BROADCAST and pdu.function_code in WRITE_FUNCTIONS:
+            return Addressed.BROADCAST
+        return Addressed.IGNORE
+
+    return addressed
 
 
 def g3_values(house: House) -> dict[str, float]:
@@ -95,13 +115,24 @@ class SofarG3Emulator:
         self.mode_writes = 0  # EEPROM-backed: a real inverter wears out on these
         self.power_writes = 0
         self.ignored_writes = 0  # partial writes of the six power registers
-        self.passive_w: float | None = None  # edge's sign, + = discharge
+        # What 0x1187-0x118C hold, in edge's sign (+ = discharge): 0 W until written.
+        self.passive_w = 0.0
         self.on_command: Callable[[int, int], None] | None = None
         self._server: ModbusTcpServer | None = None
 
     def _apply_passive(self) -> None:
-        if self.mode == g3.MODE_PASSIVE and self.passive_w is not None:
+        if self.mode == g3.MODE_PASSIVE:
             self.house.command_passive(self.passive_w)
+
+    def _set_timeout(self, timeout_s: int | None, action: int | None) -> None:
+        inv = self.house.inverter
+        p = inv.p
+        if timeout_s is not None:
+            # 0 = no timeout (§4.2), not the model's default.
+            p = dataclasses.replace(p, heartbeat_timeout_s=float(timeout_s) or math.inf)
+        if action is not None:
+            p = dataclasses.replace(p, timeout_standby=action == g3.TIMEOUT_ACTION_STANDBY)
+        inv.p = p
 
     async def _on_access(
         self,
@@ -138,11 +169,17 @@ class SofarG3Emulator:
                 self.house.command_auto()
             else:
                 self._apply_passive()
-        if address <= g3.REG_PASSIVE_TIMEOUT < end:
-            timeout_s = vals[g3.REG_PASSIVE_TIMEOUT - address]
-            if timeout_s > 0:
-                inv = self.house.inverter
-                inv.p = dataclasses.replace(inv.p, heartbeat_timeout_s=float(timeout_s))
+        action_reg = g3.REG_PASSIVE_TIMEOUT + 1
+        if address <= g3.REG_PASSIVE_TIMEOUT < end or address <= action_reg < end:
+            timeout_s = (
+                vals[g3.REG_PASSIVE_TIMEOUT - address]
+                if address <= g3.REG_PASSIVE_TIMEOUT < end
+                else None
+            )
+            action = vals[action_reg - address] if address <= action_reg < end else None
+            if action not in (None, g3.TIMEOUT_ACTION_STANDBY, g3.TIMEOUT_ACTION_PREVIOUS_MODE):
+                return ExcCodes.ILLEGAL_VALUE
+            self._set_timeout(timeout_s, action)
         if g3.REG_PASSIVE_POWER <= address < g3.REG_PASSIVE_POWER + g3.PASSIVE_POWER_COUNT:
             if address != g3.REG_PASSIVE_POWER or count != g3.PASSIVE_POWER_COUNT:
                 self.ignored_writes += 1  # single writes are ignored (§4.2)
@@ -186,7 +223,9 @@ class SofarG3Emulator:
         )
 
     async def start(self) -> int:
-        self._server, self.port = await serve_rtu_over_tcp(self._device(), self.host, self.port)
+        self._server, self.port = await serve_rtu_over_tcp(
+            self._device(), self.host, self.port, g3_addressing(self.slave_id)
+        )
         return self.port
 
     async def stop(self) -> None:

@@ -4,17 +4,25 @@ It serves the live block 0x0200-0x0245 (FC 0x03, read-only) and the serial numbe
 0x2001-0x2007 (FC 0x03/0x04) from a simulated house, and accepts the passive-mode
 commands (0x42) and the heartbeat (0x49) as real custom PDUs. Registers are refreshed
 from the house on every read, so a reading is never older than the request.
-Facts: docs/reference/sofar-modbus.md §2-3.
+
+Addresses as on the bus (§1): only frames for its own slave id are answered; a frame for
+another id is ignored (no reply, no effect), as a device on a shared RS485 line does. The
+storage family's broadcast is 0x88 and gets no reply (§1, §3.2): only the heartbeat is
+acted on (the reference shows no other broadcast in use, so no other acts). Address 0,
+Modbus's usual broadcast, is not this family's: ignored (the reference is silent on it).
+Facts: docs/reference/sofar-modbus.md §1-3.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from enum import Enum
+from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -35,6 +43,7 @@ from edge.sim.house import House
 log = logging.getLogger(__name__)
 
 MAX_PASSIVE_W = 3000  # ME3000SP (§3.1)
+STORAGE_BROADCAST = 0x88  # §1, §3.2: time sync and heartbeat, never answered
 DEFAULT_SERIAL = "SE1ES410SIM001"  # 'S' + 'E1' = ME3000SP (§5), 14 characters
 
 
@@ -75,7 +84,8 @@ def live_values(house: House) -> dict[str, float]:
     return {
         "running_state": state,
         "grid_voltage_v": 240.0,
-        "grid_current_a": s.grid_w / 240.0,
+        # §2 gives 0x0207 no sign of its own: Sofar's, as 0x0212 (+ export).
+        "grid_current_a": -s.grid_w / 240.0,
         "grid_frequency_hz": 50.0,
         "battery_charge_power_w": -s.battery_w,
         "battery_voltage_v": pack.voltage_v,
@@ -114,13 +124,56 @@ def live_values(house: House) -> dict[str, float]:
     }
 
 
+class Addressed(Enum):
+    """What a device on the bus does with a request frame, by its address."""
+
+    ANSWER = "answer"  # its own slave id
+    BROADCAST = "broadcast"  # acted on, never answered
+    IGNORE = "ignore"  # another device's frame: no reply, no effect
+
+
+def storage_addressing(slave_id: int) -> Callable[[ModbusPDU], Addressed]:
+    """The ME3000SP / HYD-ES rule (§1, §3.2): its own id; 0x88 for the heartbeat only."""
+
+    def addressed(pdu: ModbusPDU) -> Addressed:
+        if pdu.dev_id == slave_id:
+            return Addressed.ANSWER
+        if pdu.dev_id == STORAGE_BROADCAST and pdu.function_code == HeartbeatRequest.function_code:
+            return Addressed.BROADCAST
+        return Addressed.IGNORE
+
+    return addressed
+
+
 async def serve_rtu_over_tcp(
-    device: SimDevice, host: str, port: int, custom_pdu: list[Any] | None = None
+    device: SimDevice,
+    host: str,
+    port: int,
+    addressed: Callable[[ModbusPDU], Addressed],
+    custom_pdu: list[Any] | None = None,
 ) -> tuple[ModbusTcpServer, int]:
     """A pymodbus server for `device`, Modbus RTU framing over TCP, serving in the
-    background; returns it and its TCP port (port 0 picks a free one)."""
+    background; returns it and its TCP port (port 0 picks a free one). `addressed` says
+    what the device does with each request frame: pymodbus itself would answer any id."""
+
+    def on_pdu(sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        if sending:
+            return pdu
+        verdict = addressed(pdu)
+        if verdict is Addressed.IGNORE:
+            # pymodbus drops a request whose trace returns None: nothing is sent.
+            return cast(ModbusPDU, None)
+        if verdict is Addressed.BROADCAST:
+            pdu.dev_id = 0  # the server runs a request to id 0 on every device, silently
+        return pdu
+
     server = ModbusTcpServer(
-        device, framer=FramerType.RTU, address=(host, port), custom_pdu=custom_pdu or []
+        device,
+        framer=FramerType.RTU,
+        address=(host, port),
+        custom_pdu=custom_pdu or [],
+        broadcast_enable=True,
+        trace_pdu=on_pdu,
     )
     await server.serve_forever(background=True)
     transport: Any = server.transport
@@ -231,6 +284,7 @@ class SofarEmulator:
             self._device(),
             self.host,
             self.port,
+            storage_addressing(self.slave_id),
             [PassiveRequest.bind(self._on_passive), HeartbeatRequest.bind(self._on_heartbeat)],
         )
         return self.port

@@ -65,8 +65,9 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     late.start()
     try:
         late.wait_for(lambda: len(late.on("edge/status")) == 1)
-        retained = {m.topic for m in late.messages if m.retain}
-        assert {f"homeassistant/sensor/{uid}/config" for uid in configs} <= retained
+        # Retained messages come in no set order: wait for them all (wait_for has a deadline).
+        wanted = {f"homeassistant/sensor/{uid}/config" for uid in configs}
+        late.wait_for(lambda: wanted <= {m.topic for m in late.messages if m.retain})
         assert late.on("edge/status")[0].payload == b"offline"
     finally:
         late.stop()

@@ -27,6 +27,7 @@ from edge.core.model import (
 )
 from edge.drivers.dab.driver import DabDriver, Startup
 from edge.drivers.dab.registers import DabTelemetry
+from edge.drivers.link_counters import LINK_FAULT_CLASSES, LinkCounters
 from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.loads.sim import EmulatedLoads
 from edge.drivers.pylontech.driver import PylontechDriver
@@ -44,6 +45,12 @@ from edge.sim.world import SimulatedWorld, WorldParams
 from edge.supervisor import Supervisor
 
 NOON_S = 12 * 3600.0
+
+
+def link(device: str) -> set[str]:
+    """A device's link fault counters (edge/drivers/link_counters.py)."""
+    return {f"{device}_link_{attr}" for attr, _name in LINK_FAULT_CLASSES}
+
 
 # Whatever is fitted: the decision, the requests and settings in force, the inverter.
 ALWAYS = {
@@ -77,7 +84,7 @@ ALWAYS = {
     "pv_today_kwh",
     "battery_charge_today_kwh",
     "battery_discharge_today_kwh",
-}
+} | link("inverter")
 BMS = {
     "bms_charge_limit_a",
     "bms_discharge_limit_a",
@@ -88,7 +95,7 @@ BMS = {
     "bms_soc_pct",
     "bms_alarm",
     "bms_alarms",
-}
+} | link("bms")
 LOADS = {
     "diverter_setpoint_w",
     "heater_power_w",
@@ -105,7 +112,7 @@ DAB = {
     "dab_writes",
     "dab_tripped",
     "dab_faults",
-}
+} | link("dab")
 
 
 async def _live_doc(family: str, dab: bool, bms: bool, loads: bool) -> dict:
@@ -172,7 +179,7 @@ def test_the_live_state_document_has_these_keys_per_device_combination(
 ):
     doc = asyncio.run(_live_doc(family, dab, bms, loads))
     assert set(doc) == keys
-    assert len(keys) == 30 + 9 * bms + 6 * loads + 7 * dab  # the groups do not overlap
+    assert len(keys) == 35 + 14 * bms + 6 * loads + 12 * dab  # the groups do not overlap
 
 
 # A hand-built tick: every value distinct, most needing a rounding.
@@ -255,9 +262,20 @@ TELEMETRY = DabTelemetry(
 def devices(dab: bool = True, bms: bool = True, loads: bool = True) -> Devices:
     """The ports as plain data: what the state document reads of each device."""
     return Devices(
-        inverter=SimpleNamespace(last_live=LIVE, writes=SimpleNamespace(total=17)),
-        dab=SimpleNamespace(startup=Startup.READY, writes=42, telemetry=TELEMETRY) if dab else None,
-        bms=SimpleNamespace(sample=lambda t_s: Sample(LIMITS, t_s - T_S + 1.5)) if bms else None,
+        inverter=SimpleNamespace(
+            last_live=LIVE, writes=SimpleNamespace(total=17), counters=LinkCounters(crc_errors=3)
+        ),
+        dab=SimpleNamespace(
+            startup=Startup.READY, writes=42, telemetry=TELEMETRY, counters=LinkCounters(timeouts=2)
+        )
+        if dab
+        else None,
+        bms=SimpleNamespace(
+            sample=lambda t_s: Sample(LIMITS, t_s - T_S + 1.5),
+            counters=LinkCounters(late_replies=1, reconnects=1),
+        )
+        if bms
+        else None,
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=9)) if loads else None,
     )
 
@@ -317,6 +335,11 @@ def test_the_values_of_a_hand_built_tick():
         "dab_writes": 42,
         "dab_tripped": "ON",
         "dab_faults": "string_ov, cell_ov",
+        **{k: 0 for k in link("inverter") | link("dab") | link("bms")},
+        "inverter_link_crc_errors": 3,
+        "dab_link_timeouts": 2,
+        "bms_link_late_replies": 1,
+        "bms_link_reconnects": 1,
     }
 
 
@@ -327,13 +350,19 @@ def test_a_quiet_tick_and_what_is_left_out():
     image = ProcessImage(T_S, IMAGE.inverter, None, None, None)
     sp = Setpoints(InverterCommand(InverterMode.SELF_USE), 0.0, "BMS silent")
     ports = Devices(
-        inverter=SimpleNamespace(last_live=quiet, writes=SimpleNamespace(total=0)),
-        dab=SimpleNamespace(startup=Startup.WAIT_BUS, writes=0, telemetry=None),
-        bms=SimpleNamespace(sample=lambda t_s: None),
+        inverter=SimpleNamespace(
+            last_live=quiet, writes=SimpleNamespace(total=0), counters=LinkCounters()
+        ),
+        dab=SimpleNamespace(
+            startup=Startup.WAIT_BUS, writes=0, telemetry=None, counters=LinkCounters()
+        ),
+        bms=SimpleNamespace(sample=lambda t_s: None, counters=LinkCounters(timeouts=4)),
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=0)),
     )
     doc = state_doc(image, sp, ports, Requests(emergency_stop=True), EdgeConfig())
-    assert set(doc) == ALWAYS | {"dab_startup", "dab_writes"}
+    # A device not heard yet still shows its link's faults: that is when they matter.
+    assert set(doc) == ALWAYS | {"dab_startup", "dab_writes"} | link("dab") | link("bms")
+    assert doc["bms_link_timeouts"] == 4
     assert (doc["mode"], doc["safe_state"], doc["inverter_fault"]) == ("self_use", "ON", "OFF")
     assert (doc["emergency_stop"], doc["mode_request"], doc["export_limit_w"]) == (
         "ON",
@@ -377,7 +406,7 @@ def test_every_key_comes_from_the_tables():
     fields = [key for key, _read in FIELDS]
     assert fields == ["t_s", "mode", "export_over_limit_w"]
     listed = entities + controls + fields
-    assert len(listed) == len(set(listed)) == 52
+    assert len(listed) == len(set(listed)) == 67
     doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
     assert set(doc) == set(listed) == ALWAYS | BMS | LOADS | DAB
 
@@ -401,7 +430,8 @@ def test_each_source_is_read_once_a_tick():
         return Sample(LIMITS, 1.0)
 
     ports = devices()
-    ports = Devices(ports.inverter, ports.dab, SimpleNamespace(sample=sample), ports.loads)
+    bms = SimpleNamespace(sample=sample, counters=LinkCounters())
+    ports = Devices(ports.inverter, ports.dab, bms, ports.loads)
     doc = state_doc(IMAGE, SETPOINTS, ports, REQUESTS, EdgeConfig())
     assert asked == [T_S]  # nine keys, one read
     assert doc["bms_alarms"] == "cell overvoltage; charge overcurrent"

@@ -123,8 +123,9 @@ def test_system_parameters_and_charge_management(pack):
     adr, v_chg, v_dis, i_chg, i_dis, status = struct.unpack(">BHHhhB", info)
     assert (adr, v_chg, v_dis) == (2, 53200, 45000)
     charge_a, discharge_a = pack.limits_a()
+    # The discharge limit goes negative, as in real replies (§1.9).
     assert i_chg / 10 == pytest.approx(charge_a / 3) and i_dis / 10 == pytest.approx(
-        discharge_a / 3
+        -discharge_a / 3
     )
     assert status & 0x80 and status & 0x40  # charge and discharge enabled at 60 %
 

@@ -116,7 +116,7 @@ def test_partial_or_single_register_writes_do_not_act():
             try:
                 await c.write_registers(g3.REG_MODE, [g3.MODE_PASSIVE], device_id=1)
                 r = await c.write_registers(0x1189, [0, 0x07D0], device_id=1)  # 2 of the 6
-                assert not r.isError() and emu.ignored_writes == 1 and emu.passive_w is None
+                assert not r.isError() and emu.ignored_writes == 1 and emu.power_writes == 0
                 r = await c.write_register(0x1187, 0, device_id=1)  # FC 0x06
                 assert r.isError()
                 r = await c.write_registers(g3.REG_PASSIVE_POWER, [0, 0, 0, 1, 0, 2], device_id=1)
