@@ -6,6 +6,10 @@ Every setting is declared once, with `setting(...)`: its default, its help text,
 serves validation, the reload (edge/settings.py), the core's config and the on-device menu
 (edge/menu/schema.py). A bad file raises ConfigError naming the key, the value and what is
 allowed.
+
+Types are strict (pydantic's strict mode): `slave_id = true`, `max_charge_w = "3000"` and
+`enabled = "yes"` are refused rather than read as 1, 3000 and true; an integer is taken
+where a float is wanted; nan and inf are refused.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def setting_specs(model: type[BaseModel], prefix: str = "") -> list[SettingSpec]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 Port = Annotated[

@@ -71,3 +71,34 @@ def test_not_toml_and_missing_file(tmp_path: Path):
         load_config(bad)
     with pytest.raises(ConfigError, match="cannot read the configuration file"):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"inverter": {"slave_id": True}}, "inverter.slave_id = True: Input should be a valid int"),
+        (
+            {"inverter": {"max_charge_w": "3000"}},
+            "inverter.max_charge_w = '3000': Input should be a valid integer",
+        ),
+        ({"dab": {"enabled": "yes"}}, "dab.enabled = 'yes': Input should be a valid boolean"),
+        ({"dab": {"slave_id": 1.0}}, "dab.slave_id = 1.0: Input should be a valid integer"),
+        ({"policy": {"tick_s": False}}, "policy.tick_s = False: Input should be a valid number"),
+        ({"mqtt": {"tls": 1}}, "mqtt.tls = 1: Input should be a valid boolean"),
+        ({"site": {"name": 5}}, "site.name = 5: Input should be a valid string"),
+    ],
+)
+def test_types_are_strict(data, expected):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data, "site.toml")
+    assert expected in str(exc.value)
+
+
+def test_an_int_where_a_float_is_wanted_is_taken():
+    cfg = parse_config({"policy": {"tick_s": 2}, "battery": {"reserve_soc_pct": 30}})
+    assert (cfg.policy.tick_s, cfg.battery.reserve_soc_pct) == (2.0, 30.0)
+
+
+def test_nan_and_infinity_are_refused():
+    with pytest.raises(ConfigError, match=r"policy\.tick_s = nan: Input should be a finite number"):
+        parse_config({"policy": {"tick_s": float("nan")}})
