@@ -4,8 +4,11 @@ Topic: `<base>/cmd/<key>` (never retained; a broker ACL can grant exactly `<base
 Payload: the plain value (`ON`, `PRESS`, `1500`, `self_use`), or JSON
 `{"value": ..., "sent_s": <Unix time>, "for_s": <seconds>}`. Home Assistant's discovery
 sends the JSON form (its command template stamps `sent_s` with `now()`), so a command that
-sat in a queue or is replayed later than mqtt.command_max_age_s is refused. A retained
-command is refused whatever it says: it would act again on every reconnect.
+sat in a queue or is replayed later than mqtt.command_max_age_s, or comes from more than
+FUTURE_SLACK_S in the future, is refused -- unless it only stops or reduces (SAFETY: the
+emergency stop, force charge 0, standby, self_use, a switch OFF), which is taken whatever
+its sent_s says. A retained command is refused whatever it says: it would act again on
+every reconnect.
 
 Types are strict: a number is a JSON number (never true/false) or, in the plain form,
 decimal text (no `2_000`, `1e3`, `nan`); a switch is ON/OFF (or JSON true/false, never 1);
@@ -145,6 +148,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
 
 BY_KEY = {c.key: c for c in COMMANDS}
 
+# Commands that only stop or reduce, by the values that do: they are taken whatever their
+# sent_s says, because a late stop is still a stop and a clock that is off (HA's or ours)
+# must never block one. Standby (battery idle) and self_use (the inverter's own mode, where
+# every fault leaves it) hand control away from the controller. Everything else starts or
+# changes something and is time-checked: clear_trip, a boost, a force charge above 0,
+# `auto` (it releases a standby), switches turned ON, and the settings.
+SAFETY: dict[str, tuple[str | float | bool, ...]] = {
+    "emergency_stop": (True,),  # PRESS
+    "force_charge_w": (0.0,),  # ends a force charge
+    "mode": ("standby", "self_use"),
+    "diverter_enabled": (False,),
+    "allow_battery_to_heat_water": (False,),
+}
+
 
 @dataclass(frozen=True)
 class Command:
@@ -216,19 +233,6 @@ def parse_command(
     if unknown:
         return Rejected(key, f"unknown field {shown(unknown[0])}: allowed {', '.join(JSON_FIELDS)}")
     for_s = cfg.policy.request_s
-    if "sent_s" in doc:
-        sent = _number(doc["sent_s"], plain=False)
-        if sent is None:
-            return Rejected(key, f"sent_s = {shown(doc['sent_s'])} is not a time (Unix seconds)")
-        age = wall_now_s - sent
-        if age > cfg.mqtt.command_max_age_s:
-            return Rejected(
-                key,
-                f"sent {age:.0f} s ago, older than mqtt.command_max_age_s"
-                f" ({cfg.mqtt.command_max_age_s:g} s)",
-            )
-        if age < -FUTURE_SLACK_S:
-            return Rejected(key, f"sent_s is {-age:.0f} s in the future: check the clocks")
     if "for_s" in doc:
         f = _number(doc["for_s"], plain=False)
         if f is None or not FOR_S_MIN <= f <= FOR_S_MAX:
@@ -237,7 +241,34 @@ def parse_command(
             )
         for_s = f
     value = _value(spec, doc["value"], cfg, plain=False)
-    return value if isinstance(value, Rejected) else Command(key, value, for_s)
+    if isinstance(value, Rejected):
+        return value
+    if "sent_s" in doc and not is_safety(key, value):
+        stale = _stale(key, doc["sent_s"], wall_now_s, cfg)
+        if stale is not None:
+            return stale
+    return Command(key, value, for_s)
+
+
+def is_safety(key: str, value: str | float | bool) -> bool:
+    """A command that only stops or reduces (SAFETY): taken whatever its sent_s says."""
+    return any(type(value) is type(v) and value == v for v in SAFETY.get(key, ()))
+
+
+def _stale(key: str, sent_s: Any, wall_now_s: float, cfg: EdgeConfig) -> Rejected | None:
+    sent = _number(sent_s, plain=False)
+    if sent is None:
+        return Rejected(key, f"sent_s = {shown(sent_s)} is not a time (Unix seconds)")
+    age = wall_now_s - sent
+    if age > cfg.mqtt.command_max_age_s:
+        return Rejected(
+            key,
+            f"sent {age:.0f} s ago, older than mqtt.command_max_age_s"
+            f" ({cfg.mqtt.command_max_age_s:g} s)",
+        )
+    if age < -FUTURE_SLACK_S:
+        return Rejected(key, f"sent_s is {-age:.0f} s in the future: check the clocks")
+    return None
 
 
 def _value(

@@ -46,9 +46,9 @@ def stamped(value, sent_s: float = NOW, **extra) -> bytes:
         ("mode", b'{"value": "auto"', False, "payload is not valid JSON"),
         ("mode", b'{"mode": "auto"}', False, 'JSON payload needs a "value"'),
         ("mode", b"\xff\xfe", False, "payload is not UTF-8"),
-        ("mode", stamped("standby", NOW - 3600), False, "sent 3600 s ago, older than"),
-        ("mode", stamped("standby", NOW + 600), False, "600 s in the future"),
-        ("mode", stamped("standby", "noon"), False, "is not a time"),
+        ("mode", stamped("auto", NOW - 3600), False, "sent 3600 s ago, older than"),
+        ("mode", stamped("auto", NOW + 600), False, "600 s in the future"),
+        ("mode", stamped("auto", "noon"), False, "is not a time"),
         ("mode", stamped("standby", for_s=10), False, "for_s = 10: allowed 60 to 86400 s"),
     ],
 )
@@ -172,7 +172,7 @@ NESTED = "[" * 100_000 + "]" * 100_000
             "payload is 5011 bytes; a command is at most 1024",
         ),
         ("force_charge_w", '{"value": ' + "9" * 900 + "}", "force_charge_w = 9999"),
-        ("mode", f'{{"value": "standby", "sent_s": {HUGE}}}', "is not a time"),
+        ("mode", f'{{"value": "auto", "sent_s": {HUGE}}}', "is not a time"),
         ("mode", f'{{"value": "standby", "for_s": {HUGE}}}', "allowed 60 to 86400 s"),
         ("mode", f'{{"value": {NESTED}}}', "payload is 200011 bytes"),
         ("mode", '{"value": ' + "[" * 400 + "]" * 400 + "}", "mode [[[[...]]]]: allowed"),
@@ -220,3 +220,47 @@ def test_typed_values_that_fit_are_taken():
     assert parse_command("mode", stamped("auto", for_s=60), False, NOW, CFG) == Command(
         "mode", "auto", 60.0
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("emergency_stop", "PRESS"),
+        ("force_charge_w", 0),
+        ("mode", "standby"),
+        ("mode", "self_use"),
+        ("diverter_enabled", "OFF"),
+        ("allow_battery_to_heat_water", False),
+    ],
+)
+@pytest.mark.parametrize("sent_s", [NOW + 10, NOW + 86400, NOW - 3600, "noon", 1e300])
+def test_a_command_that_only_stops_is_taken_whatever_its_timestamp(key, value, sent_s):
+    out = parse_command(key, stamped(value, sent_s), False, NOW, CFG)
+    assert isinstance(out, Command), out
+    assert out.key == key
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("clear_trip", "PRESS"),
+        ("boost_hot_water", "PRESS"),
+        ("force_charge_w", 1000),
+        ("mode", "auto"),
+        ("diverter_enabled", "ON"),
+        ("allow_battery_to_heat_water", True),
+        ("max_charge_w", 100),
+        ("export_limit_w", 0),
+    ],
+)
+def test_a_command_that_starts_or_changes_something_is_time_checked(key, value):
+    future = parse_command(key, stamped(value, NOW + 10), False, NOW, CFG)
+    assert isinstance(future, Rejected) and "10 s in the future" in future.reason
+    old = parse_command(key, stamped(value, NOW - 31), False, NOW, CFG)
+    assert isinstance(old, Rejected) and "sent 31 s ago" in old.reason
+    assert isinstance(parse_command(key, stamped(value, NOW - 29), False, NOW, CFG), Command)
+
+
+def test_a_retained_emergency_stop_is_still_refused():
+    out = parse_command("emergency_stop", b"PRESS", True, NOW, CFG)
+    assert isinstance(out, Rejected) and "retained" in out.reason
