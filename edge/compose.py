@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from edge.clock import ScaledClock
-from edge.config import EdgeConfig, load_config
+from edge.config import EdgeConfig, load_config, require_devices
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.hardware import hardware_loads
@@ -218,6 +218,7 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     """`edge run`: the supervisor against the devices the site file names, on the wall
     clock (local time)."""
     cfg = load_config(config_path)
+    require_devices(cfg, config_path)
     # Local time as seconds since the epoch: the time of day for the log, and whole days
     # for the daily write budget that must not reset on a restart.
     now = time.time()
