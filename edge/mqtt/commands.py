@@ -191,16 +191,16 @@ def _number(raw: Any, plain: bool) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _json(text: str) -> Any:
-    """The JSON document, or a Rejected's reason (str) inside a 1-tuple."""
+def _json(text: str) -> tuple[Any, str | None]:
+    """The JSON document, or why there is none."""
     try:
-        return json.loads(text)
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
-        return (f"payload is not valid JSON: {exc.msg}",)
+        return None, f"payload is not valid JSON: {exc.msg}"
     except RecursionError:
-        return ("payload is not valid JSON: nested too deeply",)
+        return None, "payload is not valid JSON: nested too deeply"
     except ValueError:  # an integer past Python's digit limit (sys.int_info)
-        return ("payload is not valid JSON: a number too long",)
+        return None, "payload is not valid JSON: a number too long"
 
 
 def parse_command(
@@ -224,9 +224,9 @@ def parse_command(
     if not text.startswith("{"):
         value = _value(spec, text, cfg, plain=True)
         return value if isinstance(value, Rejected) else Command(key, value, cfg.policy.request_s)
-    doc = _json(text)
-    if isinstance(doc, tuple):
-        return Rejected(key, doc[0])
+    doc, error = _json(text)
+    if error is not None:
+        return Rejected(key, error)
     if not isinstance(doc, dict) or "value" not in doc:
         return Rejected(key, 'JSON payload needs a "value"')
     unknown = [k for k in doc if k not in JSON_FIELDS]
