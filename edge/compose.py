@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.clock import ScaledClock, local_clock
-from edge.config import EdgeConfig, load_config
+from edge.config import EdgeConfig, load_config, require_devices
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver
 from edge.drivers.loads.hardware import hardware_loads
@@ -269,6 +269,7 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     """`edge run`: the supervisor against the devices the site file names, on the wall
     clock (local time)."""
     cfg = load_config(config_path)
+    require_devices(cfg, config_path)
     clock = local_clock()
     synchronised = clock.synchronised()
     if synchronised is False:

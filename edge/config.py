@@ -6,10 +6,20 @@ Every setting is declared once, with `setting(...)`: its default, its help text,
 serves validation, the reload (edge/settings.py), the core's config and the on-device menu
 (edge/menu/schema.py). A bad file raises ConfigError naming the key, the value and what is
 allowed.
+
+Types are strict (pydantic's strict mode): `slave_id = true`, `max_charge_w = "3000"` and
+`enabled = "yes"` are refused rather than read as 1, 3000 and true; an integer is taken
+where a float is wanted; nan and inf are refused. Every way a file can fail (unreadable,
+over MAX_FILE_BYTES, not UTF-8, not TOML, invalid) is a ConfigError that starts with the
+file's name, and its size is bounded: the first MAX_ERRORS_SHOWN bad keys, each in a line
+of at most MAX_LINE_CHARS, then "and N more". `edge run` also needs the devices named
+(require_devices); only the demo and the simulator run on the defaults.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 
-from edge.errors import ConfigError
+from edge.errors import ConfigError, clip, shown
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "examples" / "simulated-house.toml"
 
@@ -84,7 +94,7 @@ def setting_specs(model: type[BaseModel], prefix: str = "") -> list[SettingSpec]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 Port = Annotated[
@@ -548,36 +558,81 @@ class EdgeConfig(_Model):
     simulation: SimulationConfig = SimulationConfig()
 
 
+MAX_FILE_BYTES = 2**20  # a site file is a few kB; a larger one is refused unread
+MAX_ERRORS_SHOWN = 20  # a message names this many bad keys, then "and N more"
+MAX_LINE_CHARS = 200  # each of them in one line of at most this many characters
+
+
 def _describe(err: Any) -> str:
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    value = err.get("input")
+    value = shown(err.get("input"))
     allowed = err["msg"]
     ctx = err.get("ctx") or {}
     if err["type"] == "extra_forbidden":
-        return f"{key} = {value!r}: unknown key (check the spelling; see the example config)"
+        return f"{key} = {value}: unknown key (check the spelling; see the example config)"
     if err["type"] == "literal_error" and "expected" in ctx:
         allowed = f"allowed: {ctx['expected']}"
-    return f"{key} = {value!r}: {allowed}"
+    return clip(f"{key} = {value}: {allowed}", MAX_LINE_CHARS)
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> EdgeConfig:
-    """Validate a parsed TOML document; raise ConfigError naming every bad key."""
+    """Validate a parsed TOML document; raise ConfigError naming the bad keys (the first
+    MAX_ERRORS_SHOWN, then how many more)."""
     try:
         return EdgeConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe(e) for e in exc.errors()]
+        errors = exc.errors()
+        lines = [clip(_describe(e), MAX_LINE_CHARS) for e in errors[:MAX_ERRORS_SHOWN]]
+        if len(errors) > MAX_ERRORS_SHOWN:
+            lines.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
         raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
 
 
 def load_config(path: Path | str) -> EdgeConfig:
-    """Read and validate a TOML site file."""
+    """Read and validate a TOML site file. Every way it can fail is a ConfigError that
+    starts with the file's name: unreadable, too large, not UTF-8, not TOML, or invalid."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+            size = len(raw) if len(raw) <= MAX_FILE_BYTES else os.fstat(f.fileno()).st_size
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read the configuration file: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(f"{p}: {size} bytes; a site file is at most {MAX_FILE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start});"
+            " a site file is TOML text"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        raise ConfigError(clip(f"{p}: not valid TOML: {exc}", MAX_LINE_CHARS * 2)) from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid TOML: nested too deeply") from None
+    except ValueError:  # an integer past Python's digit limit (sys.int_info)
+        raise ConfigError(
+            f"{p}: not valid TOML: an integer of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
     return parse_config(data, str(p))
+
+
+def require_devices(cfg: EdgeConfig, path: Path | str) -> None:
+    """`edge run` drives real devices, so the site file must name them: the inverter's
+    family and port, and the DAB board's port unless dab.enabled = false. (The defaults
+    point at the simulated house on 127.0.0.1, which only `edge demo` and `edge sim` use.)
+    Raises ConfigError naming every missing key."""
+    # A key the file gave is in its model's model_fields_set; a default is not.
+    missing = [
+        f"inverter.{k}" for k in ("family", "port") if k not in cfg.inverter.model_fields_set
+    ]
+    if cfg.dab.enabled and "port" not in cfg.dab.model_fields_set:
+        missing.append("dab.port (or dab.enabled = false)")
+    if missing:
+        raise ConfigError(
+            f"{path}: `edge run` needs the devices named; missing {', '.join(missing)}"
+            f" (see {EXAMPLE_CONFIG.name})"
+        )

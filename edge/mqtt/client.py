@@ -8,14 +8,18 @@ import socket
 import ssl
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.config import MqttConfig
 from edge.errors import ConfigError
 
 
-def make_client(cfg: MqttConfig, client_id: str) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+def make_client(
+    cfg: MqttConfig,
+    client_id: str,
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311,
+) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
     if cfg.username is not None:
         client.username_pw_set(cfg.username, cfg.password)
     if cfg.tls:

@@ -4,8 +4,17 @@ Topic: `<base>/cmd/<key>` (never retained; a broker ACL can grant exactly `<base
 Payload: the plain value (`ON`, `PRESS`, `1500`, `self_use`), or JSON
 `{"value": ..., "sent_s": <Unix time>, "for_s": <seconds>}`. Home Assistant's discovery
 sends the JSON form (its command template stamps `sent_s` with `now()`), so a command that
-sat in a queue or is replayed later than mqtt.command_max_age_s is refused. A retained
-command is refused whatever it says: it would act again on every reconnect.
+sat in a queue or is replayed later than mqtt.command_max_age_s, or comes from more than
+FUTURE_SLACK_S in the future, is refused -- unless it only stops or reduces (SAFETY: the
+emergency stop, force charge 0, standby, self_use, a switch OFF), which is taken whatever
+its sent_s says. A retained command is refused whatever it says: it would act again on
+every reconnect.
+
+Types are strict: a number is a JSON number (never true/false) or, in the plain form,
+decimal text (no `2_000`, `1e3`, `nan`); a switch is ON/OFF (or JSON true/false, never 1);
+a mode or a button is a string; the JSON form has no fields but value, sent_s and for_s. A
+payload over MAX_PAYLOAD_BYTES is refused unread, and a refusal quotes the input cut short
+(edge.errors.shown), so no input makes a large reason or an exception.
 
 Requests that act for a while (mode, force charge, boost) end after `for_s`, by default
 policy.request_s. There is no command that writes a register: every command names one of
@@ -19,16 +28,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from edge.config import EdgeConfig
 from edge.core.model import RequestMode, Requests
+from edge.errors import shown
 
 MODES = ("auto", "self_use", "standby")
 FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
 FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
+MAX_PAYLOAD_BYTES = 1024  # HA's JSON form is under 100 bytes; longer is refused unread
+JSON_FIELDS = ("value", "sent_s", "for_s")
+_DECIMAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?")  # the plain form's numbers
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
 
 BY_KEY = {c.key: c for c in COMMANDS}
 
+# Commands that only stop or reduce, by the values that do: they are taken whatever their
+# sent_s says, because a late stop is still a stop and a clock that is off (HA's or ours)
+# must never block one. Standby (battery idle) and self_use (the inverter's own mode, where
+# every fault leaves it) hand control away from the controller. Everything else starts or
+# changes something and is time-checked: clear_trip, a boost, a force charge above 0,
+# `auto` (it releases a standby), switches turned ON, and the settings.
+SAFETY: dict[str, tuple[str | float | bool, ...]] = {
+    "emergency_stop": (True,),  # PRESS
+    "force_charge_w": (0.0,),  # ends a force charge
+    "mode": ("standby", "self_use"),
+    "diverter_enabled": (False,),
+    "allow_battery_to_heat_water": (False,),
+}
+
 
 @dataclass(frozen=True)
 class Command:
@@ -148,85 +176,127 @@ class Rejected:
     reason: str
 
 
-def _number(raw: Any) -> float | None:
+def _number(raw: Any, plain: bool) -> float | None:
+    """A finite number: a JSON number (never true/false), or, in the plain form, decimal
+    text (`1500`, `-2.5`; no exponent, `_`, `nan` or `inf`)."""
+    if plain:
+        if not isinstance(raw, str) or not _DECIMAL.fullmatch(raw):
+            return None
+    elif isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
     try:
         v = float(raw)
-    except (TypeError, ValueError):
+    except OverflowError:  # a JSON integer of hundreds of digits
         return None
     return v if math.isfinite(v) else None
+
+
+def _json(text: str) -> tuple[Any, str | None]:
+    """The JSON document, or why there is none."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"payload is not valid JSON: {exc.msg}"
+    except RecursionError:
+        return None, "payload is not valid JSON: nested too deeply"
+    except ValueError:  # an integer past Python's digit limit (sys.int_info)
+        return None, "payload is not valid JSON: a number too long"
 
 
 def parse_command(
     key: str, payload: bytes, retained: bool, wall_now_s: float, cfg: EdgeConfig
 ) -> Command | Rejected:
-    """Validate one message on `<base>/cmd/<key>` against the config's bounds."""
+    """Validate one message on `<base>/cmd/<key>` against the config's bounds. Never
+    raises: anything else is a Rejected whose reason quotes the input cut short."""
     spec = BY_KEY.get(key)
     if spec is None:
-        return Rejected(key, f"unknown command {key!r}; known: {', '.join(BY_KEY)}")
+        return Rejected(key, f"unknown command {shown(key)}; known: {', '.join(BY_KEY)}")
     if retained:
         return Rejected(key, "retained command refused: publish commands with retain off")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return Rejected(
+            key, f"payload is {len(payload)} bytes; a command is at most {MAX_PAYLOAD_BYTES}"
+        )
     try:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
         return Rejected(key, "payload is not UTF-8 text")
-    raw: Any = text
+    if not text.startswith("{"):
+        value = _value(spec, text, cfg, plain=True)
+        return value if isinstance(value, Rejected) else Command(key, value, cfg.policy.request_s)
+    doc, error = _json(text)
+    if error is not None:
+        return Rejected(key, error)
+    if not isinstance(doc, dict) or "value" not in doc:
+        return Rejected(key, 'JSON payload needs a "value"')
+    unknown = [k for k in doc if k not in JSON_FIELDS]
+    if unknown:
+        return Rejected(key, f"unknown field {shown(unknown[0])}: allowed {', '.join(JSON_FIELDS)}")
     for_s = cfg.policy.request_s
-    if text.startswith("{"):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return Rejected(key, f"payload is not valid JSON: {exc.msg}")
-        if not isinstance(doc, dict) or "value" not in doc:
-            return Rejected(key, 'JSON payload needs a "value"')
-        raw = doc["value"]
-        if "sent_s" in doc:
-            sent = _number(doc["sent_s"])
-            if sent is None:
-                return Rejected(key, f"sent_s = {doc['sent_s']!r} is not a time")
-            age = wall_now_s - sent
-            if age > cfg.mqtt.command_max_age_s:
-                return Rejected(
-                    key,
-                    f"sent {age:.0f} s ago, older than mqtt.command_max_age_s"
-                    f" ({cfg.mqtt.command_max_age_s:g} s)",
-                )
-            if age < -FUTURE_SLACK_S:
-                return Rejected(key, f"sent_s is {-age:.0f} s in the future: check the clocks")
-        if "for_s" in doc:
-            f = _number(doc["for_s"])
-            if f is None or not FOR_S_MIN <= f <= FOR_S_MAX:
-                return Rejected(
-                    key, f"for_s = {doc['for_s']!r}: allowed {FOR_S_MIN:g} to {FOR_S_MAX:g} s"
-                )
-            for_s = f
-    value = _value(spec, raw, cfg)
+    if "for_s" in doc:
+        f = _number(doc["for_s"], plain=False)
+        if f is None or not FOR_S_MIN <= f <= FOR_S_MAX:
+            return Rejected(
+                key, f"for_s = {shown(doc['for_s'])}: allowed {FOR_S_MIN:g} to {FOR_S_MAX:g} s"
+            )
+        for_s = f
+    value = _value(spec, doc["value"], cfg, plain=False)
     if isinstance(value, Rejected):
         return value
+    if "sent_s" in doc and not is_safety(key, value):
+        stale = _stale(key, doc["sent_s"], wall_now_s, cfg)
+        if stale is not None:
+            return stale
     return Command(key, value, for_s)
 
 
-def _value(spec: CommandSpec, raw: Any, cfg: EdgeConfig) -> str | float | bool | Rejected:
+def is_safety(key: str, value: str | float | bool) -> bool:
+    """A command that only stops or reduces (SAFETY): taken whatever its sent_s says."""
+    return any(type(value) is type(v) and value == v for v in SAFETY.get(key, ()))
+
+
+def _stale(key: str, sent_s: Any, wall_now_s: float, cfg: EdgeConfig) -> Rejected | None:
+    sent = _number(sent_s, plain=False)
+    if sent is None:
+        return Rejected(key, f"sent_s = {shown(sent_s)} is not a time (Unix seconds)")
+    age = wall_now_s - sent
+    if age > cfg.mqtt.command_max_age_s:
+        return Rejected(
+            key,
+            f"sent {age:.0f} s ago, older than mqtt.command_max_age_s"
+            f" ({cfg.mqtt.command_max_age_s:g} s)",
+        )
+    if age < -FUTURE_SLACK_S:
+        return Rejected(key, f"sent_s is {-age:.0f} s in the future: check the clocks")
+    return None
+
+
+def _value(
+    spec: CommandSpec, raw: Any, cfg: EdgeConfig, plain: bool
+) -> str | float | bool | Rejected:
+    """raw: the plain payload's text, or the JSON "value" (whose type must fit: a number,
+    a string, or for a switch also true/false; 1 is not ON)."""
     key = spec.key
     if spec.component == "select":
-        if raw not in MODES:
-            return Rejected(key, f"mode {raw!r}: allowed {', '.join(MODES)}")
-        return str(raw)
+        if not isinstance(raw, str) or raw not in MODES:
+            return Rejected(key, f"mode {shown(raw)}: allowed {', '.join(MODES)}")
+        return raw
     if spec.bounds is not None:  # a number
-        v = _number(raw)
+        v = _number(raw, plain)
         b = spec.bounds(cfg)
         if v is None or not b.low <= v <= b.high:
             return Rejected(
-                key, f"{key} = {raw!r}: allowed {b.low:g} to {b.high:g} {b.unit} ({b.source})"
+                key, f"{key} = {shown(raw)}: allowed {b.low:g} to {b.high:g} {b.unit} ({b.source})"
             )
         return v
     if spec.component == "switch":
-        if raw in ("ON", True):
+        if raw == "ON" or raw is True:
             return True
-        if raw in ("OFF", False):
+        if raw == "OFF" or raw is False:
             return False
-        return Rejected(key, f"{key} = {raw!r}: allowed ON or OFF")
+        return Rejected(key, f"{key} = {shown(raw)}: allowed ON or OFF")
     if raw != "PRESS":
-        return Rejected(key, f"{key} = {raw!r}: a button sends PRESS")
+        return Rejected(key, f"{key} = {shown(raw)}: a button sends PRESS")
     return True
 
 

@@ -4,6 +4,12 @@ The will (`<base>/status` = offline, retained) is set before connecting, and `on
 is published retained on every connect. Discovery is published retained on connect and
 again whenever Home Assistant announces itself online on `<prefix>/status`
 (docs/reference/ha-mqtt-discovery.md §5). paho's own network thread reconnects.
+
+The client speaks MQTT 5 so that it can subscribe to commands with Retain As Published:
+under MQTT 3.1.1 the broker clears the retain flag of a message it forwards live, so a
+command published retained while we are connected would look like any other, and act
+again on every reconnect. A command's result is bounded: its strings are cut to
+MAX_ECHO_CHARS with a marker, whatever the payload was.
 """
 
 from __future__ import annotations
@@ -15,13 +21,19 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.config import EdgeConfig, MqttConfig
+from edge.errors import clip
 from edge.mqtt.client import diagnose, make_client
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
 from edge.mqtt.outbox import Outbox, OutboxSender
 
 log = logging.getLogger("edge.mqtt")
+
+MAX_ECHO_CHARS = 200  # a string in a command's result (the payload, the key), at most
+MAX_KEY_CHARS = 64  # a command key longer than any known one is cut before it is logged
 
 
 class MqttPublisher:
@@ -43,7 +55,7 @@ class MqttPublisher:
         # Called from paho's network thread with (key, payload, retained) for every message
         # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
         self.on_command: Callable[[str, bytes, bool], None] | None = None
-        self._client = make_client(cfg, client_id)
+        self._client = make_client(cfg, client_id, MQTTProtocolVersion.MQTTv5)
         self._client.will_set(self.topics.status, "offline", qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
@@ -73,7 +85,10 @@ class MqttPublisher:
         self.connect_failure = None
         client.publish(self.topics.status, "online", qos=1, retain=True)
         client.subscribe(self.topics.ha_status, qos=1)
-        client.subscribe(self.topics.command("+"), qos=1)
+        # The retain flag as the sender set it, also on live delivery (MQTT 5 §3.8.3.1).
+        client.subscribe(
+            self.topics.command("+"), options=SubscribeOptions(qos=1, retainAsPublished=True)
+        )
         self.publish_discovery()
         self.connected.set()
         self.sender.wake()
@@ -98,7 +113,7 @@ class MqttPublisher:
             return
         key = self.topics.command_key(msg.topic)
         if key is not None and self.on_command is not None:
-            self.on_command(key, bytes(msg.payload), bool(msg.retain))
+            self.on_command(clip(key, MAX_KEY_CHARS), bytes(msg.payload), bool(msg.retain))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _rc: Any, _p: Any) -> None:
         self.sender.acked(mid)  # never blocks: paho holds its locks here
@@ -124,9 +139,13 @@ class MqttPublisher:
         self.sender.send(self.topics.energy, payload, "counter")
 
     def publish_command_result(self, result: dict[str, Any]) -> None:
-        """What became of a command: accepted, or refused with the reason (not retained)."""
+        """What became of a command: accepted, or refused with the reason (not retained).
+        Strings are cut to MAX_ECHO_CHARS: a 1 MB payload is not echoed back."""
+        bounded = {
+            k: clip(v, MAX_ECHO_CHARS) if isinstance(v, str) else v for k, v in result.items()
+        }
         self._client.publish(
-            self.topics.command_result, json.dumps(result, sort_keys=True), qos=1, retain=False
+            self.topics.command_result, json.dumps(bounded, sort_keys=True), qos=1, retain=False
         )
 
     def stop(self) -> None:

@@ -39,7 +39,8 @@ def write_config(tmp_path: Path, port: int) -> Path:
     cfg = tmp_path / "site.toml"
     cfg.write_text(
         f'[site]\nstate_db = "{tmp_path / "state.sqlite"}"\n\n'
-        f'[inverter]\nport = "tcp://127.0.0.1:{port}"\n\n[mqtt]\nenabled = false\n\n'
+        f'[inverter]\nfamily = "sofar_me3000sp"\nport = "tcp://127.0.0.1:{port}"\n\n'
+        "[mqtt]\nenabled = false\n\n"
         "[dab]\nenabled = false\n"
     )
     return cfg

@@ -26,7 +26,7 @@ def site_file(tmp_path: Path, port: int) -> Path:
     cfg.write_text(
         f'[site]\nstate_db = "{tmp_path / "state.sqlite"}"\n'
         f'api_socket = "{tmp_path / "api.sock"}"\n\n'
-        f'[inverter]\nport = "tcp://127.0.0.1:{port}"\n{MAX_CHARGE}\n'
+        f'[inverter]\nfamily = "sofar_me3000sp"\nport = "tcp://127.0.0.1:{port}"\n{MAX_CHARGE}\n'
         "[mqtt]\nenabled = false\n\n[dab]\nenabled = false\n"
     )
     return cfg

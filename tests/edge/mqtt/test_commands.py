@@ -46,9 +46,9 @@ def stamped(value, sent_s: float = NOW, **extra) -> bytes:
         ("mode", b'{"value": "auto"', False, "payload is not valid JSON"),
         ("mode", b'{"mode": "auto"}', False, 'JSON payload needs a "value"'),
         ("mode", b"\xff\xfe", False, "payload is not UTF-8"),
-        ("mode", stamped("standby", NOW - 3600), False, "sent 3600 s ago, older than"),
-        ("mode", stamped("standby", NOW + 600), False, "600 s in the future"),
-        ("mode", stamped("standby", "noon"), False, "is not a time"),
+        ("mode", stamped("auto", NOW - 3600), False, "sent 3600 s ago, older than"),
+        ("mode", stamped("auto", NOW + 600), False, "600 s in the future"),
+        ("mode", stamped("auto", "noon"), False, "is not a time"),
         ("mode", stamped("standby", for_s=10), False, "for_s = 10: allowed 60 to 86400 s"),
     ],
 )
@@ -156,3 +156,111 @@ def test_a_number_without_bounds_or_a_switch_with_them_is_refused_at_declaration
         CommandSpec(
             "y", "Y", "switch", None, "ON or OFF", bounds=up_to("inverter.max_charge_w", "W")
         )
+
+
+HUGE = "1" + "0" * 400  # a JSON integer of 401 digits: float() of it overflows
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("key", "payload", "reason"),
+    [
+        ("force_charge_w", f'{{"value": {HUGE}}}', "force_charge_w = 1000"),
+        (
+            "force_charge_w",
+            '{"value": ' + "9" * 5000 + "}",
+            "payload is 5011 bytes; a command is at most 1024",
+        ),
+        ("force_charge_w", '{"value": ' + "9" * 900 + "}", "force_charge_w = 9999"),
+        ("mode", f'{{"value": "auto", "sent_s": {HUGE}}}', "is not a time"),
+        ("mode", f'{{"value": "standby", "for_s": {HUGE}}}', "allowed 60 to 86400 s"),
+        ("mode", f'{{"value": {NESTED}}}', "payload is 200011 bytes"),
+        ("mode", '{"value": ' + "[" * 400 + "]" * 400 + "}", "mode [[[[...]]]]: allowed"),
+        ("force_charge_w", '{"value": true}', "force_charge_w = True: allowed 0 to 2500 W"),
+        ("force_charge_w", '{"value": "1500"}', "force_charge_w = '1500': allowed"),
+        ("force_charge_w", "2_000", "force_charge_w = '2_000': allowed"),
+        ("force_charge_w", "1e3", "force_charge_w = '1e3': allowed"),
+        ("force_charge_w", "\u0661\u0662", "allowed 0 to 2500 W"),  # Arabic-Indic digits
+        ("force_charge_w", '{"value": NaN}', "force_charge_w = nan: allowed"),
+        ("diverter_enabled", '{"value": 1}', "diverter_enabled = 1: allowed ON or OFF"),
+        ("diverter_enabled", '{"value": 1.0}', "diverter_enabled = 1.0: allowed ON or OFF"),
+        ("diverter_enabled", "1", "diverter_enabled = '1': allowed ON or OFF"),
+        ("mode", '{"value": ["auto"]}', "mode ['auto']: allowed"),
+        ("mode", '{"value": "auto", "sent": 1}', "unknown field 'sent': allowed value, sent_s"),
+        ("emergency_stop", '{"value": {"PRESS": 1}}', "a button sends PRESS"),
+    ],
+)
+def test_hostile_values_are_refused_with_a_short_reason(key, payload, reason):
+    out = parse_command(key, payload.encode(), False, NOW, CFG)
+    assert isinstance(out, Rejected), out
+    assert reason in out.reason
+    assert len(out.reason) <= 200
+
+
+def test_a_long_value_is_quoted_cut_short_with_a_marker():
+    out = parse_command("mode", stamped("x" * 900), False, NOW, CFG)
+    assert isinstance(out, Rejected)
+    assert out.reason.startswith("mode 'xxxx") and "x...x" in out.reason
+    assert len(out.reason) < 130
+    out = parse_command("x" * 100_000, b"PRESS", False, NOW, CFG)
+    assert isinstance(out, Rejected) and out.reason.startswith("unknown command 'xxx")
+    assert len(out.reason) < 300
+
+
+def test_typed_values_that_fit_are_taken():
+    assert parse_command("force_charge_w", stamped(1500), False, NOW, CFG) == Command(
+        "force_charge_w", 1500.0, CFG.policy.request_s
+    )
+    assert parse_command("force_charge_w", b"-0.0", False, NOW, CFG) == Command(
+        "force_charge_w", 0.0, CFG.policy.request_s
+    )
+    assert parse_command("diverter_enabled", stamped(True), False, NOW, CFG) == Command(
+        "diverter_enabled", True, CFG.policy.request_s
+    )
+    assert parse_command("mode", stamped("auto", for_s=60), False, NOW, CFG) == Command(
+        "mode", "auto", 60.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("emergency_stop", "PRESS"),
+        ("force_charge_w", 0),
+        ("mode", "standby"),
+        ("mode", "self_use"),
+        ("diverter_enabled", "OFF"),
+        ("allow_battery_to_heat_water", False),
+    ],
+)
+@pytest.mark.parametrize("sent_s", [NOW + 10, NOW + 86400, NOW - 3600, "noon", 1e300])
+def test_a_command_that_only_stops_is_taken_whatever_its_timestamp(key, value, sent_s):
+    out = parse_command(key, stamped(value, sent_s), False, NOW, CFG)
+    assert isinstance(out, Command), out
+    assert out.key == key
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("clear_trip", "PRESS"),
+        ("boost_hot_water", "PRESS"),
+        ("force_charge_w", 1000),
+        ("mode", "auto"),
+        ("diverter_enabled", "ON"),
+        ("allow_battery_to_heat_water", True),
+        ("max_charge_w", 100),
+        ("export_limit_w", 0),
+    ],
+)
+def test_a_command_that_starts_or_changes_something_is_time_checked(key, value):
+    future = parse_command(key, stamped(value, NOW + 10), False, NOW, CFG)
+    assert isinstance(future, Rejected) and "10 s in the future" in future.reason
+    old = parse_command(key, stamped(value, NOW - 31), False, NOW, CFG)
+    assert isinstance(old, Rejected) and "sent 31 s ago" in old.reason
+    assert isinstance(parse_command(key, stamped(value, NOW - 29), False, NOW, CFG), Command)
+
+
+def test_a_retained_emergency_stop_is_still_refused():
+    out = parse_command("emergency_stop", b"PRESS", True, NOW, CFG)
+    assert isinstance(out, Rejected) and "retained" in out.reason
