@@ -73,3 +73,15 @@ def test_threads_lets_another_thread_use_the_connection(tmp_path):
     assert "same thread" in str(errors[0])
     shared.close()
     own.close()
+
+
+def test_the_budgets_and_the_requests_use_the_wal_like_the_outbox(tmp_path):
+    from edge.drivers.budget import WriteBudget
+    from edge.requests_store import RequestStore
+
+    for name, store in (("budget", WriteBudget), ("requests", RequestStore)):
+        path = str(tmp_path / f"{name}.sqlite")
+        opened = store(path) if store is RequestStore else store("inverter", 1, path)
+        opened.close()
+        mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
+        assert mode == ("wal",), name
