@@ -22,6 +22,7 @@ from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
 from edge.mqtt.commands import requests_state
+from edge.state_db import StorageHealth
 
 T = TypeVar("T")
 
@@ -39,6 +40,7 @@ class Devices:
     dab: DabPort | None = None
     bms: BmsPort | None = None
     loads: LoadsPort | None = None
+    storage: StorageHealth | None = None  # the state file's writers (edge/state_db.py)
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,4 @@ LOADS: Source[LoadsNow] = Source("loads", _loads)
 DAB_READING: Source[DabReading] = Source("dab reading", _dab_reading)
 DAB_BOARD: Source[DabPort] = Source("dab board", lambda t: t.devices.dab)
 DAB_TELEMETRY: Source[DabTelemetry] = Source("dab telemetry", _dab_telemetry)
+STORAGE: Source[StorageHealth] = Source("storage", lambda t: t.devices.storage)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from types import SimpleNamespace
 
 import pytest
@@ -41,6 +42,7 @@ from edge.mqtt.sources import Devices
 from edge.mqtt.state import FIELDS, state_doc
 from edge.sim.house import HouseParams
 from edge.sim.world import SimulatedWorld, WorldParams
+from edge.state_db import StorageHealth
 from edge.supervisor import Supervisor
 
 NOON_S = 12 * 3600.0
@@ -72,6 +74,8 @@ ALWAYS = {
     "battery_temp_degc",
     "inverter_state",
     "inverter_fault",
+    "storage_problem",
+    "storage_problem_reason",
     "import_today_kwh",
     "export_today_kwh",
     "pv_today_kwh",
@@ -172,7 +176,7 @@ def test_the_live_state_document_has_these_keys_per_device_combination(
 ):
     doc = asyncio.run(_live_doc(family, dab, bms, loads))
     assert set(doc) == keys
-    assert len(keys) == 30 + 9 * bms + 6 * loads + 7 * dab  # the groups do not overlap
+    assert len(keys) == 32 + 9 * bms + 6 * loads + 7 * dab  # the groups do not overlap
 
 
 # A hand-built tick: every value distinct, most needing a rounding.
@@ -252,20 +256,27 @@ TELEMETRY = DabTelemetry(
 )
 
 
-def devices(dab: bool = True, bms: bool = True, loads: bool = True) -> Devices:
+def devices(
+    dab: bool = True, bms: bool = True, loads: bool = True, storage: StorageHealth | None = None
+) -> Devices:
     """The ports as plain data: what the state document reads of each device."""
     return Devices(
         inverter=SimpleNamespace(last_live=LIVE, writes=SimpleNamespace(total=17)),
         dab=SimpleNamespace(startup=Startup.READY, writes=42, telemetry=TELEMETRY) if dab else None,
         bms=SimpleNamespace(sample=lambda t_s: Sample(LIMITS, t_s - T_S + 1.5)) if bms else None,
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=9)) if loads else None,
+        storage=storage or StorageHealth(),
     )
 
 
 def test_the_values_of_a_hand_built_tick():
-    doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
+    full = StorageHealth()  # the state file on a full disk
+    full.failed("outbox", sqlite3.OperationalError("database or disk is full"))
+    doc = state_doc(IMAGE, SETPOINTS, devices(storage=full), REQUESTS, EdgeConfig())
     assert doc == {
         "t_s": 43200.123,
+        "storage_problem": "ON",
+        "storage_problem_reason": "outbox: database or disk is full",
         "mode": "passive",
         "reason": "surplus to the tank",
         "inverter_writes": 17,
@@ -331,9 +342,11 @@ def test_a_quiet_tick_and_what_is_left_out():
         dab=SimpleNamespace(startup=Startup.WAIT_BUS, writes=0, telemetry=None),
         bms=SimpleNamespace(sample=lambda t_s: None),
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=0)),
+        storage=StorageHealth(),
     )
     doc = state_doc(image, sp, ports, Requests(emergency_stop=True), EdgeConfig())
     assert set(doc) == ALWAYS | {"dab_startup", "dab_writes"}
+    assert (doc["storage_problem"], doc["storage_problem_reason"]) == ("OFF", "none")
     assert (doc["mode"], doc["safe_state"], doc["inverter_fault"]) == ("self_use", "ON", "OFF")
     assert (doc["emergency_stop"], doc["mode_request"], doc["export_limit_w"]) == (
         "ON",
@@ -377,7 +390,7 @@ def test_every_key_comes_from_the_tables():
     fields = [key for key, _read in FIELDS]
     assert fields == ["t_s", "mode", "export_over_limit_w"]
     listed = entities + controls + fields
-    assert len(listed) == len(set(listed)) == 52
+    assert len(listed) == len(set(listed)) == 54
     doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
     assert set(doc) == set(listed) == ALWAYS | BMS | LOADS | DAB
 
