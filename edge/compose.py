@@ -27,7 +27,7 @@ from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
-from edge.state_db import StorageHealth
+from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
@@ -227,6 +227,19 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     """`edge run`: the supervisor against the devices the site file names, on the wall
     clock (local time)."""
     cfg = load_config(config_path)
+    # One supervisor per state file, checked before any device is opened; held until the
+    # process ends.
+    held = lock_site(cfg.site.state_db)
+    try:
+        return await _run_locked(cfg, config_path, minutes, quiet)
+    finally:
+        if held is not None:
+            held.close()
+
+
+async def _run_locked(
+    cfg: EdgeConfig, config_path: Path, minutes: float | None, quiet: bool
+) -> int:
     storage = StorageHealth()
     # Local time as seconds since the epoch: the time of day for the log, and whole days
     # for the daily write budget that must not reset on a restart.

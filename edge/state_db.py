@@ -5,14 +5,19 @@ Control never depends on a write here succeeding. A write that fails (the disk f
 card read-only) is reported to the site's StorageHealth, once per writer, and the writer
 keeps what it holds in memory and writes it when it can; Home Assistant's "Storage
 problem" entity reads the same health.
+
+One supervisor per state file: lock_site() holds a lock beside it for the process's life.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import IO
 
 from edge.errors import ConfigError
 
@@ -84,3 +89,33 @@ def open_state_db(db_path: str, schema: str, threads: bool = False) -> sqlite3.C
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
     return db
+
+
+def lock_site(db_path: str) -> IO[str] | None:
+    """Hold `<state_db>.lock` (flock) for as long as the returned file stays open (the
+    process's life; the kernel lets go if it dies), with our PID written in it. A second
+    supervisor on the same state file would share the MQTT client id, the outbox and the
+    RS485 lines: it gets a config error naming the first. None for ":memory:"."""
+    if db_path == ":memory:":
+        return None
+    path = Path(_expand(db_path) + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        held = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the process's life)
+    except OSError as exc:
+        raise ConfigError(f"site.state_db = {db_path!r}: cannot lock {path}: {exc}") from None
+    try:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        held.seek(0)
+        pid = held.read().strip()[:20] or "unknown"
+        held.close()
+        raise ConfigError(
+            f"site.state_db = {db_path!r}: in use by another edge supervisor (pid {pid},"
+            f" lock {path}); stop it first"
+        ) from None
+    held.seek(0)
+    held.truncate()
+    held.write(f"{os.getpid()}\n")
+    held.flush()
+    return held
