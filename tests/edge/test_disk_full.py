@@ -52,6 +52,7 @@ FILLERS = {
     "write_counts": ("INSERT INTO write_counts VALUES ('f', ?, 1)", lambda k: (k,)),
     "energy_totals": ("INSERT INTO energy_totals VALUES (?, 0)", lambda k: (f"f{k}",)),
     "outbox": ("INSERT INTO outbox (topic, payload, kind) VALUES ('f', x'', 's')", lambda k: ()),
+    "identities": ("INSERT INTO identities VALUES (?, '')", lambda k: (f"f{k}",)),
 }
 
 
@@ -177,6 +178,19 @@ def test_the_energy_totals_stay_in_memory_and_are_written_when_there_is_room(ful
     energy.close()
     assert health.problem is None
     assert EnergyTotals(db).kwh["pv_kwh"] == 1.5
+
+
+def test_a_serial_seen_on_a_full_disk_is_used_as_seen(full):
+    db, disk = full
+    health = StorageHealth()
+    known = Identities(db, health)
+    assert known.settle("bms", "PYL123") == "PYL123"  # raised "database or disk is full"
+    assert health.problem == f"identities: {FULL}"
+    disk.free()
+    assert known.settle("bms", "PYL123") == "PYL123"
+    assert health.problem is None
+    known.close()
+    assert Identities(db).settle("bms", None) == "PYL123"
 
 
 def run_capped(config: Path, cap: int) -> subprocess.Popen[str]:
