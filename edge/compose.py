@@ -27,6 +27,7 @@ from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
+from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
@@ -101,6 +102,7 @@ def make_publisher(
     with_loads: bool = False,
     dab_id: str | None = None,
     bms_serial: str | None = None,
+    storage: StorageHealth | None = None,
 ) -> MqttPublisher:
     """The publisher with its durable outbox in site.state_db."""
     devices = []
@@ -124,7 +126,9 @@ def make_publisher(
         ids,
         client_id=f"edge-{bridge_id()}-{serial}",
         site=cfg,
-        outbox=Outbox(cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20)),
+        outbox=Outbox(
+            cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20), health=storage
+        ),
     )
 
 
@@ -173,12 +177,15 @@ async def supervise(
     extra_tasks: list[Awaitable[None]],
     loads: LoadsDriver | None = None,
     config_path: Path | None = None,
+    storage: StorageHealth | None = None,
 ) -> int:
     """config_path: the site file the config came from (the local API and SIGHUP reload
-    it)."""
+    it). storage: the health every writer of site.state_db reports to (one per run)."""
     signals = RunSignals()
     stop = signals.stop
-    budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, cfg.site.state_db)
+    storage = storage if storage is not None else StorageHealth()
+    db = cfg.site.state_db
+    budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, db, storage)
     family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
     driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
     dab = (
@@ -186,7 +193,7 @@ async def supervise(
             cfg.dab,
             clock,
             poll_s=cfg.policy.tick_s,
-            budget=WriteBudget("dab", cfg.dab.daily_write_budget, cfg.site.state_db),
+            budget=WriteBudget("dab", cfg.dab.daily_write_budget, db, storage),
         )
         if cfg.dab.enabled
         else None
@@ -212,7 +219,7 @@ async def supervise(
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
         if cfg.mqtt.enabled:
             await wait_for_identities(dab, bms, stop, limit_s=5.0)
-            known = Identities(cfg.site.state_db)
+            known = Identities(db, storage)
             publisher = make_publisher(
                 cfg,
                 serial,
@@ -220,6 +227,7 @@ async def supervise(
                 with_loads=loads is not None,
                 dab_id=known.settle("dab", str(dab.board_id) if dab and dab.board_id else None),
                 bms_serial=known.settle("bms", bms.serial if bms else None),
+                storage=storage,
             )
             known.close()
             publisher.start()
@@ -236,7 +244,7 @@ async def supervise(
             loads=loads,
             bms=bms,
             requests=RequestStore(cfg.site.state_db, clock),
-            energy=EnergyTotals(cfg.site.state_db),
+            energy=EnergyTotals(db, storage),
         )
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
@@ -270,6 +278,20 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
     clock (local time)."""
     cfg = load_config(config_path)
     require_devices(cfg, config_path)
+    # One supervisor per state file, checked before any device is opened; held until the
+    # process ends.
+    held = lock_site(cfg.site.state_db)
+    try:
+        return await _run_locked(cfg, config_path, minutes, quiet)
+    finally:
+        if held is not None:
+            held.close()
+
+
+async def _run_locked(
+    cfg: EdgeConfig, config_path: Path, minutes: float | None, quiet: bool
+) -> int:
+    storage = StorageHealth()
     clock = local_clock()
     synchronised = clock.synchronised()
     if synchronised is False:
@@ -286,7 +308,9 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
         LoadsDriver(
             outputs,
             cfg.loads.diverter.deadband_w,
-            WriteBudget("diverter", cfg.loads.diverter.daily_write_budget, cfg.site.state_db),
+            WriteBudget(
+                "diverter", cfg.loads.diverter.daily_write_budget, cfg.site.state_db, storage
+            ),
             clock.now_s,
         )
         if outputs is not None
@@ -299,4 +323,6 @@ async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int
             " `edge run` leaves those alone",
             flush=True,
         )
-    return await supervise(cfg, clock, until, quiet, [], loads=loads, config_path=config_path)
+    return await supervise(
+        cfg, clock, until, quiet, [], loads=loads, config_path=config_path, storage=storage
+    )

@@ -4,12 +4,19 @@ total_increasing kWh (grid import and export, battery charge and discharge, PV, 
 energy diverted into the tank, the DAB string's charge).
 
 Integrated from each tick's powers (W x s / 3.6e6); signs as everywhere: grid + = import,
-battery + = discharge."""
+battery + = discharge.
+
+save() hands a copy of the totals to a writer thread, so no commit runs on the control
+tick; a save that fails (the disk full) is reported to `health`, the totals stay in memory
+and the next save writes them (each is a total, so the latest copy is all that is due)."""
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
 from edge.core.model import ProcessImage
-from edge.state_db import open_state_db
+from edge.state_db import StorageHealth, open_state_db
 
 TOTALS = (
     "grid_import_kwh",
@@ -23,10 +30,14 @@ TOTALS = (
 
 
 class EnergyTotals:
-    def __init__(self, db_path: str = ":memory:") -> None:
+    def __init__(self, db_path: str = ":memory:", health: StorageHealth | None = None) -> None:
+        self.health = health if health is not None else StorageHealth()
         self._db = open_state_db(
-            db_path, "CREATE TABLE IF NOT EXISTS energy_totals (name TEXT PRIMARY KEY, kwh REAL)"
+            db_path,
+            "CREATE TABLE IF NOT EXISTS energy_totals (name TEXT PRIMARY KEY, kwh REAL)",
+            threads=True,  # read here, then written by the writer thread only
         )
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="energy-totals")
         rows = dict(self._db.execute("SELECT name, kwh FROM energy_totals").fetchall())
         self.kwh = {name: float(rows.get(name, 0.0)) for name in TOTALS}
 
@@ -46,16 +57,29 @@ class EnergyTotals:
             self.kwh["dab_charge_kwh"] += max(d.charge_current_a * d.string_voltage_v, 0.0) * h
 
     def save(self) -> None:
-        self._db.executemany(
-            "INSERT INTO energy_totals (name, kwh) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET kwh = excluded.kwh",
-            list(self.kwh.items()),
-        )
-        self._db.commit()
+        """Write the totals as they stand, on the writer thread (returns at once)."""
+        self._writer.submit(self._write, list(self.kwh.items()))
+
+    def _write(self, totals: list[tuple[str, float]]) -> None:
+        try:
+            self._db.executemany(
+                "INSERT INTO energy_totals (name, kwh) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET kwh = excluded.kwh",
+                totals,
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._db.rollback()
+            self.health.failed("energy totals", exc)
+        else:
+            self.health.wrote("energy totals")
 
     def doc(self, t_s: float) -> dict[str, float]:
         return {"t_s": round(t_s, 3), **{k: round(v, 4) for k, v in self.kwh.items()}}
 
     def close(self) -> None:
+        """The last save, then wait for the writer (a failed last save is reported, the
+        totals since the previous good one are lost with the process)."""
         self.save()
+        self._writer.shutdown(wait=True)
         self._db.close()

@@ -56,10 +56,11 @@ class Supervisor:
         self.dab = dab
         self.loads = loads
         self.bms = bms
-        self.devices = Devices(inverter, dab, bms, loads)
         self.publisher = publisher
         self.out = out
         self.energy = energy if energy is not None else EnergyTotals()
+        # The state file's health is the one the stores share (edge/compose.py).
+        self.devices = Devices(inverter, dab, bms, loads, self.energy.health)
         self._energy_sent_s: float | None = None
         self.store = requests or RequestStore()
         self.requests: Requests = self.store.load()
@@ -234,16 +235,34 @@ class Supervisor:
 
     async def _close(self) -> None:
         """Leave the inverter in its own self-use mode and the DAB bridge off, whatever
-        ended the run, and keep the totals as they stand."""
-        await self.inverter.close(restore_self_use=True)
-        if self.dab is not None:
-            await self.dab.close()
-        if self.loads is not None:
-            self.loads.close()
-        if self.bms is not None:
-            self.bms.close()
-        self.store.close()
-        if self.publisher is not None:
-            self.publisher.on_command = None
-            self.publisher.publish_counters(self.energy.doc(self.clock.now_s()))
-        self.energy.close()
+        ended the run, and keep the totals as they stand. Each step in its own try: one
+        that fails (a lost link, a full disk) is logged and never skips the rest."""
+
+        async def inverter() -> None:
+            await self.inverter.close(restore_self_use=True)
+
+        async def dab() -> None:
+            if self.dab is not None:
+                await self.dab.close()
+
+        def counters() -> None:
+            if self.publisher is not None:
+                self.publisher.on_command = None
+                self.publisher.publish_counters(self.energy.doc(self.clock.now_s()))
+
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("inverter", inverter),
+            ("DAB board", dab),
+            ("loads", lambda: self.loads.close() if self.loads is not None else None),
+            ("BMS", lambda: self.bms.close() if self.bms is not None else None),
+            ("requests", self.store.close),
+            ("energy counters", counters),
+            ("energy totals", self.energy.close),
+        ]
+        for name, step in steps:
+            try:
+                result = step()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as exc:
+                log.error("closing %s failed (%s); going on with the rest", name, exc)

@@ -1,17 +1,19 @@
 """A daily write budget per device, kept in SQLite so a restart does not reset it.
 
-A device's writes are counted per day of the supervisor's clock. Once the day's budget is
-spent, only essential writes (the command that hands the device back to its own safe
-behaviour) go out until the next day: the driver, not its callers, enforces this, and
-every driver does it through WriteBudget.gate().
+A device's writes are counted per day of the supervisor's clock, a day that never goes
+backwards (see WriteBudget). Once the day's budget is spent, only essential writes (the
+command that hands the device back to its own safe behaviour) go out until the next day:
+the driver, not its callers, enforces this, and every driver does it through
+WriteBudget.gate().
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from enum import Enum
 
-from edge.state_db import open_state_db
+from edge.state_db import StorageHealth, open_state_db
 
 DAY_S = 86400.0
 log = logging.getLogger("edge.budget")
@@ -33,23 +35,59 @@ class Gate(Enum):
 
 
 class WriteBudget:
-    def __init__(self, device: str, per_day: int, db_path: str = ":memory:") -> None:
+    """A device's writes per day. The count is kept in memory and written through to the
+    state file on every write; a write that fails (the disk full) leaves the count in
+    memory, reported to `health`, and the next write or close() writes it.
+
+    The budget's day never goes backwards: the Pi has no real-time clock, and a clock a
+    day behind after a restart must not hand out a fresh budget. The highest day seen (the
+    latest day in the state file) is the day counted against until the clock passes it."""
+
+    def __init__(
+        self,
+        device: str,
+        per_day: int,
+        db_path: str = ":memory:",
+        health: StorageHealth | None = None,
+    ) -> None:
         self.device = device
         self.per_day = per_day
         self.over_budget = 0  # writes refused because the day's budget was spent
+        self.health = health if health is not None else StorageHealth()
+        self._writer = f"write budget ({device})"
         self._db = open_state_db(
             db_path,
             "CREATE TABLE IF NOT EXISTS write_counts ("
             " device TEXT NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,"
             " PRIMARY KEY (device, day))",
         )
+        row = self._db.execute(
+            "SELECT day, count FROM write_counts WHERE device = ? ORDER BY day DESC LIMIT 1",
+            (device,),
+        ).fetchone()
+        # The highest day seen (days since the epoch, the supervisor's clock) and its count.
+        self._day: int | None = int(row[0]) if row else None
+        self._count = int(row[1]) if row else 0
+        self._unwritten = False
+        self._behind_logged = False
+
+    def day(self, now_s: float) -> int:
+        """The day now_s counts against: its own, or the highest day seen if that is later."""
+        day = int(now_s // DAY_S)
+        if self._day is not None and day < self._day:
+            if not self._behind_logged:
+                self._behind_logged = True
+                log.warning(
+                    "%s: the clock is %d day(s) behind the write budget's day; counting"
+                    " against that day until the clock passes it",
+                    self.device,
+                    self._day - day,
+                )
+            return self._day
+        return day
 
     def used(self, now_s: float) -> int:
-        row = self._db.execute(
-            "SELECT count FROM write_counts WHERE device = ? AND day = ?",
-            (self.device, int(now_s // DAY_S)),
-        ).fetchone()
-        return int(row[0]) if row else 0
+        return self._count if self.day(now_s) == self._day else 0
 
     def spent(self, now_s: float) -> bool:
         return self.used(now_s) >= self.per_day
@@ -74,13 +112,33 @@ class WriteBudget:
         return Gate.SKIP if safe_sent else Gate.SEND_SAFE
 
     def take(self, now_s: float) -> None:
-        """Count one write at now_s (committed at once: it must survive a crash)."""
-        self._db.execute(
-            "INSERT INTO write_counts (device, day, count) VALUES (?, ?, 1)"
-            " ON CONFLICT (device, day) DO UPDATE SET count = count + 1",
-            (self.device, int(now_s // DAY_S)),
-        )
-        self._db.commit()
+        """Count one write at now_s, written through at once (it must survive a crash); if
+        the write fails the count stays in memory and goes with the next one."""
+        day = self.day(now_s)
+        if day != self._day:
+            if self._day is not None and self._unwritten:
+                self._write()  # the last count of the day before, if it is still unwritten
+            self._day, self._count = day, 0
+        self._count += 1
+        self._unwritten = True
+        self._write()
+
+    def _write(self) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO write_counts (device, day, count) VALUES (?, ?, ?)"
+                " ON CONFLICT (device, day) DO UPDATE SET count = excluded.count",
+                (self.device, self._day, self._count),
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._db.rollback()
+            self.health.failed(self._writer, exc)
+            return
+        self._unwritten = False
+        self.health.wrote(self._writer)
 
     def close(self) -> None:
+        if self._unwritten:
+            self._write()
         self._db.close()

@@ -36,6 +36,7 @@ from edge.mqtt.sources import (
     INVERTER_LINK,
     LOADS,
     REQUESTS,
+    STORAGE,
     TICK,
     Source,
     on,
@@ -320,6 +321,16 @@ SENSORS: tuple[SensorDescription, ...] = (
         lambda ld: ld.sp.sg_ready.value,
     ),
     sensor("reason", "Decision", "bridge", TEXT, TICK, lambda t: t.sp.reason),
+    # Why the state file cannot be written (the disk full), bounded for HA's 255-character
+    # state; "none" when every write goes through.
+    sensor(
+        "storage_problem_reason",
+        "Storage problem reason",
+        "bridge",
+        TEXT,
+        STORAGE,
+        lambda s: (s.problem or "none")[:250],
+    ),
     sensor(
         "inverter_state",
         "Running state",
@@ -402,6 +413,14 @@ BINARY_SENSORS: tuple[BinarySensorDescription, ...] = (
         "problem",
         TICK,
         lambda t: on(t.sp.inverter.mode is InverterMode.SELF_USE),
+    ),
+    binary_sensor(
+        "storage_problem",
+        "Storage problem",
+        "bridge",
+        "problem",
+        STORAGE,
+        lambda s: on(s.problem is not None),
     ),
     binary_sensor("bms_alarm", "BMS alarm", "bms", "problem", BMS, lambda b: on(bool(b.alarms))),
     binary_sensor(

@@ -23,6 +23,7 @@ from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
 from edge.mqtt.commands import requests_state
+from edge.state_db import StorageHealth
 
 T = TypeVar("T")
 
@@ -40,6 +41,7 @@ class Devices:
     dab: DabPort | None = None
     bms: BmsPort | None = None
     loads: LoadsPort | None = None
+    storage: StorageHealth | None = None  # the state file's writers (edge/state_db.py)
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,4 @@ DAB_LINK: Source[LinkCounters] = Source(
 BMS_LINK: Source[LinkCounters] = Source(
     "bms link", lambda t: None if t.devices.bms is None else t.devices.bms.counters
 )
+STORAGE: Source[StorageHealth] = Source("storage", lambda t: t.devices.storage)

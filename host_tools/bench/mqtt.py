@@ -158,6 +158,7 @@ def offline_day(hours: float = 1.0) -> dict[str, Any]:
             if k % round(energy_s / period_s) == 0:
                 totals = {name: 1234.5678 for name in TOTALS}
                 outbox.put("edge/energy", json.dumps(totals).encode(), "counter")
+            outbox.write()  # what the sender thread does after each put
         heap = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
         outbox._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -73,3 +73,53 @@ def test_threads_lets_another_thread_use_the_connection(tmp_path):
     assert "same thread" in str(errors[0])
     shared.close()
     own.close()
+
+
+def test_the_tick_never_waits_for_a_commit(tmp_path):
+    """While another connection holds the state file's write lock (what a slow SD card
+    looks like to SQLite), what the control tick calls returns at once: a sample sent
+    with the broker away and the energy totals' save. Their writer threads commit once
+    the lock is let go; before, each call waited out SQLite's busy timeout (5 s) and
+    raised "database is locked"."""
+    import time
+
+    from edge.energy import EnergyTotals
+    from edge.mqtt.outbox import Outbox, OutboxSender
+
+    db = str(tmp_path / "state.sqlite")
+    box = Outbox(db)
+    energy = EnergyTotals(db)
+    sender = OutboxSender(box, lambda _t, _p: 1, lambda: False)  # the broker away
+    other = sqlite3.connect(db)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        t0 = time.perf_counter()
+        for k in range(10):  # ten ticks
+            sender.send("edge/state", f'{{"seq": {k}}}'.encode(), "sample")
+            energy.kwh["pv_kwh"] = float(k)
+            energy.save()
+        assert time.perf_counter() - t0 < 0.5
+        assert len(box) == 10
+    finally:
+        other.rollback()
+        other.close()
+    deadline = time.monotonic() + 10
+    while len(box.oldest(100)) < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r[2] for r in box.oldest(100)] == [f'{{"seq": {k}}}'.encode() for k in range(10)]
+    sender.stop()
+    box.close()
+    energy.close()
+    assert EnergyTotals(db).kwh["pv_kwh"] == 9.0
+
+
+def test_the_budgets_and_the_requests_use_the_wal_like_the_outbox(tmp_path):
+    from edge.drivers.budget import WriteBudget
+    from edge.requests_store import RequestStore
+
+    for name, store in (("budget", WriteBudget), ("requests", RequestStore)):
+        path = str(tmp_path / f"{name}.sqlite")
+        opened = store(path) if store is RequestStore else store("inverter", 1, path)
+        opened.close()
+        mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
+        assert mode == ("wal",), name

@@ -19,12 +19,34 @@ def test_the_budget_counts_per_device_and_day_and_survives_a_restart(tmp_path: P
     b = WriteBudget("inverter", 3, db)
     for _ in range(3):
         b.take(100.0)
-    b.take(100.0 + DAY_S)
     assert b.spent(100.0) and not b.spent(100.0 + DAY_S)
     b.close()
     again = WriteBudget("inverter", 3, db)  # a restart
     assert again.used(5000.0) == 3 and again.spent(5000.0)
+    again.take(100.0 + DAY_S)  # the next day: a fresh budget
+    assert again.used(100.0 + DAY_S) == 1
     assert WriteBudget("dab", 3, db).used(5000.0) == 0
+
+
+def test_a_clock_stepped_back_a_day_across_a_restart_does_not_reset_the_budget(tmp_path, caplog):
+    """The Pi has no RTC: after a restart its clock may be a day behind until NTP answers.
+    The budget's day is the highest seen, so the spent budget stays spent."""
+    db = str(tmp_path / "edge.sqlite")
+    today_s = 20_000 * DAY_S + 12 * 3600.0
+    b = WriteBudget("inverter", 3, db)
+    for _ in range(3):
+        b.take(today_s)
+    assert b.spent(today_s)
+    b.close()
+    again = WriteBudget("inverter", 3, db)  # restarted with the clock a day behind
+    yesterday_s = today_s - DAY_S
+    assert again.spent(yesterday_s) and again.used(yesterday_s) == 3
+    assert "the clock is 1 day(s) behind the write budget's day" in caplog.text
+    again.take(yesterday_s)  # a safe write still counts, against the highest day
+    again.close()
+    third = WriteBudget("inverter", 3, db)
+    assert third.used(today_s) == 4 and third.spent(yesterday_s)
+    assert not third.spent(today_s + DAY_S)  # the clock passing the day frees the budget
 
 
 def test_an_unusable_state_file_names_the_key(tmp_path: Path):

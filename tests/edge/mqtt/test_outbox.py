@@ -22,6 +22,7 @@ def test_thinning_takes_the_oldest_samples_first_and_never_a_counter():
         box.put("edge/state", json.dumps({"seq": k, "pad": "x" * 100}).encode(), "sample")
         if k % 50 == 0:
             box.put("edge/energy", json.dumps({"seq": k}).encode(), "counter")
+        box.write()  # what the sender thread does after each put
     assert box.size_bytes <= 60_000 + 300  # back under the bound after each thinning
     assert box.thinned > 0
     rows = box.oldest(10_000)

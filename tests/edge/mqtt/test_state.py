@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from types import SimpleNamespace
 
 import pytest
@@ -42,6 +43,7 @@ from edge.mqtt.sources import Devices
 from edge.mqtt.state import FIELDS, state_doc
 from edge.sim.house import HouseParams
 from edge.sim.world import SimulatedWorld, WorldParams
+from edge.state_db import StorageHealth
 from edge.supervisor import Supervisor
 
 NOON_S = 12 * 3600.0
@@ -79,6 +81,8 @@ ALWAYS = {
     "battery_temp_degc",
     "inverter_state",
     "inverter_fault",
+    "storage_problem",
+    "storage_problem_reason",
     "import_today_kwh",
     "export_today_kwh",
     "pv_today_kwh",
@@ -179,7 +183,7 @@ def test_the_live_state_document_has_these_keys_per_device_combination(
 ):
     doc = asyncio.run(_live_doc(family, dab, bms, loads))
     assert set(doc) == keys
-    assert len(keys) == 35 + 14 * bms + 6 * loads + 12 * dab  # the groups do not overlap
+    assert len(keys) == 37 + 14 * bms + 6 * loads + 12 * dab  # the groups do not overlap
 
 
 # A hand-built tick: every value distinct, most needing a rounding.
@@ -259,7 +263,9 @@ TELEMETRY = DabTelemetry(
 )
 
 
-def devices(dab: bool = True, bms: bool = True, loads: bool = True) -> Devices:
+def devices(
+    dab: bool = True, bms: bool = True, loads: bool = True, storage: StorageHealth | None = None
+) -> Devices:
     """The ports as plain data: what the state document reads of each device."""
     return Devices(
         inverter=SimpleNamespace(
@@ -277,13 +283,18 @@ def devices(dab: bool = True, bms: bool = True, loads: bool = True) -> Devices:
         if bms
         else None,
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=9)) if loads else None,
+        storage=storage or StorageHealth(),
     )
 
 
 def test_the_values_of_a_hand_built_tick():
-    doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
+    full = StorageHealth()  # the state file on a full disk
+    full.failed("outbox", sqlite3.OperationalError("database or disk is full"))
+    doc = state_doc(IMAGE, SETPOINTS, devices(storage=full), REQUESTS, EdgeConfig())
     assert doc == {
         "t_s": 43200.123,
+        "storage_problem": "ON",
+        "storage_problem_reason": "outbox: database or disk is full",
         "mode": "passive",
         "reason": "surplus to the tank",
         "inverter_writes": 17,
@@ -358,11 +369,13 @@ def test_a_quiet_tick_and_what_is_left_out():
         ),
         bms=SimpleNamespace(sample=lambda t_s: None, counters=LinkCounters(timeouts=4)),
         loads=SimpleNamespace(writes=SimpleNamespace(diverter=0)),
+        storage=StorageHealth(),
     )
     doc = state_doc(image, sp, ports, Requests(emergency_stop=True), EdgeConfig())
     # A device not heard yet still shows its link's faults: that is when they matter.
     assert set(doc) == ALWAYS | {"dab_startup", "dab_writes"} | link("dab") | link("bms")
     assert doc["bms_link_timeouts"] == 4
+    assert (doc["storage_problem"], doc["storage_problem_reason"]) == ("OFF", "none")
     assert (doc["mode"], doc["safe_state"], doc["inverter_fault"]) == ("self_use", "ON", "OFF")
     assert (doc["emergency_stop"], doc["mode_request"], doc["export_limit_w"]) == (
         "ON",
@@ -406,7 +419,7 @@ def test_every_key_comes_from_the_tables():
     fields = [key for key, _read in FIELDS]
     assert fields == ["t_s", "mode", "export_over_limit_w"]
     listed = entities + controls + fields
-    assert len(listed) == len(set(listed)) == 67
+    assert len(listed) == len(set(listed)) == 69
     doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
     assert set(doc) == set(listed) == ALWAYS | BMS | LOADS | DAB
 
