@@ -29,6 +29,7 @@ WHILE_FAILING: dict[str, str] = {
     "energy totals": "kept in memory and written when the disk has room",
     "write budget": "counted in memory and written when the disk has room",
     "identities": "device serials used as seen, not remembered",
+    "requests": "in force now, not kept over a restart",
 }
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
+from edge import errors
 from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import CoreState, Setpoints, decide
@@ -33,6 +35,9 @@ from edge.summary import Summary, tick_line
 from edge.tasks import cancel_and_wait, first_of, keep_polling
 
 log = logging.getLogger("edge")
+
+MAX_ECHO_BYTES = 200  # of a command's payload, echoed in its result
+MAX_KEY_CHARS = 64
 
 
 class Supervisor:
@@ -140,15 +145,23 @@ class Supervisor:
         the config, then applied to the requests, kept in SQLite, and decided on at once.
         Returns (and publishes) the outcome."""
         cmd = parse_command(key, payload, retained, time.time(), self.cfg)
-        result: dict[str, Any] = {"command": key, "payload": payload.decode("utf-8", "replace")}
+        shown = payload[:MAX_ECHO_BYTES].decode("utf-8", "replace")
+        if len(payload) > MAX_ECHO_BYTES:
+            shown += f"... ({len(payload)} bytes in all)"
+        result: dict[str, Any] = {"command": key[:MAX_KEY_CHARS], "payload": shown}
         if isinstance(cmd, Rejected):
             self.summary.commands_refused += 1
-            log.warning("command %s refused: %s", key, cmd.reason)
+            log.warning("command %s refused: %s", errors.shown(key), cmd.reason)
             result.update(accepted=False, reason=cmd.reason)
         else:
             self.summary.commands_accepted += 1
             self.requests = apply_command(self.requests, cmd, self.clock.now_s())
-            self.store.save(self.requests)
+            try:
+                self.store.save(self.requests)
+            except sqlite3.Error as exc:  # a full disk: the request holds until a restart
+                self.energy.health.failed("requests", exc)
+            else:
+                self.energy.health.wrote("requests")
             log.info("command %s accepted: %r", key, cmd.value)
             if key == "clear_trip" and self.dab is not None and self.dab.live:
                 task = asyncio.create_task(self._clear_dab_trip())

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.mqtt.broker import free_port
+from edge.requests_store import RequestStore
 from edge.sim.house import House, HouseParams
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
@@ -588,5 +591,42 @@ def test_a_scan_refuses_a_port_no_device_could_have(tmp_path):
                     "ok": False,
                     "error": "a port is printable, at most 200 characters",
                 }
+
+    asyncio.run(go())
+
+
+# ---- what the supervisor makes of a command ------------------------------------------
+
+
+def test_a_command_result_echoes_a_long_payload_cut_short(tmp_path):
+    async def go():
+        async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
+            payload = json.dumps({"value": "x" * 100_000}).encode()
+            result = r.sup.command("mode", payload, retained=False)
+            assert result["accepted"] is False
+            assert result["payload"].endswith(f"... ({len(payload)} bytes in all)")
+            assert len(json.dumps(result)) < 1000
+
+    asyncio.run(go())
+
+
+def test_a_command_whose_request_cannot_be_stored_is_taken_and_the_problem_said(tmp_path):
+    """The state file refuses the write (here: opened read-only, a real SQLite failure, as
+    a full disk is): the emergency stop holds now, the result is answered, and the
+    storage problem names the requests."""
+
+    async def go():
+        async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
+            db = tmp_path / "requests.sqlite"
+            RequestStore(str(db)).close()
+            store = RequestStore(str(db))
+            store._db.close()
+            store._db = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            r.sup.store = store
+            result = r.sup.command("emergency_stop", b"PRESS", retained=False)
+            assert result["accepted"] is True
+            assert r.sup.requests.emergency_stop is True
+            problem = r.sup.energy.health.problem or ""
+            assert problem.startswith("requests: attempt to write a readonly database")
 
     asyncio.run(go())
