@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edge import errors
 from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import CoreState, Setpoints, decide
@@ -151,7 +150,7 @@ class Supervisor:
         result: dict[str, Any] = {"command": key[:MAX_KEY_CHARS], "payload": shown}
         if isinstance(cmd, Rejected):
             self.summary.commands_refused += 1
-            log.warning("command %s refused: %s", errors.shown(key), cmd.reason)
+            log.warning("command %s refused: %s", key[:MAX_KEY_CHARS], cmd.reason)
             result.update(accepted=False, reason=cmd.reason)
         else:
             self.summary.commands_accepted += 1
