@@ -7,10 +7,11 @@ wires (edge/sim/wire.py), and the broker is a real Mosquitto that this benchmark
 starts again on the same port. What it prints:
 
 - ticks, and time in the safe state against time with the inverter's or the BMS's data
-  stale (sampled every simulated minute through the local API): safe without stale data
-  is lost control, stale without safe would be a safety fault. The drivers' timeouts are
-  wall seconds, so at speed X a 1 s timeout lasts X simulated seconds: the stale share
-  grows with the speed;
+  stale at the decision (sampled every simulated minute through the local API; a sample
+  whose data age is within 1 s of its limit is left out as too close to call): safe
+  without stale data is lost control, stale without safe would be a safety fault. The
+  drivers' timeouts are wall seconds, so at speed X a 1 s timeout lasts X simulated
+  seconds: the stale share grows with the speed;
 - state documents published (one per tick) against received by a subscriber: lost,
   duplicated and out of order (the outbox must deliver all, once, in order);
 - writes against each device's daily budget;
@@ -53,6 +54,7 @@ from edge.sim.world import SimulatedWorld, WorldParams, house_params
 
 START_S = 6 * 3600.0  # 06:00: a whole day of PV, evening and night follow
 WIRE_BAUD = 115200  # fast enough for the supervisor at the benchmark's speed
+AGE_MARGIN_S = 1.0  # a data age this close to its limit is too close to call
 FAULTS = ("silent", "garbled", "exception", "out_of_range", "unplug")
 
 
@@ -62,6 +64,7 @@ class Record:
 
     received_t_s: list[float] = field(default_factory=list)  # state documents, in arrival
     samples: int = 0  # local-API status samples
+    unclear: int = 0  # ... whose data age was too close to its limit to say
     safe: int = 0  # ... in the safe state
     stale: int = 0  # ... with a device's data stale
     safe_and_stale: int = 0
@@ -151,8 +154,33 @@ async def _restart_broker(
         r.broker_restarts += 1
 
 
+def _stale_at_tick(status: dict[str, Any], now_s: float, limits: dict[str, float]) -> bool | None:
+    """Whether the inverter's or the BMS's data was stale when the last decision was made
+    (the ages the status gives are at the request, a little after that tick: at high
+    speed that is simulated seconds later). None: too close to a limit to say."""
+    tick_s = float(status.get("state", {}).get("t_s", now_s))
+    verdicts = []
+    for name, limit_s in limits.items():
+        device = status.get("devices", {}).get(name)
+        if device is None:
+            continue
+        if device.get("age_s") is None:
+            verdicts.append(True)
+            continue
+        age_s = float(device["age_s"]) - (now_s - tick_s)
+        if abs(age_s - limit_s) < AGE_MARGIN_S:
+            return None
+        verdicts.append(age_s > limit_s)
+    return any(verdicts)
+
+
 async def _monitor(
-    api_path: str, clock: ScaledClock, start_s: float, until_s: float, r: Record
+    api_path: str,
+    clock: ScaledClock,
+    start_s: float,
+    until_s: float,
+    r: Record,
+    limits: dict[str, float],
 ) -> None:
     """Every simulated minute: safe state and stale data from the local API; every
     simulated hour: RSS. Just before the end: the final status (ticks, budgets)."""
@@ -165,11 +193,13 @@ async def _monitor(
                 status = await asyncio.to_thread(client.request, "status")
             except OSError:
                 continue  # the API is not up yet
-            state, devices = status.get("state", {}), status.get("devices", {})
-            safe = state.get("safe_state") == "ON"
+            safe = status.get("state", {}).get("safe_state") == "ON"
             # The inverter's and the BMS's data decide the safe state; a stale DAB board
             # only stops the second string.
-            stale = any(devices.get(d, {}).get("stale") for d in ("inverter", "bms"))
+            stale = _stale_at_tick(status, clock.now_s(), limits)
+            if stale is None:
+                r.unclear += 1
+                continue
             r.samples += 1
             r.safe += safe
             r.stale += stale
@@ -243,7 +273,14 @@ async def soak(hours: float, speed: float, seed: int, config: Path) -> Record:
             world.run(),
             _inject(wires, clock, until_s, rng, r),
             _restart_broker(broker, Path(tmp), clock, until_s, rng, r),
-            _monitor(cfg.site.api_socket, clock, START_S, until_s, r),
+            _monitor(
+                cfg.site.api_socket,
+                clock,
+                START_S,
+                until_s,
+                r,
+                {"inverter": cfg.inverter.stale_after_s, "bms": cfg.battery.bms_stale_after_s},
+            ),
         ]
         try:
             await supervise(cfg, clock, until_s, quiet=True, extra_tasks=tasks, loads=loads)
@@ -274,6 +311,7 @@ def _report(r: Record, hours: float, wall_s: float) -> dict[str, Any]:
         "wall_s": round(wall_s, 1),
         "ticks": ticks,
         "status_samples": r.samples,
+        "status_samples_unclear": r.unclear,
         "safe_share": r.safe / r.samples if r.samples else None,
         "stale_share": r.stale / r.samples if r.samples else None,
         "safe_without_stale": r.safe - r.safe_and_stale,
@@ -307,6 +345,7 @@ def main(json_path: Path | None, hours: float, speed: float, seed: int = 1) -> i
         f"  ticks {rep['ticks']}; safe state {_pct(rep['safe_share'])} of the time, stale data"
         f" {_pct(rep['stale_share'])}; safe without stale data: {rep['safe_without_stale']}"
         f" samples, stale without safe: {rep['stale_without_safe']} samples"
+        f" ({rep['status_samples_unclear']} samples too close to a limit to call)"
     )
     print(
         f"  state documents: published {rep['published']}, received {rep['received']},"
