@@ -37,11 +37,15 @@ log = logging.getLogger("edge")
 
 
 def stop_event() -> asyncio.Event:
-    """Set on SIGINT/SIGTERM, so the supervisor returns the inverter to self-use first."""
+    """Set on SIGINT/SIGTERM (for `edge sim`, which has no site file to reload: a SIGHUP,
+    as a closed SSH session sends, is logged and changes nothing)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: log.warning("SIGHUP ignored: nothing to reload; SIGTERM stops")
+    )
     return stop
 
 

@@ -33,11 +33,12 @@ def site_file(tmp_path: Path, port: int) -> Path:
 
 
 class EdgeRun:
-    """`python -m edge run` in a subprocess; its stderr read line by line as it comes."""
+    """`python -m edge run` (or another command) in a subprocess; its stderr read line by
+    line as it comes."""
 
-    def __init__(self, cfg: Path) -> None:
+    def __init__(self, cfg: Path, command: str = "run") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "edge", "run", "--config", str(cfg)],
+            [sys.executable, "-m", "edge", command, "--config", str(cfg)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -213,3 +214,35 @@ def test_sighup_before_the_first_read_waits_for_the_supervisor(tmp_path):
         assert "Traceback" not in err
     finally:
         run.kill()
+
+
+def test_edge_sim_logs_a_sighup_and_serves_on(tmp_path):
+    """`edge sim` has no site file to reload: a SIGHUP (a closed SSH session) is logged
+    and the emulators go on serving until SIGTERM."""
+    import socket
+
+    from edge.mqtt.broker import free_port
+
+    port = free_port()
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(f'[inverter]\nport = "tcp://127.0.0.1:{port}"\n\n[dab]\nenabled = false\n')
+    sim = EdgeRun(cfg, command="sim")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "edge sim did not listen"
+            time.sleep(0.1)
+        sim.proc.send_signal(signal.SIGHUP)
+        assert sim.wait_for_err("SIGHUP ignored: nothing to reload")
+        time.sleep(0.5)
+        assert sim.proc.poll() is None
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass  # still serving
+        sim.proc.send_signal(signal.SIGTERM)
+        code, _out, err = sim.finish()
+        assert code == 0 and "Traceback" not in err
+    finally:
+        sim.kill()
