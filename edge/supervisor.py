@@ -18,7 +18,7 @@ from typing import Any
 
 from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
-from edge.core import CoreState, Setpoints, decide
+from edge.core import CoreState, ProcessImage, Setpoints, decide
 from edge.core.model import Requests
 from edge.decision_log import DecisionLog
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
@@ -118,20 +118,20 @@ class Supervisor:
                 self.publisher.publish_counters(self.energy.doc(now))
         doc = self.last_doc = state_doc(image, sp, self.devices, self.requests, self.cfg)
         if self.publisher is not None:
-            self._publish(now, doc)
+            self._publish(image, doc)
         self.out(tick_line(image, sp))
         return sp
 
-    def _publish(self, now_s: float, doc: dict[str, Any]) -> None:
-        """The state document, and each device's availability when it changes."""
+    def _publish(self, image: ProcessImage, doc: dict[str, Any]) -> None:
+        """The state document, and each device's availability when it changes (from the
+        ages in this tick's image; the BMS's own, as the image holds it only as power)."""
         assert self.publisher is not None
-        inv = self.inverter.sample(now_s)
+        inv, d = image.inverter, image.dab
         fresh = {"inverter": inv is not None and inv.age_s <= self.cfg.inverter.stale_after_s}
         if self.bms is not None:
-            b = self.bms.sample(now_s)
+            b = self.bms.sample(image.t_s)
             fresh["bms"] = b is not None and b.age_s <= self.cfg.battery.bms_stale_after_s
         if self.dab is not None:
-            d = self.dab.sample(now_s)
             fresh["dab"] = d is not None and d.age_s <= self.cfg.dab.stale_after_s
         for device, online in fresh.items():
             if self._online.get(device) != online:

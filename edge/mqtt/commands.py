@@ -37,7 +37,7 @@ from edge.config import EdgeConfig
 from edge.core.model import RequestMode, Requests
 from edge.errors import shown
 
-MODES = ("auto", "self_use", "standby")
+MODES = tuple(RequestMode)  # auto, self_use, standby: each equals its string
 FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
 FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
 MAX_PAYLOAD_BYTES = 1024  # HA's JSON form is under 100 bytes; longer is refused unread
