@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,8 @@ class MqttPublisher:
         self.topics = Topics(cfg.discovery_prefix, cfg.base_topic)
         self.connected = threading.Event()
         self.discovery_sent = 0  # how many times the full discovery set went out
+        self.run_id = secrets.token_hex(4)  # with seq, names each state and energy document
+        self._seq = 0
         # Called from paho's network thread with (key, payload, retained) for every message
         # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
         self.on_command: Callable[[str, bytes, bool], None] | None = None
@@ -130,13 +133,19 @@ class MqttPublisher:
 
     def publish_state(self, state: dict[str, Any]) -> None:
         """One telemetry sample: kept in the outbox until the broker has it."""
-        payload = json.dumps(state, sort_keys=True).encode()
-        self.sender.send(self.topics.state, payload, "sample")
+        self.sender.send(self.topics.state, self._numbered(state), "sample")
 
     def publish_counters(self, counters: dict[str, Any]) -> None:
         """Energy totals: kept in the outbox until the broker has them, never thinned."""
-        payload = json.dumps(counters, sort_keys=True).encode()
-        self.sender.send(self.topics.energy, payload, "counter")
+        self.sender.send(self.topics.energy, self._numbered(counters), "counter")
+
+    def _numbered(self, doc: dict[str, Any]) -> bytes:
+        """The document with its identity: `run` (new at each start) and `seq` (1, 2, ...
+        in the order of publication, state and energy documents counted together). QoS 1
+        is at least once: a document in flight when the broker restarts can arrive twice,
+        and a consumer that must see each once drops a (run, seq) it has already seen."""
+        self._seq += 1
+        return json.dumps({**doc, "run": self.run_id, "seq": self._seq}, sort_keys=True).encode()
 
     def publish_command_result(self, result: dict[str, Any]) -> None:
         """What became of a command: accepted, or refused with the reason (not retained).

@@ -22,6 +22,7 @@ from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.sim import SofarEmulator
 from edge.image import bms_as_power, take_image
 from edge.sim.house import House, HouseParams
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
@@ -55,9 +56,7 @@ async def polling(*drivers):
     try:
         yield
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
 
 
 def test_the_image_is_every_devices_latest_reading_at_one_moment():

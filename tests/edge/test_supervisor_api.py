@@ -34,6 +34,7 @@ from edge.requests_store import RequestStore
 from edge.sim.house import House, HouseParams
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
@@ -121,9 +122,7 @@ async def rig(
         await wait_until(lambda: all(d.sample(clock.now_s()) is not None for d in polled))
         yield Rig(house, outputs, sup, SupervisorApi(sup, cfg_path), clock, cfg_path, db)
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await inverter.close(restore_self_use=False)
         if dab_drv:
             await dab_drv.close()

@@ -32,9 +32,7 @@ def test_a_poll_task_that_crashes_is_restarted_and_the_others_go_on(caplog):
         await asyncio.wait_for(other.wait(), 2)
         await asyncio.sleep(1.2)
         assert len(runs) == 2  # restarted after its one-second pause
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
 
     asyncio.run(go())
     assert "flaky poll task failed; restarting it in 1 s" in caplog.text

@@ -22,6 +22,7 @@ from edge.drivers.loads.hardware import (
     hardware_loads,
 )
 from edge.drivers.loads.port import LoadsDriver
+from edge.tasks import cancel_and_wait
 
 
 class Lines:
@@ -65,8 +66,7 @@ def test_burst_fire_task_steps_at_mains_rate_and_leaves_the_line_off():
         out.set_power_w(3000.0)
         task = asyncio.create_task(out.run())
         await asyncio.sleep(0.5)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait([task])
         assert 20 <= out.cycles <= 30  # 25 cycles in 0.5 s at 50 Hz
         assert lines.levels[17][-1] is False
 

@@ -19,6 +19,7 @@ from edge.drivers.sofar.sim import SofarEmulator
 from edge.errors import DeviceError
 from edge.mqtt.broker import free_port
 from edge.sim.house import House, HouseParams
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 
@@ -75,9 +76,7 @@ async def probing(block: tuple[int, int], emulator: bool = True):
     try:
         yield dev
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         dev.close_link()
         if emu:
             await emu.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import struct
 
 import pytest
@@ -16,6 +15,7 @@ from edge.drivers.pylontech.replies import decode_alarms, decode_analog
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.sim.battery import PackParams, PylontechPack
 from edge.sim.wire import Rs485Wire
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 
@@ -45,9 +45,7 @@ def test_the_pack_limits_are_summed_and_a_garbled_reply_is_rejected():
             wire.plug_in()
             await wait_until(lambda: drv.sample(clock.now_s()).age_s < 0.3, 10.0)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
             drv.close()
             await wire.stop()
             await emu.stop()
@@ -92,9 +90,7 @@ def test_cells_temperatures_and_soc_are_read_over_a_serial_port():
             assert drv.status == "online" and drv.rejected == 0
             assert drv.serial == "PPTAP00000000000"  # the master module's, from 0x93
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
             drv.close()
             emu.close_pty()
 
@@ -111,9 +107,7 @@ def test_a_missing_serial_device_is_reported_and_retried():
             assert "ttyEDGE-none" in drv.status
             assert drv.sample(clock.now_s()) is None
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
 
     asyncio.run(go())
 

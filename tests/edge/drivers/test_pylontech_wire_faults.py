@@ -13,6 +13,7 @@ from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.sim.battery import PackParams, PylontechPack
 from edge.sim.wire import Rs485Wire
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 COUNTER_OF_FAULT = {
@@ -53,8 +54,7 @@ def test_each_fault_class_is_counted_and_the_reading_stays_good(fault, counter):
                 assert x.discharge_limit_a == pytest.approx(discharge_a, abs=0.2)
                 assert x.soc_pct == pytest.approx(pack.soc_pct, abs=0.5)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait([task])
             drv.close()
             await wire.stop()
             await emu.stop()

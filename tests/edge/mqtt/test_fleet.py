@@ -79,10 +79,10 @@ def test_a_house_bridged_to_the_central_broker(tmp_path):
         watcher.wait(lambda: any(t == "houses/house1/bridge/state" for t, _p in watcher.got))
         pub.start()
         assert pub.connected.wait(10)
-        pub.publish_state({"seq": 7})
+        pub.publish_state({"k": 7})
         watcher.wait(lambda: any(t == "houses/house1/edge/state" for t, _p in watcher.got))
         state = next(p for t, p in watcher.got if t == "houses/house1/edge/state")
-        assert json.loads(state)["seq"] == 7
+        assert json.loads(state)["k"] == 7
         assert any(t == "houses/house1/edge/status" and p == b"online" for t, p in watcher.got)
         # A command sent centrally reaches the house, under the house's own topic.
         watcher.publish("houses/house1/edge/cmd/emergency_stop", "PRESS")

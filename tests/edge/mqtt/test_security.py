@@ -55,11 +55,11 @@ def test_password_and_tls_connect_and_publish(secure_broker):
         reader.subscribe("edge/state", qos=1)
         reader.loop_start()
         time.sleep(0.3)
-        pub.publish_state({"seq": 1})
+        pub.publish_state({"k": 1})
         deadline = time.monotonic() + 10
         while not got and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert [json.loads(p)["seq"] for p in got] == [1]
+        assert [json.loads(p)["k"] for p in got] == [1]
     finally:
         reader.loop_stop()
         pub.stop()

@@ -15,6 +15,7 @@ from edge.config import DabConfig
 from edge.drivers.budget import WriteBudget
 from edge.drivers.dab.driver import DabDriver, Startup
 from edge.drivers.dab.sim import DabBoardEmulator
+from edge.tasks import cancel_and_wait
 
 
 @dataclass
@@ -50,9 +51,7 @@ async def rig(
             await until(lambda: drv.startup is Startup.READY)
         yield Rig(board, drv, clock, task)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         await drv.close()
         await board.stop()
 

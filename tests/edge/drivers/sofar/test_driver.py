@@ -18,6 +18,7 @@ from edge.drivers.sofar.sim import SofarEmulator
 from edge.mqtt.broker import free_port
 from edge.sim.house import House, HouseParams
 from edge.sim.house import InverterMode as HouseMode
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
@@ -30,9 +31,7 @@ def make(port: int, **cfg) -> tuple[SofarDriver, ScaledClock]:
 
 
 async def stop_task(task: asyncio.Task) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait([task])
 
 
 @dataclass

@@ -20,6 +20,7 @@ from edge.drivers.sofar.g3_sim import SofarG3Emulator
 from edge.errors import DeviceError
 from edge.sim.house import House, HouseParams
 from edge.sim.house import InverterMode as HouseMode
+from edge.tasks import cancel_and_wait
 from tests.asyncwait import wait_until
 
 NOON_S = 12 * 3600.0
@@ -72,9 +73,7 @@ async def rig(**cfg):
         await wait_until(lambda: drv.serial is not None and drv.sample(clock.now_s()) is not None)
         yield house, emu, drv, clock, budget
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         await drv.close(restore_self_use=False)
         await emu.stop()
 
