@@ -247,7 +247,7 @@ async def supervise(
             out=out,
             loads=loads,
             bms=bms,
-            requests=RequestStore(cfg.site.state_db, clock),
+            requests=RequestStore(cfg.site.state_db, clock, storage),
             energy=EnergyTotals(db, storage),
         )
         sup_api = SupervisorApi(sup, config_path)

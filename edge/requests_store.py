@@ -1,6 +1,8 @@
 """The user's requests (emergency stop, mode, force charge, boost, switches) kept in SQLite
 (site.state_db), so an emergency stop still holds after a restart and a timed request
-keeps what is left of its time. One row, rewritten on every accepted command.
+keeps what is left of its time. One row, rewritten on every accepted command by a writer
+thread (edge/state_writer.py: no commit on the control loop; a failed write is reported
+to the site's StorageHealth as "requests", the request holds in memory).
 
 Expiries are clock seconds (edge/clock.py), which run on the monotonic clock while the
 supervisor runs but start from the wall clock at each start; a restart on a wall clock a
@@ -25,7 +27,8 @@ from typing import Any, TypeGuard
 
 from edge.clock import WallClock
 from edge.core.model import Requests
-from edge.state_db import open_state_db
+from edge.state_db import StorageHealth, open_state_db
+from edge.state_writer import StateWriter
 
 log = logging.getLogger("edge")
 
@@ -38,16 +41,34 @@ class RequestStore:
     """clock: the supervisor's clock; without one (tests, a store inside one run) the
     expiries are kept as the clock seconds they are."""
 
-    def __init__(self, db_path: str = ":memory:", clock: WallClock | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str = ":memory:",
+        clock: WallClock | None = None,
+        health: StorageHealth | None = None,
+    ) -> None:
         self.clock = clock
-        self._db = open_state_db(
+        db = open_state_db(
             db_path,
             "CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY CHECK (id = 1),"
             " doc TEXT NOT NULL)",
+            threads=True,
+        )
+        self._writer = StateWriter(
+            db, "requests", health if health is not None else StorageHealth()
         )
 
+    @property
+    def health(self) -> StorageHealth:
+        return self._writer.health
+
+    @health.setter
+    def health(self, health: StorageHealth) -> None:
+        self._writer.health = health
+
     def load(self) -> Requests:
-        row = self._db.execute("SELECT doc FROM requests WHERE id = 1").fetchone()
+        self._writer.flush()  # what this store has handed over is read back
+        row = self._writer.db.execute("SELECT doc FROM requests WHERE id = 1").fetchone()
         if row is None:
             return Requests()
         try:
@@ -59,18 +80,25 @@ class RequestStore:
         return req if self.clock is None else self._carried(req, doc, self.clock)
 
     def save(self, req: Requests) -> None:
+        """Hand the requests to the writer thread, with the clocks as they read now."""
         doc: dict[str, Any] = asdict(req)
         if self.clock is not None:
             doc[SAVED_WALL], doc[SAVED_CLOCK] = self.clock.wall_s(), self.clock.now_s()
-        self._db.execute(
-            "INSERT INTO requests (id, doc) VALUES (1, ?)"
-            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            (json.dumps(doc),),
+        text = json.dumps(doc)
+        self._writer.submit(
+            lambda db: db.execute(
+                "INSERT INTO requests (id, doc) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (text,),
+            )
         )
-        self._db.commit()
+
+    def flush(self) -> None:
+        """Wait until the saves handed over so far are written (or have failed)."""
+        self._writer.flush()
 
     def close(self) -> None:
-        self._db.close()
+        self._writer.close()
 
     @staticmethod
     def _carried(req: Requests, doc: dict[str, Any], clock: WallClock) -> Requests:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -66,7 +65,7 @@ class Supervisor:
         # The state file's health is the one the stores share (edge/compose.py).
         self.devices = Devices(inverter, dab, bms, loads, self.energy.health)
         self._energy_sent_s: float | None = None
-        self.store = requests or RequestStore()
+        self.store = requests or RequestStore(health=self.energy.health)
         self.requests: Requests = self.store.load()
         self._wake = asyncio.Event()  # a command arrived: decide now
         self.last_doc: dict[str, Any] = {}  # the latest state document (MQTT, local API)
@@ -155,12 +154,7 @@ class Supervisor:
         else:
             self.summary.commands_accepted += 1
             self.requests = apply_command(self.requests, cmd, self.clock.now_s())
-            try:
-                self.store.save(self.requests)
-            except sqlite3.Error as exc:  # a full disk: the request holds until a restart
-                self.energy.health.failed("requests", exc)
-            else:
-                self.energy.health.wrote("requests")
+            self.store.save(self.requests)  # off the loop; a failed write is reported
             log.info("command %s accepted: %r", key, cmd.value)
             if key == "clear_trip" and self.dab is not None and self.dab.live:
                 task = asyncio.create_task(self._clear_dab_trip())

@@ -10,10 +10,10 @@ WriteBudget.gate().
 from __future__ import annotations
 
 import logging
-import sqlite3
 from enum import Enum
 
 from edge.state_db import StorageHealth, open_state_db
+from edge.state_writer import StateWriter
 
 DAY_S = 86400.0
 log = logging.getLogger("edge.budget")
@@ -35,9 +35,10 @@ class Gate(Enum):
 
 
 class WriteBudget:
-    """A device's writes per day. The count is kept in memory and written through to the
-    state file on every write; a write that fails (the disk full) leaves the count in
-    memory, reported to `health`, and the next write or close() writes it.
+    """A device's writes per day. The count is kept in memory and handed to a writer
+    thread on every write (edge/state_writer.py: no commit on the control tick); a write
+    that fails (the disk full) leaves the count in memory, reported to `health`, and the
+    next write or close() writes it.
 
     The budget's day never goes backwards: the Pi has no real-time clock, and a clock a
     day behind after a restart must not hand out a fresh budget. The highest day seen (the
@@ -54,21 +55,21 @@ class WriteBudget:
         self.per_day = per_day
         self.over_budget = 0  # writes refused because the day's budget was spent
         self.health = health if health is not None else StorageHealth()
-        self._writer = f"write budget ({device})"
-        self._db = open_state_db(
+        db = open_state_db(
             db_path,
             "CREATE TABLE IF NOT EXISTS write_counts ("
             " device TEXT NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,"
             " PRIMARY KEY (device, day))",
+            threads=True,
         )
-        row = self._db.execute(
+        row = db.execute(
             "SELECT day, count FROM write_counts WHERE device = ? ORDER BY day DESC LIMIT 1",
             (device,),
         ).fetchone()
         # The highest day seen (days since the epoch, the supervisor's clock) and its count.
         self._day: int | None = int(row[0]) if row else None
         self._count = int(row[1]) if row else 0
-        self._unwritten = False
+        self._writer = StateWriter(db, f"write budget ({device})", self.health)
         self._behind_logged = False
 
     def day(self, now_s: float) -> int:
@@ -112,33 +113,31 @@ class WriteBudget:
         return Gate.SKIP if safe_sent else Gate.SEND_SAFE
 
     def take(self, now_s: float) -> None:
-        """Count one write at now_s, written through at once (it must survive a crash); if
-        the write fails the count stays in memory and goes with the next one."""
+        """Count one write at now_s and hand the count to the writer thread at once (it
+        must survive a crash); if that write fails, the next one carries the count."""
         day = self.day(now_s)
         if day != self._day:
-            if self._day is not None and self._unwritten:
-                self._write()  # the last count of the day before, if it is still unwritten
+            if self._day is not None:
+                self._write()  # the day before's last count, in case its write failed
             self._day, self._count = day, 0
         self._count += 1
-        self._unwritten = True
         self._write()
 
     def _write(self) -> None:
-        try:
-            self._db.execute(
+        row = (self.device, self._day, self._count)
+        self._writer.submit(
+            lambda db: db.execute(
                 "INSERT INTO write_counts (device, day, count) VALUES (?, ?, ?)"
                 " ON CONFLICT (device, day) DO UPDATE SET count = excluded.count",
-                (self.device, self._day, self._count),
+                row,
             )
-            self._db.commit()
-        except sqlite3.Error as exc:
-            self._db.rollback()
-            self.health.failed(self._writer, exc)
-            return
-        self._unwritten = False
-        self.health.wrote(self._writer)
+        )
+
+    def flush(self) -> None:
+        """Wait until the counts handed over so far are written (or have failed)."""
+        self._writer.flush()
 
     def close(self) -> None:
-        if self._unwritten:
-            self._write()
-        self._db.close()
+        if self._day is not None and not self._writer.closed:
+            self._write()  # the latest count again: a failed write is retried once more
+        self._writer.close()

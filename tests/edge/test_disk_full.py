@@ -155,6 +155,7 @@ def test_the_budget_counts_in_memory_and_writes_when_there_is_room(full, caplog)
     for _ in range(3):
         budget.take(now_s)  # raised "database or disk is full" before
     assert budget.spent(now_s) and budget.used(now_s) == 3
+    budget.flush()  # the writer thread has tried
     assert health.problem == f"write budget (inverter): {FULL}"
     assert caplog.text.count("write budget (inverter) not written") == 1
     assert WriteBudget("inverter", 3, db).used(now_s) == 0  # nothing on disk yet

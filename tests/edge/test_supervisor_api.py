@@ -216,7 +216,9 @@ def test_the_budgets_are_the_writes_counted_today(tmp_path):
                 "dab": {"used": 1, "per_day": 50000},
                 "diverter": {"used": 2, "per_day": 100000},
             }
-            # The same counts as the state file holds for today.
+            # The same counts as the state file holds for today, once the writers have run.
+            inv.budget.flush()
+            loads.budget.flush()
             now = r.clock.now_s()
             assert WriteBudget("inverter", 1, r.db).used(now) == 1
             assert WriteBudget("diverter", 1, r.db).used(now) == 2
@@ -618,13 +620,16 @@ def test_a_command_whose_request_cannot_be_stored_is_taken_and_the_problem_said(
         async with rig(tmp_path, dab=False, bms="none", loads=False) as r:
             db = tmp_path / "requests.sqlite"
             RequestStore(str(db)).close()
-            store = RequestStore(str(db))
-            store._db.close()
-            store._db = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            store = RequestStore(str(db), health=r.sup.energy.health)
+            store._writer.db.close()
+            store._writer.db = sqlite3.connect(
+                f"file:{db}?mode=ro", uri=True, check_same_thread=False
+            )
             r.sup.store = store
             result = r.sup.command("emergency_stop", b"PRESS", retained=False)
             assert result["accepted"] is True
             assert r.sup.requests.emergency_stop is True
+            store.flush()  # the write ran on the store's thread
             problem = r.sup.energy.health.problem or ""
             assert problem.startswith("requests: attempt to write a readonly database")
 
