@@ -189,7 +189,9 @@ async def supervise(
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
     db = cfg.site.state_db
-    budget = WriteBudget("inverter", cfg.inverter.daily_write_budget, db, storage)
+    budget = WriteBudget(
+        "inverter", cfg.inverter.daily_write_budget, db, storage, clock.synchronised
+    )
     family = SofarG3Driver if cfg.inverter.family == "sofar_hyd_ep" else SofarDriver
     driver = family(cfg.inverter, clock, poll_s=cfg.policy.tick_s, budget=budget)
     dab = (
@@ -197,7 +199,7 @@ async def supervise(
             cfg.dab,
             clock,
             poll_s=cfg.policy.tick_s,
-            budget=WriteBudget("dab", cfg.dab.daily_write_budget, db, storage),
+            budget=WriteBudget("dab", cfg.dab.daily_write_budget, db, storage, clock.synchronised),
         )
         if cfg.dab.enabled
         else None
@@ -313,7 +315,11 @@ async def _run_locked(
             outputs,
             cfg.loads.diverter.deadband_w,
             WriteBudget(
-                "diverter", cfg.loads.diverter.daily_write_budget, cfg.site.state_db, storage
+                "diverter",
+                cfg.loads.diverter.daily_write_budget,
+                cfg.site.state_db,
+                storage,
+                clock.synchronised,
             ),
             clock.now_s,
         )

@@ -10,6 +10,7 @@ WriteBudget.gate().
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import Enum
 
 from edge.state_db import StorageHealth, open_state_db
@@ -42,7 +43,10 @@ class WriteBudget:
 
     The budget's day never goes backwards: the Pi has no real-time clock, and a clock a
     day behind after a restart must not hand out a fresh budget. The highest day seen (the
-    latest day in the state file) is the day counted against until the clock passes it."""
+    latest day in the state file) is the day counted against until the clock passes it,
+    unless `synchronised()` says the clock is synchronised (NTP): then a day ahead of it
+    was counted on a clock that was wrong (a bad time at boot, a step to a later year), and
+    holding it would keep the budget spent until that day came; today is counted instead."""
 
     def __init__(
         self,
@@ -50,8 +54,10 @@ class WriteBudget:
         per_day: int,
         db_path: str = ":memory:",
         health: StorageHealth | None = None,
+        synchronised: Callable[[], bool | None] | None = None,
     ) -> None:
         self.device = device
+        self._synchronised = synchronised
         self.per_day = per_day
         self.over_budget = 0  # writes refused because the day's budget was spent
         self.health = health if health is not None else StorageHealth()
@@ -75,6 +81,19 @@ class WriteBudget:
     def day(self, now_s: float) -> int:
         """The day now_s counts against: its own, or the highest day seen if that is later."""
         day = int(now_s // DAY_S)
+        if self._day is not None and day < self._day and self._trust_clock():
+            log.warning(
+                "%s: the write budget's day is %d day(s) ahead of the synchronised clock"
+                " (counted on a wrong clock); counting against today, that day's count dropped",
+                self.device,
+                self._day - day,
+            )
+            self._day, self._count = day, 0
+            row = (self.device, day)
+            self._writer.submit(
+                lambda db: db.execute("DELETE FROM write_counts WHERE device = ? AND day > ?", row)
+            )
+            self._write()
         if self._day is not None and day < self._day:
             if not self._behind_logged:
                 self._behind_logged = True
@@ -86,6 +105,9 @@ class WriteBudget:
                 )
             return self._day
         return day
+
+    def _trust_clock(self) -> bool:
+        return self._synchronised is not None and self._synchronised() is True
 
     def used(self, now_s: float) -> int:
         return self._count if self.day(now_s) == self._day else 0

@@ -76,3 +76,26 @@ def test_past_the_budget_the_driver_hands_the_inverter_self_use_until_the_next_d
             assert house.state.mode is HouseMode.PASSIVE
 
     asyncio.run(go())
+
+
+def test_a_day_ahead_of_a_synchronised_clock_is_not_held(tmp_path, caplog):
+    """A Pi that once ran on a time years ahead (a bad time at boot) counted its writes on
+    a day far in the future. Held, that day would keep the budget spent for years; once
+    NTP says the clock is right, today is counted instead. Unsynchronised, the day holds."""
+    db = str(tmp_path / "edge.sqlite")
+    today_s = 20_000 * DAY_S + 12 * 3600.0
+    future_s = today_s + 3650 * DAY_S
+    b = WriteBudget("inverter", 3, db)
+    for _ in range(3):
+        b.take(future_s)
+    b.close()
+    unsure = WriteBudget("inverter", 3, db, synchronised=lambda: None)
+    assert unsure.spent(today_s)  # the clock cannot be trusted: the highest day holds
+    unsure.close()
+    synced = WriteBudget("inverter", 3, db, synchronised=lambda: True)
+    with caplog.at_level("WARNING", logger="edge.budget"):
+        assert not synced.spent(today_s) and synced.used(today_s) == 0
+    assert "3650 day(s) ahead of the synchronised clock" in caplog.text
+    synced.take(today_s)
+    synced.close()
+    assert WriteBudget("inverter", 3, db).used(today_s) == 1  # today's row is the latest
