@@ -35,7 +35,8 @@ PYLONTECH_MASTER = 2
 
 
 RESOLVE_TIMEOUT_S = 5.0
-THIS_HOST = "this host"  # every loopback and unspecified address: one listener may take all
+THIS_HOST = "this host"  # loopback, unspecified and this host's own addresses: one listener
+# (ser2net on 0.0.0.0, say) may take them all
 
 
 class PortError(EdgeError):
@@ -97,7 +98,19 @@ def _address(text: str) -> str:
     addr = ipaddress.ip_address(text.partition("%")[0])
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
-    return THIS_HOST if addr.is_loopback or addr.is_unspecified else str(addr)
+    local = addr.is_loopback or addr.is_unspecified or _assigned_here(addr)
+    return THIS_HOST if local else str(addr)
+
+
+def _assigned_here(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an interface of this host has the address (a socket can be bound to it)."""
+    family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((str(addr), 0))
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

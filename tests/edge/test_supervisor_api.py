@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import sqlite3
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -515,6 +517,15 @@ def test_a_scan_needs_a_port_and_finds_nothing_where_nothing_answers(tmp_path):
     asyncio.run(go())
 
 
+def _lan_address() -> str:
+    """An IPv4 address of this host's own that is not loopback (a gateway such as ser2net
+    listening on every address answers there too)."""
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=True).stdout
+    lan = [a for a in out.split() if ipaddress.ip_address(a).version == 4]
+    assert lan, f"this test needs a non-loopback IPv4 address; hostname -I says {out!r}"
+    return lan[0]
+
+
 def test_a_scan_refuses_a_drivers_tcp_port_however_it_is_written(tmp_path):
     async def go():
         async with rig(tmp_path) as r:
@@ -527,6 +538,7 @@ def test_a_scan_refuses_a_drivers_tcp_port_however_it_is_written(tmp_path):
                 (f"tcp://:{inverter}", "inverter"),  # no host: this one, as the driver reads it
                 (f"tcp://[::1]:{bms}", "BMS"),  # this host by IPv6
                 (f"tcp://LOCALHOST:00{bms}", "BMS"),
+                (f"tcp://{_lan_address()}:{inverter}", "inverter"),  # this host's LAN address
             ):
                 answer = await r.api.scan({"port": port, "slave_ids": [1]})
                 assert answer["ok"] is False, (port, answer)
