@@ -5,14 +5,15 @@ every device.
 
 The full disk is a real one as SQLite sees it: the file is filled to a page cap
 (`PRAGMA max_page_count`, set on every connection), so each write that needs a page more
-fails with SQLITE_FULL, "database or disk is full", as on a full filesystem. (By hand, a
-small tmpfs gives the same error; CI may not be allowed to mount one.)
+fails with SQLITE_FULL, "database or disk is full", as on a full filesystem. The last test
+puts the state file on a real 2 MB tmpfs and fills it while `edge run` runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -290,3 +291,78 @@ def test_the_shutdown_closes_every_device_when_one_close_fails(tmp_path, caplog)
             assert "closing inverter failed (inverter at tcp://127.0.0.1: link lost)" in caplog.text
 
     asyncio.run(go())
+
+
+@contextlib.contextmanager
+def small_tmpfs(where: Path, size: str = "2m"):
+    """A real filesystem of `size` at `where` (mount needs root, as CI runs)."""
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill_filesystem(folder: Path) -> Path:
+    """Write a file until the filesystem says ENOSPC; returns it (delete it to free room)."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_edge_run_on_a_real_full_filesystem_keeps_control_and_restarts(tmp_path):
+    """The state file on a 2 MB tmpfs that fills while edge runs with the broker away (the
+    outbox must queue every tick): the outbox stops queueing and says so once, the
+    inverter is still commanded, SIGTERM hands it back to self-use with exit 0, a restart
+    on the full disk runs, and the file is intact once there is room again."""
+    bg = BackgroundEmulator()
+    try:
+        with small_tmpfs(tmp_path / "disk") as disk:
+            cfg = write_config(tmp_path, bg.port)
+            text = cfg.read_text().replace(
+                str(tmp_path / "state.sqlite"), str(disk / "state.sqlite")
+            )
+            cfg.write_text(
+                text.replace("[mqtt]\nenabled = false\n", '[mqtt]\nhost = "127.0.0.1"\nport = 9\n')
+            )
+            run = [sys.executable, "-m", "edge", "run", "--config", str(cfg)]
+            proc = subprocess.Popen(
+                run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+            )
+            deadline = time.monotonic() + 30
+            while bg.emu.passive_commands == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert bg.emu.passive_commands > 0
+            filler = fill_filesystem(disk)
+            commands = bg.emu.passive_commands
+            time.sleep(8.0)  # ticks on a full disk
+            assert proc.poll() is None
+            _out, err = stop(proc)
+            assert proc.returncode == 0, err
+            assert bg.emu.passive_commands > commands  # commanded all the same
+            assert bg.house.state.mode is InverterMode.AUTO
+            assert "Traceback" not in err
+            assert err.count(f"state database: outbox not written: {FULL}") == 1, err
+            # A restart on the full disk runs and ticks.
+            proc = subprocess.Popen(
+                run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+            )
+            commands = bg.emu.passive_commands
+            deadline = time.monotonic() + 30
+            while bg.emu.passive_commands == commands and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _out, err = stop(proc)
+            assert proc.returncode == 0, err
+            assert bg.emu.passive_commands > commands and "Traceback" not in err
+            filler.unlink()
+            with sqlite3.connect(disk / "state.sqlite") as con:
+                assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        bg.stop()
