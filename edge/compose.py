@@ -133,6 +133,7 @@ def make_publisher(
         outbox=Outbox(
             cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20), health=storage
         ),
+        state_db=cfg.site.state_db,
     )
 
 

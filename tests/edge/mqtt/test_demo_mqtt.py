@@ -40,10 +40,11 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
             and mqtt_reader.on("edge/status")[-1].payload == b"offline"
         )
     )
-    configs = {}
+    configs, devices = {}, set()
     for m in mqtt_reader.messages:
-        if m.topic.startswith("homeassistant/sensor/") and m.topic.endswith("/config"):
-            configs[m.topic.split("/")[2]] = json.loads(m.payload)
+        if m.topic.startswith("homeassistant/device/") and m.topic.endswith("/config"):
+            devices.add(m.topic)
+            configs.update(json.loads(m.payload)["cmps"])
     serial = "SE1ES410SIM001"
     for key, dev_cla, unit in [
         ("grid_power_w", "power", "W"),
@@ -66,8 +67,7 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     try:
         late.wait_for(lambda: len(late.on("edge/status")) == 1)
         # Retained messages come in no set order: wait for them all (wait_for has a deadline).
-        wanted = {f"homeassistant/sensor/{uid}/config" for uid in configs}
-        late.wait_for(lambda: wanted <= {m.topic for m in late.messages if m.retain})
+        late.wait_for(lambda: devices <= {m.topic for m in late.messages if m.retain})
         assert late.on("edge/status")[0].payload == b"offline"
     finally:
         late.stop()
