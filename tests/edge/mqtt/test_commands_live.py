@@ -35,7 +35,7 @@ def results(reader: MqttReader) -> list[dict]:
     return [json.loads(m.payload) for m in reader.on("edge/cmd/result")]
 
 
-def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
+def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader, tmp_path):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -51,6 +51,7 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
             "--speed",
             "10",
             "--quiet",
+            *("--png", str(tmp_path / "run.png")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,9 +18,9 @@ def demo(broker: LocalMosquitto, *args: str) -> list[str]:
     return [sys.executable, "-m", "edge", "demo", "--broker", f"{broker.host}:{broker.port}", *args]
 
 
-def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
+def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader, tmp_path):
     proc = subprocess.run(
-        demo(mosquitto, "--minutes", "4", "--speed", "30"),
+        demo(mosquitto, "--minutes", "4", "--speed", "30", "--png", str(tmp_path / "run.png")),
         capture_output=True,
         text=True,
         timeout=120,
@@ -28,6 +28,8 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     )
     assert proc.returncode == 0, proc.stderr
     assert "summary:" in proc.stdout
+    # Not a terminal: plain lines, and the picture of the run where it was asked for.
+    assert f"picture of the run: {tmp_path / 'run.png'}" in proc.stdout
     # The DC bus came up dead: its under-voltage trip (fault 8) was cleared, then current.
     assert "clearing the trip its transient latched (0x0100)" in proc.stderr
     assert proc.stderr.index("clearing the trip") < proc.stderr.index("DC bus up at")
