@@ -23,7 +23,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 
 from edge.state_db import open_state_db
@@ -84,9 +83,11 @@ def migrate(
     legacy: list[str],
     devices: list[tuple[str, str]],
     settle_s: float = SETTLE_S,
-    sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> bool:
-    """The three steps; True when the broker acknowledged every message of each."""
+    """The three steps; True when the broker acknowledged every message of each. A set
+    `stop` (the publisher is closing) ends it quietly after the step under way."""
+    stopping = stop if stop is not None else threading.Event()
     steps = (
         ("migrate", [(topic, MIGRATE) for topic in legacy]),
         ("device discovery", devices),
@@ -95,10 +96,14 @@ def migrate(
     for i, (name, messages) in enumerate(steps):
         waits = [publish(topic, payload) for topic, payload in messages]
         if not all(wait(ACK_TIMEOUT_S) for wait in waits):
-            log.warning("discovery migration: %s not acknowledged; repeated on reconnect", name)
+            if stopping.is_set():
+                log.info("discovery migration: stopped in its %s step; repeated next start", name)
+            else:
+                log.warning("discovery migration: %s not acknowledged; repeated on reconnect", name)
             return False
-        if i < len(steps) - 1:
-            sleep(settle_s)
+        if i < len(steps) - 1 and stopping.wait(settle_s):
+            log.info("discovery migration: stopped after its %s step; repeated next start", name)
+            return False
     log.info(
         "discovery migrated: %d per-entity topics cleared, %d device payloads sent",
         len(legacy),

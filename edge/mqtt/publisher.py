@@ -62,6 +62,7 @@ class MqttPublisher:
         self.layout = DiscoveryLayout(state_db)
         self.settle_s = settle_s
         self._migrating: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends a migration under way
         # Called from paho's network thread with (key, payload, retained) for every message
         # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
         self.on_command: Callable[[str, bytes, bool], None] | None = None
@@ -158,7 +159,7 @@ class MqttPublisher:
             return acked
 
         legacy = legacy_topics(self.ids, self.topics, cfg=self.site)
-        if migrate(publish, legacy, messages, self.settle_s):
+        if migrate(publish, legacy, messages, self.settle_s, self._stopping):
             self.layout.set(LAYOUT)
             self.discovery_sent += 1
 
@@ -191,6 +192,7 @@ class MqttPublisher:
         """Deliver what is queued (up to 5 s; the rest stays in the outbox for the next
         start), say offline (as the will would), then disconnect cleanly."""
         self.sender.flush(5.0)
+        self._stopping.set()
         if self.connected.is_set():
             info = self._client.publish(self.topics.status, "offline", qos=1, retain=True)
             info.wait_for_publish(timeout=2)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -39,7 +40,20 @@ def _tcp(url: str, key: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _png_path(asked: Path | None) -> Path:
+    """Where the picture goes, checked before the run: a path that cannot be written is
+    a one-line error now, not after the run."""
+    png = asked or Path(tempfile.gettempdir()) / time.strftime("edge-demo-%Y%m%d-%H%M%S.png")
+    folder = next((p for p in png.absolute().parents if p.exists()), Path("/"))
+    if png.is_dir():
+        raise EdgeError(f"--png {str(png)!r}: is a folder; give a file name ending in .png")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise EdgeError(f"--png {str(png)!r}: cannot write in {str(folder)!r}")
+    return png
+
+
 async def demo(args: argparse.Namespace) -> int:
+    png = _png_path(args.png)
     base = load_config(args.config)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
     world = SimulatedWorld(
@@ -120,8 +134,11 @@ async def demo(args: argparse.Namespace) -> int:
         if broker is not None:
             broker.stop()
     if history.t_s:
-        png = args.png or Path(tempfile.gettempdir()) / time.strftime("edge-demo-%Y%m%d-%H%M%S.png")
-        print(f"picture of the run: {await asyncio.to_thread(write_png, history, png)}")
+        try:
+            print(f"picture of the run: {await asyncio.to_thread(write_png, history, png)}")
+        except OSError as exc:
+            print(f"edge: --png {str(png)!r}: not written: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return code
 
 

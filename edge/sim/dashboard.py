@@ -226,6 +226,6 @@ def write_png(history: History, path: Path) -> Path:
 
     fig = figure(history)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
     return path

@@ -5,12 +5,13 @@ the old layout stays retained, and a restart leaves the old topics alone."""
 from __future__ import annotations
 
 import json
+import threading
 
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages, legacy_topics
-from edge.mqtt.migration import MIGRATE
+from edge.mqtt.migration import MIGRATE, migrate
 from edge.mqtt.publisher import MqttPublisher
 from tests.conftest import MqttReader
 
@@ -63,6 +64,7 @@ def test_the_old_topics_migrate_then_empty_once_and_nothing_old_stays(
     pub = publisher(mosquitto, db)
     try:
         mqtt_reader.wait_for(lambda: all(len(mqtt_reader.on(t)) == 3 for t in LEGACY))
+        mqtt_reader.wait_for(lambda: pub.discovery_sent == 1)  # acknowledged, noted as done
     finally:
         pub.stop()
     assert pub.discovery_sent == 1
@@ -120,3 +122,20 @@ def test_without_a_state_file_every_start_migrates_and_still_leaves_nothing(mosq
     assert sum(m.payload == b"" for m in mqtt_reader.messages if m.topic in LEGACY) == 2 * len(
         LEGACY
     )
+
+
+def test_a_step_the_broker_does_not_acknowledge_ends_the_migration_before_the_next():
+    sent: list[str] = []
+
+    def publish(topic: str, payload: str):
+        sent.append(topic)
+        return lambda _timeout_s: topic != LEGACY[3]  # one migrate message is never acked
+
+    assert not migrate(publish, LEGACY, [(t, "{}") for t in DEVICES], settle_s=0.0)
+    assert sent == LEGACY  # the device payloads and the clean-up wait for the next connect
+    stop = threading.Event()
+    stop.set()
+    sent.clear()
+    ok = lambda topic, _p: sent.append(topic) or (lambda _t: True)  # noqa: E731
+    assert not migrate(ok, LEGACY, [(t, "{}") for t in DEVICES], settle_s=5.0, stop=stop)
+    assert sent == LEGACY  # closing: it stops at once after the step under way

@@ -160,3 +160,17 @@ def test_the_picture_has_the_powers_the_tank_and_the_soc():
     assert {"Grid", "PV", "House", "Battery", "Tank heater", "Heat pump"} <= labels
     assert soc.get_xlabel() == "Time of day"
     assert list(soc.get_lines()[0].get_ydata()) == [55.0] * 120
+
+
+def test_a_png_path_that_cannot_be_written_is_refused_before_the_run(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", "--no-mqtt", "--png", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith(
+        f"--png {str(tmp_path)!r}: is a folder; give a file name ending in .png"
+    )
+    assert "simulated house" not in proc.stdout  # nothing ran
