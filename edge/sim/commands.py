@@ -114,7 +114,9 @@ async def demo(args: argparse.Namespace) -> int:
             clock.now_s,
         )
     end_s = NOON_S + args.minutes * 60.0
-    dashboard = DemoDashboard(NOON_S, end_s) if not args.plain and sys.stdout.isatty() else None
+    # The dashboard on a terminal; plain lines in a log, in CI, or when asked.
+    on_screen = sys.stdout.isatty() and not (args.plain or args.quiet)
+    dashboard = DemoDashboard(NOON_S, end_s) if on_screen else None
     history = dashboard.history if dashboard is not None else History()
     live = _live(dashboard) if dashboard is not None else contextlib.nullcontext()
     try:
