@@ -82,6 +82,11 @@ def test_the_old_topics_migrate_then_empty_once_and_nothing_old_stays(
     assert set(DEVICES) <= set(kept)
     payload = json.loads(kept["homeassistant/device/sofar_S1/config"])
     assert "sofar_S1_grid_power_w" in payload["cmps"]  # the old unique ids, taken over
+    assert payload["dev"]["ids"] == ["sofar_S1"] and payload["o"]["name"] == "edge"
+    for topic in DEVICES:  # every device payload: origin, device and platform-tagged parts
+        device = json.loads(kept[topic])
+        assert {"dev", "o", "cmps", "avty", "avty_mode"} <= set(device)
+        assert all(c["p"] and c["uniq_id"] == uid for uid, c in device["cmps"].items())
 
     # A restart with the same state file: device payloads only, the old topics untouched.
     before = len(mqtt_reader.messages)
