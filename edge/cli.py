@@ -50,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--config", type=Path, help="site file (default: the simulated house's example)")
     d.add_argument("--quiet", action="store_true", help="print only the summary")
     d.add_argument(
+        "--plain",
+        action="store_true",
+        help="one line per tick instead of the live dashboard; the default when standard"
+        " output is not a terminal (piped to a log, CI), the dashboard when it is",
+    )
+    d.add_argument(
+        "--png",
+        type=Path,
+        help="where the picture of the run goes (default: edge-demo-<start time>.png"
+        " in the system's temporary directory); its path is printed at the end",
+    )
+    d.add_argument(
         "--api-socket", help="the local API's socket (default: the config's site.api_socket)"
     )
 

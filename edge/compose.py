@@ -133,6 +133,7 @@ def make_publisher(
         outbox=Outbox(
             cfg.site.state_db, max_bytes=round(cfg.mqtt.outbox_max_mb * 2**20), health=storage
         ),
+        state_db=cfg.site.state_db,
     )
 
 
@@ -182,9 +183,11 @@ async def supervise(
     loads: LoadsDriver | None = None,
     config_path: Path | None = None,
     storage: StorageHealth | None = None,
+    watch: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
     """config_path: the site file the config came from (the local API and SIGHUP reload
-    it). storage: the health every writer of site.state_db reports to (one per run)."""
+    it). storage: the health every writer of site.state_db reports to (one per run).
+    watch: handed each tick's state document (the demo's dashboard)."""
     signals = RunSignals()
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
@@ -252,6 +255,8 @@ async def supervise(
             requests=RequestStore(cfg.site.state_db, clock, storage),
             energy=EnergyTotals(db, storage),
         )
+        if watch is not None:
+            sup.out = _watched(sup, out, watch)
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -277,6 +282,18 @@ async def supervise(
         if publisher is not None:
             publisher.stop()
         await cancel_and_wait(tasks)
+
+
+def _watched(
+    sup: Supervisor, out: Callable[[str], None], watch: Callable[[dict[str, Any]], None]
+) -> Callable[[str], None]:
+    """The tick's line out as before, after its state document to watch."""
+
+    def both(line: str) -> None:
+        watch(sup.last_doc)
+        out(line)
+
+    return both
 
 
 async def run_site(config_path: Path, minutes: float | None, quiet: bool) -> int:

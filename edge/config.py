@@ -351,6 +351,12 @@ class MqttConfig(_Model):
     energy_period_s: float = setting(
         60.0, "Energy totals are saved and published this often", unit="s", ge=1.0, le=3600.0
     )
+    support_url: str | None = setting(
+        None,
+        "Where Home Assistant's MQTT info sends the user for help (discovery's origin)",
+        pattern=r"^https?://\S+$",
+        max_length=200,
+    )
 
 
 class SimulationConfig(_Model):

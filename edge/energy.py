@@ -1,10 +1,16 @@
 """Lifetime energy totals the supervisor integrates from its own readings, kept in SQLite
 (site.state_db) so they only ever grow: Home Assistant's Energy dashboard takes them as
-total_increasing kWh (grid import and export, battery charge and discharge, PV, the
-energy diverted into the tank, the DAB string's charge).
+total_increasing kWh (grid import and export, battery charge and discharge, the charge
+split by where it came from, PV, the energy diverted into the tank, the DAB string's
+charge).
 
 Integrated from each tick's powers (W x s / 3.6e6); signs as everywhere: grid + = import,
 battery + = discharge.
+
+Where the battery's charge came from (so HA's Energy dashboard does not draw a grid charge
+as solar): each tick, the charge power up to the PV surplus (PV less the house's load as
+the inverter measures it, never below 0) counts as PV, the rest as grid. The two always
+add up to battery_charge_kwh.
 
 save() hands a copy of the totals to a writer thread, so no commit runs on the control
 tick; a save that fails (the disk full) is reported to `health`, the totals stay in memory
@@ -23,6 +29,8 @@ TOTALS = (
     "grid_export_kwh",
     "battery_charge_kwh",
     "battery_discharge_kwh",
+    "battery_charge_pv_kwh",
+    "battery_charge_grid_kwh",
     "pv_kwh",
     "diverted_kwh",
     "dab_charge_kwh",
@@ -47,7 +55,11 @@ class EnergyTotals:
             r = image.inverter.value
             self.kwh["grid_import_kwh"] += max(r.grid_power_w, 0.0) * h
             self.kwh["grid_export_kwh"] += max(-r.grid_power_w, 0.0) * h
-            self.kwh["battery_charge_kwh"] += max(-r.battery_power_w, 0.0) * h
+            charge_w = max(-r.battery_power_w, 0.0)
+            from_pv_w = min(charge_w, max(r.pv_power_w - r.load_power_w, 0.0))
+            self.kwh["battery_charge_kwh"] += charge_w * h
+            self.kwh["battery_charge_pv_kwh"] += from_pv_w * h
+            self.kwh["battery_charge_grid_kwh"] += (charge_w - from_pv_w) * h
             self.kwh["battery_discharge_kwh"] += max(r.battery_power_w, 0.0) * h
             self.kwh["pv_kwh"] += max(r.pv_power_w, 0.0) * h
         if image.loads is not None:

@@ -13,9 +13,12 @@ T = TypeVar("T")
 
 # The top-level modules of each extra's packages: a missing one names the extra.
 EXTRAS = {
-    "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
+    "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy", "rich", "matplotlib"),
     "flash": ("stm32loader", "cryptography", "tqdm"),
-    "bench": ("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
+    "bench": (
+        *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
+        "rich",
+    ),
 }
 
 

@@ -1,13 +1,21 @@
 """Discovery payloads, built by pure functions (no I/O): easy to snapshot-test.
 
-Layout (docs/reference/ha-mqtt-discovery.md §1, §5, §7):
-  <prefix>/sensor/<unique_id>/config   retained discovery, one per entity
+Layout (docs/mqtt-home-assistant.md; Home Assistant's MQTT docs, "Device discovery
+payload"):
+  <prefix>/device/<device_id>/config   retained discovery, one per device: `dev`, `o`
+                                       (origin), the shared availability and `cmps`
+                                       (its entities, keyed by unique id, each with `p`)
   <base>/status                        bridge availability, retained, last will "offline"
   <base>/<device>/status               link availability of a device (online/offline)
   <base>/state                         one JSON state document per tick
   <base>/cmd/<key>                     commands in (edge/mqtt/commands.py), never retained
   <base>/cmd/result                    each command's outcome: accepted, or refused and why
 Entities use availability_mode "all": unavailable when the bridge or the device link is down.
+
+Earlier releases sent one payload per entity on <prefix>/<component>/<unique_id>/config;
+legacy_topics() names those, for the migration (edge/mqtt/migration.py). A new device is
+one more entry in DEVICES (and its rows in entities.py); a device's payload is built from
+the rows whose `device` names it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edge import __version__
@@ -28,7 +36,8 @@ from edge.mqtt.entities import (
     SensorDescription,
 )
 
-ORIGIN = {"name": "edge", "sw": __version__}
+# The devices, in the order their payloads go out.
+DEVICES = ("bridge", "inverter", "dab", "bms", "diverter", "heat_pump")
 # Devices whose link has its own availability topic (<base>/<device>/status).
 LINKED = ("inverter", "dab", "bms")
 # Home Assistant stamps every command with its own clock (edge/mqtt/commands.py).
@@ -176,26 +185,41 @@ def unique_id(s: SensorDescription | BinarySensorDescription, ids: DeviceIds) ->
     return _slug(f"{_owner(s.device, ids)}_{s.key}")
 
 
-def _common(
-    name: str, uid: str, component: str, device: str, ids: DeviceIds, topics: Topics
-) -> dict[str, Any]:
+def ha_slug(text: str) -> str:
+    """Home Assistant's slugify (homeassistant.util.slugify, python-slugify with "_"), for
+    the ASCII ids we make: lower case, every run of other characters one "_", none at
+    either end. HA makes an entity id as `<domain>.<slug of default_entity_id's object
+    part>`; sending the slug keeps what we announce and what HA shows the same."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "unknown"
+
+
+def entity_id(component: str, uid: str) -> str:
+    """The entity id Home Assistant gives an entity on first discovery (it keeps it after;
+    a user may rename it)."""
+    return f"{component}.{ha_slug(uid)}"
+
+
+def availability(device: str, topics: Topics) -> list[dict[str, str]]:
+    """The bridge's status, and the device's own link status when it has one."""
     avty = [{"topic": topics.status}]
     if device in LINKED:
         avty.append({"topic": topics.device_status(device)})
+    return avty
+
+
+def _common(name: str, uid: str, component: str) -> dict[str, Any]:
+    """What every component of a device payload carries: the platform and the ids."""
     return {
+        "p": component,
         "name": name,
         "uniq_id": uid,
-        "obj_id": uid,
-        "default_entity_id": f"{component}.{uid}",
-        "avty": avty,
-        "avty_mode": "all",
-        "dev": device_block(device, ids),
-        "o": ORIGIN,
+        "default_entity_id": entity_id(component, uid),
     }
 
 
 def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[str, Any]:
-    payload = _common(s.name, unique_id(s, ids), "sensor", s.device, ids, topics)
+    """A sensor as a component of its device's payload."""
+    payload = _common(s.name, unique_id(s, ids), "sensor")
     state_topic = topics.energy if s.topic == "energy" else topics.state
     payload.update(stat_t=state_topic, val_tpl=f"{{{{ value_json.{s.key} }}}}")
     for key, value in (
@@ -213,14 +237,18 @@ def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[
 def binary_sensor_config(
     b: BinarySensorDescription, ids: DeviceIds, topics: Topics
 ) -> dict[str, Any]:
+    """A binary sensor as a component of its device's payload."""
+    payload = _common(b.name, unique_id(b, ids), "binary_sensor")
     if b.link:
         # A link's own state: shown as disconnected (not unavailable) while the device is
-        # silent, so only the controller's availability applies.
-        payload = _common(b.name, unique_id(b, ids), "binary_sensor", "bridge", ids, topics)
-        payload["dev"] = device_block(b.device, ids)
-        payload.update(stat_t=topics.device_status(b.device), pl_on="online", pl_off="offline")
+        # silent, so only the controller's availability applies (overrides the shared one).
+        payload.update(
+            avty=availability("bridge", topics),
+            stat_t=topics.device_status(b.device),
+            pl_on="online",
+            pl_off="offline",
+        )
     else:
-        payload = _common(b.name, unique_id(b, ids), "binary_sensor", b.device, ids, topics)
         payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{b.key} }}}}")
     if b.device_class is not None:
         payload["dev_cla"] = b.device_class
@@ -233,7 +261,7 @@ def control_config(
     """A select, number, switch or button on the controller: commands go to
     <base>/cmd/<key> stamped by HA's clock, never retained."""
     uid = _slug(f"{_owner('bridge', ids)}_{c.key}_{c.component}")
-    payload = _common(c.name, uid, c.component, "bridge", ids, topics)
+    payload = _common(c.name, uid, c.component)
     payload.update(cmd_t=topics.command(c.key), cmd_tpl=COMMAND_TEMPLATE, ret=False)
     if c.state_key is not None:
         payload.update(stat_t=topics.state, val_tpl=f"{{{{ value_json.{c.state_key} }}}}")
@@ -251,25 +279,88 @@ def control_config(
     return payload
 
 
+def origin(cfg: EdgeConfig) -> dict[str, str]:
+    """Who sent the discovery: HA logs it and shows the support URL (mqtt.support_url)."""
+    o = {"name": "edge", "sw": __version__}
+    if cfg.mqtt.support_url is not None:
+        o["url"] = cfg.mqtt.support_url
+    return o
+
+
+def components(
+    ids: DeviceIds,
+    topics: Topics,
+    sensors: Iterable[SensorDescription] = SENSORS,
+    cfg: EdgeConfig | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every entity of the devices present, as {device: {unique id: component config}},
+    devices in DEVICES order."""
+    site = cfg if cfg is not None else EdgeConfig()
+    out: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in DEVICES if ids.has(d)}
+    for s in sensors:
+        if ids.has(s.device):
+            out[s.device][unique_id(s, ids)] = sensor_config(s, ids, topics)
+    for b in BINARY_SENSORS:
+        if ids.has(b.device):
+            out[b.device][unique_id(b, ids)] = binary_sensor_config(b, ids, topics)
+    for c in COMMANDS:
+        entity = control_config(c, ids, topics, site)
+        out["bridge"][entity["uniq_id"]] = entity
+    return {device: cmps for device, cmps in out.items() if cmps}
+
+
+def device_topic(device: str, ids: DeviceIds, topics: Topics) -> str:
+    """<prefix>/device/<device id>/config: the device's first identifier names it."""
+    return f"{topics.discovery_prefix}/device/{device_block(device, ids)['ids'][0]}/config"
+
+
+def device_config(
+    device: str,
+    ids: DeviceIds,
+    topics: Topics,
+    cmps: dict[str, dict[str, Any]],
+    cfg: EdgeConfig | None = None,
+) -> dict[str, Any]:
+    """One device's discovery payload: the device, the origin, the availability its
+    components share (a component may set its own), and the components."""
+    return {
+        "dev": device_block(device, ids),
+        "o": origin(cfg if cfg is not None else EdgeConfig()),
+        "avty": availability(device, topics),
+        "avty_mode": "all",
+        "cmps": cmps,
+    }
+
+
 def discovery_messages(
     ids: DeviceIds,
     topics: Topics,
     sensors: Iterable[SensorDescription] = SENSORS,
     cfg: EdgeConfig | None = None,
 ) -> list[tuple[str, str]]:
-    """(topic, JSON payload) for every entity of the devices present."""
-    out = []
-    prefix = topics.discovery_prefix
-    for s in sensors:
-        if ids.has(s.device):
-            entity = sensor_config(s, ids, topics)
-            out.append((f"{prefix}/sensor/{entity['uniq_id']}/config", entity))
-    for b in BINARY_SENSORS:
-        if ids.has(b.device):
-            entity = binary_sensor_config(b, ids, topics)
-            out.append((f"{prefix}/binary_sensor/{entity['uniq_id']}/config", entity))
-    site = cfg if cfg is not None else EdgeConfig()
-    for c in COMMANDS:
-        entity = control_config(c, ids, topics, site)
-        out.append((f"{prefix}/{c.component}/{entity['uniq_id']}/config", entity))
-    return [(topic, json.dumps(entity, sort_keys=True)) for topic, entity in out]
+    """(topic, JSON payload): one retained message per device present."""
+    return [
+        (
+            device_topic(device, ids, topics),
+            json.dumps(device_config(device, ids, topics, cmps, cfg), sort_keys=True),
+        )
+        for device, cmps in components(ids, topics, sensors, cfg).items()
+    ]
+
+
+def legacy_topics(
+    ids: DeviceIds,
+    topics: Topics,
+    sensors: Iterable[SensorDescription] = SENSORS,
+    cfg: EdgeConfig | None = None,
+) -> list[str]:
+    """The per-entity topics earlier releases sent the same entities on:
+    <prefix>/<component>/<unique id>/config."""
+    # Every device the controller may have had: the loads and a BMS (ids from the bridge
+    # until its serial is known) come and go with the site file.
+    everything = replace(ids, devices=("bms", "diverter", "heat_pump"))
+    return [
+        f"{topics.discovery_prefix}/{config['p']}/{uid}/config"
+        for cmps in components(everything, topics, sensors, cfg).values()
+        for uid, config in cmps.items()
+    ]

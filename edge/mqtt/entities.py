@@ -132,6 +132,9 @@ SENSORS: tuple[SensorDescription, ...] = (
     _total("grid_export_kwh", "Grid export"),
     _total("battery_charge_kwh", "Battery charged"),
     _total("battery_discharge_kwh", "Battery discharged"),
+    # The charge by its source (edge/energy.py states the rule), for HA's Energy dashboard.
+    _total("battery_charge_pv_kwh", "Battery charged from PV"),
+    _total("battery_charge_grid_kwh", "Battery charged from the grid"),
     _total("pv_kwh", "PV energy"),
     _total("diverted_kwh", "Energy diverted to the tank", "diverter"),
     _total("dab_charge_kwh", "Energy into the second string", "dab"),

@@ -1,9 +1,11 @@
 """Thin paho-mqtt shell: availability with a last will, discovery, state.
 
 The will (`<base>/status` = offline, retained) is set before connecting, and `online`
-is published retained on every connect. Discovery is published retained on connect and
-again whenever Home Assistant announces itself online on `<prefix>/status`
-(docs/reference/ha-mqtt-discovery.md §5). paho's own network thread reconnects.
+is published retained on every connect. Discovery (one payload per device) is published
+retained on connect and again whenever Home Assistant announces itself online on
+`<prefix>/status` (docs/reference/ha-mqtt-discovery.md §5); on the first connect after
+an upgrade from per-entity discovery it goes out as the migration's middle step
+(edge/mqtt/migration.py), on a thread of its own. paho's own network thread reconnects.
 
 The client speaks MQTT 5 so that it can subscribe to commands with Retain As Published:
 under MQTT 3.1.1 the broker clears the retain flag of a message it forwards live, so a
@@ -28,7 +30,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.config import EdgeConfig, MqttConfig
 from edge.errors import clip
 from edge.mqtt.client import diagnose, make_client
-from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
+from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages, legacy_topics
+from edge.mqtt.migration import LAYOUT, SETTLE_S, DiscoveryLayout, migrate
 from edge.mqtt.outbox import Outbox, OutboxSender
 
 log = logging.getLogger("edge.mqtt")
@@ -45,8 +48,12 @@ class MqttPublisher:
         client_id: str,
         site: EdgeConfig | None = None,
         outbox: Outbox | None = None,
+        state_db: str = ":memory:",
+        settle_s: float = SETTLE_S,
     ) -> None:
-        """site: the whole config, for the commands' bounds in discovery."""
+        """site: the whole config, for the commands' bounds in discovery; state_db: where
+        the discovery layout is remembered (site.state_db); settle_s: the migration's
+        pause between steps."""
         self.cfg = cfg
         self.site = site
         self.ids = ids
@@ -55,6 +62,10 @@ class MqttPublisher:
         self.discovery_sent = 0  # how many times the full discovery set went out
         self.run_id = secrets.token_hex(4)  # with seq, names each state and energy document
         self._seq = 0
+        self.layout = DiscoveryLayout(state_db)
+        self.settle_s = settle_s
+        self._migrating: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends a migration under way
         # Called from paho's network thread with (key, payload, retained) for every message
         # on <base>/cmd/<key>; the supervisor hands it over to its event loop.
         self.on_command: Callable[[str, bytes, bool], None] | None = None
@@ -122,9 +133,38 @@ class MqttPublisher:
         self.sender.acked(mid)  # never blocks: paho holds its locks here
 
     def publish_discovery(self) -> None:
-        for topic, payload in discovery_messages(self.ids, self.topics, cfg=self.site):
-            self._client.publish(topic, payload, qos=1, retain=True)
-        self.discovery_sent += 1
+        """The device payloads; through the migration while it is not done (never twice
+        at once: a birth message during the migration is answered by its middle step)."""
+        if self._migrating is not None and self._migrating.is_alive():
+            return
+        messages = discovery_messages(self.ids, self.topics, cfg=self.site)
+        if self.layout.current() == LAYOUT:
+            for topic, payload in messages:
+                self._client.publish(topic, payload, qos=1, retain=True)
+            self.discovery_sent += 1
+            return
+        self._migrating = threading.Thread(
+            target=self._migrate, args=(messages,), name="discovery-migration", daemon=True
+        )
+        self._migrating.start()
+
+    def _migrate(self, messages: list[tuple[str, str]]) -> None:
+        def publish(topic: str, payload: str) -> Callable[[float], bool]:
+            info = self._client.publish(topic, payload, qos=1, retain=True)
+
+            def acked(timeout_s: float) -> bool:
+                try:
+                    info.wait_for_publish(timeout_s)
+                except (RuntimeError, ValueError):  # disconnected, or refused by paho
+                    return False
+                return info.is_published()
+
+            return acked
+
+        legacy = legacy_topics(self.ids, self.topics, cfg=self.site)
+        if migrate(publish, legacy, messages, self.settle_s, self._stopping):
+            self.layout.set(LAYOUT)
+            self.discovery_sent += 1
 
     def publish_device_status(self, device: str, online: bool) -> None:
         self._client.publish(
@@ -161,10 +201,14 @@ class MqttPublisher:
         """Deliver what is queued (up to 5 s; the rest stays in the outbox for the next
         start), say offline (as the will would), then disconnect cleanly."""
         self.sender.flush(5.0)
+        self._stopping.set()
         if self.connected.is_set():
             info = self._client.publish(self.topics.status, "offline", qos=1, retain=True)
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+        if self._migrating is not None:
+            self._migrating.join(timeout=5.0)
+        self.layout.close()
         self.sender.stop()
         self.sender.outbox.close()

@@ -1,11 +1,22 @@
 """`edge demo` (the simulated house end to end) and `edge sim` (serve the simulated
-house's devices on the ports a site file names). Both need the `sim` extra."""
+house's devices on the ports a site file names). Both need the `sim` extra.
+
+`edge demo` shows a live dashboard (edge/sim/dashboard.py) when standard output is a
+terminal, one line per tick otherwise or with --plain, and ends with a picture of the run
+(--png, default in the system's temporary directory)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from edge.clock import ScaledClock, format_time_of_day
 from edge.compose import stop_event, supervise
@@ -15,6 +26,7 @@ from edge.drivers.loads.port import LoadsDriver
 from edge.drivers.loads.sim import EmulatedLoads
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
+from edge.sim.dashboard import DemoDashboard, History, write_png
 from edge.sim.world import SimulatedWorld, WorldParams, house_params
 from edge.tasks import cancel_and_wait
 
@@ -28,7 +40,20 @@ def _tcp(url: str, key: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _png_path(asked: Path | None) -> Path:
+    """Where the picture goes, checked before the run: a path that cannot be written is
+    a one-line error now, not after the run."""
+    png = asked or Path(tempfile.gettempdir()) / time.strftime("edge-demo-%Y%m%d-%H%M%S.png")
+    folder = next((p for p in png.absolute().parents if p.exists()), Path("/"))
+    if png.is_dir():
+        raise EdgeError(f"--png {str(png)!r}: is a folder; give a file name ending in .png")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise EdgeError(f"--png {str(png)!r}: cannot write in {str(folder)!r}")
+    return png
+
+
 async def demo(args: argparse.Namespace) -> int:
+    png = _png_path(args.png)
     base = load_config(args.config)
     clock = ScaledClock(start_s=NOON_S, speed=args.speed)
     world = SimulatedWorld(
@@ -88,20 +113,56 @@ async def demo(args: argparse.Namespace) -> int:
             WriteBudget("diverter", cfg.loads.diverter.daily_write_budget),
             clock.now_s,
         )
+    end_s = NOON_S + args.minutes * 60.0
+    # The dashboard on a terminal; plain lines in a log, in CI, or when asked.
+    on_screen = sys.stdout.isatty() and not (args.plain or args.quiet)
+    dashboard = DemoDashboard(NOON_S, end_s) if on_screen else None
+    history = dashboard.history if dashboard is not None else History()
+    live = _live(dashboard) if dashboard is not None else contextlib.nullcontext()
     try:
-        return await supervise(
-            cfg,
-            clock,
-            until_s=NOON_S + args.minutes * 60.0,
-            quiet=args.quiet,
-            extra_tasks=[world.run()],
-            loads=loads,
-            config_path=args.config,
-        )
+        with live:
+            code = await supervise(
+                cfg,
+                clock,
+                until_s=end_s,
+                quiet=args.quiet or dashboard is not None,
+                extra_tasks=[world.run()],
+                loads=loads,
+                config_path=args.config,
+                watch=dashboard.update if dashboard is not None else history.add,
+            )
     finally:
         await world.stop()
         if broker is not None:
             broker.stop()
+    if history.t_s:
+        try:
+            print(f"picture of the run: {await asyncio.to_thread(write_png, history, png)}")
+        except OSError as exc:
+            print(f"edge: --png {str(png)!r}: not written: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return code
+
+
+@contextlib.contextmanager
+def _live(dashboard: DemoDashboard) -> Iterator[None]:
+    """The dashboard, redrawn 4 times a second. What is printed or logged meanwhile goes
+    above it: the log's handlers write to the stream rich puts in place of stderr."""
+    from rich.live import Live
+
+    with Live(get_renderable=dashboard.render, refresh_per_second=4):
+        handlers = [
+            h
+            for h in logging.getLogger().handlers
+            if isinstance(h, logging.StreamHandler) and h.stream is sys.__stderr__
+        ]
+        for h in handlers:
+            h.setStream(sys.stderr)
+        try:
+            yield
+        finally:
+            for h in handlers:
+                h.setStream(sys.__stderr__)
 
 
 async def sim(args: argparse.Namespace) -> int:

@@ -12,8 +12,10 @@ from edge.energy import EnergyTotals
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
 
 
-def image(grid_w: float, battery_w: float, pv_w: float, heater_w: float) -> ProcessImage:
-    inv = Sample(InverterReading(grid_w, battery_w, 50.0, 500.0, pv_w), 0.0)
+def image(
+    grid_w: float, battery_w: float, pv_w: float, heater_w: float, load_w: float = 500.0
+) -> ProcessImage:
+    inv = Sample(InverterReading(grid_w, battery_w, 50.0, load_w, pv_w), 0.0)
     return ProcessImage(0.0, inv, None, loads=Sample(LoadsReading(heater_w, 0.0, 50.0), 0.0))
 
 
@@ -40,10 +42,17 @@ def test_totals_integrate_each_direction_and_survive_a_restart(tmp_path):
 def test_the_energy_dashboard_entities():
     ids = DeviceIds("pi", "S1", "Home", devices=("diverter",))
     c = {
-        json.loads(p)["uniq_id"]: json.loads(p)
+        uid: component
         for _t, p in discovery_messages(ids, Topics("homeassistant", "edge"))
+        for uid, component in json.loads(p)["cmps"].items()
     }
-    for uid in ("edge_pi_grid_import_kwh", "edge_pi_pv_kwh", "edge_pi_diverter_diverted_kwh"):
+    for uid in (
+        "edge_pi_grid_import_kwh",
+        "edge_pi_pv_kwh",
+        "edge_pi_battery_charge_pv_kwh",
+        "edge_pi_battery_charge_grid_kwh",
+        "edge_pi_diverter_diverted_kwh",
+    ):
         e = c[uid]
         assert (e["dev_cla"], e["unit_of_meas"], e["stat_cla"]) == (
             "energy",
@@ -51,3 +60,25 @@ def test_the_energy_dashboard_entities():
             "total_increasing",
         )
         assert e["stat_t"] == "edge/energy"
+
+
+def test_the_charge_is_split_by_its_source():
+    e = EnergyTotals()
+    # An hour charging 3 kW with 2 kW of PV over a 500 W load: 1.5 kW from PV, 1.5 from grid.
+    for _ in range(3600):
+        e.add(image(1500.0, -3000.0, 2000.0, 0.0), 1.0)
+    assert e.kwh["battery_charge_pv_kwh"] == pytest.approx(1.5)
+    assert e.kwh["battery_charge_grid_kwh"] == pytest.approx(1.5)
+    # Half an hour with PV well above the charge: all of it from PV.
+    for _ in range(1800):
+        e.add(image(-2000.0, -1000.0, 4000.0, 0.0, load_w=1000.0), 1.0)
+    assert e.kwh["battery_charge_pv_kwh"] == pytest.approx(2.0)
+    # Night: PV below the load, so a charge is all grid; a discharge counts in neither.
+    for _ in range(3600):
+        e.add(image(2500.0, -2000.0, 100.0, 0.0), 1.0)
+        e.add(image(0.0, 800.0, 0.0, 0.0), 0.0)
+    assert e.kwh["battery_charge_grid_kwh"] == pytest.approx(3.5)
+    assert e.kwh["battery_charge_pv_kwh"] + e.kwh["battery_charge_grid_kwh"] == pytest.approx(
+        e.kwh["battery_charge_kwh"]
+    )
+    e.close()

@@ -35,7 +35,7 @@ def results(reader: MqttReader) -> list[dict]:
     return [json.loads(m.payload) for m in reader.on("edge/cmd/result")]
 
 
-def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
+def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader, tmp_path):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -51,6 +51,7 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
             "--speed",
             "10",
             "--quiet",
+            *("--png", str(tmp_path / "run.png")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -60,13 +61,12 @@ def test_emergency_stop_and_a_refused_command_over_mqtt(mosquitto, mqtt_reader):
     try:
         mqtt_reader.wait_for(lambda: len(states(mqtt_reader)) >= 3, timeout_s=60)
         # The BMS is a Home Assistant device named by its master module's serial.
-        bms_configs = [
-            json.loads(m.payload)
-            for m in mqtt_reader.messages
-            if m.topic.endswith("_bms_cell_spread_mv/config")
-        ]
-        assert bms_configs[0]["dev"]["sn"] == "PPTAP00000000000"
-        assert bms_configs[0]["uniq_id"] == "pylontech_PPTAP00000000000_bms_cell_spread_mv"
+        bms_topic = "homeassistant/device/pylontech_PPTAP00000000000/config"
+        mqtt_reader.wait_for(lambda: mqtt_reader.on(bms_topic) != [], timeout_s=30)
+        bms_config = json.loads(mqtt_reader.on(bms_topic)[0].payload)
+        assert bms_config["dev"]["sn"] == "PPTAP00000000000"
+        spread = bms_config["cmps"]["pylontech_PPTAP00000000000_bms_cell_spread_mv"]
+        assert spread["uniq_id"] == "pylontech_PPTAP00000000000_bms_cell_spread_mv"
         first = states(mqtt_reader)[-1]
         assert first["emergency_stop"] == "OFF"
         # The BMS's own view is published beside the inverter's: cells, alarms, startup.

@@ -18,9 +18,9 @@ def demo(broker: LocalMosquitto, *args: str) -> list[str]:
     return [sys.executable, "-m", "edge", "demo", "--broker", f"{broker.host}:{broker.port}", *args]
 
 
-def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
+def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader, tmp_path):
     proc = subprocess.run(
-        demo(mosquitto, "--minutes", "4", "--speed", "30"),
+        demo(mosquitto, "--minutes", "4", "--speed", "30", "--png", str(tmp_path / "run.png")),
         capture_output=True,
         text=True,
         timeout=120,
@@ -28,6 +28,8 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     )
     assert proc.returncode == 0, proc.stderr
     assert "summary:" in proc.stdout
+    # Not a terminal: plain lines, and the picture of the run where it was asked for.
+    assert f"picture of the run: {tmp_path / 'run.png'}" in proc.stdout
     # The DC bus came up dead: its under-voltage trip (fault 8) was cleared, then current.
     assert "clearing the trip its transient latched (0x0100)" in proc.stderr
     assert proc.stderr.index("clearing the trip") < proc.stderr.index("DC bus up at")
@@ -40,10 +42,11 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
             and mqtt_reader.on("edge/status")[-1].payload == b"offline"
         )
     )
-    configs = {}
+    configs, devices = {}, set()
     for m in mqtt_reader.messages:
-        if m.topic.startswith("homeassistant/sensor/") and m.topic.endswith("/config"):
-            configs[m.topic.split("/")[2]] = json.loads(m.payload)
+        if m.topic.startswith("homeassistant/device/") and m.topic.endswith("/config"):
+            devices.add(m.topic)
+            configs.update(json.loads(m.payload)["cmps"])
     serial = "SE1ES410SIM001"
     for key, dev_cla, unit in [
         ("grid_power_w", "power", "W"),
@@ -66,8 +69,7 @@ def test_demo_output_is_read_back_from_the_broker(mosquitto, mqtt_reader):
     try:
         late.wait_for(lambda: len(late.on("edge/status")) == 1)
         # Retained messages come in no set order: wait for them all (wait_for has a deadline).
-        wanted = {f"homeassistant/sensor/{uid}/config" for uid in configs}
-        late.wait_for(lambda: wanted <= {m.topic for m in late.messages if m.retain})
+        late.wait_for(lambda: devices <= {m.topic for m in late.messages if m.retain})
         assert late.on("edge/status")[0].payload == b"offline"
     finally:
         late.stop()

@@ -1,4 +1,5 @@
-"""Discovery payloads are pure data: checked field by field and against a snapshot."""
+"""Discovery payloads are pure data (one per device): checked field by field and against
+a snapshot."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from edge.mqtt.discovery import (
     control_config,
     device_block,
     discovery_messages,
+    entity_id,
+    legacy_topics,
     sensor_config,
 )
 from edge.mqtt.entities import BINARY_SENSORS, SENSORS
@@ -32,8 +35,20 @@ IDS = DeviceIds(
 TOPICS = Topics("homeassistant", "edge")
 
 
-def configs() -> dict[str, dict]:
-    return {json.loads(p)["uniq_id"]: json.loads(p) for _t, p in discovery_messages(IDS, TOPICS)}
+def devices(ids: DeviceIds = IDS) -> dict[str, dict]:
+    """{device topic: payload}."""
+    return {t: json.loads(p) for t, p in discovery_messages(ids, TOPICS)}
+
+
+def configs(ids: DeviceIds = IDS) -> dict[str, dict]:
+    """{unique id: component config, with its device payload's `dev` and availability as
+    Home Assistant merges them in}."""
+    out = {}
+    for payload in devices(ids).values():
+        for uid, c in payload["cmps"].items():
+            shared = {k: payload[k] for k in ("avty", "avty_mode")}
+            out[uid] = {"dev": payload["dev"], **shared, **c}
+    return out
 
 
 def test_required_entities_have_the_right_classes_and_units():
@@ -51,28 +66,69 @@ def test_required_entities_have_the_right_classes_and_units():
     )
 
 
-def test_unique_ids_are_unique_and_topics_use_them():
-    msgs = discovery_messages(IDS, TOPICS)
-    uids = [json.loads(p)["uniq_id"] for _t, p in msgs]
+def test_one_retained_payload_per_device_with_origin_and_components():
+    payloads = devices()
+    assert set(payloads) == {
+        "homeassistant/device/edge_pi/config",
+        "homeassistant/device/sofar_SE1ES410SIM001/config",
+        "homeassistant/device/edge_dab_1/config",
+        "homeassistant/device/edge_pi_bms/config",
+        "homeassistant/device/edge_pi_diverter/config",
+        "homeassistant/device/edge_pi_heat_pump/config",
+    }
+    for topic, p in payloads.items():
+        assert topic == f"homeassistant/device/{p['dev']['ids'][0]}/config"
+        assert p["o"] == {"name": "edge", "sw": "0.1.0"}  # no support_url configured
+        assert p["avty_mode"] == "all" and p["cmps"]
+        for uid, c in p["cmps"].items():
+            # Keyed by unique id; each names its platform and its entity id.
+            assert c["uniq_id"] == uid
+            assert c["default_entity_id"] == entity_id(c["p"], uid)
+            assert "dev" not in c and "o" not in c  # the device's, never overridden
+
+
+def test_the_origin_carries_the_support_url():
+    site = parse_config({"mqtt": {"support_url": "https://example.org/edge/help"}})
+    for _t, p in discovery_messages(IDS, TOPICS, cfg=site):
+        assert json.loads(p)["o"] == {
+            "name": "edge",
+            "sw": "0.1.0",
+            "url": "https://example.org/edge/help",
+        }
+
+
+def test_unique_ids_are_unique_and_every_entity_is_announced():
+    uids = [uid for p in devices().values() for uid in p["cmps"]]
     assert len(uids) == len(set(uids)) == len(SENSORS) + len(BINARY_SENSORS) + len(COMMANDS)
-    for topic, payload in msgs:
-        component = json.loads(payload)["default_entity_id"].split(".")[0]
-        assert topic == f"homeassistant/{component}/{json.loads(payload)['uniq_id']}/config"
+
+
+def test_entity_ids_are_what_home_assistant_makes_of_them():
+    # HA lower-cases and slugs the object part of default_entity_id.
+    assert entity_id("sensor", "sofar_SE1ES410SIM001_grid_power_w") == (
+        "sensor.sofar_se1es410sim001_grid_power_w"
+    )
+    assert entity_id("sensor", "pylontech_AB-12__x") == "sensor.pylontech_ab_12_x"
+
+
+def test_legacy_topics_are_the_per_entity_topics_of_every_entity():
+    topics = legacy_topics(DeviceIds("pi", "S1", "Home"), TOPICS)
+    assert "homeassistant/sensor/sofar_S1_grid_power_w/config" in topics
+    assert "homeassistant/button/edge_pi_emergency_stop_button/config" in topics
+    # Devices the site file may have had before: the loads and a BMS without a serial.
+    assert "homeassistant/sensor/edge_pi_diverter_tank_temp_degc/config" in topics
+    assert "homeassistant/sensor/edge_pi_bms_bms_soc_pct/config" in topics
+    assert len(topics) == len(set(topics))
 
 
 def test_entities_of_absent_devices_are_not_announced():
     ids = DeviceIds(bridge_id="pi", inverter_serial="S1", site_name="Home")
-    msgs = discovery_messages(ids, TOPICS)
-    devices = {json.loads(p)["dev"]["ids"][0] for _t, p in msgs}
-    assert devices == {"edge_pi", "sofar_S1"}
-    assert any("emergency_stop" in t for t, _p in msgs)  # the controls are always there
+    payloads = devices(ids)
+    assert {p["dev"]["ids"][0] for p in payloads.values()} == {"edge_pi", "sofar_S1"}
+    assert "edge_pi_emergency_stop_button" in configs(ids)  # the controls are always there
 
 
 def test_each_physical_device_is_its_own_ha_device_via_the_bridge():
-    devs = {}
-    for _t, p in discovery_messages(IDS, TOPICS):
-        dev = json.loads(p)["dev"]
-        devs[dev["ids"][0]] = dev
+    devs = {p["dev"]["ids"][0]: p["dev"] for p in devices().values()}
     assert set(devs) == {
         "edge_pi",
         "sofar_SE1ES410SIM001",
@@ -104,20 +160,10 @@ def test_commands_are_stamped_never_retained_and_bounded_by_the_config():
 
 def test_emergency_stop_button_snapshot():
     assert control_config(BY_KEY["emergency_stop"], IDS, TOPICS, SITE) == {
+        "p": "button",
         "name": "Emergency stop",
         "uniq_id": "edge_pi_emergency_stop_button",
-        "obj_id": "edge_pi_emergency_stop_button",
         "default_entity_id": "button.edge_pi_emergency_stop_button",
-        "avty": [{"topic": "edge/status"}],
-        "avty_mode": "all",
-        "dev": {
-            "ids": ["edge_pi"],
-            "name": "Home controller",
-            "mf": "edge",
-            "mdl": "edge supervisor",
-            "sw": "0.1.0",
-        },
-        "o": {"name": "edge", "sw": "0.1.0"},
         "cmd_t": "edge/cmd/emergency_stop",
         "cmd_tpl": '{"value": {{ value | tojson }}, "sent_s": {{ now().timestamp() }}}',
         "ret": False,
@@ -127,7 +173,7 @@ def test_emergency_stop_button_snapshot():
 
 def test_no_dab_entities_without_a_board():
     ids = DeviceIds(bridge_id="pi", inverter_serial="S1", site_name="Home", dab_id=None)
-    assert not any("dab" in t for t, _p in discovery_messages(ids, TOPICS))
+    assert not any("dab" in t or "dab" in p for t, p in discovery_messages(ids, TOPICS))
 
 
 def test_inverter_entities_need_both_bridge_and_link_availability():
@@ -140,23 +186,12 @@ def test_inverter_entities_need_both_bridge_and_link_availability():
 def test_grid_power_payload_snapshot():
     grid = next(s for s in SENSORS if s.key == "grid_power_w")
     assert sensor_config(grid, IDS, TOPICS) == {
+        "p": "sensor",
         "name": "Grid power",
         "uniq_id": "sofar_SE1ES410SIM001_grid_power_w",
-        "obj_id": "sofar_SE1ES410SIM001_grid_power_w",
-        "default_entity_id": "sensor.sofar_SE1ES410SIM001_grid_power_w",
+        "default_entity_id": "sensor.sofar_se1es410sim001_grid_power_w",
         "stat_t": "edge/state",
         "val_tpl": "{{ value_json.grid_power_w }}",
-        "avty": [{"topic": "edge/status"}, {"topic": "edge/inverter/status"}],
-        "avty_mode": "all",
-        "dev": {
-            "ids": ["sofar_SE1ES410SIM001"],
-            "name": "Sofar ME3000SP",
-            "mf": "Sofar",
-            "mdl": "ME3000SP",
-            "sn": "SE1ES410SIM001",
-            "via_device": "edge_pi",
-        },
-        "o": {"name": "edge", "sw": "0.1.0"},
         "unit_of_meas": "W",
         "dev_cla": "power",
         "stat_cla": "measurement",
@@ -188,13 +223,9 @@ def test_links_and_faults_are_binary_sensors():
 )
 def test_the_inverter_is_named_by_its_family(family, name, model):
     ids = replace(IDS, inverter_family=family)
-    inverter = [
-        json.loads(p)["dev"]
-        for _t, p in discovery_messages(ids, TOPICS)
-        if json.loads(p)["dev"]["ids"] == ["sofar_SE1ES410SIM001"]
-    ]
-    assert len(inverter) > 10  # its sensors and binary sensors
-    for dev in inverter:
+    payload = devices(ids)["homeassistant/device/sofar_SE1ES410SIM001/config"]
+    assert len(payload["cmps"]) > 10  # its sensors and binary sensors
+    for dev in [payload["dev"]]:
         assert (dev["name"], dev["mf"], dev["mdl"], dev["sn"]) == (
             name,
             "Sofar",
