@@ -1,7 +1,11 @@
-"""Shared fixtures: a real Mosquitto on a free port, and an MQTT reader."""
+"""Shared fixtures: a real Mosquitto on a free port, and an MQTT reader; every test's
+processes keep their temporary files (the demo's PNG, say) in a folder of the test's."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +15,14 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.mqtt.broker import LocalMosquitto
+
+# Set on import, before any test module copies the environment for the processes it starts.
+_TMPDIR = tempfile.mkdtemp(prefix="edge-tests-")
+os.environ["TMPDIR"] = _TMPDIR
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_TMPDIR, ignore_errors=True)
 
 
 @pytest.fixture
