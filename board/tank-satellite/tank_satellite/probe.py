@@ -7,6 +7,7 @@ same code reads a real probe on a board and a bus emulator in tests. read() retu
 Faults (DS18B20 datasheet, Maxim 19-7487):
 - "disconnected": no presence pulse after a reset (onewire.OneWireError), or no probe
   found in a ROM search;
+- "read failed": anything else the driver raised (named, never taken for a reading);
 - "crc error": the scratchpad's 9th byte is not the Dallas CRC-8 of the first 8 (the
   driver raises);
 - "bus stuck low": an all-zero scratchpad (its CRC is 0 too, so the CRC passes);
@@ -39,10 +40,14 @@ class Probe:
             self.sensor.convert_temp()
             await asyncio.sleep_ms(CONVERSION_MS)
             degc = self.sensor.read_temp(self.rom)
+        except MemoryError:
+            return self._fault("read failed: out of memory")
         except Exception as exc:  # the driver raises OneWireError or a bare Exception
+            if type(exc).__name__ == "OneWireError":
+                return self._fault("disconnected")
             if "CRC" in str(exc):
                 return self._fault("crc error")
-            return self._fault("disconnected")
+            return self._fault("read failed")
         buf = self.sensor.buf
         if not any(buf):
             return self._fault("bus stuck low")

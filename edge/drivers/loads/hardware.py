@@ -178,6 +178,7 @@ class MqttSatelliteDiverter:
     def __init__(self, cfg: MqttConfig, name: str, client_id: str, refresh_s: float = 5.0) -> None:
         self.refresh_s = refresh_s  # the command again after this long (s), changed or not
         self._sent_at: float | None = None  # time.monotonic() of the last command
+        self._sent_ms = 0  # the last command's sent_ms (Unix time, ms)
         self.set_topic = f"{cfg.base_topic}/satellite/{name}/set"
         self.state_topic = f"{cfg.base_topic}/satellite/{name}/state"
         self.availability_topic = f"{cfg.base_topic}/satellite/{name}/availability"
@@ -242,8 +243,10 @@ class MqttSatelliteDiverter:
         self.commanded_w = power_w
         self._sent_at = time.monotonic()
         now_s = time.time()
+        # Strictly increasing: the satellite refuses a command not newer than the last.
+        self._sent_ms = max(int(now_s * 1000), self._sent_ms + 1)
         payload = json.dumps(
-            {"power_w": round(power_w, 1), "sent_s": round(now_s, 3), "sent_ms": int(now_s * 1000)}
+            {"power_w": round(power_w, 1), "sent_s": round(now_s, 3), "sent_ms": self._sent_ms}
         )
         self._client.publish(self.set_topic, payload, qos=1, retain=False)
 
@@ -355,7 +358,9 @@ def hardware_loads(cfg: EdgeConfig, client_id: str) -> HardwareLoads | None:
         lines = GpiodLines(d.gpio_chip, [d.gpio_line], "edge-diverter", "loads.diverter.output")
         diverter = BurstFireOutput(lines, d.gpio_line, d.element_w, d.mains_hz)
     elif d.enabled and d.output == "mqtt_satellite":
-        diverter = MqttSatelliteDiverter(cfg.mqtt, d.satellite, f"{client_id}-{d.satellite}")
+        diverter = MqttSatelliteDiverter(
+            cfg.mqtt, d.satellite, f"{client_id}-{d.satellite}", d.satellite_refresh_s
+        )
     relays = None
     if hp.enabled and hp.relays == "gpio":
         pins = [hp.relay1_line, hp.relay2_line]

@@ -133,9 +133,14 @@ class Satellite:
         with self._lock:
             return list(self.lines)
 
-    def wait_log(self, pred: Callable[[str], bool], timeout_s: float = 10.0) -> str:
+    def mark(self) -> int:
+        """A place in the log: wait_log(since=mark) sees only the lines after it."""
+        with self._lock:
+            return len(self.lines)
+
+    def wait_log(self, pred: Callable[[str], bool], timeout_s: float = 10.0, since: int = 0) -> str:
         deadline = time.monotonic() + timeout_s
-        seen = 0
+        seen = since
         while time.monotonic() < deadline:
             lines = self.log()
             for line in lines[seen:]:

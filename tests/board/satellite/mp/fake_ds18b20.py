@@ -5,6 +5,9 @@ sent true then complemented, the master's direction bit drops the others), MATCH
 bytes, the ninth the CRC-8 of the first eight), WRITE SCRATCHPAD (4Eh). The bus object
 is the "pin" that onewire.OneWire takes; _onewire (beside this file) drives it.
 
+State is a few ints per probe (no lists grow per bit): the emulator runs inside the
+app's 64 KiB heap.
+
 Faults a test can set on a probe: fault = "crc" (a byte flipped after the CRC was
 made), "power_on" (conversions do not run: the register keeps its 85 degC reset value),
 "stuck_low" (the probe holds DQ low: every bit reads 0); and bus.connected = False (no
@@ -21,11 +24,18 @@ READ_SCRATCH = 0xBE
 WRITE_SCRATCH = 0x4E
 POWER_ON_RAW = 0x0550  # 85 degC in 1/16 degC: the temperature register at power-on
 
+# Modes after a reset: which bits the probe expects or sends next.
+NONE, ROM_CMD, SEARCH, MATCH, FUNCTION, SEND, SINK = range(7)
+
 
 def make_rom(serial):
     """Family 28h, a 48-bit serial (6 bytes, LSB first), then the CRC of those seven."""
     head = bytes([0x28]) + bytes(serial)
     return head + bytes([crc8(head)])
+
+
+def _bit(data, i):
+    return (data[i >> 3] >> (i & 7)) & 1
 
 
 class Probe:
@@ -35,22 +45,21 @@ class Probe:
         self.fault = None
         self.raw = POWER_ON_RAW
         self.conversions = 0
-        self._idle()
-
-    def _idle(self):
-        self.mode = "none"  # listening for nothing until the next reset
-        self.bits = []
-        self.out = []
+        self.pad = bytearray(9)
+        self.mode = NONE
+        self.n = 0  # bits taken (or sent) in this mode
+        self.acc = 0  # bits taken, LSB first
+        self.reads = 0  # search: reads since the last written bit (0, 1, 2)
 
     def reset(self):
-        self.mode = "rom"
-        self.bits = []
-        self.out = []
+        self.mode, self.n, self.acc = ROM_CMD, 0, 0
 
     def scratchpad(self):
         raw = self.raw & 0xFFFF
-        pad = bytearray([raw & 0xFF, raw >> 8, 0x4B, 0x46, 0x7F, 0xFF, 0x0C, 0x10])
-        pad.append(crc8(pad))
+        pad = self.pad
+        pad[0], pad[1], pad[2], pad[3] = raw & 0xFF, raw >> 8, 0x4B, 0x46
+        pad[4], pad[5], pad[6], pad[7] = 0x7F, 0xFF, 0x0C, 0x10
+        pad[8] = crc8(pad[:8])
         if self.fault == "crc":
             pad[0] ^= 0x01
         return pad
@@ -61,66 +70,60 @@ class Probe:
             self.conversions += 1
 
     def read(self):
-        if self.fault == "stuck_low" and self.mode != "none":
+        if self.fault == "stuck_low" and self.mode != NONE:
             return 0
-        if self.mode == "search":
-            i, phase = len(self.bits), len(self.out)
-            bit = (self.rom[i // 8] >> (i % 8)) & 1
-            self.out.append(bit)
-            return bit if phase == 0 else 1 - bit
-        if self.mode == "send" and self.out:
-            return self.out.pop(0)
+        if self.mode == SEARCH:
+            bit = _bit(self.rom, self.n)
+            self.reads += 1
+            return bit if self.reads == 1 else 1 - bit
+        if self.mode == SEND and self.n < 72:
+            self.n += 1
+            return _bit(self.pad, self.n - 1)
         return 1  # not driving: the pull-up reads 1
 
     def write(self, bit):
-        if self.mode == "none":
+        mode = self.mode
+        if mode in (NONE, SINK):
             return
-        self.bits.append(bit)
-        if self.mode == "search":
-            i = len(self.bits) - 1
-            if bit != (self.rom[i // 8] >> (i % 8)) & 1:
-                self._idle()  # the master took the other branch
-                return
-            self.out = []
-            if len(self.bits) == 64:
-                self.mode, self.bits = "function", []
-        elif self.mode == "match":
-            if len(self.bits) == 64:
-                rom = _bytes(self.bits)
-                if rom == self.rom:
-                    self.mode, self.bits = "function", []
-                else:
-                    self._idle()
-        elif len(self.bits) == 8:
-            cmd = _bytes(self.bits)[0]
-            self.bits = []
-            if self.mode == "rom":
-                if cmd == SEARCH_ROM:
-                    self.mode, self.out = "search", []
-                elif cmd == MATCH_ROM:
-                    self.mode = "match"
-                elif cmd == SKIP_ROM:
-                    self.mode = "function"
-                else:
-                    self._idle()
-            elif self.mode == "function":
-                if cmd == CONVERT_T:
-                    self.convert()
-                    self._idle()
-                elif cmd == READ_SCRATCH:
-                    self.mode = "send"
-                    self.out = [(b >> i) & 1 for b in self.scratchpad() for i in range(8)]
-                elif cmd == WRITE_SCRATCH:
-                    self.mode = "sink"
-                else:
-                    self._idle()
-
-
-def _bytes(bits):
-    out = bytearray(len(bits) // 8)
-    for i, b in enumerate(bits):
-        out[i // 8] |= b << (i % 8)
-    return bytes(out)
+        if mode == SEARCH:
+            self.reads = 0
+            if bit != _bit(self.rom, self.n):
+                self.mode = NONE  # the master took the other branch
+            else:
+                self.n += 1
+                if self.n == 64:
+                    self.mode, self.n, self.acc = FUNCTION, 0, 0
+            return
+        self.acc |= bit << self.n
+        self.n += 1
+        if mode == MATCH:
+            if self.n == 64:
+                rom = int.from_bytes(self.rom, "little")
+                self.mode = FUNCTION if self.acc == rom else NONE
+                self.n, self.acc = 0, 0
+            return
+        if self.n < 8:
+            return
+        cmd, self.n, self.acc = self.acc, 0, 0
+        if mode == ROM_CMD:
+            if cmd == SEARCH_ROM:
+                self.mode, self.reads = SEARCH, 0
+            elif cmd == MATCH_ROM:
+                self.mode = MATCH
+            elif cmd == SKIP_ROM:
+                self.mode = FUNCTION
+            else:
+                self.mode = NONE
+        elif cmd == CONVERT_T:
+            self.convert()
+            self.mode = NONE
+        elif cmd == READ_SCRATCH:
+            self.scratchpad()
+            self.mode = SEND
+        elif cmd == WRITE_SCRATCH:
+            self.mode = SINK
+        else:
+            self.mode = NONE
 
 
 class Bus:
@@ -130,7 +133,7 @@ class Bus:
     PULL_UP = 1
 
     def __init__(self, *probes):
-        self.probes = list(probes)
+        self.probes = probes
         self.connected = True
         self.resets = 0
 
@@ -143,7 +146,7 @@ class Bus:
             return False
         for p in self.probes:
             p.reset()
-        return bool(self.probes)
+        return len(self.probes) > 0
 
     def bus_read(self):
         if not self.connected:

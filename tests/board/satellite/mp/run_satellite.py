@@ -15,7 +15,6 @@ import time
 import ds18x20
 import fake_ds18b20
 import fake_hw
-import micropython
 import onewire
 from tank_satellite import app
 from umqtt.simple import MQTTClient
@@ -45,6 +44,8 @@ async def follow(path, probe, bus):
             doc = json.loads(text)
             probe.temp_degc = doc.get("temp_degc", probe.temp_degc)
             probe.fault = doc.get("fault")
+            if probe.fault == "power_on":  # it lost power and came back: the reset value
+                probe.raw = fake_ds18b20.POWER_ON_RAW
             bus.connected = doc.get("connected", True)
         await asyncio.sleep_ms(CONTROL_MS)
 
@@ -67,12 +68,13 @@ def load_config(path):
             delattr(tank_satellite, name)
 
 
-async def report_heap(a):
-    """Every HEAP_MS: the heap in use after a collection and the peak since start (B)."""
+async def report_heap():
+    """Every HEAP_MS: the heap in use just before a collection, and after it (B)."""
     while True:
         await asyncio.sleep_ms(HEAP_MS)
+        before = gc.mem_alloc()
         gc.collect()
-        log("heap used %d peak %d" % (gc.mem_alloc(), micropython.mem_peak()))
+        log("heap used %d live %d" % (before, gc.mem_alloc()))
 
 
 async def main(argv):
@@ -83,7 +85,7 @@ async def main(argv):
     zc = fake_hw.ZeroCross(1000 // cfg["mains_hz"])
     hw = fake_hw.Hw(sensor, MQTTClient, zc, log)
     a = app.App(cfg, hw)
-    asyncio.create_task(report_heap(a))
+    asyncio.create_task(report_heap())
     if len(argv) > 2:
         asyncio.create_task(follow(argv[2], probe, bus))
     await a.run()
