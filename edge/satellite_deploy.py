@@ -20,8 +20,11 @@ earlier run proves nothing.
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import importlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,11 +35,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.config import MqttConfig
 from edge.errors import EdgeError
 from edge.extras import needs
+
+if TYPE_CHECKING:  # `edge --help` builds this command's options: no pydantic, no paho
+    from edge.config import MqttConfig
 
 APP_DIR = Path(__file__).resolve().parents[1] / "board" / "tank-satellite"
 PACKAGE = "tank_satellite"
@@ -270,3 +275,87 @@ def deploy(
             raise DeployError(f"mpremote failed (exit {proc.returncode}) on {port}")
     print(f"waiting up to {timeout_s:g} s for {settings.name!r} on MQTT", file=sys.stderr)
     return wait_online(mqtt_cfg, settings.name, app_version(), started, timeout_s)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`edge satellite deploy`'s options."""
+    p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
+    p.add_argument("--name", required=True, help="its name: <base_topic>/satellite/<name>/")
+    p.add_argument("--board", default="pico_w", choices=boards(), help="default pico_w")
+    p.add_argument(
+        "--broker",
+        required=True,
+        help="HOST[:PORT] the board connects to: the Pi's address on the LAN (port 1883)",
+    )
+    p.add_argument("--wifi-ssid", required=True, help="the Wi-Fi network the board joins")
+    p.add_argument("--mqtt-user", help="the board's broker user name, if the broker wants one")
+    p.add_argument("--element-w", type=float, help="the element's rating (default 3000 W)")
+    p.add_argument("--mains-hz", type=int, choices=(50, 60), help="default 50")
+    p.add_argument(
+        "--config", type=Path, help="the site file: its base_topic, and how to reach the broker"
+    )
+    p.add_argument(
+        "--micropython-lib",
+        type=Path,
+        help="a micropython-lib checkout to copy umqtt/onewire/ds18x20 from"
+        " (default: mpremote mip install fetches them)",
+    )
+    p.add_argument(
+        "--source", action="store_true", help="copy .py, not .mpy (another MicroPython version)"
+    )
+    p.add_argument("--timeout", type=float, default=90.0, help="wait to see it online (s)")
+
+
+def _secret(env: str, prompt: str) -> str:
+    """From the environment, else asked without echo: never on the command line, where
+    the shell's history and `ps` would keep it."""
+    value = os.environ.get(env)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise DeployError(f"{prompt}: set {env} or run in a terminal to be asked")
+        value = getpass.getpass(f"{prompt}: ")
+    return value
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    host, _, port_text = str(args.broker).partition(":")
+    if not host or (port_text and not port_text.isdigit()):
+        raise DeployError(f"--broker {args.broker!r}: expected HOST or HOST:PORT")
+    base_topic, check = "edge", None
+    if args.config is not None:
+        from edge.config import load_config
+
+        check = load_config(args.config).mqtt
+        base_topic = check.base_topic
+    settings = SatelliteSettings(
+        name=args.name,
+        board=args.board,
+        broker_host=host,
+        broker_port=int(port_text or 1883),
+        mqtt_user=args.mqtt_user,
+        mqtt_password=(
+            _secret("EDGE_MQTT_PASSWORD", "broker password") if args.mqtt_user else None
+        ),
+        base_topic=base_topic,
+        wifi_ssid=args.wifi_ssid,
+        wifi_password=_secret("EDGE_WIFI_PASSWORD", f"Wi-Fi password for {args.wifi_ssid!r}"),
+        element_w=args.element_w,
+        mains_hz=args.mains_hz,
+    )
+    config_doc(settings)  # a mistake is reported before anything touches the board
+    if check is None:
+        from edge.config import MqttConfig
+
+        check = MqttConfig(
+            host=settings.broker_host,
+            port=settings.broker_port,
+            username=settings.mqtt_user,
+            password=settings.mqtt_password,
+            base_topic=base_topic,
+        )
+    state = deploy(args.port, settings, check, args.micropython_lib, not args.source, args.timeout)
+    print(
+        f"satellite {settings.name!r} is online: version {state.get('version')},"
+        f" element {state.get('reason')}, tank {state.get('tank_temp_degc')} degC"
+    )
+    return 0

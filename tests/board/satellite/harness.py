@@ -91,15 +91,28 @@ class Satellite:
     """The app under the Unix port (mp/run_satellite.py) with its config and a control
     file for the probe; its log lines are collected as (ms, text)."""
 
-    def __init__(self, tmp: Path, host: str, port: int, name: str = "tank", **limits: float):
+    def __init__(
+        self,
+        tmp: Path,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        name: str = "tank",
+        config: Path | None = None,
+        **limits: float,
+    ):
+        """config: a satellite.json to run with (as deploy wrote it); else one is made
+        for this broker, name and limits."""
         self.tmp = tmp
         self.path = build_tree(tmp / "tree")
         self.name = name
-        settings = SatelliteSettings(
-            name=name, board="pico_w", broker_host=host, broker_port=port, limits=limits
-        )
         self.config = tmp / "satellite.json"
-        self.config.write_text(json.dumps(config_doc(settings)))
+        if config is not None:
+            shutil.copyfile(config, self.config)
+        else:
+            settings = SatelliteSettings(
+                name=name, board="pico_w", broker_host=host, broker_port=port, limits=limits
+            )
+            self.config.write_text(json.dumps(config_doc(settings)))
         self.control = tmp / "control.json"
         self.set_probe(temp_degc=45.0)
         self.lines: list[str] = []
