@@ -97,6 +97,7 @@ class DeviceIds:
     # Further devices present: any of "bms", "diverter", "heat_pump".
     devices: tuple[str, ...] = ()
     inverter_family: str = "sofar_me3000sp"  # inverter.family: names its model
+    satellite: str | None = None  # the tank satellite's name, when the diverter is one
 
     def has(self, device: str) -> bool:
         if device in ("bridge", "inverter"):
@@ -251,6 +252,64 @@ def control_config(
     return payload
 
 
+# The tank satellite (board/tank-satellite): its own device, linked to the controller,
+# fed by its own state topic (<base>/satellite/<name>/state, docs/satellite.md) and
+# available while both it (its retained availability and last will) and the controller
+# are. Rows: (key in its state, name, unit, device_class, state_class, entity_category).
+SATELLITE_SENSORS: tuple[tuple[str, str, str | None, str | None, str | None, str | None], ...] = (
+    ("power_w", "Element power", "W", "power", "measurement", None),
+    ("tank_temp_degc", "Tank temperature", "°C", "temperature", "measurement", None),
+    ("reason", "Element state", None, None, None, None),
+    ("refused", "Last refused command", None, None, None, "diagnostic"),
+    ("uptime_s", "Uptime", "s", "duration", "measurement", "diagnostic"),
+    ("mem_free_b", "Free memory", "B", "data_size", "measurement", "diagnostic"),
+    ("rssi_dbm", "Wi-Fi signal", "dBm", "signal_strength", "measurement", "diagnostic"),
+    ("version", "Firmware version", None, None, None, "diagnostic"),
+)
+
+
+def satellite_messages(ids: DeviceIds, topics: Topics) -> list[tuple[str, dict[str, Any]]]:
+    """Discovery of the tank satellite's entities, or none without one."""
+    if ids.satellite is None:
+        return []
+    name = ids.satellite
+    bridge = f"edge_{_slug(ids.bridge_id)}"
+    owner = f"{bridge}_satellite_{_slug(name)}"
+    root = f"{topics.base}/satellite/{name}"
+    device = {
+        "ids": [owner],
+        "name": f"Tank satellite {name}",
+        "mf": "edge",
+        "mdl": "tank satellite (MicroPython)",
+        "via_device": bridge,
+    }
+    out = []
+    for key, label, unit, device_class, state_class, category in SATELLITE_SENSORS:
+        uid = f"{owner}_{key}"
+        entity: dict[str, Any] = {
+            "name": label,
+            "uniq_id": uid,
+            "obj_id": uid,
+            "default_entity_id": f"sensor.{uid}",
+            "avty": [{"topic": topics.status}, {"topic": f"{root}/availability"}],
+            "avty_mode": "all",
+            "dev": device,
+            "o": ORIGIN,
+            "stat_t": f"{root}/state",
+            "val_tpl": f"{{{{ value_json.{key} }}}}",
+        }
+        for field, value in (
+            ("unit_of_meas", unit),
+            ("dev_cla", device_class),
+            ("stat_cla", state_class),
+            ("ent_cat", category),
+        ):
+            if value is not None:
+                entity[field] = value
+        out.append((f"{topics.discovery_prefix}/sensor/{uid}/config", entity))
+    return out
+
+
 def discovery_messages(
     ids: DeviceIds,
     topics: Topics,
@@ -272,4 +331,5 @@ def discovery_messages(
     for c in COMMANDS:
         entity = control_config(c, ids, topics, site)
         out.append((f"{prefix}/{c.component}/{entity['uniq_id']}/config", entity))
+    out.extend(satellite_messages(ids, topics))
     return [(topic, json.dumps(entity, sort_keys=True)) for topic, entity in out]

@@ -180,6 +180,26 @@ def test_the_element_follows_the_supervisors_surplus(rig: Rig):
     assert 0 < later["power_w"] <= 3000.0
 
 
+def test_home_assistant_discovers_the_satellite_under_the_controller(rig: Rig):
+    found: dict[str, dict[str, Any]] = {}
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_connect = lambda c, *_a: c.subscribe("homeassistant/sensor/+/config", qos=1)
+    c.on_message = lambda _c, _u, m: found.update({m.topic: json.loads(m.payload)})
+    c.connect(rig.broker.host, rig.broker.port)
+    c.loop_start()
+    deadline = time.monotonic() + 10
+    while not any("satellite_tank" in t for t in found) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    c.loop_stop()
+    c.disconnect()
+    sat = [p for t, p in found.items() if "_satellite_tank_" in t]
+    bridges = {p["dev"]["ids"][0] for p in found.values() if "controller" in p["dev"]["name"]}
+    assert len(sat) == 8 and len(bridges) == 1
+    assert {p["dev"]["via_device"] for p in sat} == bridges
+    assert {p["stat_t"] for p in sat} == {TOPIC + "state"}
+
+
 @pytest.mark.parametrize(
     ("payload", "why"),
     [
