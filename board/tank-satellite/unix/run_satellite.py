@@ -1,4 +1,5 @@
-"""The satellite application under the Unix port, with the board's parts emulated:
+"""The satellite application under MicroPython's Unix port, with the board's parts
+emulated (the files beside this one), for the tests and the benchmark:
     micropython -m run_satellite CONFIG.json [CONTROL.json]
 CONFIG is the file `edge satellite deploy` writes to a board. CONTROL (optional) is read
 every CONTROL_MS so a test can change the probe while the app runs:
