@@ -91,6 +91,12 @@ def local_micropython_lib() -> Path | None:
 def boards(app_dir: Path = APP_DIR) -> list[str]:
     """The board names the application knows (one data file each)."""
     folder = app_dir / PACKAGE / "boards"
+    if not folder.is_dir():
+        raise DeployError(
+            f"{app_dir}: the satellite's application is not here; it ships in the"
+            " repository (board/tank-satellite), not in an installed edge: deploy from a"
+            " checkout"
+        )
     return sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
 
 
@@ -274,6 +280,7 @@ def deploy(
 ) -> dict[str, Any]:
     """Stage, copy with mpremote, reset, and wait for the board's first state.
     mqtt_cfg: how this machine reaches the broker (the board's address may differ)."""
+    needs("flash", "edge satellite deploy", lambda: importlib.import_module("mpremote"))
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="edge-satellite-") as tmp:
         staged = Path(tmp)
@@ -291,7 +298,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """`edge satellite deploy`'s options."""
     p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
     p.add_argument("--name", required=True, help="its name: <base_topic>/satellite/<name>/")
-    p.add_argument("--board", default="pico_w", choices=boards(), help="default pico_w")
+    p.add_argument(
+        "--board", default="pico_w", help="pico_w (the default) or esp32_devkitc: its pin map"
+    )
     p.add_argument(
         "--broker",
         required=True,

@@ -126,6 +126,12 @@ def test_a_bad_setting_is_refused_before_the_board_is_touched(change, message):
         config_doc(settings)
 
 
+def test_without_the_application_beside_edge_deploy_says_where_it_is(tmp_path: Path):
+    """An installed edge (pip install .) does not carry board/: deploy says so."""
+    with pytest.raises(DeployError, match="not in an installed edge: deploy from a checkout"):
+        config_doc(SETTINGS, app_dir=tmp_path)
+
+
 def test_the_mpremote_command_line_parses_with_mpremotes_own_parsers(tmp_path: Path):
     from mpremote.main import _COMMANDS, do_command_expansion, prepare_command_expansions
 
