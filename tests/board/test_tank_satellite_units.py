@@ -146,6 +146,18 @@ def test_burst_fire_off_drives_the_pin_off_at_once_with_either_firing_level():
     assert out.split("\n")[:2] == ["0 1 0 0.0", "1 0 1 0.0"]
 
 
+def test_the_series_relay_closes_only_while_the_element_may_run():
+    out = mp_ok(
+        "import fake_hw\nfrom tank_satellite.burst import BurstFire\n"
+        "pin, relay = fake_hw.Pin(), fake_hw.Pin()\n"
+        "b = BurstFire(pin, 3000.0, relay=relay)\nseen = [relay.value()]\n"
+        "for w in (1000.0, 2000.0, 0.0, 500.0):\n"
+        "    b.set_power_w(w); b.step(); seen.append(relay.value())\n"
+        "b.off(); seen.append(relay.value()); print(seen, relay.changes)"
+    )
+    assert out.strip() == "[0, 1, 1, 0, 1, 0] 4"  # never per cycle: 4 changes in all
+
+
 LIMITS = {
     "setpoint_timeout_s": 15.0,
     "probe_timeout_s": 10.0,
@@ -324,3 +336,55 @@ asyncio.run(watch())
     first, second = out.strip().split("\n")[:2]
     assert first == "True 20 True 0"
     assert second == "element off: broker unreachable"
+
+
+def test_the_boot_path_builds_the_boards_parts_from_its_file():
+    """hw.py with stand-ins for machine and network: the pins from the board file, the SSR
+    and the relay off from the start, the watchdog at 8 s, Wi-Fi joined, zero-cross
+    pulses counted two per cycle, and timed cycles when they stop."""
+    out = mp_ok(
+        """
+import sys, asyncio, fake_machine
+sys.modules["machine"] = fake_machine
+sys.modules["network"] = fake_machine
+from tank_satellite import hw, config
+from tank_satellite.boards import BOARDS
+doc = {"name": "t", "board": "esp32_devkitc", "mqtt": {"host": "192.168.1.2"},
+       "wifi": {"ssid": "house", "password": "pw"}}
+cfg = config.check(doc, BOARDS)
+cfg["board"]["relay_pin"] = 18
+h = hw.Hw(cfg)
+pins = {p.id: p for p in fake_machine.made if isinstance(p, fake_machine.Pin)}
+wdt = [w for w in fake_machine.made if isinstance(w, fake_machine.WDT)][0]
+print(pins[16].mode, pins[16].level, pins[18].level, pins[4].mode, pins[17].trigger)
+print(wdt.timeout, h.wlan.joins, h.network_up(), h.rssi_dbm())
+zc = h.zero_cross
+async def pulses():
+    await asyncio.sleep_ms(5)
+    for _ in range(4):
+        zc._edge(None)  # as the pin's interrupt calls it
+async def cycles():
+    asyncio.create_task(pulses())
+    await zc.cycle()
+    await zc.cycle()  # no more pulses: one timed cycle
+    print(zc.crossings, zc.missing, zc.period_ms)
+asyncio.run(cycles())
+"""
+    )
+    lines = out.strip().split("\n")
+    assert lines[0] == "1 0 0 2 4"  # SSR out and off, relay off, probe open-drain, rising edge
+    assert lines[1] == "8000 ['house'] False -61"
+    assert lines[2] == "4 1 20"
+
+
+def test_without_a_config_file_the_board_stays_off_and_says_why(tmp_path: Path):
+    out = mp_ok(
+        "import sys, os, fake_machine\n"
+        "sys.modules['machine'] = fake_machine\nsys.modules['network'] = fake_machine\n"
+        f"os.chdir({str(tmp_path)!r})\n"
+        "from tank_satellite import hw\nhw.main()\nprint(len(fake_machine.made))"
+    )
+    assert out.strip().split("\n") == [
+        "tank satellite: not started: satellite.json: cannot be read; run `edge satellite deploy`",
+        "0",  # no pin touched and no watchdog started: no reset loop
+    ]

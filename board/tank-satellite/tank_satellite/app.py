@@ -2,6 +2,7 @@
 
 hw (built by hw.py on a board, by the test harness under the Unix port) gives:
   ssr_pin        value(level): the SSR's input
+  relay_pin      value(level): a relay in series with the SSR, or None (burst.py)
   sensor         ds18x20.DS18X20 over onewire.OneWire
   zero_cross     async cycle(): returns once per mains cycle
   wdt            feed(): machine.WDT, or a stand-in
@@ -54,7 +55,8 @@ class App:
         self.limits = cfg["limits"]
         self.clock = Clock()
         board = cfg["board"]
-        self.burst = BurstFire(hw.ssr_pin, cfg["element_w"], board["ssr_on_level"])
+        relay = getattr(hw, "relay_pin", None)
+        self.burst = BurstFire(hw.ssr_pin, cfg["element_w"], board["ssr_on_level"], relay)
         self.probe = Probe(hw.sensor, cfg["probe_rom"])
         self.safety = Safety(self.limits)
         self.setpoints = Setpoints(cfg["element_w"], int(self.limits["setpoint_timeout_s"] * 1000))

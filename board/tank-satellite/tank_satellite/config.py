@@ -23,7 +23,9 @@ LIMITS = {
     "max_on_s": (14400.0, 5.0, 86400.0, "longest time on without a break"),
     "rest_s": (600.0, 1.0, 7200.0, "off this long after max_on_s"),
     "state_period_s": (5.0, 0.5, 60.0, "state published at least this often"),
-    "connect_timeout_s": (5.0, 1.0, 7.0, "one broker connection attempt; under the watchdog"),
+    # Each blocking step of a connection (connect, CONNACK, SUBACK) waits at most this;
+    # two of them must fit in the watchdog's 8 s.
+    "connect_timeout_s": (3.0, 1.0, 3.5, "one broker connection attempt; under the watchdog"),
     "retry_s": (2.0, 0.5, 60.0, "wait between connection attempts"),
 }
 WDT_TIMEOUT_MS = 8000  # RP2040's watchdog allows at most 8388 ms; an ESP32's far more

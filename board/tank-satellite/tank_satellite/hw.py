@@ -58,6 +58,8 @@ class Hw:
             board["ssr_pin"], machine.Pin.OUT, value=1 - board["ssr_on_level"]
         )
         self.sensor = ds18x20.DS18X20(onewire.OneWire(machine.Pin(board["probe_pin"])))
+        relay = board["relay_pin"]
+        self.relay_pin = None if relay is None else machine.Pin(relay, machine.Pin.OUT, value=0)
         zc = board["zero_cross_pin"]
         zc_pin = None if zc is None else machine.Pin(zc, machine.Pin.IN)
         self.zero_cross = ZeroCross(zc_pin, cfg["mains_hz"])

@@ -48,6 +48,7 @@ class Wdt:
 class Hw:
     def __init__(self, sensor, mqtt_client, zero_cross, log=print):
         self.ssr_pin = Pin()
+        self.relay_pin = Pin()
         self.sensor = sensor
         self.zero_cross = zero_cross
         self.wdt = Wdt()

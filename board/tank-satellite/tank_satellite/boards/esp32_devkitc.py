@@ -8,7 +8,7 @@ BOARD = {
     "ssr_pin": 16,
     "ssr_on_level": 1,
     "zero_cross_pin": 17,
-    "relay_pin": None,
+    "relay_pin": None,  # a relay in series with the SSR, active high (None: not fitted)
     "led_pin": 2,  # the blue LED on many DevKitC clones
     "element_w": 3000.0,
     "mains_hz": 50,

@@ -7,7 +7,7 @@ BOARD = {
     "ssr_pin": 21,  # SSR input (+) through the SSR's own current limit; (-) to GND
     "ssr_on_level": 1,
     "zero_cross_pin": 20,  # zero-cross detector output (optional; None: timed cycles)
-    "relay_pin": None,  # a plain on/off element's relay (not fitted by default)
+    "relay_pin": None,  # a relay in series with the SSR, active high (None: not fitted)
     "led_pin": "LED",  # the Pico W's LED hangs off the Wi-Fi chip
     "element_w": 3000.0,  # the usual UK 3 kW immersion element
     "mains_hz": 50,
