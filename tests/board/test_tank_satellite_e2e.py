@@ -275,7 +275,7 @@ def test_killing_the_supervisor_switches_the_element_off_within_its_limit(rig: R
     # Its last command came at most one refresh (0.5 s) before the kill; off when that
     # one is older than the limit (2 s), within one pass of the rules (0.1 s).
     limit_s = LIMITS["setpoint_timeout_s"]
-    assert limit_s - 0.5 - 0.1 <= off_s <= limit_s + 0.3
+    assert limit_s - 0.5 - 0.1 <= off_s <= limit_s + 0.5
 
 
 def test_the_satellite_ran_within_the_boards_heap(rig: Rig):
