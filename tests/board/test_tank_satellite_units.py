@@ -216,8 +216,12 @@ SETPOINTS = [
     # sent 6 s ago by the link's best delay: stale past the 5 s limit
     (b'{"power_w": 800, "sent_ms": 1010000}', False, 16010, None, "stale"),
     (b'{"power_w": 800, "sent_ms": 1012000}', False, 16010, 800.0, None),  # 4 s: late, not stale
-    # a day later on a clock 500 ppm fast: still fresh
-    (b'{"power_w": 700, "sent_ms": 87400000}', False, 86403210, 700.0, None),
+    (b'{"power_w": 900, "sent_ms": 1011000}', False, 19000, None, "replayed"),
+    # a supervisor back with its clock stepped back an hour: replays for 4 x 5 s ...
+    (b'{"power_w": 600, "sent_ms": 1000}', False, 36010, None, "replayed"),
+    # ... then, 20 s after the last accepted command, heard afresh
+    (b'{"power_w": 600, "sent_ms": 2000}', False, 36011, 600.0, None),
+    (b'{"power_w": 650, "sent_ms": 3000}', False, 37011, 650.0, None),
 ]
 
 
@@ -231,6 +235,23 @@ def test_setpoints_garbled_out_of_range_retained_replayed_or_stale_are_refused()
     )
     got = [tuple(json.loads(line)) for line in out.strip().split("\n")]
     assert got == [(w, why) for *_, w, why in SETPOINTS]
+
+
+def test_a_days_commands_stay_fresh_on_a_board_clock_500_ppm_fast():
+    """A command every 4 s for a day, each 10..60 ms in transit, while the board's clock
+    runs 500 ppm fast: the delay baseline's decay keeps every one fresh (5 s limit)."""
+    out = mp_ok(
+        "from tank_satellite.setpoint import Setpoints\n"
+        "s = Setpoints(3000.0, 5000)\nrefused = 0\n"
+        "for i in range(21600):\n"
+        "    sent_ms = 1_700_000_000_000 + i * 4000\n"
+        "    now_ms = (i * 4000 + 10 + (i * 7) % 50) * 10005 // 10000\n"
+        '    p, why = s.accept(b\'{"power_w": 100, "sent_ms": %d}\' % sent_ms, False, now_ms)\n'
+        "    refused += why is not None\n"
+        "print(refused)",
+        timeout_s=60,
+    )
+    assert out.strip() == "0"
 
 
 def _check(doc: dict) -> str:

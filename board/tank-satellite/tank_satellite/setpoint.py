@@ -16,11 +16,18 @@ message has the largest offset; one whose offset is more than max_age_ms below t
 seen was delayed that long. The best offset decays by 1 ms a second (1000 ppm, ten times
 a crystal's tolerance) so the two clocks' drift never makes fresh messages look late.
 All times are whole ms.
+
+After RESYNC times max_age_ms with nothing accepted (the element has long been off),
+the next live command starts afresh: the order and the delay baseline are forgotten, so
+a supervisor that comes back with its clock stepped back is heard again instead of
+refused as a replay for as long as the step. The price: one command held up in transit
+longer than that is taken as fresh (and goes stale again after max_age_ms).
 """
 
 import json
 
 DRIFT_DIVISOR = 1000  # the best offset decays by elapsed // DRIFT_DIVISOR: 1 ms per s
+RESYNC = 4  # silences longer than RESYNC x max_age_ms start afresh
 
 
 class Setpoints:
@@ -30,6 +37,7 @@ class Setpoints:
         self.last_sent_ms = None  # of the last accepted setpoint
         self.best_offset_ms = None  # best (largest) sent_ms - arrival seen
         self.best_at_ms = 0  # local time it was last updated
+        self.accepted_at_ms = None  # local time of the last accepted setpoint
 
     def accept(self, payload, retained, now_ms):
         """payload: bytes; now_ms: local monotonic time (int ms).
@@ -53,6 +61,9 @@ class Setpoints:
             return None, "power out of range"
         if retained:
             return None, "retained"
+        silence_ms = None if self.accepted_at_ms is None else now_ms - self.accepted_at_ms
+        if silence_ms is not None and silence_ms > RESYNC * self.max_age_ms:
+            self.last_sent_ms = self.best_offset_ms = None  # a fresh start
         if self.last_sent_ms is not None and sent_ms <= self.last_sent_ms:
             return None, "replayed"
         offset_ms = sent_ms - now_ms
@@ -66,6 +77,7 @@ class Setpoints:
             if best - offset_ms > self.max_age_ms:
                 return None, "stale"
         self.last_sent_ms = sent_ms
+        self.accepted_at_ms = now_ms
         return float(power_w), None
 
 
