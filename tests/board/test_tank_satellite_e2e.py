@@ -279,9 +279,14 @@ def test_killing_the_supervisor_switches_the_element_off_within_its_limit(rig: R
 
 
 def test_the_satellite_ran_within_the_boards_heap(rig: Rig):
-    peaks = [int(line.split()[-1]) for line in rig.satellite.log() if " heap used " in line]
-    assert peaks and max(peaks) <= 64 * 1024
-    assert rig.satellite.proc is not None and rig.satellite.proc.poll() is None  # still up
+    """Everything above ran with a 64 KiB heap (the state's free memory says the limit
+    was in force), without running out of memory and without stopping."""
+    log = rig.satellite.log()
+    live = [int(line.split()[-1]) for line in log if " heap used " in line]
+    assert live and all(0 < n < 64 * 1024 for n in live)
+    assert not any("MemoryError" in line or "out of memory" in line for line in log)
+    assert all(0 < d["mem_free_b"] < 64 * 1024 for d in rig.watcher.states)
+    assert rig.satellite.proc is not None and rig.satellite.proc.poll() is None
 
 
 def test_a_retained_setpoint_is_ignored_after_a_restart(tmp_path: Path, mosquitto):
