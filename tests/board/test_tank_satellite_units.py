@@ -100,7 +100,8 @@ def test_burst_fire_matches_the_pis_gpio_backend_cycle_for_cycle():
     board's BurstFire (MicroPython) give the same on/off cycles, each prefix within one
     cycle of duty x cycles."""
     steps = [(3000.0, 0.0, 20), (3000.0, 900.0, 200), (3000.0, 1234.0, 300), (3000.0, 2999.0, 50)]
-    steps += [(3000.0, 3000.0, 20), (3000.0, 450.0, 333), (3000.0, 4000.0, 5)]
+    steps += [(3000.0, 3000.0, 20), (3000.0, 450.0, 333), (3000.0, 0.0, 7)]
+    steps += [(3000.0, 1700.0, 101), (3000.0, 4000.0, 5), (3000.0, -50.0, 3)]
 
     class Lines:
         def set(self, line: int, on: bool) -> None:
@@ -127,7 +128,7 @@ def test_burst_fire_matches_the_pis_gpio_backend_cycle_for_cycle():
     duty_sum = 0.0
     for _element_w, power_w, n in steps:
         for _ in range(n):
-            duty_sum += min(1.0, power_w / 3000.0)
+            duty_sum += max(0.0, min(1.0, power_w / 3000.0))
             on += got[i]
             i += 1
             assert abs(on - duty_sum) <= 1.0 + 1e-6

@@ -28,7 +28,6 @@ class BurstFire:
         self.on = False
         self.cycles = 0  # cycles stepped since start
         self.cycles_on = 0  # of which on
-        self.run_cycles = 0  # cycles since the duty last went from 0 to above 0
         pin.value(1 - on_level)
         if relay is not None:
             relay.value(0)
@@ -36,9 +35,6 @@ class BurstFire:
     def set_power_w(self, power_w):
         duty = power_w / self.element_w
         duty = 0.0 if duty < 0.0 else 1.0 if duty > 1.0 else duty
-        if duty == 0.0:
-            self.acc = 0.0
-            self.run_cycles = 0
         if self.relay is not None and (duty > 0.0) != (self.duty > 0.0):
             self.relay.value(1 if duty > 0.0 else 0)
         self.duty = duty
@@ -63,8 +59,6 @@ class BurstFire:
         self.cycles += 1
         if on:
             self.cycles_on += 1
-        if self.duty > 0.0:
-            self.run_cycles += 1
         return on
 
     @property
