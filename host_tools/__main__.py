@@ -162,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     sb = which.add_parser("startup", help="what the Pi pays to start: edge --help and edge run")
     sb.add_argument("--json", type=Path, help="write the results here")
     sb.add_argument("--quick", action="store_true", help="fewer and shorter runs")
+    sa = which.add_parser(
+        "satellite", help="the tank satellite: .mpy sizes and the heap it runs in (MicroPython)"
+    )
+    sa.add_argument("--json", type=Path, help="write the results here")
+    sa.add_argument("--quick", action="store_true", help="shorter runs")
     so = which.add_parser(
         "soak", help="the whole stack for hours, faults on every link, the broker restarted"
     )

@@ -106,6 +106,7 @@ class DeviceIds:
     # Further devices present: any of "bms", "diverter", "heat_pump".
     devices: tuple[str, ...] = ()
     inverter_family: str = "sofar_me3000sp"  # inverter.family: names its model
+    satellite: str | None = None  # the tank satellite's name, when the diverter is one
 
     def has(self, device: str) -> bool:
         if device in ("bridge", "inverter"):
@@ -332,6 +333,69 @@ def device_config(
     }
 
 
+# The tank satellite (board/tank-satellite): its own device, linked to the controller,
+# fed by its own state topic (<base>/satellite/<name>/state, docs/satellite.md) and
+# available while both it (its retained availability and last will) and the controller
+# are. Rows: (key in its state, name, unit, device_class, state_class, entity_category).
+SATELLITE_SENSORS: tuple[tuple[str, str, str | None, str | None, str | None, str | None], ...] = (
+    ("power_w", "Element power", "W", "power", "measurement", None),
+    ("tank_temp_degc", "Tank temperature", "°C", "temperature", "measurement", None),
+    ("reason", "Element state", None, None, None, None),
+    ("refused", "Last refused command", None, None, None, "diagnostic"),
+    ("uptime_s", "Uptime", "s", "duration", "measurement", "diagnostic"),
+    ("mem_free_b", "Free memory", "B", "data_size", "measurement", "diagnostic"),
+    ("rssi_dbm", "Wi-Fi signal", "dBm", "signal_strength", "measurement", "diagnostic"),
+    ("version", "Firmware version", None, None, None, "diagnostic"),
+)
+
+
+def satellite_device(
+    ids: DeviceIds, topics: Topics, cfg: EdgeConfig | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The tank satellite's device payload (topic, payload), or None without one. It came
+    with device discovery, so it has no per-entity topics to migrate."""
+    if ids.satellite is None:
+        return None
+    name = ids.satellite
+    bridge = f"edge_{_slug(ids.bridge_id)}"
+    owner = f"{bridge}_satellite_{_slug(name)}"
+    root = f"{topics.base}/satellite/{name}"
+    cmps: dict[str, dict[str, Any]] = {}
+    for key, label, unit, device_class, state_class, category in SATELLITE_SENSORS:
+        uid = f"{owner}_{key}"
+        entity: dict[str, Any] = {
+            "p": "sensor",
+            "name": label,
+            "uniq_id": uid,
+            "default_entity_id": entity_id("sensor", uid),
+            "stat_t": f"{root}/state",
+            "val_tpl": f"{{{{ value_json.{key} }}}}",
+        }
+        for field, value in (
+            ("unit_of_meas", unit),
+            ("dev_cla", device_class),
+            ("stat_cla", state_class),
+            ("ent_cat", category),
+        ):
+            if value is not None:
+                entity[field] = value
+        cmps[uid] = entity
+    payload = {
+        "dev": {
+            "ids": [owner],
+            "name": f"Tank satellite {name}",
+            "mf": "edge",
+            "mdl": "tank satellite (MicroPython)",
+            "via_device": bridge,
+        },
+        "o": origin(cfg if cfg is not None else EdgeConfig()),
+        "avty": [{"topic": topics.status}, {"topic": f"{root}/availability"}],
+        "avty_mode": "all",
+        "cmps": cmps,
+    }
+    return f"{topics.discovery_prefix}/device/{owner}/config", payload
+
+
 def discovery_messages(
     ids: DeviceIds,
     topics: Topics,
@@ -339,13 +403,17 @@ def discovery_messages(
     cfg: EdgeConfig | None = None,
 ) -> list[tuple[str, str]]:
     """(topic, JSON payload): one retained message per device present."""
-    return [
+    out = [
         (
             device_topic(device, ids, topics),
             json.dumps(device_config(device, ids, topics, cmps, cfg), sort_keys=True),
         )
         for device, cmps in components(ids, topics, sensors, cfg).items()
     ]
+    satellite = satellite_device(ids, topics, cfg)
+    if satellite is not None:
+        out.append((satellite[0], json.dumps(satellite[1], sort_keys=True)))
+    return out
 
 
 def legacy_topics(

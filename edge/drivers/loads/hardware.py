@@ -8,12 +8,18 @@
   edge by at most one half-cycle and never cuts a half-wave.
 - GpioSgRelays: the heat pump's two SG-Ready contacts on two GPIO lines (relays).
 - W1TankSensor: a DS18B20-style 1-Wire probe read from its sysfs file.
-- MqttSatelliteDiverter: a remote diverter (an ESP with its own SSR and probe) over MQTT:
-  commands to <base>/satellite/<name>/set as {"power_w", "sent_s"} (never retained; the
-  satellite drops stale ones and switches off on its own when commands stop), its state
-  from <base>/satellite/<name>/state as {"power_w", "tank_temp_degc"}. The command is
-  sent again every refresh_s (5 s) even when it has not changed, so the satellite keeps
-  its setting and answers with its state; a satellite that goes silent ages its reading,
+- MqttSatelliteDiverter: a remote diverter (the tank satellite, board/tank-satellite: a
+  Pico W or ESP32 with its own SSR and probe) over MQTT: commands to
+  <base>/satellite/<name>/set as {"power_w", "sent_s", "sent_ms"} (never retained;
+  sent_ms is the same Unix time in whole ms, exact on a board whose floats are single
+  precision; the satellite drops stale, replayed and retained ones and switches off on
+  its own when commands stop), its state from <base>/satellite/<name>/state as
+  {"power_w", "tank_temp_degc"} plus, from the satellite's firmware, "reason" (why the
+  element is off, or "ok"), "refused" (the last refused command's reason), "version",
+  "uptime_s", "mem_free_b", "rssi_dbm"; and <base>/satellite/<name>/availability,
+  "online"/"offline" retained (the satellite's last will). The command is sent again
+  every refresh_s (5 s) even when it has not changed, so the satellite keeps its setting
+  and answers with its state; a satellite that goes silent or offline ages its reading,
   and the core's loads staleness check takes over.
 
 GPIO goes through libgpiod's v2 Python binding (`pip install gpiod`), imported only when
@@ -172,8 +178,12 @@ class MqttSatelliteDiverter:
     def __init__(self, cfg: MqttConfig, name: str, client_id: str, refresh_s: float = 5.0) -> None:
         self.refresh_s = refresh_s  # the command again after this long (s), changed or not
         self._sent_at: float | None = None  # time.monotonic() of the last command
+        self._sent_ms = 0  # the last command's sent_ms (Unix time, ms)
         self.set_topic = f"{cfg.base_topic}/satellite/{name}/set"
         self.state_topic = f"{cfg.base_topic}/satellite/{name}/state"
+        self.availability_topic = f"{cfg.base_topic}/satellite/{name}/availability"
+        self.status: dict[str, Any] = {}  # the satellite's own report (STATUS_FIELDS)
+        self.online: bool | None = None  # its availability; None: not heard
         self.commanded_w = 0.0
         self.reported_w: float | None = None
         self.tank_temp_degc: float | None = None
@@ -188,9 +198,12 @@ class MqttSatelliteDiverter:
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if not rc.is_failure:
-            client.subscribe(self.state_topic, qos=1)
+            client.subscribe([(self.state_topic, 1), (self.availability_topic, 1)])
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.availability_topic:
+            self._on_availability(bytes(msg.payload))
+            return
         try:
             doc = json.loads(msg.payload)
             power = float(doc["power_w"])
@@ -204,14 +217,37 @@ class MqttSatelliteDiverter:
             self.rejected += 1
             log.warning("diverter satellite: state on %s rejected: %s", self.state_topic, exc)
             return
+        status = _status(doc)
+        reason = status.get("reason")
+        if reason is not None and reason != self.status.get("reason"):
+            log.info("diverter satellite: %s", reason)
         with self._lock:
             self.reported_w, self.tank_temp_degc = power, temp
+            self.status = status
             self._reported_at = time.monotonic()
+
+    def _on_availability(self, payload: bytes) -> None:
+        online = payload == b"online"
+        if online != self.online:
+            log.log(
+                logging.INFO if online else logging.WARNING,
+                "diverter satellite %s",
+                "online" if online else "offline (its last will, or it said goodbye)",
+            )
+        with self._lock:
+            self.online = online
+            if not online:
+                self._reported_at = None  # its last reading is no longer the element's
 
     def set_power_w(self, power_w: float) -> None:
         self.commanded_w = power_w
         self._sent_at = time.monotonic()
-        payload = json.dumps({"power_w": round(power_w, 1), "sent_s": round(time.time(), 3)})
+        now_s = time.time()
+        # Strictly increasing: the satellite refuses a command not newer than the last.
+        self._sent_ms = max(int(now_s * 1000), self._sent_ms + 1)
+        payload = json.dumps(
+            {"power_w": round(power_w, 1), "sent_s": round(now_s, 3), "sent_ms": self._sent_ms}
+        )
         self._client.publish(self.set_topic, payload, qos=1, retain=False)
 
     def keep_alive(self) -> None:
@@ -235,6 +271,30 @@ class MqttSatelliteDiverter:
             self.set_power_w(0.0)
         self._client.disconnect()
         self._client.loop_stop()
+
+
+# The satellite's own fields in its state (besides power_w, tank_temp_degc): name ->
+# (type, bound): strings up to that many characters, numbers within +/- that.
+STATUS_FIELDS: dict[str, tuple[type, float]] = {
+    "reason": (str, 64),
+    "refused": (str, 64),
+    "version": (str, 32),
+    "uptime_s": (int, 2**40),
+    "mem_free_b": (int, 2**32),
+    "rssi_dbm": (int, 200),
+}
+
+
+def _status(doc: dict[str, Any]) -> dict[str, Any]:
+    """The known fields of a satellite's state that have the right type and size; the
+    rest are left out (an older firmware sends fewer)."""
+    out: dict[str, Any] = {}
+    for key, (kind, bound) in STATUS_FIELDS.items():
+        value = doc.get(key)
+        size = len(value) if isinstance(value, str) else abs(value) if type(value) is int else None
+        if type(value) is kind and size is not None and size <= bound:
+            out[key] = value
+    return out
 
 
 class HardwareLoads:
@@ -298,7 +358,9 @@ def hardware_loads(cfg: EdgeConfig, client_id: str) -> HardwareLoads | None:
         lines = GpiodLines(d.gpio_chip, [d.gpio_line], "edge-diverter", "loads.diverter.output")
         diverter = BurstFireOutput(lines, d.gpio_line, d.element_w, d.mains_hz)
     elif d.enabled and d.output == "mqtt_satellite":
-        diverter = MqttSatelliteDiverter(cfg.mqtt, d.satellite, f"{client_id}-{d.satellite}")
+        diverter = MqttSatelliteDiverter(
+            cfg.mqtt, d.satellite, f"{client_id}-{d.satellite}", d.satellite_refresh_s
+        )
     relays = None
     if hp.enabled and hp.relays == "gpio":
         pins = [hp.relay1_line, hp.relay2_line]

@@ -197,3 +197,54 @@ def test_the_satellite_hears_its_command_again_while_it_is_unchanged(mosquitto):
         sat.loop_stop()
         sat.disconnect()
         drv.close()
+
+
+def test_the_satellites_report_and_availability_reach_the_driver(mosquitto):
+    """The firmware's own fields (reason, version, ...) are kept when well formed and left
+    out when not; its last will "offline" makes the reading stale at once."""
+    received: list[dict] = []
+    sat = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    sat.on_message = lambda _c, _u, msg: received.append(json.loads(msg.payload))
+    sat.connect(mosquitto.host, mosquitto.port)
+    sat.subscribe("edge/satellite/tank/set", qos=1)
+    sat.loop_start()
+    time.sleep(0.2)
+    out = MqttSatelliteDiverter(
+        MqttConfig(host=mosquitto.host, port=mosquitto.port), "tank", "edge-t"
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            out.set_power_w(500.0)
+            time.sleep(0.2)
+        cmd = received[-1]
+        assert cmd["power_w"] == 500.0 and abs(cmd["sent_ms"] - cmd["sent_s"] * 1000) <= 1
+        assert isinstance(cmd["sent_ms"], int)
+        state = {
+            "power_w": 0.0,
+            "tank_temp_degc": None,
+            "reason": "probe: crc error",
+            "version": "0.1.0",
+            "uptime_s": 42,
+            "mem_free_b": 30000,
+            "rssi_dbm": "strong",  # wrong type: left out
+            "refused": "x" * 500,  # too long: left out
+        }
+        sat.publish("edge/satellite/tank/state", json.dumps(state), qos=1)
+        while not out.status and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert out.status == {
+            "reason": "probe: crc error",
+            "version": "0.1.0",
+            "uptime_s": 42,
+            "mem_free_b": 30000,
+        }
+        assert out.age_s() < 5.0 and out.tank_temp_degc is None
+        sat.publish("edge/satellite/tank/availability", b"offline", qos=1, retain=True)
+        while out.online is not False and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert out.online is False and math.isinf(out.age_s())
+    finally:
+        sat.loop_stop()
+        sat.disconnect()
+        out.close()
