@@ -26,6 +26,7 @@ from edge.local_api import LocalApi
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
+from edge.notify import Notifier
 from edge.requests_store import RequestStore
 from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
@@ -53,10 +54,12 @@ class RunSignals:
     """The signals of a run. SIGINT and SIGTERM set `stop`, so the supervisor hands the
     inverter back to its own self-use mode before the process ends. SIGHUP (what a closed
     SSH session sends) reloads the site file as the local API's reload does, through
-    `reload` once the supervisor runs; one that comes before waits for it."""
+    `reload` once the supervisor runs; one that comes before waits for it. notify: systemd
+    hears RELOADING=1 and READY=1 around each reload (edge/notify.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Notifier | None = None) -> None:
         self.stop = asyncio.Event()
+        self.notify = notify if notify is not None else Notifier({})
         self._reload: Callable[[], dict[str, Any]] | None = None
         self._hup_pending = False
         loop = asyncio.get_running_loop()
@@ -75,7 +78,11 @@ class RunSignals:
             self._hup_pending = True
             log.info("SIGHUP: the site file is read again once the supervisor runs")
             return
-        result = self._reload()
+        self.notify.reloading()
+        try:
+            result = self._reload()
+        finally:
+            self.notify.reloaded()
         if "error" in result:
             # One line in the journal, whatever the error lists.
             error = "; ".join(part.strip() for part in str(result["error"]).splitlines())
@@ -182,10 +189,13 @@ async def supervise(
     loads: LoadsDriver | None = None,
     config_path: Path | None = None,
     storage: StorageHealth | None = None,
+    notify: Notifier | None = None,
 ) -> int:
     """config_path: the site file the config came from (the local API and SIGHUP reload
-    it). storage: the health every writer of site.state_db reports to (one per run)."""
-    signals = RunSignals()
+    it). storage: the health every writer of site.state_db reports to (one per run).
+    notify: systemd's notify socket (default: from NOTIFY_SOCKET; a no-op without it)."""
+    notify = notify if notify is not None else Notifier()
+    signals = RunSignals(notify)
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
     db = cfg.site.state_db
@@ -221,6 +231,7 @@ async def supervise(
                 loads.close()
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
+        notify.ready(f"inverter {serial}: first full read done")
         if cfg.mqtt.enabled:
             await wait_for_identities(dab, bms, stop, limit_s=5.0)
             known = Identities(db, storage)
@@ -249,6 +260,7 @@ async def supervise(
             bms=bms,
             requests=RequestStore(cfg.site.state_db, clock),
             energy=EnergyTotals(db, storage),
+            notify=notify,
         )
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)

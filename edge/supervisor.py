@@ -28,6 +28,7 @@ from edge.mqtt.commands import Rejected, apply_command, parse_command
 from edge.mqtt.publisher import MqttPublisher
 from edge.mqtt.sources import Devices
 from edge.mqtt.state import state_doc
+from edge.notify import Notifier
 from edge.requests_store import RequestStore
 from edge.settings import core_config, merge_live
 from edge.summary import Summary, tick_line
@@ -52,6 +53,7 @@ class Supervisor:
         bms: BmsPort | None = None,
         requests: RequestStore | None = None,
         energy: EnergyTotals | None = None,
+        notify: Notifier | None = None,
     ) -> None:
         self.cfg = cfg
         self.core_cfg = core_config(cfg)
@@ -63,6 +65,7 @@ class Supervisor:
         self.publisher = publisher
         self.out = out
         self.energy = energy if energy is not None else EnergyTotals()
+        self.notify = notify if notify is not None else Notifier({})  # systemd (edge/notify.py)
         # The state file's health is the one the stores share (edge/compose.py).
         self.devices = Devices(inverter, dab, bms, loads, self.energy.health)
         self._energy_sent_s: float | None = None
@@ -120,6 +123,7 @@ class Supervisor:
         if self.publisher is not None:
             self._publish(image, doc)
         self.out(tick_line(image, sp))
+        self.notify.tick(sp.reason)  # the watchdog is fed here only: a hung loop misses it
         return sp
 
     def _publish(self, image: ProcessImage, doc: dict[str, Any]) -> None:
@@ -241,6 +245,7 @@ class Supervisor:
                 await self.tick(now - last_t)
                 last_t = now
         finally:
+            self.notify.stopping()
             await cancel_and_wait(polls)
             await self._close()
         return self.summary
