@@ -32,6 +32,7 @@ from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
+from edge.trace_log import TraceLog
 
 __all__ = ["RunSignals", "make_publisher", "run_site", "stop_event", "supervise"]
 log = logging.getLogger("edge")
@@ -261,6 +262,7 @@ async def supervise(
             requests=RequestStore(cfg.site.state_db, clock),
             energy=EnergyTotals(db, storage),
             notify=notify,
+            trace=TraceLog(db, storage),
         )
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)

@@ -33,6 +33,7 @@ from edge.requests_store import RequestStore
 from edge.settings import core_config, merge_live
 from edge.summary import Summary, tick_line
 from edge.tasks import cancel_and_wait, first_of, keep_polling
+from edge.trace_log import TraceLog
 
 log = logging.getLogger("edge")
 
@@ -54,6 +55,7 @@ class Supervisor:
         requests: RequestStore | None = None,
         energy: EnergyTotals | None = None,
         notify: Notifier | None = None,
+        trace: TraceLog | None = None,
     ) -> None:
         self.cfg = cfg
         self.core_cfg = core_config(cfg)
@@ -66,6 +68,7 @@ class Supervisor:
         self.out = out
         self.energy = energy if energy is not None else EnergyTotals()
         self.notify = notify if notify is not None else Notifier({})  # systemd (edge/notify.py)
+        self.trace = trace  # the per-minute trace and decisions in the state database
         # The state file's health is the one the stores share (edge/compose.py).
         self.devices = Devices(inverter, dab, bms, loads, self.energy.health)
         self._energy_sent_s: float | None = None
@@ -105,6 +108,10 @@ class Supervisor:
             log.info("%s", line)
         if began:
             self.summary.decisions.append(f"{format_time_of_day(now)} {new_state.reason}")
+            if self.trace is not None:
+                self.trace.decision(self.clock.wall_s(), now, new_state.reason)
+        if self.trace is not None:
+            self.trace.add(image, new_state.reason, self.clock.wall_s(), dt_s)
         self.state = new_state
         await self.inverter.apply(sp.inverter)
         if self.dab is not None:
@@ -275,6 +282,7 @@ class Supervisor:
             ("requests", self.store.close),
             ("energy counters", counters),
             ("energy totals", self.energy.close),
+            ("trace", lambda: self.trace.close() if self.trace is not None else None),
         ]
         for name, step in steps:
             try:
