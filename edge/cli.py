@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
         help="stop after this many minutes (default: run until stopped)",
     )
     r.add_argument("--quiet", action="store_true", help="do not print a line per tick")
+
+    i = sub.add_parser(
+        "install-service", help="install edge as a systemd service (docs/install.md; root)"
+    )
+    i.add_argument("--root", help="lay the files out under this folder; run no system command")
+    i.add_argument("--uninstall", action="store_true", help="remove the unit and udev rules")
+    i.add_argument("--inverter", help="name this serial device /dev/edge-inverter (udev)")
+    i.add_argument("--bms", help="name this serial device /dev/edge-bms (udev)")
     return p
 
 
@@ -157,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "menu":
             return _menu(args)
+        if args.command == "install-service":
+            from edge import install_service
+
+            return install_service.main(args.root, args.uninstall, args.inverter, args.bms)
         # pymodbus reports every retry on its own; our driver reports what matters, once.
         logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
         return asyncio.run(_command(args))
