@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--uninstall", action="store_true", help="remove the unit and udev rules")
     i.add_argument("--inverter", help="name this serial device /dev/edge-inverter (udev)")
     i.add_argument("--bms", help="name this serial device /dev/edge-bms (udev)")
+
+    dr = sub.add_parser("doctor", help="check an install and say how to fix what is wrong")
+    dr.add_argument("--config", type=Path, default=Path("/etc/edge/site.toml"))
+    dr.add_argument("--user", help="check the ports for this user (default: edge if it exists)")
+    dr.add_argument(
+        "--probe-passive",
+        action="store_true",
+        help="ME3000SP: send the self-use command edge sends at exit to see if passive mode is on",
+    )
     return p
 
 
@@ -143,6 +152,10 @@ async def _command(args: argparse.Namespace) -> int:
         from edge.compose import run_site
 
         return await run_site(args.config, args.minutes, args.quiet)
+    if args.command == "doctor":
+        from edge import doctor
+
+        return await doctor.main(args.config, args.user, args.probe_passive)
     command = needs("sim", f"edge {args.command}", lambda: _simulated(args))
     return await command(args)
 
