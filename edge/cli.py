@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ME3000SP: send the self-use command edge sends at exit to see if passive mode is on",
     )
+
+    b = sub.add_parser("bundle", help="write a debug archive (.tar.gz) to attach to a report")
+    b.add_argument("--config", type=Path, default=Path("/etc/edge/site.toml"))
+    b.add_argument("--hours", type=_positive, default=24.0, help="how far back (default 24)")
+    b.add_argument("--out", type=Path, help="the archive's path (default: here, named by time)")
+    b.add_argument("--log", type=Path, help="a log file, where there is no journal")
     return p
 
 
@@ -152,6 +158,10 @@ async def _command(args: argparse.Namespace) -> int:
         from edge.compose import run_site
 
         return await run_site(args.config, args.minutes, args.quiet)
+    if args.command == "bundle":
+        from edge import bundle
+
+        return bundle.main(args.config, args.hours, args.out, args.log)
     if args.command == "doctor":
         from edge import doctor
 
