@@ -46,8 +46,8 @@ class Adapter:
 
 
 # Common USB-RS485 adapters by USB id, from the Linux kernel's id tables:
-# drivers/usb/serial/ftdi_sio_ids.h (FTDI), ch341.c (WCH), cp210x.c (Silicon Labs),
-# and the cdc_acm class driver for the WCH CH343/CH9102 in ACM mode.
+# drivers/usb/serial/ftdi_sio_ids.h (FTDI), ch341.c (WCH CH340/CH341), cp210x.c (Silicon
+# Labs); the WCH CH343 and CH9102 present themselves as USB CDC-ACM (cdc_acm, ttyACM*).
 ADAPTERS: tuple[Adapter, ...] = (
     Adapter("0403", "6001", "FTDI FT232R"),
     Adapter("0403", "6010", "FTDI FT2232"),
