@@ -225,6 +225,7 @@ async def supervise(
     try:
         serial = await wait_for_serial(driver, stop)
         if serial is None:
+            notify.stopping()
             await driver.close(restore_self_use=False)  # stopped before the first full read
             if dab is not None:
                 dab.close_link()
