@@ -114,6 +114,21 @@ def check_site(path: Path) -> tuple[Check, EdgeConfig | None]:
 
 
 # ---- serial ports ---------------------------------------------------------------------
+_USB_FIX = (
+    "plug the adapter in and look at `ls -l /dev/serial/by-id/`; name it with"
+    " `sudo edge install-service --{flag} /dev/ttyUSBn`"
+)
+# What to do about a device file that is not there, by the site file's key.
+MISSING_FIX = {
+    "inverter.port": _USB_FIX.format(flag="inverter"),
+    "battery.bms_port": _USB_FIX.format(flag="bms"),
+    "dab.port": "the DAB board is on the Pi's UART: enable it (raspi-config, Interface"
+    " options, Serial port: no login shell, hardware on) and use /dev/serial0",
+    "loads.diverter.gpio_chip": "`ls /dev/gpiochip*` lists the chips (gpioinfo their lines)",
+    "loads.heat_pump.gpio_chip": "`ls /dev/gpiochip*` lists the chips (gpioinfo their lines)",
+}
+
+
 def _may_read_write(st: os.stat_result, user: str | None) -> bool:
     if user is None:
         return True  # checked with os.access by the caller
@@ -138,14 +153,10 @@ def check_port(key: str, port: str, user: str | None) -> Check:
         st = os.stat(port)
     except OSError as exc:
         return Check(
-            name,
-            Level.FAIL,
-            f"{port}: {exc.strerror}",
-            "plug the adapter in and look at `ls -l /dev/serial/by-id/`; give it a stable"
-            f" name with `sudo edge install-service --{key.split('.')[0]} /dev/ttyUSBn`",
+            name, Level.FAIL, f"{port}: {exc.strerror}", MISSING_FIX.get(key, f"correct {key}")
         )
     if not stat.S_ISCHR(st.st_mode):
-        return Check(name, Level.FAIL, f"{port}: not a serial device", f"correct {key}")
+        return Check(name, Level.FAIL, f"{port}: not a character device", f"correct {key}")
     try:
         group = grp.getgrgid(st.st_gid).gr_name
     except KeyError:
@@ -471,10 +482,11 @@ async def run_checks(
         ports.append(("dab.port", cfg.dab.port))
     rows += [check_port(key, port, who) for key, port in ports]
     held: IO[str] | None = None
-    lock = Path(cfg.site.state_db).expanduser().with_name(Path(cfg.site.state_db).name + ".lock")
+    db = cfg.site.state_db
+    lock = Path(db).expanduser().with_name(Path(db).name + ".lock")
     try:
         # Only a lock a supervisor made: one made here, as root, would lock the service out.
-        held = lock_site(cfg.site.state_db) if lock.exists() else None
+        held = lock_site(db) if db != ":memory:" and lock.exists() else None
     except ConfigError as exc:
         rows.append(_skip("devices", f"not asked: {exc}"[:200]))
     else:

@@ -222,7 +222,7 @@ def test_a_serial_device_the_service_user_cannot_open(tmp_path, devices):
         path.write_text(text.replace(dev, "/dev/ttyUSB97"))
         missing = rows(doctor(path, user="nobody"))["port dab.port"]
         assert missing.word == "fail" and "No such file" in missing.found
-        assert "edge install-service --dab" in missing.fix
+        assert "raspi-config" in missing.fix and "/dev/serial0" in missing.fix
     finally:
         os.close(main_fd)
         os.close(sub_fd)
@@ -259,6 +259,7 @@ def test_a_missing_gpio_chip(tmp_path, devices):
     path = site(tmp_path, devices.sofar_port, None, extra=extra)
     row = rows(doctor(path))["port loads.diverter.gpio_chip"]
     assert row.word == "fail" and "/dev/gpiochip9" in row.found
+    assert row.fix.startswith("`ls /dev/gpiochip*` lists the chips")
 
 
 def test_an_unsynchronised_clock_warns_and_sets_the_exit_status(tmp_path, devices):
