@@ -196,6 +196,14 @@ async def supervise(
     it). storage: the health every writer of site.state_db reports to (one per run).
     notify: systemd's notify socket (default: from NOTIFY_SOCKET; a no-op without it)."""
     notify = notify if notify is not None else Notifier()
+    # A tick comes at least every 1.5 policy.tick_s; the watchdog needs room for two.
+    if notify.watchdog_s is not None and notify.watchdog_s < 3.0 * cfg.policy.tick_s:
+        log.warning(
+            "WatchdogSec=%.0f s is shorter than three ticks (policy.tick_s = %.1f s):"
+            " systemd may restart a healthy supervisor",
+            notify.watchdog_s,
+            cfg.policy.tick_s,
+        )
     signals = RunSignals(notify)
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()

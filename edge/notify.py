@@ -36,6 +36,9 @@ class Notifier:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
         self.socket_path = env.get("NOTIFY_SOCKET") or None
+        usec = env.get("WATCHDOG_USEC", "")
+        # WatchdogSec= as systemd passes it; None without a watchdog.
+        self.watchdog_s = int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 else None
         self.sent = 0  # datagrams handed to the socket (for the tests and the bundle)
         self._n: sdnotify.SystemdNotifier | None = None
         if self.socket_path is not None:

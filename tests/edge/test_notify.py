@@ -141,6 +141,12 @@ def test_without_notify_socket_nothing_is_sent():
     assert not n.active and n.sent == 0
 
 
+def test_the_watchdog_period_comes_from_systemd():
+    assert Notifier({"WATCHDOG_USEC": "30000000"}).watchdog_s == 30.0
+    assert Notifier({"WATCHDOG_USEC": "junk"}).watchdog_s is None
+    assert Notifier({}).watchdog_s is None
+
+
 def test_status_is_one_bounded_line():
     assert short("a\nb   c") == "a b c"
     long = short("x" * 500)
