@@ -106,10 +106,12 @@ def check_site(path: Path) -> tuple[Check, EdgeConfig | None]:
         cfg = load_config(path)
         require_devices(cfg, path)
     except ConfigError as exc:
-        return (
-            Check(name, Level.FAIL, str(exc), f"edit {path} (every key: edge menu, docs/)"),
-            None,
+        fix = (
+            f"edit {path} (every key: edge menu, docs/)"
+            if path.exists()
+            else "`sudo edge install-service` writes one from the template, or give --config"
         )
+        return Check(name, Level.FAIL, str(exc), fix), None
     return _pass(name, f"{path}: valid"), cfg
 
 

@@ -138,6 +138,9 @@ def test_a_broken_site_file_fails_alone(tmp_path):
     checks = doctor(bad)
     assert len(checks) == 1 and checks[0].word == "fail"
     assert "inverter.slave_id = 99" in checks[0].found and exit_status(checks) == 2
+    missing = doctor(tmp_path / "nowhere.toml")[0]
+    assert missing.word == "fail" and "No such file" in missing.found
+    assert missing.fix.startswith("`sudo edge install-service` writes one")
 
 
 def test_a_silent_inverter_and_a_silent_bms_fail_with_the_wiring_fix(tmp_path):
