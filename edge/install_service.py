@@ -17,7 +17,9 @@ printed as skipped): for tests, and to look before installing.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,8 +110,21 @@ def name_rule(name: str, props: dict[str, str]) -> str:
     return f"# /dev/{name}: by {how}\n" + ", ".join([*match, f'SYMLINK+="{name}"']) + "\n"
 
 
-def udev_rules(named: dict[str, dict[str, str]]) -> str:
-    """The rules file: named is {"edge-inverter": the adapter's udev properties, ...}."""
+def kept_names(old_rules: str) -> dict[str, str]:
+    """The name rules of an earlier rules file, {"edge-inverter": its comment and rule},
+    so a run without --inverter or --bms (an upgrade) keeps the names it gave."""
+    kept: dict[str, str] = {}
+    lines = old_rules.splitlines()
+    for comment, rule in itertools.pairwise(lines):
+        m = re.fullmatch(r"# /dev/(edge-[a-z]+): by .*", comment)
+        if m and rule.endswith(f'SYMLINK+="{m.group(1)}"'):
+            kept[m.group(1)] = f"{comment}\n{rule}\n"
+    return kept
+
+
+def udev_rules(named: dict[str, dict[str, str]], kept: dict[str, str] | None = None) -> str:
+    """The rules file: named is {"edge-inverter": the adapter's udev properties, ...};
+    kept: name rules of an earlier file (kept_names), for the names not in `named`."""
     lines = [
         "# Written by `edge install-service`; removed by `edge install-service --uninstall`.",
         "# Runs after 60-serial.rules, which sets the ENV{ID_*} keys matched here.",
@@ -130,8 +145,10 @@ def udev_rules(named: dict[str, dict[str, str]]) -> str:
         "# --bms DEV writes them from the adapter's own udev properties).",
     ]
     text = "\n".join(lines) + "\n"
-    for name, props in sorted(named.items()):
-        text += name_rule(name, props)
+    rules = {name: rule for name, rule in (kept or {}).items() if name not in named}
+    rules.update({name: name_rule(name, props) for name, props in named.items()})
+    for _name, rule in sorted(rules.items()):
+        text += rule
     return text
 
 
@@ -242,8 +259,10 @@ class Installer:
         props = {name: self._props_of(dev) for name, dev in (named_devices or {}).items()}
         rules = self.root / RULES
         rules.parent.mkdir(parents=True, exist_ok=True)
-        rules.write_text(udev_rules(props), encoding="utf-8")
-        self.say(f"wrote: {rules}" + (f" (names {', '.join(sorted(props))})" if props else ""))
+        kept = kept_names(rules.read_text(encoding="utf-8")) if rules.exists() else {}
+        rules.write_text(udev_rules(props, kept), encoding="utf-8")
+        names = sorted({*props, *kept})
+        self.say(f"wrote: {rules}" + (f" (names {', '.join(names)})" if names else ""))
         self._cmd("udevadm", "control", "--reload-rules")
         self._cmd("udevadm", "trigger", "--subsystem-match=tty", "--subsystem-match=gpio")
         self._cmd("systemctl", "daemon-reload")

@@ -185,6 +185,30 @@ def test_stable_names_by_serial_number_or_by_usb_port(tmp_path: Path):
     assert len([li for li in rules.splitlines() if 'GROUP="dialout"' in li]) == len(ADAPTERS)
 
 
+def test_an_upgrade_without_device_options_keeps_the_names(tmp_path: Path):
+    lay_out(tmp_path, [], {"edge-inverter": "/dev/ttyUSB0", "edge-bms": "/dev/ttyUSB1"})
+    first = (tmp_path / RULES).read_text()
+    lines: list[str] = []
+    lay_out(tmp_path, lines)  # an upgrade: no --inverter, no --bms
+    assert (tmp_path / RULES).read_text() == first
+    assert f"wrote: {tmp_path / RULES} (names edge-bms, edge-inverter)" in lines
+    # A new adapter for the BMS: that name moves, the inverter's stays.
+    new = {"/dev/ttyUSB2": {**parse_udev_properties(FTDI), "ID_SERIAL_SHORT": "B20NEW"}}
+    Installer(tmp_path, say=lines.append, props_of=new.__getitem__).install(
+        {"edge-bms": "/dev/ttyUSB2"}
+    )
+    rules = (tmp_path / RULES).read_text()
+    assert (
+        'ENV{ID_SERIAL_SHORT}=="B20NEW", ENV{ID_USB_INTERFACE_NUM}=="00", SYMLINK+="edge-bms"'
+        in rules
+    )
+    assert (
+        'ENV{ID_SERIAL_SHORT}=="A10KXYZ1", ENV{ID_USB_INTERFACE_NUM}=="00",'
+        ' SYMLINK+="edge-inverter"' in rules
+    )
+    assert rules.count('SYMLINK+="edge-bms"') == 1 and "usb-0:1.4:1.0" not in rules
+
+
 def test_a_device_that_is_not_a_usb_adapter_is_named_as_such():
     with pytest.raises(InstallError, match="edge-inverter: the device is not a USB serial"):
         name_rule("edge-inverter", {"DEVNAME": "/dev/ttyAMA0", "SUBSYSTEM": "tty"})
