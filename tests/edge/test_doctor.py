@@ -281,3 +281,31 @@ def test_free_disk_thresholds(tmp_path):
     assert warn.word == "warn" and "outbox may take 200 MB" in warn.found
     assert check_disk(cfg, lambda _p: 5000 * mb).word == "pass"
     assert check_disk(cfg).found.endswith(f"free under {tmp_path}")  # the real disk
+
+
+def test_a_bms_on_a_serial_line(tmp_path, devices):
+    """The BMS on a pseudo-terminal, opened as /dev/ttyUSB0 would be: the port row checks
+    the device file, the BMS row reads the pack over it."""
+    pty_path = devices._call(_open_pty(devices.bms))
+    try:
+        path = site(tmp_path, devices.sofar_port, None)
+        path.write_text(
+            path.read_text().replace(
+                "bms_modules = 2\n", f'bms_modules = 2\nbms_port = "{pty_path}"\n'
+            )
+        )
+        got = rows(doctor(path, user="root"))
+        assert got["port battery.bms_port"].word == "pass"
+        assert got["port battery.bms_port"].found.startswith(f"{pty_path}: root may read")
+        bms = got[f"BMS at {pty_path}"]
+        assert bms.word == "pass" and bms.found.startswith("master module PPTAP")
+    finally:
+        devices._call(_close_pty(devices.bms))
+
+
+async def _open_pty(emu: PylontechEmulator) -> str:
+    return emu.open_pty()
+
+
+async def _close_pty(emu: PylontechEmulator) -> None:
+    emu.close_pty()
