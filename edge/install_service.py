@@ -234,6 +234,9 @@ class Installer:
     def install(self, named_devices: dict[str, str] | None = None) -> None:
         """named_devices: {"edge-inverter": "/dev/ttyUSB0", ...} to name by udev."""
         self.check_can_install()
+        # Each named device is looked up first: one that is not there stops the install
+        # before anything is written.
+        props = {name: self._props_of(dev) for name, dev in (named_devices or {}).items()}
         self._user()
         config = self.root / CONFIG
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +259,6 @@ class Installer:
         unit.parent.mkdir(parents=True, exist_ok=True)
         unit.write_text(render_unit(self.python), encoding="utf-8")
         self.say(f"wrote: {unit}")
-        props = {name: self._props_of(dev) for name, dev in (named_devices or {}).items()}
         rules = self.root / RULES
         rules.parent.mkdir(parents=True, exist_ok=True)
         kept = kept_names(rules.read_text(encoding="utf-8")) if rules.exists() else {}

@@ -216,6 +216,17 @@ def test_a_device_that_is_not_a_usb_adapter_is_named_as_such():
         udev_rules({"edge-bms": {**parse_udev_properties(FTDI), "ID_SERIAL_SHORT": 'a"b'}})
 
 
+def test_a_device_that_is_not_there_stops_the_install_before_any_file(tmp_path: Path):
+    def props_of(device: str) -> dict[str, str]:
+        raise InstallError(f"{device}: udevadm knows no such device")
+
+    with pytest.raises(InstallError, match="/dev/ttyUSB7: udevadm knows no such device"):
+        Installer(tmp_path, say=lambda _l: None, props_of=props_of).install(
+            {"edge-inverter": "/dev/ttyUSB7"}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_venv_under_home_is_refused_before_anything_is_written(tmp_path: Path):
     installer = Installer(Path("/"), say=lambda _l: None, python="/home/pi/venv/bin/python")
     with pytest.raises(InstallError, match="ProtectHome=yes"):
