@@ -251,3 +251,19 @@ def test_the_command_line(tmp_path: Path):
     )
     assert r.returncode == 0 and f"removed: {root / UNIT_DIR / UNIT}" in r.stdout
     assert shutil.which("systemd-analyze")
+
+
+def test_the_command_line_names_a_device_udev_cannot_find(tmp_path: Path):
+    r = subprocess.run(
+        [
+            *(sys.executable, "-m", "edge", "install-service", "--root", str(tmp_path)),
+            *("--inverter", "/dev/ttyUSB97"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    # Without udev installed, or with it and no such device: one line either way.
+    assert r.stderr.startswith("edge: /dev/ttyUSB97: udevadm "), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
