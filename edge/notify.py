@@ -15,12 +15,14 @@ A lost datagram (systemd restarting) is ignored by the library: it never stops c
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
 
 import sdnotify
 
+log = logging.getLogger("edge")
 MAX_STATUS_CHARS = 120  # what `systemctl status` shows on one line
 
 
@@ -39,7 +41,7 @@ class Notifier:
         usec = env.get("WATCHDOG_USEC", "")
         # WatchdogSec= as systemd passes it; None without a watchdog.
         self.watchdog_s = int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 else None
-        self.sent = 0  # datagrams handed to the socket (for the tests and the bundle)
+        self.sent = 0  # datagrams handed to the socket
         self._n: sdnotify.SystemdNotifier | None = None
         if self.socket_path is not None:
             # sdnotify reads the address from the environment when it connects.
@@ -52,6 +54,13 @@ class Notifier:
                     del os.environ["NOTIFY_SOCKET"]
                 else:
                     os.environ["NOTIFY_SOCKET"] = saved
+            if self._n.socket is None:  # the library swallows why; say that it failed
+                log.warning(
+                    "NOTIFY_SOCKET=%s cannot be reached: systemd will not hear READY or"
+                    " the watchdog",
+                    self.socket_path[:200],
+                )
+                self._n = None
 
     @property
     def active(self) -> bool:

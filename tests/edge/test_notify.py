@@ -141,6 +141,13 @@ def test_without_notify_socket_nothing_is_sent():
     assert not n.active and n.sent == 0
 
 
+def test_a_notify_socket_that_is_not_there_is_said_once(tmp_path, caplog):
+    n = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
+    n.ready("x")
+    assert not n.active and n.sent == 0
+    assert "cannot be reached: systemd will not hear READY" in caplog.text
+
+
 def test_the_watchdog_period_comes_from_systemd():
     assert Notifier({"WATCHDOG_USEC": "30000000"}).watchdog_s == 30.0
     assert Notifier({"WATCHDOG_USEC": "junk"}).watchdog_s is None
