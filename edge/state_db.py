@@ -144,7 +144,11 @@ def open_state_db(db_path: str, schema: str, threads: bool = False) -> sqlite3.C
 
     The file is in WAL mode with normal sync: a commit appends to the log instead of
     rewriting pages, cheap on an SD card (a power cut may lose the last commits, never
-    the file), and readers never wait for a writer."""
+    the file), and readers never wait for a writer.
+
+    A full disk never stops a start: a migration that needs room waits for a start with
+    room (the stores run on the tables the file has), and a store whose table cannot be
+    made is kept in memory for this run (logged, naming the file)."""
     try:
         if db_path != ":memory:":
             Path(db_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -153,12 +157,51 @@ def open_state_db(db_path: str, schema: str, threads: bool = False) -> sqlite3.C
         if db_path != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-        migrate(db, db_path)
-        db.execute(schema)
-        db.commit()
+        unmigrated = False
+        try:
+            migrate(db, db_path)
+        except sqlite3.OperationalError as exc:
+            if not _full(exc):
+                raise
+            unmigrated = True
+            log.error(
+                "state database %s: no room to migrate it to schema %d (%s); running on its"
+                " tables as they are, migrated at a start with room",
+                db_path,
+                SCHEMA_VERSION,
+                exc,
+            )
+        try:
+            db.execute(schema)
+            db.commit()
+        except sqlite3.OperationalError as exc:
+            if not (_full(exc) or (unmigrated and "no such table" in str(exc))):
+                raise
+            db.rollback()
+            db.close()
+            log.error(
+                "state database %s: %s; what `%s` keeps is held in memory for this run",
+                db_path,
+                exc,
+                _clip_sql(schema),
+            )
+            db = sqlite3.connect(":memory:", check_same_thread=not threads)
+            migrate(db, ":memory:")
+            db.execute(schema)
+            db.commit()
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"site.state_db = {db_path!r}: cannot be opened: {exc}") from None
     return db
+
+
+def _full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or the file's page cap) has no room."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
+def _clip_sql(sql: str, max_chars: int = 60) -> str:
+    return sql if len(sql) <= max_chars else sql[: max_chars - 3] + "..."
 
 
 def lock_site(db_path: str) -> IO[str] | None:
