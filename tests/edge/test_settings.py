@@ -80,7 +80,7 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 94
+    assert len(keys) == 96
     assert [k for k in keys if is_live(k)] == LIVE
 
 
