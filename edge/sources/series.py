@@ -119,11 +119,17 @@ def slot_means(
     return first, tuple(out)
 
 
-def points_to_periods(points: Sequence[tuple[float, float]]) -> list[Period]:
-    """Samples of a power curve (t_s, W) as periods between them with the trapezoid's
-    mean, so a curve sampled at uneven times (sunrise, sunset) integrates exactly."""
-    pts = sorted(points)
-    return [(t0, t1, (w0 + w1) / 2) for (t0, w0), (t1, w1) in itertools.pairwise(pts)]
+def points_to_periods(points: Sequence[tuple[float, float]], step_s: float = 300.0) -> list[Period]:
+    """Samples of a power curve (t_s, W), joined by straight lines, as periods of at most
+    step_s each with the line's mean over it: a curve sampled at uneven times (sunrise,
+    sunset) then gives each slot its own share, not its interval's average."""
+    out: list[Period] = []
+    for (t0, w0), (t1, w1) in itertools.pairwise(sorted(points)):
+        n = max(1, math.ceil((t1 - t0) / step_s))
+        for k in range(n):
+            a, b = t0 + (t1 - t0) * k / n, t0 + (t1 - t0) * (k + 1) / n
+            out.append((a, b, w0 + (w1 - w0) * ((a + b) / 2 - t0) / (t1 - t0)))
+    return out
 
 
 def parse_time(text: object, source: str, what: str = "time") -> float:
