@@ -10,9 +10,10 @@ history's slots, or the live reading.
 Hot water: the tank element's energy by the same weighted same-time-of-day mean (what
 the tank took back is what was drawn, over a day).
 
-Heat: the heat pump's electrical energy per slot against the outside temperature, a
-least-squares line over the history (stdlib statistics.linear_regression), clipped at 0,
-applied to the temperature forecast.
+Heat: the heat pump's electrical energy per slot against the outside temperature, the
+house's energy signature k x max(0, T_base - T_out) fitted by least squares over the
+history (the heating-degree model, e.g. CIBSE TM41 "Degree-days: theory and
+application"), applied to the temperature forecast.
 """
 
 from __future__ import annotations
@@ -104,18 +105,23 @@ def forecast_hot_water_wh(
 
 @dataclass(frozen=True)
 class HeatLine:
-    """Heat pump electrical power against outside temperature: max(0, a + b T)."""
+    """The house's energy signature: heat pump electrical power k x max(0, T_base - T),
+    the heating-degree model (no heating above the base temperature)."""
 
-    intercept_w: float
-    slope_w_per_k: float
+    base_degc: float
+    w_per_k: float
 
     def at(self, t_out_degc: float) -> float:
-        return max(0.0, self.intercept_w + self.slope_w_per_k * t_out_degc)
+        return self.w_per_k * max(0.0, self.base_degc - t_out_degc)
+
+
+BASE_CANDIDATES_DEGC = tuple(0.5 * k for k in range(45))  # 0 to 22 °C
 
 
 def fit_heat(records: Iterable[SlotRecord]) -> HeatLine | None:
-    """The line through the history's (T_out, heat pump W) points; None with too few
-    points or too narrow a range of temperatures to say."""
+    """The signature through the history's (T_out, heat pump W) points: for each base
+    temperature the least-squares k, and the base with the least squared error. None with
+    too few points or too narrow a range of temperatures to say."""
     pts = [
         (r.t_out_degc, r.heat_pump_wh * 3600.0 / r.slot_s)
         for r in records
@@ -123,11 +129,20 @@ def fit_heat(records: Iterable[SlotRecord]) -> HeatLine | None:
     ]
     if len(pts) < MIN_FIT_POINTS:
         return None
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    xs = [p[0] for p in pts]
     if max(xs) - min(xs) < MIN_FIT_SPREAD_K:
         return None
-    slope, intercept = statistics.linear_regression(xs, ys)
-    return HeatLine(intercept, slope)
+    best: tuple[float, HeatLine] | None = None
+    for base in BASE_CANDIDATES_DEGC:
+        hdd = [max(0.0, base - t) for t, _ in pts]
+        sxx = sum(h * h for h in hdd)
+        if sxx == 0.0:
+            continue
+        k = max(0.0, sum(h * y for h, (_, y) in zip(hdd, pts, strict=True)) / sxx)
+        sse = sum((y - k * h) ** 2 for h, (_, y) in zip(hdd, pts, strict=True))
+        if best is None or sse < best[0]:
+            best = (sse, HeatLine(base, k))
+    return best[1] if best is not None else None
 
 
 def forecast_heat(line: HeatLine, t_out: TemperatureSeries) -> PowerSeries:

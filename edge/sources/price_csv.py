@@ -25,6 +25,7 @@ from edge.sources.series import (
     Period,
     PriceSeries,
     SourceError,
+    iso_utc,
     number,
     parse_time,
     slot_means,
@@ -72,7 +73,7 @@ def parse_prices_csv(
             nxt = rows[k + 1][0] if k + 1 < len(rows) else None
             end = nxt if nxt is not None else start + (ends[-1] - rows[k - 1][0] if k else slot_s)
         if not end > start:
-            raise SourceError(source, f"row starting {start:.0f}: end not after start")
+            raise SourceError(source, f"the row of {iso_utc(start)}: end not after start")
         ends.append(end)
 
     def series(col: int) -> PriceSeries | None:

@@ -93,7 +93,7 @@ def slot_means(
         raise SourceError(source, "no periods in the answer")
     for (_a0, a1, _), (b0, _, _) in itertools.pairwise(ps):
         if b0 < a1 - 1e-6:
-            raise SourceError(source, f"overlapping periods at {_iso(b0)}")
+            raise SourceError(source, f"overlapping periods at {iso_utc(b0)}")
     first = math.ceil(ps[0][0] / slot_s) * slot_s
     if start_s is not None:
         first = max(first, math.floor(start_s / slot_s) * slot_s)
@@ -115,7 +115,7 @@ def slot_means(
         out.append(weighted / covered)
         t += slot_s
     if not out:
-        raise SourceError(source, f"no whole {slot_s:g} s slot covered from {_iso(first)}")
+        raise SourceError(source, f"no whole {slot_s:g} s slot covered from {iso_utc(first)}")
     return first, tuple(out)
 
 
@@ -157,7 +157,8 @@ def number(value: object, source: str, what: str, lo: float, hi: float) -> float
     return v
 
 
-def _iso(t_s: float) -> str:
+def iso_utc(t_s: float) -> str:
+    """A Unix time as messages quote it: 2025-01-06T12:00Z."""
     return dt.datetime.fromtimestamp(t_s, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
