@@ -81,4 +81,5 @@ async def get_json(
             return json.loads(body)
         except (ValueError, RecursionError) as exc:
             raise SourceError(source, f"answer is not JSON ({exc})") from None
-    raise SourceError(source, f"{why} after {policy.attempts} tries")
+    tries = "try" if policy.attempts == 1 else "tries"
+    raise SourceError(source, f"{why} after {policy.attempts} {tries}")
