@@ -45,6 +45,7 @@ from edge.sources.series import (
     SourceError,
     TemperatureSeries,
 )
+from edge.state_db import StorageHealth
 
 log = logging.getLogger("edge.sources")
 
@@ -342,3 +343,12 @@ class SourcesRunner:
             ages_s={f.name: f.age_s(now) for f in feeds},
             problems=tuple(f.problem for f in feeds if f.problem is not None),
         )
+
+
+def build_runner(cfg: EdgeConfig, clock: SourcesClock, storage: StorageHealth) -> SourcesRunner:
+    """The runner for a live site, its history in site.state_db (reported to the run's
+    StorageHealth). The composition root starts `runner.run()` among supervise()'s
+    extra_tasks when the planner is enabled, and the supervisor's tick calls
+    runner.record(...) with the image's powers (docs/sources.md, "Wiring")."""
+    history = HistoryStore(cfg.site.state_db, storage, keep_days=cfg.sources.history_days)
+    return SourcesRunner(cfg, clock, history=history, client_id=f"{cfg.mqtt.base_topic}-prices")

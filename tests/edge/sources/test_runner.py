@@ -206,3 +206,21 @@ def test_mqtt_prices_through_the_broker_reach_the_snapshot(httpserver, mosquitto
         pub.disconnect()
     snap = runner.snapshot(2)
     assert snap.import_prices is not None and snap.import_prices.prices_gbp_per_kwh == (0.075,)
+
+
+def test_the_live_runner_keeps_its_history_in_the_sites_state_db(tmp_path):
+    import sqlite3
+
+    from edge.clock import local_clock
+    from edge.sources.history import SlotRecord
+    from edge.sources.runner import build_runner
+
+    db = tmp_path / "state.sqlite"
+    cfg = parse_config({"site": {"state_db": str(db)}, "sources": {"history_days": 10}})
+    runner = build_runner(cfg, local_clock(), StorageHealth())
+    assert runner.history is not None and runner.history.keep_s == 10 * 86400
+    runner.history.save(SlotRecord(int(T0_S), 1800, 1800.0, 250.0, 0.0, None, 0.0, 0.0, None))
+    asyncio.run(runner.close())
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT slot_start_s, load_wh FROM load_history").fetchall()
+    assert rows == [(int(T0_S), 250.0)]
