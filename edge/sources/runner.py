@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -116,6 +117,14 @@ class SourcesSnapshot:
     heat_pump: PowerSeries | None  # its electrical power against t_out, from history
     ages_s: dict[str, float | None] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+
+
+def _value_at(series: PowerSeries | TemperatureSeries | None, t_s: float) -> float | None:
+    if series is None:
+        return None
+    values = series.power_w if isinstance(series, PowerSeries) else series.t_out_degc
+    k = math.floor((t_s - series.t0_s) / series.slot_s)
+    return values[k] if 0 <= k < len(values) else None
 
 
 class SourcesRunner:
@@ -298,12 +307,12 @@ class SourcesRunner:
         heat_pump_w: float = 0.0,
         t_out_degc: float | None = None,
     ) -> None:
-        """One tick's powers (W, each ≥ 0; load without the tank and the heat pump)."""
+        """One tick's powers (W, each ≥ 0; load without the tank and the heat pump) and
+        the outside temperature (without a reading: the weather forecast's for now)."""
         wall = self.clock.wall_s()
-        pv_fc = self.pv.value
-        fc_w = None
-        if pv_fc is not None and pv_fc.t0_s <= wall < pv_fc.end_s:
-            fc_w = pv_fc.power_w[int((wall - pv_fc.t0_s) // pv_fc.slot_s)]
+        fc_w = _value_at(self.pv.value, wall)
+        if t_out_degc is None:
+            t_out_degc = _value_at(self.t_out.value, wall)
         closed = self._acc.add(Reading(wall, load_w, pv_w, tank_w, heat_pump_w, t_out_degc, fc_w))
         if closed is None:
             return

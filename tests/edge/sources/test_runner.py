@@ -119,6 +119,8 @@ def test_the_pv_forecast_is_calibrated_and_brings_the_temperature(httpserver):
         runner.pv.value = type(raw)(clock.wall - clock.wall % 1800, 1800.0, (3000.0,) * 2)
     snap = runner.snapshot(4)
     assert snap.pv_ratio == pytest.approx(0.7, abs=0.01)
+    # for want of a reading, the slots the temperature forecast covers took its value
+    assert [r.t_out_degc for r in runner.records[:3]] == [None, 8.0, 8.0]
     assert snap.t_out is None  # a week on, the forecast is stale
     asyncio.run(runner.close())
 
