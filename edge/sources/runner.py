@@ -29,6 +29,7 @@ from edge.sources.calibration import Calibration, calibrated, pv_ratio
 from edge.sources.history import HistoryStore, Reading, SlotAccumulator, SlotRecord
 from edge.sources.http import HttpPolicy
 from edge.sources.load_forecast import (
+    HeatLine,
     LoadModel,
     fit_heat,
     forecast_heat,
@@ -161,6 +162,7 @@ class SourcesRunner:
         self.records: list[SlotRecord] = history.load(wall - self.keep_s) if history else []
         self._acc = SlotAccumulator()
         self._mqtt: MqttPrices | None = None
+        self._heat_fit: tuple[tuple[int, int | None], HeatLine | None] | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -322,6 +324,13 @@ class SourcesRunner:
         if self.history is not None:
             self.history.save(closed)
 
+    def _heat_line(self) -> HeatLine | None:
+        """The energy signature, fitted again only when the history has changed."""
+        key = (len(self.records), self.records[-1].slot_start_s if self.records else None)
+        if self._heat_fit is None or self._heat_fit[0] != key:
+            self._heat_fit = (key, fit_heat(self.records))
+        return self._heat_fit[1]
+
     def snapshot(
         self, n: int, live_load_w: float | None = None, slot_s: float = SLOT_S
     ) -> SourcesSnapshot:
@@ -332,7 +341,7 @@ class SourcesRunner:
         pv = self.pv.fresh(now)
         t_out = self.t_out.fresh(now)
         load = forecast_load(self.records, wall, slot_s, n, live_load_w, self.load_model)
-        line = fit_heat(self.records)
+        line = self._heat_line()
         feeds: list[Feed[Prices] | Feed[PowerSeries] | Feed[TemperatureSeries]] = [
             self.prices,
             self.pv,

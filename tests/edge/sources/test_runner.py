@@ -226,3 +226,26 @@ def test_the_live_runner_keeps_its_history_in_the_sites_state_db(tmp_path):
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT slot_start_s, load_wh FROM load_history").fetchall()
     assert rows == [(int(T0_S), 250.0)]
+
+
+def test_the_heat_forecast_follows_the_history_as_it_grows(httpserver):
+    from edge.sources.history import SlotRecord
+    from edge.sources.series import TemperatureSeries
+
+    clock = Clock(T0_S)
+    runner = SourcesRunner(site(httpserver), clock)
+    runner.t_out.put(TemperatureSeries(T0_S, 1800.0, (0.0, 20.0)), clock.now_s())
+
+    def day(w_per_k: float, start: int) -> list[SlotRecord]:
+        temps = [-2 + 14 * k / 47 for k in range(48)]  # -2 to 12 °C
+        return [
+            SlotRecord(start + 1800 * k, 1800, 1800.0, 0, 0, None, 0, w_per_k * (16 - t) / 2, t)
+            for k, t in enumerate(temps)
+        ]
+
+    runner.records = day(100.0, int(T0_S) - 2 * 86400)
+    first = runner.snapshot(2).heat_pump
+    assert first is not None and first.power_w == pytest.approx((1600.0, 0.0), rel=0.05)
+    runner.records += day(200.0, int(T0_S) - 86400)  # a colder-running week: refitted
+    again = runner.snapshot(2).heat_pump
+    assert again is not None and again.power_w[0] > first.power_w[0] * 1.2
