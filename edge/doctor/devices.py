@@ -4,7 +4,6 @@ ME3000SP's passive mode only on request), and the MQTT broker's login and TLS.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import ssl
 import threading
@@ -17,6 +16,7 @@ from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.errors import ConfigError
+from edge.tasks import cancel_and_wait
 
 DEVICE_TIMEOUT_S = 10.0
 BROKER_TIMEOUT_S = 5.0
@@ -92,9 +92,7 @@ async def check_bms(cfg: EdgeConfig) -> Check:
         while bms.sample(0.0) is None and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])  # a cancel lost in the driver's wait_for is sent again
         bms.close()
     if bms.sample(0.0) is None:
         return Check(

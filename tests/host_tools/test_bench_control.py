@@ -141,6 +141,7 @@ def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
     assert (out / "summary.png").stat().st_size > 5_000
 
 
+@pytest.mark.timeout(300)  # 24 simulated days and the optimum's solves: minutes on a busy machine
 def test_a_year_is_summed_day_by_day_as_the_days_are(tmp_path: Path):
     two_days = dataclasses.replace(year(), seconds=2 * 86400.0)
     summed = run_year(two_days)

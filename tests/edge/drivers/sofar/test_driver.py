@@ -52,7 +52,8 @@ async def rig(passive_mode_enabled: bool = True, **cfg) -> AsyncIterator[Rig]:
     drv, clock = make(port, **cfg)
     task = asyncio.create_task(drv.run())
     try:
-        await wait_until(lambda: drv.serial is not None and drv.sample(clock.now_s()) is not None)
+        # live: the first poll has ended ("online"), so commands go out
+        await wait_until(lambda: drv.live and drv.sample(clock.now_s()) is not None)
         yield Rig(house, emu, drv, clock, task)
     finally:
         await stop_task(task)
@@ -153,8 +154,11 @@ def test_refused_connection_is_retried_with_backoff_then_recovers(caplog):
             emu = SofarEmulator(house, port=port)
             await emu.start()
             try:
-                await wait_until(lambda: drv.sample(clock.now_s()) is not None, timeout_s=5)
-                assert drv.status == "online"
+                # The sample is kept before the poll's end says "online".
+                await wait_until(
+                    lambda: drv.sample(clock.now_s()) is not None and drv.status == "online",
+                    timeout_s=5,
+                )
             finally:
                 await stop_task(task)
                 await drv.close(restore_self_use=False)

@@ -70,7 +70,8 @@ async def rig(**cfg):
     drv = SofarG3Driver(icfg, clock, poll_s=0.05, budget=budget)
     task = asyncio.create_task(drv.run())
     try:
-        await wait_until(lambda: drv.serial is not None and drv.sample(clock.now_s()) is not None)
+        # live: the first poll has ended ("online"), so commands go out
+        await wait_until(lambda: drv.live and drv.sample(clock.now_s()) is not None)
         yield house, emu, drv, clock, budget
     finally:
         await cancel_and_wait([task])
