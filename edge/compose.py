@@ -4,10 +4,12 @@ site file, and runs the supervisor. The only code that names concrete drivers.""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,14 @@ from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.energy import EnergyTotals
+from edge.extras import needs
 from edge.identities import Identities
 from edge.local_api import LocalApi
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.requests_store import RequestStore
+from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
@@ -264,6 +268,9 @@ async def supervise(
         )
         if watch is not None:
             sup.out = _watched(sup, out, watch)
+        s2 = s2_link(cfg, sup)
+        if s2 is not None:
+            tasks.append(asyncio.ensure_future(s2))
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -289,6 +296,19 @@ async def supervise(
         if publisher is not None:
             publisher.stop()
         await cancel_and_wait(tasks)
+
+
+def s2_link(cfg: EdgeConfig, sup: Supervisor) -> Awaitable[None] | None:
+    """The S2 link's task where the site file enables [s2] (it needs the `s2` extra), its
+    state shown in the supervisor's state document."""
+    if not cfg.s2.enabled:
+        return None
+    link = needs("s2", "[s2] enabled = true", lambda: importlib.import_module("edge.s2.link"))
+    status = LinkStatus()
+    sup.devices = replace(sup.devices, s2=status)
+    log.info("S2: offering the battery to the CEM at %s", cfg.s2.url)
+    keep_linked: Callable[..., Awaitable[None]] = link.keep_linked
+    return keep_linked(cfg, sup, status)
 
 
 def _watched(

@@ -1,0 +1,176 @@
+"""The link to the CEM: a WebSocket client (s2-python's medium on `websockets`), TLS with the
+site's CA, a bearer token, and a new session after any loss, with backoff.
+
+Before s2-python parses a message, the medium screens it: a message that is not UTF-8, not
+a JSON object, or has no message_id that is a UUID (a ReceptionStatus has none) gets
+ReceptionStatus INVALID_DATA here (s2-python's own answer would end the session on some of
+those); a JSON object that breaks
+S2's schema gets INVALID_MESSAGE from s2-python. Messages are at most MAX_MESSAGE_BYTES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import websockets
+from s2python.common import (
+    Commodity,
+    Duration,
+    ReceptionStatus,
+    ReceptionStatusValues,
+    Role,
+    RoleType,
+)
+from s2python.connection.asset_details import AssetDetails
+from s2python.connection.async_.connection import S2AsyncConnection
+from s2python.connection.async_.control_type.class_based import ResourceManagerHandler
+from s2python.connection.async_.medium.s2_medium import (
+    MediumClosedConnectionError,
+    MediumCouldNotConnectError,
+    UnparsedMediumData,
+)
+from s2python.connection.async_.medium.websocket import WebsocketClientMedium
+from websockets.asyncio.client import connect
+
+from edge.config import EdgeConfig, S2Config
+from edge.drivers.backoff import Backoff
+from edge.errors import clip
+from edge.s2.battery import NO_MESSAGE_ID, QUANTITY, Battery, BatteryIds
+from edge.s2.resource import BatteryResource, Host
+from edge.s2.status import LinkState, LinkStatus
+
+log = logging.getLogger("edge.s2")
+
+MAX_MESSAGE_BYTES = 256 * 1024  # a system description is a few kB
+OPEN_TIMEOUT_S = 10.0
+
+
+def _screen(message: UnparsedMediumData) -> str | None:
+    """Why a message cannot go to s2-python's parser, or None when it may."""
+    try:
+        text = message.decode("utf-8") if isinstance(message, bytes) else message
+        doc = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "not JSON text"
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    if doc.get("message_type") == "ReceptionStatus":  # the one kind without a message_id
+        return None
+    try:
+        uuid.UUID(str(doc.get("message_id")))
+    except ValueError:
+        return "no message_id that is a UUID"
+    return None
+
+
+class CemMedium(WebsocketClientMedium):
+    """s2-python's WebSocket medium with the site's CA file and the screening above."""
+
+    def __init__(self, cfg: S2Config) -> None:
+        super().__init__(cfg.url, verify_certificate=True, bearer_token=cfg.token)
+        self.cfg = cfg
+
+    async def connect(self) -> None:
+        kwargs: dict[str, Any] = {"max_size": MAX_MESSAGE_BYTES, "open_timeout": OPEN_TIMEOUT_S}
+        if self.cfg.url.startswith("wss://"):
+            kwargs["ssl"] = ssl.create_default_context(cafile=self.cfg.ca_file)
+        if self.cfg.token:
+            kwargs["additional_headers"] = {"Authorization": f"Bearer {self.cfg.token}"}
+        try:
+            self._ws = await connect(self.cfg.url, **kwargs)
+        except (OSError, EOFError, TimeoutError, websockets.WebSocketException) as exc:
+            self._closed = True
+            raise MediumCouldNotConnectError(f"could not connect: {exc}") from exc
+
+    async def messages(self) -> AsyncGenerator[UnparsedMediumData, None]:
+        async for message in super().messages():
+            why = _screen(message)
+            if why is None:
+                yield message
+                continue
+            log.warning("S2: a message from the CEM refused: %s", why)
+            status = ReceptionStatus(
+                subject_message_id=NO_MESSAGE_ID,
+                status=ReceptionStatusValues.INVALID_DATA,
+                diagnostic_label=f"refused: {why}",
+            )
+            await self.send(status.to_json())
+
+
+def resource_id(cfg: EdgeConfig) -> uuid.UUID:
+    """The battery's S2 resource id: the same for a site across restarts."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:edge:{cfg.site.name}:battery")
+
+
+def battery_of(cfg: EdgeConfig) -> Battery:
+    return Battery(
+        BatteryIds(resource_id(cfg)),
+        capacity_wh=float(cfg.battery.capacity_wh),
+        round_trip_efficiency=cfg.s2.round_trip_efficiency_pct / 100.0,
+        hold_s=cfg.policy.hold_s,
+    )
+
+
+def asset_details(cfg: EdgeConfig) -> AssetDetails:
+    return AssetDetails(
+        resource_id=resource_id(cfg),
+        provides_forecast=False,
+        provides_power_measurements=[QUANTITY],
+        # an instruction reaches the inverter on the next tick
+        instruction_processing_delay=Duration(root=round(cfg.policy.tick_s * 1000.0)),
+        roles=[Role(role=RoleType.ENERGY_STORAGE, commodity=Commodity.ELECTRICITY)],
+        name=f"{cfg.site.name} battery",
+        manufacturer="edge",
+        model=cfg.inverter.family,
+    )
+
+
+async def session(cfg: EdgeConfig, host: Host, status: LinkStatus) -> bool:
+    """One session: connect, run S2 until the link ends; whether the CEM got as far as
+    selecting a control type. Raises MediumCouldNotConnectError when the CEM cannot be
+    reached."""
+    status.state, status.control_type = LinkState.CONNECTING, None
+    medium = CemMedium(cfg.s2)
+    await medium.connect()
+    status.state = LinkState.HANDSHAKE
+    status.sessions += 1
+    log.info("S2: connected to %s", cfg.s2.url)
+    try:
+        conn = S2AsyncConnection(medium)
+        rm = BatteryResource(host, battery_of(cfg), cfg.s2, status)
+        ResourceManagerHandler([rm], asset_details(cfg)).register_handlers(conn)
+        await conn.run()
+        await rm.deactivate(conn)
+        return rm.activated
+    finally:
+        await medium.disconnect()
+
+
+async def keep_linked(cfg: EdgeConfig, host: Host, status: LinkStatus) -> None:
+    """Sessions with the CEM, one after another, until cancelled; between two, a wait that
+    doubles from 1 s up to s2.reconnect_max_s (reset by a session that got going)."""
+    backoff = Backoff(first_s=1.0, max_s=cfg.s2.reconnect_max_s)
+    while True:
+        got_going = False
+        try:
+            got_going = await session(cfg, host, status)
+            status.last_error = "the session ended"
+        except (MediumCouldNotConnectError, MediumClosedConnectionError) as exc:
+            status.last_error = clip(str(exc), 200)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken session must never end the supervisor
+            status.last_error = clip(f"{type(exc).__name__}: {exc}", 200)
+            log.warning("S2: session ended: %s", status.last_error)
+        if got_going:
+            backoff.reset()
+        status.state, status.control_type = LinkState.WAITING, None
+        delay_s = backoff.next_delay_s()
+        log.info("S2: %s; next attempt in %.0f s", status.last_error, delay_s)
+        await asyncio.sleep(delay_s)

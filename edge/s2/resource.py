@@ -1,0 +1,249 @@
+"""The battery's resource manager on an S2 connection (s2-python's class-based RM side).
+
+When the CEM selects FRBC it is sent the system description, the fill level, the actuator's
+mode and a power measurement; then every cfg.status_period_s the fill level and power, and
+the description again whenever what the battery may do has changed. An instruction is
+planned (edge/s2/battery.py) against the limits the core enforces now, and carried out as
+commands through the supervisor's own command path (Supervisor.command: the same
+validation, expiry and logging as an MQTT command); each acts for instruction_valid_s, so a
+CEM that goes silent loses its authority then and the core's own policies return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from s2python.common import (
+    InstructionStatus,
+    InstructionStatusUpdate,
+    PowerMeasurement,
+    ReceptionStatusValues,
+)
+from s2python.connection.async_.connection import S2AsyncConnection
+from s2python.connection.async_.control_type.class_based import FRBCControlType
+from s2python.connection.types import S2ConnectionEventsAndMessages
+from s2python.frbc import FRBCInstruction
+from s2python.message import S2MessageWithID
+
+from edge.clock import ScaledClock
+from edge.config import S2Config
+from edge.core.model import CoreConfig, Requests
+from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
+from edge.errors import clip
+from edge.image import take_image
+from edge.s2.battery import Battery, BatteryNow, Mode, Plan, Refusal, battery_now, plan, power_value
+from edge.s2.status import LinkState, LinkStatus
+
+log = logging.getLogger("edge.s2")
+
+REPLY_TIMEOUT_S = 10.0  # the CEM's reception status, at most this late, or the session ends
+LATE_SLACK_S = 1.0  # an execution_time this close counts as now
+MAX_AHEAD_S = 86400.0  # an instruction for later than this is refused
+MAX_REASON_CHARS = 200
+
+
+class Host(Protocol):
+    """What the RM needs of the running supervisor (edge/supervisor.py meets it)."""
+
+    core_cfg: CoreConfig
+    requests: Requests
+    clock: ScaledClock
+    inverter: InverterPort
+    dab: DabPort | None
+    loads: LoadsPort | None
+    bms: BmsPort | None
+
+    def command(self, key: str, payload: bytes, retained: bool) -> dict[str, Any]: ...
+
+
+def _now_wall() -> datetime:
+    return datetime.now(UTC)
+
+
+class BatteryResource(FRBCControlType):
+    def __init__(self, host: Host, battery: Battery, cfg: S2Config, status: LinkStatus) -> None:
+        self.host, self.battery, self.cfg, self.status = host, battery, cfg, status
+        self._described: BatteryNow | None = None
+        self._ours_standby_until_s: float | None = None
+        self._mode, self._factor = Mode.SELF_CONSUMPTION, 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.activated = False  # the CEM selected FRBC in this session
+
+    # ---- what the battery may do now -------------------------------------------------
+
+    def now(self) -> BatteryNow | None:
+        h = self.host
+        image = take_image(h.clock.now_s(), h.inverter, h.dab, h.loads, h.bms, h.requests)
+        return battery_now(image, h.core_cfg)
+
+    def _changed(self, now: BatteryNow) -> bool:
+        d = self._described
+        if d is None:
+            return True
+        return (
+            abs(now.charge_max_w - d.charge_max_w) >= 10.0
+            or abs(now.discharge_max_w - d.discharge_max_w) >= 10.0
+            or (now.reserve_soc_pct, now.max_soc_pct) != (d.reserve_soc_pct, d.max_soc_pct)
+        )
+
+    async def _send(self, conn: S2AsyncConnection, msg: S2MessageWithID) -> None:
+        await conn.send_msg_and_await_reception_status(msg, REPLY_TIMEOUT_S, raise_on_error=False)
+
+    async def _describe(self, conn: S2AsyncConnection, now: BatteryNow) -> None:
+        self._described = now
+        await self._send(conn, self.battery.system_description(now, _now_wall()))
+
+    async def _report(self, conn: S2AsyncConnection) -> None:
+        now = self.now()
+        if now is None:  # no data: nothing true to say this time
+            return
+        if self._changed(now):
+            await self._describe(conn, now)
+        await self._send(conn, self.battery.storage_status(now))
+        measured = PowerMeasurement(
+            message_id=uuid.uuid4(), measurement_timestamp=_now_wall(), values=[power_value(now)]
+        )
+        await self._send(conn, measured)
+
+    # ---- the control type's life ------------------------------------------------------
+
+    async def activate(self, connection: S2AsyncConnection) -> None:
+        self.status.state, self.status.control_type = LinkState.ACTIVE, "FRBC"
+        self.activated = True
+        self._described = None
+        self._spawn(self._keep_reporting(connection))
+
+    async def deactivate(self, connection: S2AsyncConnection) -> None:
+        self.status.state, self.status.control_type = LinkState.HANDSHAKE, None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _keep_reporting(self, conn: S2AsyncConnection) -> None:
+        first = True
+        while True:
+            try:
+                await self._report(conn)
+                if first:
+                    await self._send(conn, self.battery.actuator_status(self._mode, self._factor))
+                    first = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a lost link ends the session; the loop reconnects
+                log.warning("S2: status not sent: %s", clip(str(exc), MAX_REASON_CHARS))
+                await conn.stop()
+                return
+            await asyncio.sleep(self.cfg.status_period_s)
+
+    # ---- instructions -----------------------------------------------------------------
+
+    async def handle_instruction(
+        self,
+        connection: S2AsyncConnection,
+        msg: S2ConnectionEventsAndMessages,
+        send_okay: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        assert isinstance(msg, FRBCInstruction) and send_okay is not None
+        t_s = self.host.clock.now_s()
+        ahead_s = (msg.execution_time - _now_wall()).total_seconds()
+        verdict = self._plan(msg, t_s)
+        if isinstance(verdict, Plan) and ahead_s > MAX_AHEAD_S:
+            verdict = Refusal(
+                ReceptionStatusValues.INVALID_CONTENT,
+                f"execution_time {ahead_s:.0f} s ahead; at most {MAX_AHEAD_S:g} s",
+            )
+        if isinstance(verdict, Refusal):
+            await self._refuse(connection, msg, send_okay, verdict)
+            return
+        await send_okay()
+        if ahead_s > LATE_SLACK_S:
+            await self._update(connection, msg.id, InstructionStatus.ACCEPTED)
+            self._spawn(self._later(connection, msg, ahead_s))
+            return
+        await self._execute(connection, msg, verdict)
+
+    def _plan(self, msg: FRBCInstruction, t_s: float) -> Plan | Refusal:
+        now = self.now()
+        return plan(
+            self.battery,
+            msg,
+            self._described or now or _NO_LIMITS,
+            now,
+            self.host.requests,
+            t_s,
+            self._ours_standby_until_s,
+        )
+
+    async def _later(self, conn: S2AsyncConnection, msg: FRBCInstruction, ahead_s: float) -> None:
+        await asyncio.sleep(ahead_s)
+        verdict = self._plan(msg, self.host.clock.now_s())  # the limits of that moment
+        if isinstance(verdict, Refusal):
+            log.warning("S2: instruction %s rejected at its time: %s", msg.id, verdict.reason)
+            self.status.instructions_refused += 1
+            await self._update(conn, msg.id, InstructionStatus.REJECTED)
+            return
+        await self._execute(conn, msg, verdict)
+
+    async def _execute(self, conn: S2AsyncConnection, msg: FRBCInstruction, p: Plan) -> None:
+        """Carry the plan out through the supervisor's command path, then tell the CEM."""
+        for key, value in p.commands:
+            result = self.host.command(key, self._payload(value), retained=False)
+            if not result.get("accepted"):  # the command path's own check said no
+                log.warning("S2: instruction %s: %s refused: %s", msg.id, key, result.get("reason"))
+                self.status.instructions_refused += 1
+                await self._update(conn, msg.id, InstructionStatus.ABORTED)
+                return
+        req = self.host.requests  # as the commands left them
+        self._ours_standby_until_s = req.mode_until_s if p.mode is Mode.IDLE else None
+        self._mode, self._factor = p.mode, p.factor
+        self.status.instructions_accepted += 1
+        log.info("S2: instruction %s: %s at %+.0f W (S2 sign)", msg.id, p.mode.value, p.s2_power_w)
+        await self._update(conn, msg.id, InstructionStatus.STARTED)
+        await self._send(conn, self.battery.actuator_status(p.mode, p.factor))
+
+    def _payload(self, value: str | float) -> bytes:
+        doc = {"value": value, "for_s": self.cfg.instruction_valid_s, "sent_s": time.time()}
+        return json.dumps(doc).encode()
+
+    async def _refuse(
+        self,
+        conn: S2AsyncConnection,
+        msg: FRBCInstruction,
+        send_okay: Callable[[], Awaitable[None]],
+        refusal: Refusal,
+    ) -> None:
+        self.status.instructions_refused += 1
+        log.warning("S2: instruction %s refused: %s", msg.id, refusal.reason)
+        # s2-python sends OK after the handler unless its SendOkay was marked sent: mark it,
+        # then send our own status (pinned s2-python 0.11.1; tests/edge/s2 check the wire).
+        getattr(send_okay, "__self__")._status_is_send.set()  # noqa: B009
+        await conn.respond_with_reception_status(
+            msg.message_id, refusal.status, clip(refusal.reason, MAX_REASON_CHARS)
+        )
+
+    async def _update(
+        self, conn: S2AsyncConnection, instruction_id: uuid.UUID, s: InstructionStatus
+    ) -> None:
+        update = InstructionStatusUpdate(
+            message_id=uuid.uuid4(),
+            instruction_id=instruction_id,
+            status_type=s,
+            timestamp=_now_wall(),
+        )
+        await self._send(conn, update)
+
+
+# Before any description and without data: limits of nothing (plan refuses for no data).
+_NO_LIMITS = BatteryNow(0.0, 0.0, "no data", 0.0, "no data", 0.0, 100.0, 0.0)
