@@ -268,9 +268,7 @@ async def supervise(
         )
         if watch is not None:
             sup.out = _watched(sup, out, watch)
-        s2 = s2_link(cfg, sup)
-        if s2 is not None:
-            tasks.append(asyncio.ensure_future(s2))
+        tasks += [asyncio.ensure_future(t) for t in s2_links(cfg, sup)]
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -298,17 +296,21 @@ async def supervise(
         await cancel_and_wait(tasks)
 
 
-def s2_link(cfg: EdgeConfig, sup: Supervisor) -> Awaitable[None] | None:
-    """The S2 link's task where the site file enables [s2] (it needs the `s2` extra), its
-    state shown in the supervisor's state document."""
+def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
+    """The S2 links where the site file enables [s2] (they need the `s2` extra): the
+    battery's, its state shown in the supervisor's state document, and the tank's where the
+    supervisor drives a diverter with a probe and s2.tank is on."""
     if not cfg.s2.enabled:
-        return None
+        return []
     link = needs("s2", "[s2] enabled = true", lambda: importlib.import_module("edge.s2.link"))
     status = LinkStatus()
     sup.devices = replace(sup.devices, s2=status)
-    log.info("S2: offering the battery to the CEM at %s", cfg.s2.url)
     keep_linked: Callable[..., Awaitable[None]] = link.keep_linked
-    return keep_linked(cfg, sup, status)
+    links = [keep_linked(cfg, sup, status)]
+    if cfg.s2.tank and sup.loads is not None and cfg.loads.diverter.enabled:
+        links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
+    log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
+    return links
 
 
 def _watched(

@@ -598,6 +598,20 @@ class S2Config(_Model):
     reconnect_max_s: float = setting(
         60.0, "Longest wait between reconnection attempts", unit="s", ge=1.0, le=3600.0
     )
+    tank: bool = setting(
+        True, "Offer the hot-water tank too, where the diverter is enabled (its own session)"
+    )
+    tank_volume_l: float = setting(150.0, "The tank's volume", unit="l", ge=10.0, le=2000.0)
+    tank_comfort_min_degc: float = setting(
+        45.0,
+        "Hot enough for use: the tank's fill level counts the heat above this",
+        unit="°C",
+        ge=20.0,
+        le=70.0,
+    )
+    tank_standing_loss_w: float = setting(
+        60.0, "Heat the tank loses standing (its leakage)", unit="W", ge=0.0, le=1000.0
+    )
 
 
 class EdgeConfig(_Model):

@@ -29,12 +29,13 @@ from enum import StrEnum
 
 from s2python.common import (
     Commodity,
-    CommodityQuantity,
     Duration,
     NumberRange,
+    PowerMeasurement,
     PowerRange,
     PowerValue,
-    ReceptionStatusValues,
+    Role,
+    RoleType,
     Timer,
     Transition,
 )
@@ -48,14 +49,11 @@ from s2python.frbc import (
     FRBCStorageStatus,
     FRBCSystemDescription,
 )
+from s2python.message import S2MessageWithID
 
 from edge.core.model import CoreConfig, ProcessImage, RequestMode, Requests
 from edge.core.policies import battery_window
-
-QUANTITY = CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC  # one AC figure for the house
-NO_MESSAGE_ID = uuid.UUID(int=0)
-TEMPORARY = ReceptionStatusValues.TEMPORARY_ERROR  # may be honoured later: limits move
-INVALID = ReceptionStatusValues.INVALID_CONTENT  # never: names what does not exist
+from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal
 
 
 class Mode(StrEnum):
@@ -125,12 +123,52 @@ def battery_now(image: ProcessImage, cfg: CoreConfig) -> BatteryNow | None:
 
 @dataclass(frozen=True)
 class Battery:
-    """The battery's fixed facts: capacity and losses (the fill rates), the hold time."""
+    """The battery's fixed facts: capacity and losses (the fill rates), the hold time. An
+    FrbcDevice (edge/s2/frbc.py)."""
 
     ids: BatteryIds
     capacity_wh: float
     round_trip_efficiency: float  # 0..1, AC to AC; charge and discharge lose its root each
     hold_s: float
+    label = "battery"
+    role = Role(role=RoleType.ENERGY_STORAGE, commodity=Commodity.ELECTRICITY)
+
+    @property
+    def resource_id(self) -> uuid.UUID:
+        return self.ids.resource
+
+    def snapshot(self, image: ProcessImage, cfg: CoreConfig) -> BatteryNow | None:
+        return battery_now(image, cfg)
+
+    def changed(self, old: BatteryNow, new: BatteryNow) -> bool:
+        return (
+            abs(new.charge_max_w - old.charge_max_w) >= 10.0
+            or abs(new.discharge_max_w - old.discharge_max_w) >= 10.0
+            or (new.reserve_soc_pct, new.max_soc_pct) != (old.reserve_soc_pct, old.max_soc_pct)
+        )
+
+    def describe(self, now: BatteryNow, at: datetime) -> list[S2MessageWithID]:
+        return [self.system_description(now, at)]
+
+    def report(self, now: BatteryNow, at: datetime) -> list[S2MessageWithID]:
+        measured = PowerMeasurement(
+            message_id=uuid.uuid4(), measurement_timestamp=at, values=[power_value(now)]
+        )
+        return [self.storage_status(now), measured]
+
+    def active_mode(self, req: Requests, t_s: float) -> str:
+        return active_mode(req, t_s)
+
+    def plan(
+        self,
+        msg: FRBCInstruction,
+        described: BatteryNow | None,
+        now: BatteryNow | None,
+        req: Requests,
+        t_s: float,
+        ours_until_s: float | None,
+    ) -> Plan | Refusal:
+        return plan(self, msg, described or now or NO_LIMITS, now, req, t_s, ours_until_s)
 
     def fill_rate_pct_s(self, s2_power_w: float) -> float:
         """The SOC's rate of change (%/s) at an S2 power (+ = charging)."""
@@ -228,11 +266,11 @@ class Battery:
     def storage_status(self, now: BatteryNow) -> FRBCStorageStatus:
         return FRBCStorageStatus(message_id=uuid.uuid4(), present_fill_level=now.soc_pct)
 
-    def actuator_status(self, mode: Mode, factor: float) -> FRBCActuatorStatus:
+    def actuator_status(self, mode: str, factor: float) -> FRBCActuatorStatus:
         return FRBCActuatorStatus(
             message_id=uuid.uuid4(),
             actuator_id=self.ids.actuator,
-            active_operation_mode_id=self.ids.mode(mode),
+            active_operation_mode_id=self.ids.mode(Mode(mode)),
             operation_mode_factor=factor,
         )
 
@@ -240,23 +278,6 @@ class Battery:
 def power_value(now: BatteryNow) -> PowerValue:
     """The battery's power now, in S2's sign (+ = charging)."""
     return PowerValue(commodity_quantity=QUANTITY, value=-now.battery_w)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """An instruction that can be honoured: the commands (edge/mqtt/commands.py keys and
-    values, in order) that carry it out."""
-
-    mode: Mode
-    factor: float
-    s2_power_w: float  # what the CEM asked for, + = charging
-    commands: tuple[tuple[str, str | float], ...]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    status: ReceptionStatusValues
-    reason: str
 
 
 def active_mode(req: Requests, t_s: float) -> Mode:
@@ -340,12 +361,12 @@ def plan(
                 _cannot("take", s2_w, now.charge_max_w, now.charge_why),
             )
         if s2_w >= 1:
-            cmds: list[tuple[str, str | float]] = [("mode", "auto")] if ours_standby else []
+            cmds: list[tuple[str, str | float | bool]] = [("mode", "auto")] if ours_standby else []
             return Plan(mode, factor, s2_w, (*cmds, ("force_charge_w", float(s2_w))))
         mode = Mode.IDLE  # a charge of 0 W is idle
     if mode is Mode.IDLE:
         cmds = [("force_charge_w", 0.0)] if forcing else []
-        return Plan(mode, factor, 0.0, (*cmds, ("mode", "standby")))
+        return Plan(mode, factor, 0.0, (*cmds, ("mode", "standby")), holds="mode_until_s")
     bands = battery.modes(described)[2].elements
     band = next(
         (
@@ -373,3 +394,7 @@ def plan(
     if ours_standby:
         cmds.append(("mode", "auto"))
     return Plan(Mode.SELF_CONSUMPTION, factor, s2_w, tuple(cmds))
+
+
+# Before any description and without data: limits of nothing (plan refuses for no data).
+NO_LIMITS = BatteryNow(0.0, 0.0, "no data", 0.0, "no data", 0.0, 100.0, 0.0)

@@ -19,14 +19,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import websockets
-from s2python.common import (
-    Commodity,
-    Duration,
-    ReceptionStatus,
-    ReceptionStatusValues,
-    Role,
-    RoleType,
-)
+from s2python.common import Duration, ReceptionStatus, ReceptionStatusValues
 from s2python.connection.asset_details import AssetDetails
 from s2python.connection.async_.connection import S2AsyncConnection
 from s2python.connection.async_.control_type.class_based import ResourceManagerHandler
@@ -41,9 +34,11 @@ from websockets.asyncio.client import connect
 from edge.config import EdgeConfig, S2Config
 from edge.drivers.backoff import Backoff
 from edge.errors import clip
-from edge.s2.battery import NO_MESSAGE_ID, QUANTITY, Battery, BatteryIds
-from edge.s2.resource import BatteryResource, Host
+from edge.s2.battery import Battery, BatteryIds
+from edge.s2.frbc import NO_MESSAGE_ID, QUANTITY, FrbcDevice
+from edge.s2.resource import FrbcResource, Host
 from edge.s2.status import LinkState, LinkStatus
+from edge.s2.tank import Tank, TankIds
 
 log = logging.getLogger("edge.s2")
 
@@ -103,35 +98,45 @@ class CemMedium(WebsocketClientMedium):
             await self.send(status.to_json())
 
 
-def resource_id(cfg: EdgeConfig) -> uuid.UUID:
-    """The battery's S2 resource id: the same for a site across restarts."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:edge:{cfg.site.name}:battery")
+def resource_id(cfg: EdgeConfig, label: str) -> uuid.UUID:
+    """A device's S2 resource id: the same for a site across restarts."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:edge:{cfg.site.name}:{label}")
 
 
 def battery_of(cfg: EdgeConfig) -> Battery:
     return Battery(
-        BatteryIds(resource_id(cfg)),
+        BatteryIds(resource_id(cfg, "battery")),
         capacity_wh=float(cfg.battery.capacity_wh),
         round_trip_efficiency=cfg.s2.round_trip_efficiency_pct / 100.0,
         hold_s=cfg.policy.hold_s,
     )
 
 
-def asset_details(cfg: EdgeConfig) -> AssetDetails:
-    return AssetDetails(
-        resource_id=resource_id(cfg),
-        provides_forecast=False,
-        provides_power_measurements=[QUANTITY],
-        # an instruction reaches the inverter on the next tick
-        instruction_processing_delay=Duration(root=round(cfg.policy.tick_s * 1000.0)),
-        roles=[Role(role=RoleType.ENERGY_STORAGE, commodity=Commodity.ELECTRICITY)],
-        name=f"{cfg.site.name} battery",
-        manufacturer="edge",
-        model=cfg.inverter.family,
+def tank_of(cfg: EdgeConfig) -> Tank:
+    s2 = cfg.s2
+    return Tank(
+        TankIds(resource_id(cfg, "tank")),
+        volume_l=s2.tank_volume_l,
+        comfort_min_degc=s2.tank_comfort_min_degc,
+        standing_loss_w=s2.tank_standing_loss_w,
     )
 
 
-async def session(cfg: EdgeConfig, host: Host, status: LinkStatus) -> bool:
+def asset_details(cfg: EdgeConfig, device: FrbcDevice[Any]) -> AssetDetails:
+    return AssetDetails(
+        resource_id=device.resource_id,
+        provides_forecast=False,
+        provides_power_measurements=[QUANTITY],
+        # an instruction reaches the devices on the next tick
+        instruction_processing_delay=Duration(root=round(cfg.policy.tick_s * 1000.0)),
+        roles=[device.role],
+        name=f"{cfg.site.name} {device.label}",
+        manufacturer="edge",
+        model=cfg.inverter.family if device.label == "battery" else "immersion element",
+    )
+
+
+async def session(cfg: EdgeConfig, host: Host, device: FrbcDevice[Any], status: LinkStatus) -> bool:
     """One session: connect, run S2 until the link ends; whether the CEM got as far as
     selecting a control type. Raises MediumCouldNotConnectError when the CEM cannot be
     reached."""
@@ -140,26 +145,31 @@ async def session(cfg: EdgeConfig, host: Host, status: LinkStatus) -> bool:
     await medium.connect()
     status.state = LinkState.HANDSHAKE
     status.sessions += 1
-    log.info("S2: connected to %s", cfg.s2.url)
+    log.info("S2: %s connected to %s", device.label, cfg.s2.url)
     try:
         conn = S2AsyncConnection(medium)
-        rm = BatteryResource(host, battery_of(cfg), cfg.s2, status)
-        ResourceManagerHandler([rm], asset_details(cfg)).register_handlers(conn)
+        rm = FrbcResource(host, device, cfg.s2, status)
+        ResourceManagerHandler([rm], asset_details(cfg, device)).register_handlers(conn)
         await conn.run()
         await rm.deactivate(conn)
-        return rm.activated
+        return bool(rm.activated)
     finally:
         await medium.disconnect()
 
 
-async def keep_linked(cfg: EdgeConfig, host: Host, status: LinkStatus) -> None:
-    """Sessions with the CEM, one after another, until cancelled; between two, a wait that
-    doubles from 1 s up to s2.reconnect_max_s (reset by a session that got going)."""
+async def keep_linked(
+    cfg: EdgeConfig, host: Host, status: LinkStatus, device: FrbcDevice[Any] | None = None
+) -> None:
+    """One device's sessions with the CEM (the battery's by default), one after another,
+    until cancelled; between two, a wait that doubles from 1 s up to s2.reconnect_max_s
+    (reset by a session that got going). Each resource has a session of its own, as S2
+    has one resource manager on each connection."""
+    rm: FrbcDevice[Any] = battery_of(cfg) if device is None else device
     backoff = Backoff(first_s=1.0, max_s=cfg.s2.reconnect_max_s)
     while True:
         got_going = False
         try:
-            got_going = await session(cfg, host, status)
+            got_going = await session(cfg, host, rm, status)
             status.last_error = "the session ended"
         except (MediumCouldNotConnectError, MediumClosedConnectionError) as exc:
             status.last_error = clip(str(exc), 200)
@@ -167,10 +177,10 @@ async def keep_linked(cfg: EdgeConfig, host: Host, status: LinkStatus) -> None:
             raise
         except Exception as exc:  # a broken session must never end the supervisor
             status.last_error = clip(f"{type(exc).__name__}: {exc}", 200)
-            log.warning("S2: session ended: %s", status.last_error)
+            log.warning("S2: %s session ended: %s", rm.label, status.last_error)
         if got_going:
             backoff.reset()
         status.state, status.control_type = LinkState.WAITING, None
         delay_s = backoff.next_delay_s()
-        log.info("S2: %s; next attempt in %.0f s", status.last_error, delay_s)
+        log.info("S2: %s: %s; next attempt in %.0f s", rm.label, status.last_error, delay_s)
         await asyncio.sleep(delay_s)

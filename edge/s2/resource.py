@@ -1,9 +1,10 @@
-"""The battery's resource manager on an S2 connection (s2-python's class-based RM side).
+"""An FRBC resource manager on an S2 connection (s2-python's class-based RM side), for any
+FrbcDevice (edge/s2/frbc.py: the battery, the tank).
 
-When the CEM selects FRBC it is sent the system description, the fill level, the actuator's
-mode and a power measurement; then every cfg.status_period_s the fill level and power, and
-the description again whenever what the battery may do has changed. An instruction is
-planned (edge/s2/battery.py) against the limits the core enforces now, and carried out as
+When the CEM selects FRBC it is sent the system description, the device's reports (fill
+level, power or leakage) and the actuator's mode; then every cfg.status_period_s the
+reports, and the description again whenever what the device may do has changed. An
+instruction is planned by the device against the limits the core enforces now, carried out as
 commands through the supervisor's own command path (Supervisor.command: the same
 validation, expiry and logging as an MQTT command); each acts for instruction_valid_s, so a
 CEM that goes silent loses its authority then and the core's own policies return.
@@ -18,14 +19,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from s2python.common import (
-    InstructionStatus,
-    InstructionStatusUpdate,
-    PowerMeasurement,
-    ReceptionStatusValues,
-)
+from s2python.common import InstructionStatus, InstructionStatusUpdate, ReceptionStatusValues
 from s2python.connection.async_.connection import S2AsyncConnection
 from s2python.connection.async_.control_type.class_based import FRBCControlType
 from s2python.connection.types import S2ConnectionEventsAndMessages
@@ -38,10 +34,11 @@ from edge.core.model import CoreConfig, Requests
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.errors import clip
 from edge.image import take_image
-from edge.s2.battery import Battery, BatteryNow, Mode, Plan, Refusal, battery_now, plan, power_value
+from edge.s2.frbc import FrbcDevice, Plan, Refusal
 from edge.s2.status import LinkState, LinkStatus
 
 log = logging.getLogger("edge.s2")
+N = TypeVar("N")
 
 REPLY_TIMEOUT_S = 10.0  # the CEM's reception status, at most this late, or the session ends
 LATE_SLACK_S = 1.0  # an execution_time this close counts as now
@@ -67,50 +64,37 @@ def _now_wall() -> datetime:
     return datetime.now(UTC)
 
 
-class BatteryResource(FRBCControlType):
-    def __init__(self, host: Host, battery: Battery, cfg: S2Config, status: LinkStatus) -> None:
-        self.host, self.battery, self.cfg, self.status = host, battery, cfg, status
-        self._described: BatteryNow | None = None
-        self._ours_standby_until_s: float | None = None
-        self._mode, self._factor = Mode.SELF_CONSUMPTION, 0.0
+class FrbcResource(FRBCControlType, Generic[N]):
+    def __init__(
+        self, host: Host, device: FrbcDevice[N], cfg: S2Config, status: LinkStatus
+    ) -> None:
+        self.host, self.device, self.cfg, self.status = host, device, cfg, status
+        self._described: N | None = None
+        self._ours_until_s: float | None = None  # the expiry of the request this RM set
         self._tasks: set[asyncio.Task[None]] = set()
         self.activated = False  # the CEM selected FRBC in this session
 
     # ---- what the battery may do now -------------------------------------------------
 
-    def now(self) -> BatteryNow | None:
+    def now(self) -> N | None:
         h = self.host
         image = take_image(h.clock.now_s(), h.inverter, h.dab, h.loads, h.bms, h.requests)
-        return battery_now(image, h.core_cfg)
-
-    def _changed(self, now: BatteryNow) -> bool:
-        d = self._described
-        if d is None:
-            return True
-        return (
-            abs(now.charge_max_w - d.charge_max_w) >= 10.0
-            or abs(now.discharge_max_w - d.discharge_max_w) >= 10.0
-            or (now.reserve_soc_pct, now.max_soc_pct) != (d.reserve_soc_pct, d.max_soc_pct)
-        )
+        return self.device.snapshot(image, h.core_cfg)
 
     async def _send(self, conn: S2AsyncConnection, msg: S2MessageWithID) -> None:
         await conn.send_msg_and_await_reception_status(msg, REPLY_TIMEOUT_S, raise_on_error=False)
-
-    async def _describe(self, conn: S2AsyncConnection, now: BatteryNow) -> None:
-        self._described = now
-        await self._send(conn, self.battery.system_description(now, _now_wall()))
 
     async def _report(self, conn: S2AsyncConnection) -> None:
         now = self.now()
         if now is None:  # no data: nothing true to say this time
             return
-        if self._changed(now):
-            await self._describe(conn, now)
-        await self._send(conn, self.battery.storage_status(now))
-        measured = PowerMeasurement(
-            message_id=uuid.uuid4(), measurement_timestamp=_now_wall(), values=[power_value(now)]
-        )
-        await self._send(conn, measured)
+        at = _now_wall()
+        if self._described is None or self.device.changed(self._described, now):
+            self._described = now
+            for msg in self.device.describe(now, at):
+                await self._send(conn, msg)
+        for msg in self.device.report(now, at):
+            await self._send(conn, msg)
 
     # ---- the control type's life ------------------------------------------------------
 
@@ -137,7 +121,9 @@ class BatteryResource(FRBCControlType):
             try:
                 await self._report(conn)
                 if first:
-                    await self._send(conn, self.battery.actuator_status(self._mode, self._factor))
+                    req, t_s = self.host.requests, self.host.clock.now_s()
+                    status = self.device.actuator_status(self.device.active_mode(req, t_s), 0.0)
+                    await self._send(conn, status)
                     first = False
             except asyncio.CancelledError:
                 raise
@@ -175,16 +161,8 @@ class BatteryResource(FRBCControlType):
         await self._execute(connection, msg, verdict)
 
     def _plan(self, msg: FRBCInstruction, t_s: float) -> Plan | Refusal:
-        now = self.now()
-        return plan(
-            self.battery,
-            msg,
-            self._described or now or _NO_LIMITS,
-            now,
-            self.host.requests,
-            t_s,
-            self._ours_standby_until_s,
-        )
+        req = self.host.requests
+        return self.device.plan(msg, self._described, self.now(), req, t_s, self._ours_until_s)
 
     async def _later(self, conn: S2AsyncConnection, msg: FRBCInstruction, ahead_s: float) -> None:
         await asyncio.sleep(ahead_s)
@@ -206,14 +184,19 @@ class BatteryResource(FRBCControlType):
                 await self._update(conn, msg.id, InstructionStatus.ABORTED)
                 return
         req = self.host.requests  # as the commands left them
-        self._ours_standby_until_s = req.mode_until_s if p.mode is Mode.IDLE else None
-        self._mode, self._factor = p.mode, p.factor
+        self._ours_until_s = float(getattr(req, p.holds)) if p.holds else None
         self.status.instructions_accepted += 1
-        log.info("S2: instruction %s: %s at %+.0f W (S2 sign)", msg.id, p.mode.value, p.s2_power_w)
+        log.info(
+            "S2: %s instruction %s: %s at %+.0f W (S2 sign)",
+            self.device.label,
+            msg.id,
+            p.mode,
+            p.s2_power_w,
+        )
         await self._update(conn, msg.id, InstructionStatus.STARTED)
-        await self._send(conn, self.battery.actuator_status(p.mode, p.factor))
+        await self._send(conn, self.device.actuator_status(p.mode, p.factor))
 
-    def _payload(self, value: str | float) -> bytes:
+    def _payload(self, value: str | float | bool) -> bytes:
         doc = {"value": value, "for_s": self.cfg.instruction_valid_s, "sent_s": time.time()}
         return json.dumps(doc).encode()
 
@@ -243,7 +226,3 @@ class BatteryResource(FRBCControlType):
             timestamp=_now_wall(),
         )
         await self._send(conn, update)
-
-
-# Before any description and without data: limits of nothing (plan refuses for no data).
-_NO_LIMITS = BatteryNow(0.0, 0.0, "no data", 0.0, "no data", 0.0, 100.0, 0.0)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
 from s2python.common import (
     ControlType,
     Handshake,
@@ -24,14 +25,20 @@ from s2python.common import (
     ReceptionStatusValues,
     ResourceManagerDetails,
 )
-from s2python.frbc import FRBCActuatorStatus, FRBCStorageStatus, FRBCSystemDescription
+from s2python.frbc import (
+    FRBCActuatorStatus,
+    FRBCLeakageBehaviour,
+    FRBCStorageStatus,
+    FRBCSystemDescription,
+)
 
 from edge.config import EdgeConfig
 from edge.core.model import RequestMode
 from edge.image import take_image
 from edge.s2.battery import Mode
-from edge.s2.link import battery_of, keep_linked
+from edge.s2.link import battery_of, keep_linked, tank_of
 from edge.s2.status import LinkState, LinkStatus
+from edge.s2.tank import TankMode
 from host_tools.bench.s2 import CemSession, MiniCem
 from tests.asyncwait import wait_until
 from tests.edge.test_supervisor_api import Rig, rig
@@ -52,7 +59,9 @@ class Linked:
 
 
 @contextlib.asynccontextmanager
-async def linked(tmp_path: Path, cem: MiniCem | None = None, **s2: object) -> AsyncIterator[Linked]:
+async def linked(
+    tmp_path: Path, cem: MiniCem | None = None, tank: bool = False, **s2: object
+) -> AsyncIterator[Linked]:
     """The rig with its S2 link to a MiniCem, as edge/compose.py starts it."""
     cem = cem or MiniCem()
     port = await cem.start()
@@ -63,7 +72,8 @@ async def linked(tmp_path: Path, cem: MiniCem | None = None, **s2: object) -> As
         )
         status = LinkStatus()
         r.sup.devices = replace(r.sup.devices, s2=status)
-        task = asyncio.create_task(keep_linked(cfg, r.sup, status))
+        device = tank_of(cfg) if tank else None  # None: the battery
+        task = asyncio.create_task(keep_linked(cfg, r.sup, status, device))
         try:
             yield Linked(r, cem, cfg, status)
         finally:
@@ -149,7 +159,13 @@ def test_a_cem_that_goes_silent_loses_its_authority_after_the_validity(tmp_path)
             await x.r.sup.tick(1.0)
             assert x.r.sup.state.reason == "requested: standby"  # still inside its validity
             x.r.clock.advance(61.0)
-            await wait_until(lambda: x.r.sup.inverter.sample(x.r.clock.now_s()).age_s < 1.0)
+            sup = x.r.sup
+            await wait_until(
+                lambda: all(
+                    d.sample(x.r.clock.now_s()).age_s < 1.0
+                    for d in (sup.inverter, sup.dab, sup.bms)
+                )
+            )
             await x.r.sup.tick(1.0)
             assert x.r.sup.state.reason.startswith("self-consumption")  # the core's own again
             # and the link comes back by itself: a new session, active again
@@ -217,5 +233,27 @@ def test_tls_with_the_sites_ca(tmp_path):
         ) as x:
             await x.cem.session()
             assert x.status.shown() == "active FRBC"
+
+    asyncio.run(go())
+
+
+def test_the_tank_on_its_own_session_takes_a_boost(tmp_path):
+    async def go():
+        async with linked(tmp_path, tank=True) as x:
+            s = await x.cem.session()
+            details = await s.wait_for(ResourceManagerDetails)
+            assert details.resource_id == tank_of(x.cfg).resource_id
+            await s.wait_for(FRBCLeakageBehaviour)
+            fill = await s.wait_for(FRBCStorageStatus)
+            temp = x.r.house.tank.temp_degc
+            assert abs(fill.present_fill_level - tank_of(x.cfg).heat_kwh(temp)) < 0.01
+            boost = tank_of(x.cfg).ids.mode(TankMode.BOOST)
+            assert (await s.instruct(boost, 1.0)).status is OK
+            t = x.r.clock.now_s()
+            valid_s = x.cfg.s2.instruction_valid_s
+            assert x.r.sup.requests.boost_hot_water_until_s == pytest.approx(t + valid_s, abs=1.0)
+            await x.r.sup.tick(1.0)
+            assert "boost hot water" in x.r.sup.state.reason
+            assert x.r.house.diverter.setpoint_w == x.r.sup.cfg.loads.diverter.element_w
 
     asyncio.run(go())
