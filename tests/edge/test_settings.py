@@ -80,7 +80,7 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 94
+    assert len(keys) == 108  # 14 of them in [s2]
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -187,6 +187,7 @@ SUFFIX_UNITS = (
     ("_w", "W"),
     ("_v", "V"),
     ("_a", "A"),
+    ("_l", "l"),
 )
 
 

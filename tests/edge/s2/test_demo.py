@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,3 +89,32 @@ def test_the_demo_offers_battery_and_tank_and_follows_an_instruction(tmp_path):
         asyncio.run(go())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_without_the_s2_extra_the_demo_says_which_to_install(tmp_path):
+    """[s2] enabled but s2-python missing: exit 2 and one line naming `edge[s2]`."""
+    blocked = tmp_path / "s2python"
+    blocked.mkdir()
+    (blocked / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 's2python'\", name='s2python')\n"
+    )
+    cfg_path = tmp_path / "site.toml"
+    shutil.copy(EXAMPLE_CONFIG, cfg_path)
+    with cfg_path.open("a", encoding="utf-8") as f:
+        f.write("\n[s2]\nenabled = true\n")
+    r = subprocess.run(
+        [
+            *(sys.executable, "-m", "edge", "demo", "--no-mqtt", "--quiet"),
+            *("--config", str(cfg_path), "--minutes", "1", "--speed", "10"),
+            *("--api-socket", str(tmp_path / "api.sock")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**ENV, "PYTHONPATH": f"{tmp_path}:{Path.cwd()}"},
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "edge: [s2] enabled = true needs the 's2' extra (s2python is missing):"
+        " pip install 'edge[s2]'"
+    )
