@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from s2python.common import (
@@ -48,10 +48,11 @@ from s2python.frbc import (
     FRBCStorageDescription,
     FRBCStorageStatus,
     FRBCSystemDescription,
+    FRBCTimerStatus,
 )
 from s2python.message import S2MessageWithID
 
-from edge.core.model import CoreConfig, ProcessImage, RequestMode, Requests
+from edge.core.model import CoreConfig, CoreState, ProcessImage, RequestMode, Requests
 from edge.core.policies import battery_window
 from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal
 
@@ -99,10 +100,14 @@ class BatteryNow:
     reserve_soc_pct: float
     max_soc_pct: float
     battery_w: float  # now, + = discharge
+    hold_left_s: float = 0.0  # the anti-flip hold still running (0: none)
 
 
-def battery_now(image: ProcessImage, cfg: CoreConfig) -> BatteryNow | None:
-    """None without fresh inverter data (the core is in its safe state then)."""
+def battery_now(
+    image: ProcessImage, cfg: CoreConfig, state: CoreState | None = None
+) -> BatteryNow | None:
+    """None without fresh inverter data (the core is in its safe state then). state: the
+    core's, for the anti-flip hold's time left."""
     inv = image.inverter
     if inv is None or inv.age_s > cfg.inverter_stale_after_s:
         return None
@@ -118,6 +123,7 @@ def battery_now(image: ProcessImage, cfg: CoreConfig) -> BatteryNow | None:
         reserve_soc_pct=cfg.reserve_soc_pct if reserve is None else reserve,
         max_soc_pct=cfg.max_soc_pct,
         battery_w=inv.value.battery_power_w,
+        hold_left_s=0.0 if state is None else max(0.0, state.last_flip_s + cfg.hold_s - image.t_s),
     )
 
 
@@ -137,8 +143,8 @@ class Battery:
     def resource_id(self) -> uuid.UUID:
         return self.ids.resource
 
-    def snapshot(self, image: ProcessImage, cfg: CoreConfig) -> BatteryNow | None:
-        return battery_now(image, cfg)
+    def snapshot(self, image: ProcessImage, cfg: CoreConfig, state: CoreState) -> BatteryNow | None:
+        return battery_now(image, cfg, state)
 
     def changed(self, old: BatteryNow, new: BatteryNow) -> bool:
         return (
@@ -154,7 +160,17 @@ class Battery:
         measured = PowerMeasurement(
             message_id=uuid.uuid4(), measurement_timestamp=at, values=[power_value(now)]
         )
-        return [self.storage_status(now), measured]
+        out: list[S2MessageWithID] = [self.storage_status(now), measured]
+        if now.hold_left_s > 0:  # the core's anti-flip hold runs: when it ends
+            out.append(
+                FRBCTimerStatus(
+                    message_id=uuid.uuid4(),
+                    timer_id=self.ids.hold_timer,
+                    actuator_id=self.ids.actuator,
+                    finished_at=at + timedelta(seconds=now.hold_left_s),
+                )
+            )
+        return out
 
     def active_mode(self, req: Requests, t_s: float) -> str:
         return active_mode(req, t_s)

@@ -19,7 +19,7 @@ from s2python.common import CommodityQuantity, ReceptionStatusValues, Role
 from s2python.frbc import FRBCActuatorStatus, FRBCInstruction
 from s2python.message import S2MessageWithID
 
-from edge.core.model import CoreConfig, ProcessImage, Requests
+from edge.core.model import CoreConfig, CoreState, ProcessImage, Requests
 
 QUANTITY = CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC  # one AC figure for the house
 NO_MESSAGE_ID = uuid.UUID(int=0)
@@ -63,7 +63,7 @@ class FrbcDevice(Protocol[N]):
     @property
     def role(self) -> Role: ...
 
-    def snapshot(self, image: ProcessImage, cfg: CoreConfig) -> N | None: ...
+    def snapshot(self, image: ProcessImage, cfg: CoreConfig, state: CoreState) -> N | None: ...
 
     def changed(self, old: N, new: N) -> bool:
         """Whether the description the CEM has is out of date."""

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import websockets
-from s2python.common import Duration, ReceptionStatus, ReceptionStatusValues
+from s2python.common import Duration, ReceptionStatus, ReceptionStatusValues, SessionRequestType
 from s2python.connection.asset_details import AssetDetails
 from s2python.connection.async_.connection import S2AsyncConnection
 from s2python.connection.async_.control_type.class_based import ResourceManagerHandler
@@ -136,10 +136,12 @@ def asset_details(cfg: EdgeConfig, device: FrbcDevice[Any]) -> AssetDetails:
     )
 
 
-async def session(cfg: EdgeConfig, host: Host, device: FrbcDevice[Any], status: LinkStatus) -> bool:
-    """One session: connect, run S2 until the link ends; whether the CEM got as far as
-    selecting a control type. Raises MediumCouldNotConnectError when the CEM cannot be
-    reached."""
+async def session(
+    cfg: EdgeConfig, host: Host, device: FrbcDevice[Any], status: LinkStatus
+) -> FrbcResource[Any]:
+    """One session: connect, run S2 until the link ends; the resource manager it ran (how
+    far it got, whether the CEM asked to end it). Raises MediumCouldNotConnectError when
+    the CEM cannot be reached."""
     status.state, status.control_type = LinkState.CONNECTING, None
     medium = CemMedium(cfg.s2)
     await medium.connect()
@@ -149,10 +151,11 @@ async def session(cfg: EdgeConfig, host: Host, device: FrbcDevice[Any], status: 
     try:
         conn = S2AsyncConnection(medium)
         rm = FrbcResource(host, device, cfg.s2, status)
+        rm.register_session_handlers(conn)
         ResourceManagerHandler([rm], asset_details(cfg, device)).register_handlers(conn)
         await conn.run()
         await rm.deactivate(conn)
-        return bool(rm.activated)
+        return rm
     finally:
         await medium.disconnect()
 
@@ -167,10 +170,15 @@ async def keep_linked(
     rm: FrbcDevice[Any] = battery_of(cfg) if device is None else device
     backoff = Backoff(first_s=1.0, max_s=cfg.s2.reconnect_max_s)
     while True:
-        got_going = False
+        got_going, terminated = False, False
         try:
-            got_going = await session(cfg, host, rm, status)
-            status.last_error = "the session ended"
+            ran = await session(cfg, host, rm, status)
+            got_going, terminated = ran.activated, ran.ended_by is SessionRequestType.TERMINATE
+            status.last_error = (
+                f"the CEM asked to {ran.ended_by.value.lower()}"
+                if ran.ended_by
+                else "the session ended"
+            )
         except (MediumCouldNotConnectError, MediumClosedConnectionError) as exc:
             status.last_error = clip(str(exc), 200)
         except asyncio.CancelledError:
@@ -181,6 +189,7 @@ async def keep_linked(
         if got_going:
             backoff.reset()
         status.state, status.control_type = LinkState.WAITING, None
-        delay_s = backoff.next_delay_s()
+        # TERMINATE: the CEM wants no session now; wait the longest before asking again
+        delay_s = cfg.s2.reconnect_max_s if terminated else backoff.next_delay_s()
         log.info("S2: %s: %s; next attempt in %.0f s", rm.label, status.last_error, delay_s)
         await asyncio.sleep(delay_s)

@@ -21,20 +21,33 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from s2python.common import InstructionStatus, InstructionStatusUpdate, ReceptionStatusValues
+from s2python.common import (
+    Handshake,
+    HandshakeResponse,
+    InstructionStatus,
+    InstructionStatusUpdate,
+    ReceptionStatus,
+    ReceptionStatusValues,
+    RevokableObjects,
+    RevokeObject,
+    SelectControlType,
+    SessionRequest,
+    SessionRequestType,
+)
 from s2python.connection.async_.connection import S2AsyncConnection
 from s2python.connection.async_.control_type.class_based import FRBCControlType
 from s2python.connection.types import S2ConnectionEventsAndMessages
 from s2python.frbc import FRBCInstruction
 from s2python.message import S2MessageWithID
+from s2python.s2_parser import TYPE_TO_MESSAGE_CLASS
 
 from edge.clock import ScaledClock
 from edge.config import S2Config
-from edge.core.model import CoreConfig, Requests
+from edge.core.model import CoreConfig, CoreState, Requests
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.errors import clip
 from edge.image import take_image
-from edge.s2.frbc import FrbcDevice, Plan, Refusal
+from edge.s2.frbc import INVALID, FrbcDevice, Plan, Refusal
 from edge.s2.status import LinkState, LinkStatus
 
 log = logging.getLogger("edge.s2")
@@ -50,6 +63,7 @@ class Host(Protocol):
     """What the RM needs of the running supervisor (edge/supervisor.py meets it)."""
 
     core_cfg: CoreConfig
+    state: CoreState
     requests: Requests
     clock: ScaledClock
     inverter: InverterPort
@@ -72,14 +86,16 @@ class FrbcResource(FRBCControlType, Generic[N]):
         self._described: N | None = None
         self._ours_until_s: float | None = None  # the expiry of the request this RM set
         self._tasks: set[asyncio.Task[None]] = set()
+        self._scheduled: dict[uuid.UUID, asyncio.Task[None]] = {}  # instructions for later
         self.activated = False  # the CEM selected FRBC in this session
+        self.ended_by: SessionRequestType | None = None  # the CEM's request to end it
 
     # ---- what the battery may do now -------------------------------------------------
 
     def now(self) -> N | None:
         h = self.host
         image = take_image(h.clock.now_s(), h.inverter, h.dab, h.loads, h.bms, h.requests)
-        return self.device.snapshot(image, h.core_cfg)
+        return self.device.snapshot(image, h.core_cfg, h.state)
 
     async def _send(self, conn: S2AsyncConnection, msg: S2MessageWithID) -> None:
         await conn.send_msg_and_await_reception_status(msg, REPLY_TIMEOUT_S, raise_on_error=False)
@@ -110,10 +126,11 @@ class FrbcResource(FRBCControlType, Generic[N]):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _keep_reporting(self, conn: S2AsyncConnection) -> None:
         first = True
@@ -156,7 +173,9 @@ class FrbcResource(FRBCControlType, Generic[N]):
         await send_okay()
         if ahead_s > LATE_SLACK_S:
             await self._update(connection, msg.id, InstructionStatus.ACCEPTED)
-            self._spawn(self._later(connection, msg, ahead_s))
+            task = self._spawn(self._later(connection, msg, ahead_s))
+            self._scheduled[msg.id] = task
+            task.add_done_callback(lambda _t: self._scheduled.pop(msg.id, None))
             return
         await self._execute(connection, msg, verdict)
 
@@ -208,13 +227,8 @@ class FrbcResource(FRBCControlType, Generic[N]):
         refusal: Refusal,
     ) -> None:
         self.status.instructions_refused += 1
-        log.warning("S2: instruction %s refused: %s", msg.id, refusal.reason)
-        # s2-python sends OK after the handler unless its SendOkay was marked sent: mark it,
-        # then send our own status (pinned s2-python 0.11.1; tests/edge/s2 check the wire).
-        getattr(send_okay, "__self__")._status_is_send.set()  # noqa: B009
-        await conn.respond_with_reception_status(
-            msg.message_id, refusal.status, clip(refusal.reason, MAX_REASON_CHARS)
-        )
+        log.warning("S2: %s instruction %s refused: %s", self.device.label, msg.id, refusal.reason)
+        await _answer(conn, msg.message_id, send_okay, refusal)
 
     async def _update(
         self, conn: S2AsyncConnection, instruction_id: uuid.UUID, s: InstructionStatus
@@ -226,3 +240,76 @@ class FrbcResource(FRBCControlType, Generic[N]):
             timestamp=_now_wall(),
         )
         await self._send(conn, update)
+
+    # ---- outside the control type -----------------------------------------------------
+
+    def register_session_handlers(self, conn: S2AsyncConnection) -> None:
+        """What the RM answers besides its control type's instructions: a revocation, a
+        session request, an instruction before FRBC is selected, and any message that a
+        CEM does not send to an RM (each gets its ReceptionStatus, never silence)."""
+        rm_side = (Handshake, HandshakeResponse, SelectControlType, ReceptionStatus)
+        kinds: list[Any] = [k for k in TYPE_TO_MESSAGE_CLASS.values() if k not in rm_side]
+        for kind in kinds:
+            conn.register_handler(kind, self.handle_unexpected)
+        conn.register_handler(RevokeObject, self.handle_revoke)
+        conn.register_handler(SessionRequest, self.handle_session_request)
+
+    async def handle_unexpected(
+        self,
+        connection: S2AsyncConnection,
+        msg: S2ConnectionEventsAndMessages,
+        send_okay: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        assert send_okay is not None
+        kind, message_id = getattr(msg, "message_type", "?"), getattr(msg, "message_id", None)
+        assert isinstance(message_id, uuid.UUID)
+        why = (
+            "no control type selected yet: send SelectControlType first"
+            if isinstance(msg, FRBCInstruction)
+            else f"{kind} is not a message a CEM sends to this resource manager"
+        )
+        await _answer(connection, message_id, send_okay, Refusal(INVALID, why))
+
+    async def handle_revoke(
+        self,
+        connection: S2AsyncConnection,
+        msg: S2ConnectionEventsAndMessages,
+        send_okay: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        """A scheduled instruction can be revoked; one carried out is ended by a new one."""
+        assert isinstance(msg, RevokeObject) and send_okay is not None
+        task = self._scheduled.pop(msg.object_id, None)
+        if msg.object_type is not RevokableObjects.FRBC_Instruction or task is None:
+            why = f"no {msg.object_type.value} {msg.object_id} waiting for its execution_time"
+            await _answer(connection, msg.message_id, send_okay, Refusal(INVALID, why))
+            return
+        task.cancel()
+        await send_okay()
+        await self._update(connection, msg.object_id, InstructionStatus.REVOKED)
+
+    async def handle_session_request(
+        self,
+        connection: S2AsyncConnection,
+        msg: S2ConnectionEventsAndMessages,
+        send_okay: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        assert isinstance(msg, SessionRequest) and send_okay is not None
+        await send_okay()
+        self.ended_by = msg.request
+        log.info("S2: the CEM asks the %s session to %s", self.device.label, msg.request.value)
+        await connection.stop()
+
+
+async def _answer(
+    conn: S2AsyncConnection,
+    message_id: uuid.UUID,
+    send_okay: Callable[[], Awaitable[None]],
+    refusal: Refusal,
+) -> None:
+    """Answer with a status other than OK. s2-python sends OK after a handler unless its
+    SendOkay was marked sent: mark it, then send ours (pinned s2-python 0.11.1; the tests
+    in tests/edge/s2 check the statuses on the wire)."""
+    getattr(send_okay, "__self__")._status_is_send.set()  # noqa: B009
+    await conn.respond_with_reception_status(
+        message_id, refusal.status, clip(refusal.reason, MAX_REASON_CHARS)
+    )

@@ -47,7 +47,7 @@ from s2python.frbc import (
 )
 from s2python.message import S2MessageWithID
 
-from edge.core.model import CoreConfig, ProcessImage, Requests
+from edge.core.model import CoreConfig, CoreState, ProcessImage, Requests
 from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal
 
 # Water between 10 and 65 °C: specific heat 4.18 kJ/(kg K), density 0.99 kg/l (standard
@@ -110,7 +110,7 @@ class Tank:
             start_of_range=self.heat_kwh(COLD_DEGC), end_of_range=self.heat_kwh(now.max_degc)
         )
 
-    def snapshot(self, image: ProcessImage, cfg: CoreConfig) -> TankNow | None:
+    def snapshot(self, image: ProcessImage, cfg: CoreConfig, state: CoreState) -> TankNow | None:
         """None without a fresh reading of the loads with the tank's temperature."""
         loads = image.loads
         if loads is None or loads.age_s > cfg.loads_stale_after_s:

@@ -4,15 +4,16 @@ the core's own window: the numbers below are the config's and the BMS's."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from s2python.common import ReceptionStatusValues
-from s2python.frbc import FRBCInstruction, FRBCSystemDescription
+from s2python.frbc import FRBCInstruction, FRBCSystemDescription, FRBCTimerStatus
 
 from edge.config import EdgeConfig
 from edge.core.model import (
     BmsReading,
+    CoreState,
     InverterReading,
     ProcessImage,
     RequestMode,
@@ -144,3 +145,20 @@ def test_unknown_ids_and_factors_are_invalid_content():
         assert isinstance(r, Refusal) and r.status is ReceptionStatusValues.INVALID_CONTENT
     r = plan(BATTERY, instruction(Mode.CHARGE, 1.0), now, None, Requests(), 100.0, None)
     assert isinstance(r, Refusal) and "no fresh inverter data" in r.reason
+
+
+def test_the_anti_flip_hold_is_reported_as_its_timer_running():
+    inv = InverterReading(0.0, -500.0, 50.0, 500.0, 1000.0)
+    image = ProcessImage(100.0, Sample(inv, 0.5), None, requests=Requests())
+    flipped = CoreState(battery_sign=-1, last_flip_s=80.0)  # 20 s ago, hold 60 s
+    now = BATTERY.snapshot(image, CFG, flipped)
+    assert now is not None and now.hold_left_s == 40.0
+    at = datetime.now(UTC)
+    timers = [m for m in BATTERY.report(now, at) if isinstance(m, FRBCTimerStatus)]
+    assert [(t.timer_id, t.finished_at) for t in timers] == [
+        (BATTERY.ids.hold_timer, at + timedelta(seconds=40.0))
+    ]
+    quiet = BATTERY.snapshot(image, CFG, CoreState(last_flip_s=0.0))  # 100 s ago: over
+    assert quiet is not None and not any(
+        isinstance(m, FRBCTimerStatus) for m in BATTERY.report(quiet, at)
+    )

@@ -13,6 +13,7 @@ import ssl
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,13 @@ from s2python.common import (
     InstructionStatus,
     InstructionStatusUpdate,
     PowerMeasurement,
+    PowerValue,
     ReceptionStatusValues,
     ResourceManagerDetails,
+    RevokableObjects,
+    RevokeObject,
+    SessionRequest,
+    SessionRequestType,
 )
 from s2python.frbc import (
     FRBCActuatorStatus,
@@ -36,6 +42,7 @@ from edge.config import EdgeConfig
 from edge.core.model import RequestMode
 from edge.image import take_image
 from edge.s2.battery import Mode
+from edge.s2.frbc import QUANTITY
 from edge.s2.link import battery_of, keep_linked, tank_of
 from edge.s2.status import LinkState, LinkStatus
 from edge.s2.tank import TankMode
@@ -255,5 +262,74 @@ def test_the_tank_on_its_own_session_takes_a_boost(tmp_path):
             await x.r.sup.tick(1.0)
             assert "boost hot water" in x.r.sup.state.reason
             assert x.r.house.diverter.setpoint_w == x.r.sup.cfg.loads.diverter.element_w
+
+    asyncio.run(go())
+
+
+def update_of(instruction_id: uuid.UUID, status: InstructionStatus):
+    return lambda u: u.instruction_id == instruction_id and u.status_type is status
+
+
+def test_an_instruction_for_later_is_accepted_then_started_or_revoked(tmp_path):
+    async def go():
+        async with linked(tmp_path) as x:
+            s = await x.cem.session()
+            actuator = s.last_description().actuators[0].id
+            later = s.instruction(actuator, x.mode_id(Mode.IDLE), 0.0, ahead_s=1.5)
+            assert (await s.send(later)).status is OK
+            await s.wait_for(
+                InstructionStatusUpdate,
+                lambda u: (
+                    u.instruction_id == later.id and u.status_type is InstructionStatus.ACCEPTED
+                ),
+            )
+            assert x.r.sup.requests.mode is RequestMode.AUTO  # not yet
+            await s.wait_for(
+                InstructionStatusUpdate,
+                lambda u: (
+                    u.instruction_id == later.id and u.status_type is InstructionStatus.STARTED
+                ),
+            )
+            assert x.r.sup.requests.mode is RequestMode.STANDBY
+
+            revoked = s.instruction(actuator, x.mode_id(Mode.CHARGE), 1.0, ahead_s=30.0)
+            assert (await s.send(revoked)).status is OK
+            revoke = RevokeObject(
+                message_id=uuid.uuid4(),
+                object_type=RevokableObjects.FRBC_Instruction,
+                object_id=revoked.id,
+            )
+            assert (await s.send(revoke)).status is OK
+            await s.wait_for(
+                InstructionStatusUpdate,
+                lambda u: (
+                    u.instruction_id == revoked.id and u.status_type is InstructionStatus.REVOKED
+                ),
+            )
+            again = await s.send(revoke.model_copy(update={"message_id": uuid.uuid4()}))
+            assert again.status is ReceptionStatusValues.INVALID_CONTENT  # nothing left to revoke
+
+    asyncio.run(go())
+
+
+def test_a_message_no_cem_sends_gets_invalid_content_and_terminate_ends_the_session(tmp_path):
+    async def go():
+        async with linked(tmp_path, reconnect_max_s=30.0) as x:
+            s = await x.cem.session()
+            odd = PowerMeasurement(
+                message_id=uuid.uuid4(),
+                measurement_timestamp=datetime.now(UTC),
+                values=[PowerValue(commodity_quantity=QUANTITY, value=0.0)],
+            )
+            status = await s.send(odd)
+            assert status.status is ReceptionStatusValues.INVALID_CONTENT
+            assert "PowerMeasurement is not a message a CEM sends" in status.diagnostic_label
+            bye = SessionRequest(message_id=uuid.uuid4(), request=SessionRequestType.TERMINATE)
+            assert (await s.send(bye)).status is OK
+            await s.closed.wait()
+            await wait_until(lambda: x.status.state is LinkState.WAITING)
+            assert x.status.last_error == "the CEM asked to terminate"
+            await asyncio.sleep(1.5)  # a plain loss would be retried after 1 s
+            assert len(x.cem.sessions) == 1  # a terminated session waits reconnect_max_s
 
     asyncio.run(go())

@@ -9,7 +9,7 @@ import pytest
 from s2python.frbc import FRBCInstruction, FRBCLeakageBehaviour, FRBCSystemDescription
 
 from edge.config import EdgeConfig
-from edge.core.model import InverterReading, LoadsReading, ProcessImage, Requests, Sample
+from edge.core.model import CoreState, InverterReading, LoadsReading, ProcessImage, Requests, Sample
 from edge.s2.frbc import Plan, Refusal
 from edge.s2.tank import WATER_KWH_PER_L_K, Tank, TankIds, TankMode
 from edge.settings import core_config
@@ -21,7 +21,7 @@ TANK = Tank(TankIds(uuid.UUID(int=3)), volume_l=150.0, comfort_min_degc=45.0, st
 def now_at(temp_degc: float | None):
     inv = Sample(InverterReading(0.0, 0.0, 50.0, 500.0, 500.0), 0.5)
     loads = Sample(LoadsReading(0.0, 0.0, temp_degc), 0.5)
-    return TANK.snapshot(ProcessImage(10.0, inv, None, loads=loads), CFG)
+    return TANK.snapshot(ProcessImage(10.0, inv, None, loads=loads), CFG, CoreState())
 
 
 def instruction(mode_id: uuid.UUID) -> FRBCInstruction:
