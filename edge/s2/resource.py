@@ -17,6 +17,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -47,7 +48,7 @@ from edge.core.model import CoreConfig, CoreState, Requests
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.errors import clip
 from edge.image import take_image
-from edge.s2.frbc import INVALID, FrbcDevice, Plan, Refusal
+from edge.s2.frbc import INVALID, TEMPORARY, FrbcDevice, Plan, Refusal
 from edge.s2.status import LinkState, LinkStatus
 
 log = logging.getLogger("edge.s2")
@@ -57,6 +58,9 @@ REPLY_TIMEOUT_S = 10.0  # the CEM's reception status, at most this late, or the 
 LATE_SLACK_S = 1.0  # an execution_time this close counts as now
 MAX_AHEAD_S = 86400.0  # an instruction for later than this is refused
 MAX_REASON_CHARS = 200
+# Instructions one session may have carried out in a minute, at most: each is a command,
+# a state-file write and an MQTT result, so a CEM that floods gets TEMPORARY_ERROR instead.
+MAX_INSTRUCTIONS_PER_MIN = 30
 
 
 class Host(Protocol):
@@ -87,6 +91,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
         self._ours_until_s: float | None = None  # the expiry of the request this RM set
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduled: dict[uuid.UUID, asyncio.Task[None]] = {}  # instructions for later
+        self._recent_s: deque[float] = deque()  # when the last instructions were taken
         self.activated = False  # the CEM selected FRBC in this session
         self.ended_by: SessionRequestType | None = None  # the CEM's request to end it
 
@@ -162,6 +167,10 @@ class FrbcResource(FRBCControlType, Generic[N]):
         t_s = self.host.clock.now_s()
         ahead_s = (msg.execution_time - _now_wall()).total_seconds()
         verdict = self._plan(msg, t_s)
+        if isinstance(verdict, Plan) and self._flooding(time.monotonic()):
+            verdict = Refusal(
+                TEMPORARY, f"more than {MAX_INSTRUCTIONS_PER_MIN} instructions in a minute"
+            )
         if isinstance(verdict, Plan) and ahead_s > MAX_AHEAD_S:
             verdict = Refusal(
                 ReceptionStatusValues.INVALID_CONTENT,
@@ -178,6 +187,15 @@ class FrbcResource(FRBCControlType, Generic[N]):
             task.add_done_callback(lambda _t: self._scheduled.pop(msg.id, None))
             return
         await self._execute(connection, msg, verdict)
+
+    def _flooding(self, now_s: float) -> bool:
+        """Whether one more instruction would pass the minute's limit (else it counts)."""
+        while self._recent_s and now_s - self._recent_s[0] >= 60.0:
+            self._recent_s.popleft()
+        if len(self._recent_s) >= MAX_INSTRUCTIONS_PER_MIN:
+            return True
+        self._recent_s.append(now_s)
+        return False
 
     def _plan(self, msg: FRBCInstruction, t_s: float) -> Plan | Refusal:
         req = self.host.requests

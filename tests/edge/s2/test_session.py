@@ -44,6 +44,7 @@ from edge.image import take_image
 from edge.s2.battery import Mode
 from edge.s2.frbc import QUANTITY
 from edge.s2.link import battery_of, keep_linked, tank_of
+from edge.s2.resource import MAX_INSTRUCTIONS_PER_MIN
 from edge.s2.status import LinkState, LinkStatus
 from edge.s2.tank import TankMode
 from host_tools.bench.s2 import CemSession, MiniCem
@@ -331,5 +332,21 @@ def test_a_message_no_cem_sends_gets_invalid_content_and_terminate_ends_the_sess
             assert x.status.last_error == "the CEM asked to terminate"
             await asyncio.sleep(1.5)  # a plain loss would be retried after 1 s
             assert len(x.cem.sessions) == 1  # a terminated session waits reconnect_max_s
+
+    asyncio.run(go())
+
+
+def test_a_cem_that_floods_is_refused_past_the_minutes_limit(tmp_path):
+    async def go():
+        async with linked(tmp_path) as x:
+            s = await x.cem.session()
+            answers = [
+                (await s.instruct(x.mode_id(Mode.IDLE), 0.0)).status
+                for _ in range(MAX_INSTRUCTIONS_PER_MIN + 2)
+            ]
+            assert answers[:MAX_INSTRUCTIONS_PER_MIN] == [OK] * MAX_INSTRUCTIONS_PER_MIN
+            assert answers[MAX_INSTRUCTIONS_PER_MIN:] == [ReceptionStatusValues.TEMPORARY_ERROR] * 2
+            last = [m for m in s.statuses if m.status is ReceptionStatusValues.TEMPORARY_ERROR][-1]
+            assert last.diagnostic_label == "more than 30 instructions in a minute"
 
     asyncio.run(go())
