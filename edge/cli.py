@@ -106,6 +106,29 @@ def _parser() -> argparse.ArgumentParser:
             help="copy the satellite and its config onto a board over USB; check it comes online",
         )
     )
+
+    i = sub.add_parser(
+        "install-service", help="install edge as a systemd service (docs/install.md; root)"
+    )
+    i.add_argument("--root", help="lay the files out under this folder; run no system command")
+    i.add_argument("--uninstall", action="store_true", help="remove the unit and udev rules")
+    i.add_argument("--inverter", help="name this serial device /dev/edge-inverter (udev)")
+    i.add_argument("--bms", help="name this serial device /dev/edge-bms (udev)")
+
+    dr = sub.add_parser("doctor", help="check an install and say how to fix what is wrong")
+    dr.add_argument("--config", type=Path, default=Path("/etc/edge/site.toml"))
+    dr.add_argument("--user", help="check the ports for this user (default: edge if it exists)")
+    dr.add_argument(
+        "--probe-passive",
+        action="store_true",
+        help="ME3000SP: send the self-use command edge sends at exit to see if passive mode is on",
+    )
+
+    b = sub.add_parser("bundle", help="write a debug archive (.tar.gz) to attach to a report")
+    b.add_argument("--config", type=Path, default=Path("/etc/edge/site.toml"))
+    b.add_argument("--hours", type=_positive, default=24.0, help="how far back (default 24)")
+    b.add_argument("--out", type=Path, help="the archive's path (default: here, named by time)")
+    b.add_argument("--log", type=Path, help="a log file, where there is no journal")
     return p
 
 
@@ -158,6 +181,14 @@ async def _command(args: argparse.Namespace) -> int:
         from edge.compose import run_site
 
         return await run_site(args.config, args.minutes, args.quiet)
+    if args.command == "bundle":
+        from edge import bundle
+
+        return bundle.main(args.config, args.hours, args.out, args.log)
+    if args.command == "doctor":
+        from edge import doctor
+
+        return await doctor.main(args.config, args.user, args.probe_passive)
     command = needs("sim", f"edge {args.command}", lambda: _simulated(args))
     return await command(args)
 
@@ -184,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             from edge.satellite_deploy import run_cli
 
             return run_cli(args)
+        if args.command == "install-service":
+            from edge import install_service
+
+            return install_service.main(args.root, args.uninstall, args.inverter, args.bms)
         # pymodbus reports every retry on its own; our driver reports what matters, once.
         logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
         return asyncio.run(_command(args))

@@ -29,12 +29,14 @@ from edge.local_api import LocalApi
 from edge.mqtt.discovery import DeviceIds
 from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
+from edge.notify import Notifier
 from edge.requests_store import RequestStore
 from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
+from edge.trace_log import TraceLog
 
 __all__ = ["RunSignals", "make_publisher", "run_site", "stop_event", "supervise"]
 log = logging.getLogger("edge")
@@ -57,10 +59,12 @@ class RunSignals:
     """The signals of a run. SIGINT and SIGTERM set `stop`, so the supervisor hands the
     inverter back to its own self-use mode before the process ends. SIGHUP (what a closed
     SSH session sends) reloads the site file as the local API's reload does, through
-    `reload` once the supervisor runs; one that comes before waits for it."""
+    `reload` once the supervisor runs; one that comes before waits for it. notify: systemd
+    hears RELOADING=1 and READY=1 around each reload (edge/notify.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Notifier | None = None) -> None:
         self.stop = asyncio.Event()
+        self.notify = notify if notify is not None else Notifier({})
         self._reload: Callable[[], dict[str, Any]] | None = None
         self._hup_pending = False
         loop = asyncio.get_running_loop()
@@ -79,7 +83,11 @@ class RunSignals:
             self._hup_pending = True
             log.info("SIGHUP: the site file is read again once the supervisor runs")
             return
-        result = self._reload()
+        self.notify.reloading()
+        try:
+            result = self._reload()
+        finally:
+            self.notify.reloaded()
         if "error" in result:
             # One line in the journal, whatever the error lists.
             error = "; ".join(part.strip() for part in str(result["error"]).splitlines())
@@ -195,11 +203,22 @@ async def supervise(
     config_path: Path | None = None,
     storage: StorageHealth | None = None,
     watch: Callable[[dict[str, Any]], None] | None = None,
+    notify: Notifier | None = None,
 ) -> int:
     """config_path: the site file the config came from (the local API and SIGHUP reload
     it). storage: the health every writer of site.state_db reports to (one per run).
-    watch: handed each tick's state document (the demo's dashboard)."""
-    signals = RunSignals()
+    watch: handed each tick's state document (the demo's dashboard). notify: systemd's
+    notify socket (default: from NOTIFY_SOCKET; a no-op without it)."""
+    notify = notify if notify is not None else Notifier()
+    # A tick comes at least every 1.5 policy.tick_s; the watchdog needs room for two.
+    if notify.watchdog_s is not None and notify.watchdog_s < 3.0 * cfg.policy.tick_s:
+        log.warning(
+            "WatchdogSec=%.0f s is shorter than three ticks (policy.tick_s = %.1f s):"
+            " systemd may restart a healthy supervisor",
+            notify.watchdog_s,
+            cfg.policy.tick_s,
+        )
+    signals = RunSignals(notify)
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
     db = cfg.site.state_db
@@ -230,6 +249,7 @@ async def supervise(
     try:
         serial = await wait_for_serial(driver, stop)
         if serial is None:
+            notify.stopping()
             await driver.close(restore_self_use=False)  # stopped before the first full read
             if dab is not None:
                 dab.close_link()
@@ -237,6 +257,7 @@ async def supervise(
                 loads.close()
             return 0
         print(f"inverter {serial} at {cfg.inverter.port}: first full read done", flush=True)
+        notify.ready(f"inverter {serial}: first full read done")
         if cfg.mqtt.enabled:
             await wait_for_identities(dab, bms, stop, limit_s=5.0)
             known = Identities(db, storage)
@@ -265,6 +286,8 @@ async def supervise(
             bms=bms,
             requests=RequestStore(cfg.site.state_db, clock, storage),
             energy=EnergyTotals(db, storage),
+            notify=notify,
+            trace=TraceLog(db, storage),
         )
         if watch is not None:
             sup.out = _watched(sup, out, watch)

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 
@@ -561,6 +568,123 @@ class PolicyConfig(_Model):
     )
 
 
+class SourcesConfig(_Model):
+    """The planner's prices and forecasts (docs/sources.md): where each comes from, how
+    often it is asked, and how old it may get before the planner stops using it."""
+
+    prices: Literal["fixed", "csv", "octopus", "mqtt"] = setting(
+        "fixed", "Where half-hourly prices come from (fixed: the tariff's own rates only)"
+    )
+    prices_csv: str | None = setting(
+        None, "csv: the file (start, import_p_per_kwh, export_p_per_kwh; docs/sources.md)"
+    )
+    octopus_product: str | None = setting(
+        None, "octopus: the import product code, e.g. AGILE-24-10-01", pattern=r"^[A-Z0-9-]+$"
+    )
+    octopus_tariff: str | None = setting(
+        None,
+        "octopus: the import tariff code (your region's), e.g. E-1R-AGILE-24-10-01-C",
+        pattern=r"^[A-Z0-9-]+$",
+    )
+    octopus_export_product: str | None = setting(
+        None, "octopus: the export product code (Agile Outgoing)", pattern=r"^[A-Z0-9-]+$"
+    )
+    octopus_export_tariff: str | None = setting(
+        None, "octopus: the export tariff code", pattern=r"^[A-Z0-9-]+$"
+    )
+    octopus_url: str = setting(
+        "https://api.octopus.energy", "octopus: the API's base URL", pattern=r"^https?://\S+$"
+    )
+    prices_topic: str | None = setting(
+        None,
+        "mqtt: the topic of the price messages (default <mqtt.base_topic>/prices)",
+        pattern=r"^[^#+]+$",
+    )
+    prices_period_s: float = setting(
+        1800.0, "Read the prices this often", unit="s", ge=60.0, le=86400.0
+    )
+    prices_stale_after_s: float = setting(
+        86400.0,
+        "Prices fetched longer ago than this are dropped: the tariff's fixed rates",
+        unit="s",
+        ge=600.0,
+        le=7 * 86400.0,
+    )
+    pv: Literal["none", "open_meteo", "forecast_solar", "solcast"] = setting(
+        "none", "Where the PV forecast comes from"
+    )
+    latitude_deg: float = setting(52.2, "Site latitude", unit="°", ge=-90, le=90)
+    longitude_deg: float = setting(-1.5, "Site longitude", unit="°", ge=-180, le=180)
+    pv_kwp: float = setting(5.0, "PV array peak power", unit="kWp", gt=0, le=50)
+    pv_tilt_deg: float = setting(35.0, "PV tilt from horizontal", unit="°", ge=0, le=90)
+    pv_azimuth_deg: float = setting(180.0, "PV azimuth, 180 = south", unit="°", ge=0, lt=360)
+    pv_losses_pct: float = setting(
+        14.0, "open_meteo: system losses (PVWatts' default)", unit="%", ge=0, le=50
+    )
+    solcast_site: str | None = setting(
+        None, "solcast: the rooftop site's resource id", pattern=r"^[A-Za-z0-9-]+$"
+    )
+    solcast_api_key: str | None = setting(None, "solcast: your API key", min_length=8)
+    open_meteo_url: str = setting(
+        "https://api.open-meteo.com", "open_meteo: the API's base URL", pattern=r"^https?://\S+$"
+    )
+    forecast_solar_url: str = setting(
+        "https://api.forecast.solar",
+        "forecast_solar: the API's base URL",
+        pattern=r"^https?://\S+$",
+    )
+    solcast_url: str = setting(
+        "https://api.solcast.com.au", "solcast: the API's base URL", pattern=r"^https?://\S+$"
+    )
+    pv_period_s: float = setting(
+        3600.0,
+        "Read the PV forecast this often (solcast: at least every 9000 s, its free plan)",
+        unit="s",
+        ge=600.0,
+        le=86400.0,
+    )
+    pv_stale_after_s: float = setting(
+        6 * 3600.0,
+        "A PV forecast fetched longer ago than this is dropped",
+        unit="s",
+        ge=1800.0,
+        le=3 * 86400.0,
+    )
+    http_timeout_s: float = setting(10.0, "Each web request's timeout", unit="s", ge=1.0, le=120.0)
+    http_attempts: int = setting(
+        3, "Tries of a web request before it counts as failed", ge=1, le=10
+    )
+    calibration_days: float = setting(
+        14.0, "PV calibration: measured over forecast across this many days", unit="d", ge=1, le=60
+    )
+    history_days: float = setting(
+        28.0, "Load history kept in the state database", unit="d", ge=7, le=366
+    )
+    load_blend_s: float = setting(
+        3600.0,
+        "Load forecast: the live reading's pull on the next slots fades over this",
+        unit="s",
+        ge=0.0,
+        le=86400.0,
+    )
+
+    @model_validator(mode="after")
+    def _each_source_named(self) -> SourcesConfig:
+        need = {
+            "csv": ("prices_csv",),
+            "octopus": ("octopus_product", "octopus_tariff"),
+            "solcast": ("solcast_site", "solcast_api_key"),
+        }
+        for choice in (self.prices, self.pv):
+            missing = [f"sources.{k}" for k in need.get(choice, ()) if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"{choice!r} needs {' and '.join(missing)}")
+        pair = (self.octopus_export_product, self.octopus_export_tariff)
+        if (pair[0] is None) != (pair[1] is None):
+            raise ValueError("sources.octopus_export_product and _tariff go together")
+        return self
+
+
 class S2Config(_Model):
     """S2 (EN 50491-12-2): a customer energy manager (CEM) steers the battery through a
     resource manager over a WebSocket (docs/s2.md). Needs the `s2` extra."""
@@ -623,6 +747,7 @@ class EdgeConfig(_Model):
     policy: PolicyConfig = PolicyConfig()
     loads: LoadsConfig = LoadsConfig()
     simulation: SimulationConfig = SimulationConfig()
+    sources: SourcesConfig = SourcesConfig()
     s2: S2Config = S2Config()
 
 

@@ -27,10 +27,12 @@ from edge.mqtt.commands import Rejected, apply_command, parse_command
 from edge.mqtt.publisher import MqttPublisher
 from edge.mqtt.sources import Devices
 from edge.mqtt.state import state_doc
+from edge.notify import Notifier
 from edge.requests_store import RequestStore
 from edge.settings import core_config, merge_live
 from edge.summary import Summary, tick_line
 from edge.tasks import cancel_and_wait, first_of, keep_polling
+from edge.trace_log import TraceLog
 
 log = logging.getLogger("edge")
 
@@ -51,6 +53,8 @@ class Supervisor:
         bms: BmsPort | None = None,
         requests: RequestStore | None = None,
         energy: EnergyTotals | None = None,
+        notify: Notifier | None = None,
+        trace: TraceLog | None = None,
     ) -> None:
         self.cfg = cfg
         self.core_cfg = core_config(cfg)
@@ -62,6 +66,8 @@ class Supervisor:
         self.publisher = publisher
         self.out = out
         self.energy = energy if energy is not None else EnergyTotals()
+        self.notify = notify if notify is not None else Notifier({})  # systemd (edge/notify.py)
+        self.trace = trace  # the per-minute trace and decisions in the state database
         # The state file's health is the one the stores share (edge/compose.py).
         self.devices = Devices(inverter, dab, bms, loads, self.energy.health)
         self._energy_sent_s: float | None = None
@@ -101,6 +107,10 @@ class Supervisor:
             log.info("%s", line)
         if began:
             self.summary.decisions.append(f"{format_time_of_day(now)} {new_state.reason}")
+            if self.trace is not None:
+                self.trace.decision(self.clock.wall_s(), now, new_state.reason)
+        if self.trace is not None:
+            self.trace.add(image, new_state.reason, self.clock.wall_s(), dt_s)
         self.state = new_state
         await self.inverter.apply(sp.inverter)
         if self.dab is not None:
@@ -119,6 +129,7 @@ class Supervisor:
         if self.publisher is not None:
             self._publish(image, doc)
         self.out(tick_line(image, sp))
+        self.notify.tick(sp.reason)  # the watchdog is fed here only: a hung loop misses it
         return sp
 
     def _publish(self, image: ProcessImage, doc: dict[str, Any]) -> None:
@@ -235,6 +246,7 @@ class Supervisor:
                 await self.tick(now - last_t)
                 last_t = now
         finally:
+            self.notify.stopping()
             await cancel_and_wait(polls)
             await self._close()
         return self.summary
@@ -264,6 +276,7 @@ class Supervisor:
             ("requests", self.store.close),
             ("energy counters", counters),
             ("energy totals", self.energy.close),
+            ("trace", lambda: self.trace.close() if self.trace is not None else None),
         ]
         for name, step in steps:
             try:

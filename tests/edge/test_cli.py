@@ -44,7 +44,8 @@ def test_help_lists_every_command_with_what_it_does(capsys):
     code, out, _ = exits(["--help"], capsys)
     assert code == 0
     text = words(out)
-    assert text.startswith("usage: edge [-h] [-v] {demo,sim,flash,menu,run,satellite} ...")
+    commands = "demo,sim,flash,menu,run,satellite,install-service,doctor,bundle"
+    assert text.startswith(f"usage: edge [-h] [-v] {{{commands}}} ...")
     for command, says in (
         ("demo", "run the simulated house end to end"),
         ("sim", "serve the simulated house's devices on the ports a config names"),
@@ -52,6 +53,9 @@ def test_help_lists_every_command_with_what_it_does(capsys):
         ("menu", "the on-device menu"),
         ("run", "run the supervisor against the devices a config file names"),
         ("satellite", "the tank satellite board (MicroPython)"),
+        ("install-service", "install edge as a systemd service"),
+        ("doctor", "check an install and say how to fix what is wrong"),
+        ("bundle", "write a debug archive (.tar.gz) to attach to a report"),
     ):
         assert f"{command} {says}" in text
 

@@ -41,7 +41,8 @@ import sqlite3, sys
 cap, real = int(sys.argv[1]), sqlite3.connect
 def connect(*args, **kwargs):
     db = real(*args, **kwargs)
-    db.execute(f"PRAGMA max_page_count = {cap}")
+    if args[0] != ":memory:":  # a full disk leaves memory alone
+        db.execute(f"PRAGMA max_page_count = {cap}")
     return db
 sqlite3.connect = connect
 from edge.cli import main
@@ -89,8 +90,9 @@ class FullDisk:
 
         def connect(*args, **kwargs):
             db = real(*args, **kwargs)
-            db.execute(f"PRAGMA max_page_count = {cap}")
-            self.connections.append(db)
+            if args[0] != ":memory:":  # a full disk leaves memory alone
+                db.execute(f"PRAGMA max_page_count = {cap}")
+                self.connections.append(db)
             return db
 
         monkeypatch.setattr(sqlite3, "connect", connect)
@@ -366,3 +368,35 @@ def test_edge_run_on_a_real_full_filesystem_keeps_control_and_restarts(tmp_path)
                 assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         bg.stop()
+
+
+def test_an_upgrade_on_a_full_disk_starts_and_migrates_at_a_start_with_room(
+    tmp_path, monkeypatch, caplog
+):
+    """The previous release's state file on a full disk: the migration (which needs pages)
+    waits, the stores run on the tables the file has, the new trace is kept in memory for
+    the run, and a start with room migrates. Before, the first store raised and `edge run`
+    exited, at every start."""
+    from edge.state_db import SCHEMA_VERSION, schema_version
+    from edge.trace_log import TraceLog
+    from tests.edge.test_migrations import OLD
+
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(OLD.read_bytes())
+    with sqlite3.connect(path) as raw:
+        cap = int(raw.execute("PRAGMA page_count").fetchone()[0])
+    disk = FullDisk(cap, monkeypatch)
+    with caplog.at_level("ERROR", logger="edge.state_db"):
+        requests = RequestStore(str(path))
+        budget = WriteBudget("inverter", 20_000, str(path))
+        trace = TraceLog(str(path))
+    assert requests.load().emergency_stop is True  # read from the file as it is
+    assert "no room to migrate it to schema" in caplog.text
+    assert "held in memory for this run" in caplog.text  # the trace's table
+    for store in (requests, budget, trace):
+        store.close()
+    disk.free()
+    monkeypatch.undo()
+    RequestStore(str(path)).close()  # a start with room
+    with sqlite3.connect(path) as raw:
+        assert schema_version(raw) == SCHEMA_VERSION

@@ -80,7 +80,7 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 108  # 14 of them in [s2]
+    assert len(keys) == 137  # 96 before [sources] (29) and [s2] (12)
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -183,6 +183,7 @@ SUFFIX_UNITS = (
     ("_hz", "Hz"),
     ("_mb", "MB"),
     ("_per_h", "per hour"),
+    ("_days", "d"),
     ("_s", "s"),
     ("_w", "W"),
     ("_v", "V"),
