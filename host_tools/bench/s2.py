@@ -211,6 +211,7 @@ NOON_S = 12 * 3600.0
 POLL_S = 1.0
 BAUD = 9600
 CHARGE_W = 2000.0
+PACE_S = 2.0  # after each trial: at most one instruction in 2 s, under the RM's limit
 
 
 def _p95(xs: list[float]) -> float:
@@ -278,7 +279,7 @@ async def instruction_to_wire_ms(trials: int, seed: int = 1) -> list[float]:
                 if time.perf_counter() - t0 > 10 * POLL_S:
                     raise RuntimeError("no new battery command within 10 poll periods")
             out.append((arrived[n][0] - t0) * 1000.0)
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(PACE_S)
     finally:
         link.cancel()
         with contextlib.suppress(asyncio.CancelledError):
