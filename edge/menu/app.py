@@ -120,6 +120,8 @@ def render_flows(state: dict[str, Any]) -> str:
         f"Faults: inverter {state.get('inverter_fault', '—')},"
         f" DAB {state.get('dab_faults', '—')}, BMS {state.get('bms_alarms', '—')}",
     ]
+    if "s2_link" in state:  # only where [s2] is enabled (docs/s2.md)
+        lines.append(f"S2 energy manager: {state['s2_link']}")
     return "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ from edge.mqtt.sources import (
     INVERTER_LINK,
     LOADS,
     REQUESTS,
+    S2_LINK,
     STORAGE,
     TICK,
     Source,
@@ -358,6 +359,9 @@ SENSORS: tuple[SensorDescription, ...] = (
         DAB_TELEMETRY,
         lambda tm: fault_names(tm.faults_latched) or "none",
     ),
+    # The link to an S2 energy manager (docs/s2.md): connecting, handshake, active FRBC,
+    # waiting; left out of the document where [s2] is not enabled.
+    sensor("s2_link", "S2 link", "bridge", TEXT, S2_LINK, lambda s: s.shown()),
     sensor(
         "inverter_writes",
         "Inverter writes",

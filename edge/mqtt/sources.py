@@ -23,6 +23,7 @@ from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
 from edge.mqtt.commands import requests_state
+from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ class Devices:
     bms: BmsPort | None = None
     loads: LoadsPort | None = None
     storage: StorageHealth | None = None  # the state file's writers (edge/state_db.py)
+    s2: LinkStatus | None = None  # the S2 link, where [s2] is enabled (edge/s2/link.py)
 
 
 @dataclass(frozen=True)
@@ -122,3 +124,4 @@ BMS_LINK: Source[LinkCounters] = Source(
     "bms link", lambda t: None if t.devices.bms is None else t.devices.bms.counters
 )
 STORAGE: Source[StorageHealth] = Source("storage", lambda t: t.devices.storage)
+S2_LINK: Source[LinkStatus] = Source("s2 link", lambda t: t.devices.s2)

@@ -41,6 +41,8 @@ EXTRA_PACKAGES = (
     "cryptography",
     "tqdm",
     "host_tools",
+    "s2python",  # the s2 extra: loaded only where [s2] is enabled
+    "websockets",
 )
 
 

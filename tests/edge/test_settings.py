@@ -80,7 +80,7 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 125  # 96 before [sources] (29)
+    assert len(keys) == 137  # 96 before [sources] (29) and [s2] (12)
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -188,6 +188,7 @@ SUFFIX_UNITS = (
     ("_w", "W"),
     ("_v", "V"),
     ("_a", "A"),
+    ("_l", "l"),
 )
 
 
