@@ -54,7 +54,7 @@ from s2python.message import S2MessageWithID
 
 from edge.core.model import CoreConfig, CoreState, ProcessImage, RequestMode, Requests
 from edge.core.policies import battery_window
-from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal
+from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal, ResourceIds
 
 
 class Mode(StrEnum):
@@ -64,27 +64,12 @@ class Mode(StrEnum):
 
 
 @dataclass(frozen=True)
-class BatteryIds:
-    """Stable ids, from the resource's id, so a reconnecting CEM sees the same modes."""
-
-    resource: uuid.UUID
-
-    def of(self, what: str) -> uuid.UUID:
-        return uuid.uuid5(self.resource, what)
-
-    @property
-    def actuator(self) -> uuid.UUID:
-        return self.of("actuator")
+class BatteryIds(ResourceIds[Mode]):
+    modes: type[Mode] = Mode
 
     @property
     def hold_timer(self) -> uuid.UUID:
         return self.of("timer/anti-flip hold")
-
-    def mode(self, mode: Mode) -> uuid.UUID:
-        return self.of(f"mode/{mode.value}")
-
-    def mode_of(self, mode_id: uuid.UUID) -> Mode | None:
-        return next((m for m in Mode if self.mode(m) == mode_id), None)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 from s2python.common import CommodityQuantity, ReceptionStatusValues, Role
 from s2python.frbc import FRBCActuatorStatus, FRBCInstruction
@@ -86,3 +87,28 @@ class FrbcDevice(Protocol[N]):
         t_s: float,
         ours_until_s: float | None,
     ) -> Plan | Refusal: ...
+
+
+M = TypeVar("M", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class ResourceIds(Generic[M]):
+    """Stable ids, from the resource's id, so a reconnecting CEM sees the same actuator and
+    operation modes (uuid5 of the resource's id and a name)."""
+
+    resource: uuid.UUID
+    modes: type[M]
+
+    def of(self, what: str) -> uuid.UUID:
+        return uuid.uuid5(self.resource, what)
+
+    @property
+    def actuator(self) -> uuid.UUID:
+        return self.of("actuator")
+
+    def mode(self, mode: M) -> uuid.UUID:
+        return self.of(f"mode/{mode.value}")
+
+    def mode_of(self, mode_id: uuid.UUID) -> M | None:
+        return next((m for m in self.modes if self.mode(m) == mode_id), None)

@@ -48,7 +48,7 @@ from s2python.frbc import (
 from s2python.message import S2MessageWithID
 
 from edge.core.model import CoreConfig, CoreState, ProcessImage, Requests
-from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal
+from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal, ResourceIds
 
 # Water between 10 and 65 °C: specific heat 4.18 kJ/(kg K), density 0.99 kg/l (standard
 # physical data, e.g. the CRC Handbook's tables), so 1 l warmed by 1 K stores:
@@ -63,21 +63,8 @@ class TankMode(StrEnum):
 
 
 @dataclass(frozen=True)
-class TankIds:
-    resource: uuid.UUID
-
-    def of(self, what: str) -> uuid.UUID:
-        return uuid.uuid5(self.resource, what)
-
-    @property
-    def actuator(self) -> uuid.UUID:
-        return self.of("actuator")
-
-    def mode(self, mode: TankMode) -> uuid.UUID:
-        return self.of(f"mode/{mode.value}")
-
-    def mode_of(self, mode_id: uuid.UUID) -> TankMode | None:
-        return next((m for m in TankMode if self.mode(m) == mode_id), None)
+class TankIds(ResourceIds[TankMode]):
+    modes: type[TankMode] = TankMode
 
 
 @dataclass(frozen=True)
