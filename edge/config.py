@@ -547,6 +547,33 @@ class PolicyConfig(_Model):
     )
 
 
+class TariffConfig(_Model):
+    """The planner's tariff (edge/planner/tariffs.py: the windows and their sources). A
+    price left unset is the structure's illustrative default; set them from the bill."""
+
+    kind: Literal["flat", "economy7", "go", "intelligent_go", "cosy", "flux", "agile"] = setting(
+        "flat", "Tariff structure: its windows are published (docs/planner.md)"
+    )
+    day_p_per_kwh: float | None = setting(
+        None, "Import: the day (standard) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    night_p_per_kwh: float | None = setting(
+        None, "Import: the cheap (night) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    peak_p_per_kwh: float | None = setting(
+        None, "Import: the 16:00-19:00 peak rate (Cosy, Flux)", unit="p/kWh", ge=-100, le=1000
+    )
+    export_p_per_kwh: float | None = setting(
+        None, "Export: the fixed (or Flux day) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    prices_csv: str | None = setting(
+        None, "Half-hourly import prices: CSV start,price_p_per_kwh (Agile)"
+    )
+    export_prices_csv: str | None = setting(
+        None, "Half-hourly export prices: CSV start,price_p_per_kwh (Agile Outgoing)"
+    )
+
+
 class EdgeConfig(_Model):
     site: SiteConfig = SiteConfig()
     inverter: InverterConfig = InverterConfig()
@@ -556,6 +583,7 @@ class EdgeConfig(_Model):
     policy: PolicyConfig = PolicyConfig()
     loads: LoadsConfig = LoadsConfig()
     simulation: SimulationConfig = SimulationConfig()
+    tariff: TariffConfig = TariffConfig()
 
 
 MAX_FILE_BYTES = 2**20  # a site file is a few kB; a larger one is refused unread

@@ -80,7 +80,7 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 94
+    assert len(keys) == 101  # 94 + the planner's tariff (7)
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -182,6 +182,7 @@ SUFFIX_UNITS = (
     ("_ah", "Ah"),
     ("_hz", "Hz"),
     ("_mb", "MB"),
+    ("_p_per_kwh", "p/kWh"),
     ("_per_h", "per hour"),
     ("_s", "s"),
     ("_w", "W"),
