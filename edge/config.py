@@ -547,6 +547,36 @@ class PolicyConfig(_Model):
     )
 
 
+class PlannerConfig(_Model):
+    """The planner above the core (docs/planner.md)."""
+
+    enabled: bool = setting(
+        False, "Plan battery, tank and heat pump against the tariff", core="planner_enabled"
+    )
+    plan_max_age_s: float = setting(
+        3600.0,
+        "An older plan is dropped: plain self-consumption",
+        unit="s",
+        live=True,
+        core="plan_max_age_s",
+        ge=300,
+        le=86400,
+    )
+    replan_s: float = setting(900.0, "Re-plan this often", unit="s", live=True, ge=60, le=3600)
+    horizon_h: float = setting(36.0, "How far ahead to plan", unit="h", live=True, ge=12, le=48)
+    wear_p_per_kwh: float = setting(
+        1.0, "Battery wear per kWh in or out", unit="p/kWh", live=True, ge=0, le=100
+    )
+    hysteresis_p_per_kwh: float = setting(
+        0.5,
+        "A new plan changes a slot only for a gain over this",
+        unit="p/kWh",
+        live=True,
+        ge=0,
+        le=100,
+    )
+
+
 class TariffConfig(_Model):
     """The planner's tariff (edge/planner/tariffs.py: the windows and their sources). A
     price left unset is the structure's illustrative default; set them from the bill."""
@@ -583,6 +613,7 @@ class EdgeConfig(_Model):
     policy: PolicyConfig = PolicyConfig()
     loads: LoadsConfig = LoadsConfig()
     simulation: SimulationConfig = SimulationConfig()
+    planner: PlannerConfig = PlannerConfig()
     tariff: TariffConfig = TariffConfig()
 
 
