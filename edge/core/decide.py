@@ -79,12 +79,15 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     assert image.inverter is not None
     inverter = image.inverter.value
     dab, loads = usable_dab(image, cfg), usable_loads(image, cfg)
-    surplus_w = surplus(inverter, dab, loads, state.hp_state)
+    slot, plan_why = plan_in_force(image, cfg)
+    # A heat pump the plan runs is a load the battery's share must count (the plan set
+    # the battery for it); one boosted on surplus is not.
+    planned_hp = slot.heat_pump if slot is not None else None
+    surplus_w = surplus(inverter, dab, loads, SgState.NORMAL if planned_hp else state.hp_state)
     window = battery_window(image, inverter.battery_soc_pct, cfg)  # 3
     refused_since, full_until = tank_refusal(t, loads, cfg, state)
     boost, tank_ok = t < req.boost_hot_water_until_s, tank_may_heat(req, loads, cfg)
     battery = requested_battery(req, mode, t, window, surplus_w)  # 4
-    slot, plan_why = plan_in_force(image, cfg)
     if battery is None and slot is not None:  # the plan, inside the window
         soc = inverter.battery_soc_pct
         battery = planned_battery(
@@ -103,7 +106,6 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         discharging = inverter.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
         from_grid = slot is not None and slot.tank_from_grid
         tank = Tank(boost, discharging, t < full_until, from_grid) if tank_ok else None
-        planned_hp = slot.heat_pump if slot is not None else None
         shares = flexible_loads(left_w - dab_w, tank, t, cfg, state, planned_hp)
         reasons += [why, *shares.reasons]
     battery_w, over_w, why = export_limit(shares.left_w, battery_w, req.export_limit_w, window)

@@ -385,18 +385,19 @@ def flexible_loads(
     or the plan's state, planned_heat_pump)."""
     diverter_w, hp = 0.0, SgState.NORMAL
     reasons: list[str] = []
+    if planned_hp is not None and LoadKind.HEAT_PUMP in cfg.loads_priority:
+        # The plan's pre-heat: its draw is already in the balance (decide), so the tank
+        # gets only the surplus it leaves.
+        hp, state = planned_heat_pump(planned_hp, t_s, cfg, state)
+        if hp is not SgState.NORMAL:
+            reasons.append(f"plan: heat pump {hp.value}")
     for load in cfg.loads_priority:
         if load is LoadKind.TANK and tank is not None:
             diverter_w, why = tank_share(left_w, tank, cfg)
             left_w -= diverter_w
             if why:
                 reasons.append(why)
-        elif load is LoadKind.HEAT_PUMP and planned_hp is not None:
-            hp, state = planned_heat_pump(planned_hp, t_s, cfg, state)
-            if hp is not SgState.NORMAL:
-                left_w -= cfg.hp_power_w
-                reasons.append(f"plan: heat pump {hp.value}")
-        elif load is LoadKind.HEAT_PUMP:
+        elif load is LoadKind.HEAT_PUMP and planned_hp is None:
             hp, state = heat_pump(max(0.0, left_w), t_s, cfg, state)
             if hp is SgState.RECOMMEND:
                 left_w -= cfg.hp_power_w

@@ -39,7 +39,7 @@ class HeatPumpBands:
 def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
     """Slot i of the plan as the core's PlannedSlot."""
     start = plan.t0_s + i * plan.slot_s
-    surplus_w = plan.pv_w[i] - plan.load_w[i]
+    surplus_w = plan.pv_w[i] - plan.load_w[i] - plan.hp_w[i]  # the core counts the heat pump
     ch, dis, soc = plan.charge_w[i], plan.discharge_w[i], plan.soc_pct[i]
     tank_w = plan.tank_w[i]
     left_w = max(0.0, surplus_w - ch + dis)  # the PV left after the battery's share
