@@ -11,7 +11,8 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
   (the plan keeps the rest for later).
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
 pump is asked to pre-heat (RECOMMEND, or FORCE above the RECOMMEND band) where it runs
-and the house is planned above its normal band.
+and the house is planned warmer by the slot's end, above its normal band (the heat pump
+then heats to the top of RECOMMEND's band; the next re-plan ends it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from edge.planner.model import Plan, PlanInputs
 ACTION_W = 100.0  # a planned power this far past what self-consumption would do is an action
 SOC_MARGIN_PCT = 2.0  # a self-consumption slot may go this far below its planned end SOC
 TANK_GRID_W = 200.0
+RISING_K = 0.05  # the house planned this much warmer by a slot's end: a pre-heat
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
     else:
         action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, soc - SOC_MARGIN_PCT
     hp: SgState | None = None
-    if bands is not None and plan.hp_w[i] > 0:
+    before = plan.house_degc[i - 1] if i else plan.house0_degc
+    rising = plan.house_degc[i] > before + RISING_K  # heat stored, not only kept
+    if bands is not None and plan.hp_w[i] > 0 and rising:
         if plan.house_degc[i] > bands.recommend_top_degc:
             hp = SgState.FORCE
         elif plan.house_degc[i] > bands.normal_top_degc:

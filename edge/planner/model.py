@@ -151,6 +151,7 @@ class Plan:
     tank_degc: tuple[float, ...]
     hp_w: tuple[float, ...]
     house_degc: tuple[float, ...]
+    house0_degc: float  # where the house began (the state's)
     pv_w: tuple[float, ...]
     load_w: tuple[float, ...]
     cost_gbp: float  # the objective
@@ -426,6 +427,7 @@ def _plan(
         tank_degc=tank_degc,
         hp_w=col(c.hp),
         house_degc=house,
+        house0_degc=inp.state.house_degc,
         pv_w=tuple(max(0.0, v) for v in fc.pv_w),
         load_w=tuple(max(0.0, v) for v in fc.load_w),
         cost_gbp=cost,
