@@ -137,7 +137,7 @@ class PlannedController:
             c_j_per_k=hp.house_c_j_per_k,
             ua_w_per_k=hp.house_ua_w_per_k,
             internal_gain_w=hp.internal_gain_w,
-            floor_degc=hp.setpoint_degc - hp.hysteresis_k,
+            floor_degc=hp.setpoint_degc,  # the mean its thermostat keeps in NORMAL
             ceiling_degc=hp.setpoint_degc + hp.force_limit_k,
             min_on_s=hp.min_on_s,
             comfort_gbp_per_kh=m.HOUSE_COLD_COST,
