@@ -44,13 +44,14 @@ def test_help_lists_every_command_with_what_it_does(capsys):
     code, out, _ = exits(["--help"], capsys)
     assert code == 0
     text = words(out)
-    assert text.startswith("usage: edge [-h] [-v] {demo,sim,flash,menu,run} ...")
+    assert text.startswith("usage: edge [-h] [-v] {demo,sim,flash,menu,run,plan} ...")
     for command, says in (
         ("demo", "run the simulated house end to end"),
         ("sim", "serve the simulated house's devices on the ports a config names"),
         ("flash", "flash the DAB board"),
         ("menu", "the on-device menu"),
         ("run", "run the supervisor against the devices a config file names"),
+        ("plan", "print the plan the site's tariff gives"),
     ):
         assert f"{command} {says}" in text
 
@@ -62,6 +63,7 @@ def test_help_lists_every_command_with_what_it_does(capsys):
         ("sim", ("--config", "--speed", "--pylontech-port")),
         ("menu", ("--config", "--socket")),
         ("run", ("--config CONFIG", "--minutes", "--quiet")),
+        ("plan", ("--config CONFIG", "--soc", "--load-w", "--hours")),
     ],
 )
 def test_each_command_has_its_own_help(capsys, command, options):
