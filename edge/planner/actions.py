@@ -10,9 +10,10 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
 - SELF_CONSUMPTION otherwise, allowed down to the slot's end SOC less SOC_MARGIN_PCT
   (the plan keeps the rest for later).
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
-pump is asked to pre-heat (RECOMMEND, or FORCE above the RECOMMEND band) where it runs
-and the house is planned warmer by the slot's end, above its normal band (the heat pump
-then heats to the top of RECOMMEND's band; the next re-plan ends it).
+pump is asked to pre-heat where it runs and the house is planned warmer by the slot's
+end: RECOMMEND when the plan wants the house within RECOMMEND_WITHIN_K of RECOMMEND's top
+(the heat pump then heats to that top whatever the plan wanted, so a small pre-heat is
+not asked for: it would cost more than it saves), FORCE above it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from edge.planner.model import Plan, PlanInputs
 ACTION_W = 100.0  # a planned power this far past what self-consumption would do is an action
 SOC_MARGIN_PCT = 2.0  # a self-consumption slot may go this far below its planned end SOC
 TANK_GRID_W = 200.0
+KEEP_MARGIN = 0.15  # two conversions at 95 % and the wear, roughly
 RISING_K = 0.05  # the house planned this much warmer by a slot's end: a pre-heat
+RECOMMEND_WITHIN_K = 0.5  # RECOMMEND heats to its top: asked only when the plan wants near it
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,21 @@ class HeatPumpBands:
     recommend_top_degc: float = 22.5
 
 
-def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
-    """Slot i of the plan as the core's PlannedSlot."""
+def worth_keeping(prices: tuple[float, ...] | None, i: int) -> bool:
+    """Whether energy kept in slot i (in the battery or the house) can be worth more
+    later: a later import price above this one by more than KEEP_MARGIN (the losses
+    and the wear of keeping it). Without prices, assume so. On a flat tariff it never is,
+    and the plan leaves the core to plain self-consumption."""
+    if prices is None or i + 1 >= len(prices):
+        return prices is None
+    return prices[i] < (1.0 - KEEP_MARGIN) * max(prices[i + 1 :])
+
+
+def slot_action(
+    plan: Plan, i: int, bands: HeatPumpBands | None, prices: tuple[float, ...] | None = None
+) -> PlannedSlot:
+    """Slot i of the plan as the core's PlannedSlot (prices: the import price a slot,
+    for worth_keeping)."""
     start = plan.t0_s + i * plan.slot_s
     surplus_w = plan.pv_w[i] - plan.load_w[i] - plan.hp_w[i]  # the core counts the heat pump
     ch, dis, soc = plan.charge_w[i], plan.discharge_w[i], plan.soc_pct[i]
@@ -50,6 +66,8 @@ def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
         action, power, target = PlanBattery.GRID_CHARGE, ch, soc
     elif dis > max(0.0, -surplus_w) + ACTION_W and plan.grid_w[i] < -ACTION_W:
         action, power, target = PlanBattery.EXPORT, dis, soc
+    elif not worth_keeping(prices, i):
+        action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, 0.0
     elif surplus_w < -ACTION_W and dis < ACTION_W:
         action, power, target = PlanBattery.HOLD, 0.0, soc
     else:
@@ -60,7 +78,7 @@ def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
     if bands is not None and plan.hp_w[i] > 0 and rising:
         if plan.house_degc[i] > bands.recommend_top_degc:
             hp = SgState.FORCE
-        elif plan.house_degc[i] > bands.normal_top_degc:
+        elif plan.house_degc[i] > bands.recommend_top_degc - RECOMMEND_WITHIN_K:
             hp = SgState.RECOMMEND
     return PlannedSlot(
         start_s=start,
@@ -74,8 +92,10 @@ def slot_action(plan: Plan, i: int, bands: HeatPumpBands | None) -> PlannedSlot:
     )
 
 
-def slots(plan: Plan, bands: HeatPumpBands | None = None) -> tuple[PlannedSlot, ...]:
-    return tuple(slot_action(plan, i, bands) for i in range(len(plan.battery_w)))
+def slots(
+    plan: Plan, bands: HeatPumpBands | None = None, prices: tuple[float, ...] | None = None
+) -> tuple[PlannedSlot, ...]:
+    return tuple(slot_action(plan, i, bands, prices) for i in range(len(plan.battery_w)))
 
 
 def slot_at(plan_slots: tuple[PlannedSlot, ...], t_s: float) -> PlannedSlot | None:

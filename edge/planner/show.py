@@ -49,7 +49,7 @@ def text(plan: Plan, inp: PlanInputs) -> str:
         f" (bill £{plan.bill_gbp:.2f}), solved in {1000 * plan.solve_s:.0f} ms ({plan.status})",
         "start (UTC)       import p/kWh  action            power W  SOC %",
     ]
-    for i, s in enumerate(slots(plan)):
+    for i, s in enumerate(slots(plan, None, inp.import_gbp_per_kwh)):
         start = dt.datetime.fromtimestamp(s.start_s, dt.UTC).strftime("%Y-%m-%d %H:%M")
         lines.append(
             f"{start}  {100 * inp.import_gbp_per_kwh[i]:12.2f}  {KIND_SHOWN[s.battery.value]:16}"

@@ -241,4 +241,7 @@ class PlannedController:
             self.stats.dropped.append("; ".join(why))
             return
         self.plan = dataclasses.replace(plan)
-        self.slots = tuple(dataclasses.replace(s, made_s=t_s) for s in slots(plan, self.bands))
+        self.slots = tuple(
+            dataclasses.replace(s, made_s=t_s)
+            for s in slots(plan, self.bands, inp.import_gbp_per_kwh)
+        )
