@@ -211,3 +211,19 @@ def test_any_inputs_give_a_plan_inside_every_limit(soc, prices, pv, load, tank_d
     assert problems(plan, inp) == []
     for a in slots(plan, HeatPumpBands()):
         assert 0.0 <= a.target_soc_pct <= 100.0 and a.power_w <= 3000.0 + 1.0
+
+
+def test_on_a_flat_tariff_the_slots_are_plain_self_consumption():
+    """Keeping energy is only asked for where a later price pays for it: on a flat
+    tariff every slot leaves the core to plain self-consumption, with no SOC floor."""
+    inp = inputs("flat", soc=60.0, n=48)
+    plan = solve(inp)
+    assert plan is not None
+    acts = slots(plan, HeatPumpBands(), inp.import_gbp_per_kwh)
+    assert {a.battery for a in acts} == {PlanBattery.SELF_CONSUMPTION}
+    assert all(a.target_soc_pct == 0.0 for a in acts)
+    e7 = inputs("economy7", soc=60.0, n=48)
+    plan = solve(e7)
+    assert plan is not None
+    acts = slots(plan, HeatPumpBands(), e7.import_gbp_per_kwh)
+    assert any(a.battery is not PlanBattery.SELF_CONSUMPTION for a in acts)
