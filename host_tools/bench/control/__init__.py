@@ -382,11 +382,11 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
 
 def planned_runs(quick: bool, days: int | None) -> dict[str, dict[str, Any]]:
     """Ours reactive, ours planned and the optimum under each planned tariff (compare.py):
-    quick, two shoulder days; else a week each in winter, spring and summer (or `days`)."""
+    quick, a shoulder day; else a week each in winter, spring and summer (or `days`)."""
     from host_tools.bench.control import compare  # it imports this package's _Day
 
     weeks = compare.QUICK if quick else compare.WEEKS
-    n = days if days is not None else (2 if quick else 7)
+    n = days if days is not None else (1 if quick else 7)
     runs = [compare.days_scenario(name, first, n) for name, first in weeks]
     out: dict[str, dict[str, Any]] = {}
     total = len(runs) * (1 + len(compare.PLANNED_TARIFFS))
