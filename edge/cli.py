@@ -1,5 +1,6 @@
 """The `edge` command: demo (the simulated house end to end), sim (serve the simulated
-house's devices), run (the supervisor against the devices a config file names)."""
+house's devices), run (the supervisor against the devices a config file names), plan
+(the plan the site's tariff gives)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,27 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--hours", type=_positive, default=24.0, help="how far back (default 24)")
     b.add_argument("--out", type=Path, help="the archive's path (default: here, named by time)")
     b.add_argument("--log", type=Path, help="a log file, where there is no journal")
+
+    pl = sub.add_parser("plan", help="print the plan the site's tariff gives (docs/planner.md)")
+    pl.add_argument("--config", type=Path, required=True)
+    pl.add_argument("--soc", type=float, default=50.0, help="the battery's SOC now, %%")
+    pl.add_argument("--load-w", type=_positive, default=400.0, help="a flat household load, W")
+    pl.add_argument("--hours", type=_positive, default=36.0, help="the horizon, h")
     return p
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The plan for the next hours from now (the wall clock), printed as text."""
+    import time
+
+    from edge.config import load_config
+    from edge.planner.show import plan_text
+
+    if not 0.0 <= args.soc <= 100.0:
+        raise SystemExit(f"edge plan: --soc {args.soc:g}: expected 0 to 100")
+    cfg = load_config(args.config)
+    print(plan_text(cfg, time.time(), args.soc, args.load_w, min(args.hours, 48.0)))
+    return 0
 
 
 def _menu(args: argparse.Namespace) -> int:
@@ -219,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             from edge import install_service
 
             return install_service.main(args.root, args.uninstall, args.inverter, args.bms)
+        if args.command == "plan":
+            return _plan(args)
         # pymodbus reports every retry on its own; our driver reports what matters, once.
         logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
         return asyncio.run(_command(args))

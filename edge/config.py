@@ -738,6 +738,63 @@ class S2Config(_Model):
     )
 
 
+class PlannerConfig(_Model):
+    """The planner above the core (docs/planner.md)."""
+
+    enabled: bool = setting(
+        False, "Plan battery, tank and heat pump against the tariff", core="planner_enabled"
+    )
+    plan_max_age_s: float = setting(
+        3600.0,
+        "An older plan is dropped: plain self-consumption",
+        unit="s",
+        live=True,
+        core="plan_max_age_s",
+        ge=300,
+        le=86400,
+    )
+    replan_s: float = setting(900.0, "Re-plan this often", unit="s", live=True, ge=60, le=3600)
+    horizon_h: float = setting(36.0, "How far ahead to plan", unit="h", live=True, ge=12, le=48)
+    wear_p_per_kwh: float = setting(
+        1.0, "Battery wear per kWh in or out", unit="p/kWh", live=True, ge=0, le=100
+    )
+    hysteresis_p_per_kwh: float = setting(
+        0.5,
+        "A new plan changes a slot only for a gain over this",
+        unit="p/kWh",
+        live=True,
+        ge=0,
+        le=100,
+    )
+
+
+class TariffConfig(_Model):
+    """The planner's tariff (edge/planner/tariffs.py: the windows and their sources). A
+    price left unset is the structure's illustrative default; set them from the bill."""
+
+    kind: Literal["flat", "economy7", "go", "intelligent_go", "cosy", "flux", "agile"] = setting(
+        "flat", "Tariff structure: its windows are published (docs/planner.md)"
+    )
+    day_p_per_kwh: float | None = setting(
+        None, "Import: the day (standard) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    night_p_per_kwh: float | None = setting(
+        None, "Import: the cheap (night) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    peak_p_per_kwh: float | None = setting(
+        None, "Import: the 16:00-19:00 peak rate (Cosy, Flux)", unit="p/kWh", ge=-100, le=1000
+    )
+    export_p_per_kwh: float | None = setting(
+        None, "Export: the fixed (or Flux day) rate", unit="p/kWh", ge=-100, le=1000
+    )
+    prices_csv: str | None = setting(
+        None, "Half-hourly import prices: CSV start,price_p_per_kwh (Agile)"
+    )
+    export_prices_csv: str | None = setting(
+        None, "Half-hourly export prices: CSV start,price_p_per_kwh (Agile Outgoing)"
+    )
+
+
 class EdgeConfig(_Model):
     site: SiteConfig = SiteConfig()
     inverter: InverterConfig = InverterConfig()
@@ -749,6 +806,8 @@ class EdgeConfig(_Model):
     simulation: SimulationConfig = SimulationConfig()
     sources: SourcesConfig = SourcesConfig()
     s2: S2Config = S2Config()
+    planner: PlannerConfig = PlannerConfig()
+    tariff: TariffConfig = TariffConfig()
 
 
 MAX_FILE_BYTES = 2**20  # a site file is a few kB; a larger one is refused unread

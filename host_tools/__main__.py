@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     ctl.add_argument("--quick", action="store_true", help="the kettle, cloud and one day only")
     ctl.add_argument("--no-year", action="store_true", help="leave out the simulated year")
     ctl.add_argument(
+        "--planned-days", type=int, help="days of each planned comparison (2 quick, else 7)"
+    )
+    ctl.add_argument(
+        "--planned-only", action="store_true", help="only ours, planned and the optimum"
+    )
+    ctl.add_argument(
         "--out", type=Path, default=Path("results/control"), help="report, CSV and plots here"
     )
     mq = which.add_parser(
@@ -194,7 +200,16 @@ def main(argv: list[str] | None = None) -> int:
                 needs("s2", "bench s2", lambda: importlib.import_module("s2python"))
             tool = _load("bench", f"host_tools.bench.{args.bench}")
             if args.bench == "control":
-                return int(tool.main(args.json, args.quick, args.out, not args.no_year))
+                return int(
+                    tool.main(
+                        args.json,
+                        args.quick,
+                        args.out,
+                        not args.no_year,
+                        args.planned_days,
+                        args.planned_only,
+                    )
+                )
             if args.bench == "firmware":
                 return int(tool.main(args.json))
             if args.bench == "soak":

@@ -23,6 +23,10 @@ Each policy is a function in edge/core/policies.py: off_the_loop (1, 2 and a sel
 request), battery_window (3), requested_battery and the export_limit (4),
 self_consumption with anti_flip (5), dab_share and flexible_loads: tank_share after
 tank_may_heat and tank_refusal, the heat_pump (6). decide() orders them.
+
+A planner's slot (edge/core/planned.py) acts between 4 and 5: after the user's requests,
+it narrows the battery's window or sets a grid charge or an export inside it, and asks
+for the tank from the grid or the heat pump's pre-heat through the same rules as 6.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from edge.core.model import (
     Setpoints,
     SgState,
 )
+from edge.core.planned import plan_in_force, planned_battery
 from edge.core.policies import (
     DISCHARGE_GATE_W,
     LoadShares,
@@ -74,15 +79,24 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     assert image.inverter is not None
     inverter = image.inverter.value
     dab, loads = usable_dab(image, cfg), usable_loads(image, cfg)
-    surplus_w = surplus(inverter, dab, loads, state.hp_state)
+    slot, plan_why = plan_in_force(image, cfg)
+    # A heat pump the plan runs is a load the battery's share must count (the plan set
+    # the battery for it); one boosted on surplus is not.
+    planned_hp = slot.heat_pump if slot is not None else None
+    surplus_w = surplus(inverter, dab, loads, SgState.NORMAL if planned_hp else state.hp_state)
     window = battery_window(image, inverter.battery_soc_pct, cfg)  # 3
     refused_since, full_until = tank_refusal(t, loads, cfg, state)
     boost, tank_ok = t < req.boost_hot_water_until_s, tank_may_heat(req, loads, cfg)
     battery = requested_battery(req, mode, t, window, surplus_w)  # 4
+    if battery is None and slot is not None:  # the plan, inside the window
+        soc = inverter.battery_soc_pct
+        battery = planned_battery(
+            slot, soc, surplus_w, tank_ok and boost, window, req, t, cfg, state
+        )
     battery_w, why = battery or self_consumption(
         surplus_w, tank_ok and boost, window, req, t, cfg, state
     )  # 5
-    reasons = [why]
+    reasons = [why, plan_why]
     left_w = surplus_w + battery_w  # what is left once the battery has its share
     if mode is RequestMode.STANDBY:  # everything but the export limit waits
         dab_a = 0.0
@@ -90,8 +104,9 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     else:
         dab_a, dab_w, why = dab_share(left_w, dab, cfg)  # 6: storage first, then the loads
         discharging = inverter.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
-        tank = Tank(boost, discharging, t < full_until) if tank_ok else None
-        shares = flexible_loads(left_w - dab_w, tank, t, cfg, state)
+        from_grid = slot is not None and slot.tank_from_grid
+        tank = Tank(boost, discharging, t < full_until, from_grid) if tank_ok else None
+        shares = flexible_loads(left_w - dab_w, tank, t, cfg, state, planned_hp)
         reasons += [why, *shares.reasons]
     battery_w, over_w, why = export_limit(shares.left_w, battery_w, req.export_limit_w, window)
     reason = "; ".join(r for r in (*reasons, why) if r)

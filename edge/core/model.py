@@ -100,6 +100,34 @@ class Requests:
         object.__setattr__(self, "mode", RequestMode(self.mode))
 
 
+class PlanBattery(StrEnum):
+    """What a planned slot lets the battery do (edge/planner narrows the core with it)."""
+
+    SELF_CONSUMPTION = "self_consumption"  # discharge allowed, down to target_soc_pct
+    HOLD = "hold"  # no discharge; surplus may still charge it
+    GRID_CHARGE = "grid_charge"  # charge at power_w (more on surplus) up to target_soc_pct
+    EXPORT = "export"  # discharge at power_w (more on deficit) down to target_soc_pct
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    """The planner's slot in force: it only narrows what the core may do; every safety
+    rule, the BMS, the reserve and the user's requests still come first. Times on the
+    image's clock (s); power_w >= 0 in the direction the battery action names."""
+
+    start_s: float
+    end_s: float
+    made_s: float  # when the plan was made: older than CoreConfig.plan_max_age_s is stale
+    battery: PlanBattery = PlanBattery.SELF_CONSUMPTION
+    power_w: float = 0.0
+    target_soc_pct: float = 0.0
+    tank_from_grid: bool = False  # the element at full power, the battery held
+    heat_pump: SgState | None = None  # RECOMMEND or FORCE to pre-heat; None: the core's rule
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "battery", PlanBattery(self.battery))
+
+
 @dataclass(frozen=True)
 class ProcessImage:
     t_s: float
@@ -108,6 +136,7 @@ class ProcessImage:
     bms: Sample[BmsReading] | None = None
     loads: Sample[LoadsReading] | None = None
     requests: Requests = Requests()
+    plan: PlannedSlot | None = None  # the planner's slot for now, if a planner runs
 
 
 class InverterMode(Enum):
@@ -166,6 +195,10 @@ class CoreConfig:
     hp_min_on_s: float = 600.0
     hp_min_off_s: float = 300.0
     hp_max_starts_per_h: int = 3
+    # The planner (edge/planner): with it on, no plan, or one older than plan_max_age_s,
+    # is today's self-consumption, and the reason says so.
+    planner_enabled: bool = False
+    plan_max_age_s: float = 3600.0
 
     def __post_init__(self) -> None:
         # Plain strings, as the config spells the loads, become their LoadKind.

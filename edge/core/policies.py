@@ -144,7 +144,8 @@ def surplus(
     heat pump's present draw taken back out, so the battery never feeds them."""
     dab_now_w = dab.charge_current_a * dab.string_voltage_v if dab is not None else 0.0
     heater_now_w = loads.heater_w if loads is not None else 0.0
-    hp_now_w = loads.heat_pump_w if loads is not None and hp is SgState.RECOMMEND else 0.0
+    boosted = hp in (SgState.RECOMMEND, SgState.FORCE)
+    hp_now_w = loads.heat_pump_w if loads is not None and boosted else 0.0
     return -(inverter.grid_power_w + inverter.battery_power_w - dab_now_w - heater_now_w - hp_now_w)
 
 
@@ -278,6 +279,7 @@ class Tank:
     boost: bool  # the user's boost is on
     battery_discharging: bool  # the battery still discharges, beyond DISCHARGE_GATE_W
     full: bool  # its thermostat was found open (tank_refusal) and it is not retried yet
+    from_grid: bool = False  # the plan heats it from the grid (the battery is held)
 
 
 def tank_share(left_w: float, tank: Tank, cfg: CoreConfig) -> tuple[float, str]:
@@ -286,6 +288,8 @@ def tank_share(left_w: float, tank: Tank, cfg: CoreConfig) -> tuple[float, str]:
     (the tank never takes battery energy) or the tank is full."""
     if tank.boost:
         return cfg.diverter_element_w, "boost hot water"
+    if tank.from_grid and not tank.battery_discharging and not tank.full:
+        return cfg.diverter_element_w, "plan: the tank from the grid"
     if left_w > 0 and not tank.battery_discharging:
         if tank.full:
             return 0.0, "tank full (its thermostat is open)"
@@ -329,6 +333,34 @@ def heat_pump(
     )
 
 
+def planned_heat_pump(
+    want: SgState, t_s: float, cfg: CoreConfig, state: CoreState
+) -> tuple[SgState, CoreState]:
+    """The plan's SG-Ready state, within the same minimum on/off times and starts per
+    hour as the surplus rule (heat_pump); its surplus timers restart."""
+    if not cfg.hp_enabled:
+        return SgState.NORMAL, state
+    starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
+    hp, changed = state.hp_state, state.hp_changed_s
+    if want is not hp:
+        if hp is SgState.NORMAL:
+            if t_s - changed >= cfg.hp_min_off_s and len(starts) < cfg.hp_max_starts_per_h:
+                hp, changed, starts = want, t_s, (*starts, t_s)
+        elif want is SgState.NORMAL:
+            if t_s - changed >= cfg.hp_min_on_s:
+                hp, changed = want, t_s
+        else:
+            hp = want  # between RECOMMEND and FORCE: the compressor's state is its own
+    return hp, replace(
+        state,
+        hp_state=hp,
+        hp_changed_s=changed,
+        hp_starts_s=starts,
+        hp_surplus_since_s=None,
+        hp_deficit_since_s=None,
+    )
+
+
 class LoadShares(NamedTuple):
     """What the flexible loads get (flexible_loads)."""
 
@@ -340,20 +372,32 @@ class LoadShares(NamedTuple):
 
 
 def flexible_loads(
-    left_w: float, tank: Tank | None, t_s: float, cfg: CoreConfig, state: CoreState
+    left_w: float,
+    tank: Tank | None,
+    t_s: float,
+    cfg: CoreConfig,
+    state: CoreState,
+    planned_hp: SgState | None = None,
 ) -> LoadShares:
     """What each flexible load gets of the surplus left, in the configured priority: the
     tank through the diverter (tank_share; None: it may not heat), the heat pump through
-    SG-Ready (heat_pump, offered what is left, and taking its rated power when boosted)."""
+    SG-Ready (heat_pump, offered what is left, and taking its rated power when boosted;
+    or the plan's state, planned_heat_pump)."""
     diverter_w, hp = 0.0, SgState.NORMAL
     reasons: list[str] = []
+    if planned_hp is not None and LoadKind.HEAT_PUMP in cfg.loads_priority:
+        # The plan's pre-heat: its draw is already in the balance (decide), so the tank
+        # gets only the surplus it leaves.
+        hp, state = planned_heat_pump(planned_hp, t_s, cfg, state)
+        if hp is not SgState.NORMAL:
+            reasons.append(f"plan: heat pump {hp.value}")
     for load in cfg.loads_priority:
         if load is LoadKind.TANK and tank is not None:
             diverter_w, why = tank_share(left_w, tank, cfg)
             left_w -= diverter_w
             if why:
                 reasons.append(why)
-        elif load is LoadKind.HEAT_PUMP:
+        elif load is LoadKind.HEAT_PUMP and planned_hp is None:
             hp, state = heat_pump(max(0.0, left_w), t_s, cfg, state)
             if hp is SgState.RECOMMEND:
                 left_w -= cfg.hp_power_w

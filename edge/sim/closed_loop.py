@@ -20,6 +20,7 @@ from edge.core import (
     InverterMode,
     InverterReading,
     LoadsReading,
+    PlannedSlot,
     ProcessImage,
     Requests,
     Sample,
@@ -68,17 +69,21 @@ def run(
     state: CoreState | None = None,
     requests: Requests | None = None,
     on_step: Callable[[House], None] | None = None,
+    plan: Callable[[House], PlannedSlot | None] | None = None,
 ) -> LoopStats:
     """Run the closed loop for `seconds` of simulated time, from the core's `state` (a
     previous run's LoopStats.state) or from a fresh start. on_step: called after every
-    plant step (a benchmark's trace)."""
+    plant step (a benchmark's trace); plan: the planner's slot for the image, each tick."""
     stats = LoopStats()
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
     last = None
     for _ in range(round(seconds / (per_tick * plant_dt_s))):
-        sp, state = decide(image_of(house, requests), cfg, state)
+        image = image_of(house, requests)
+        if plan is not None:
+            image = replace(image, plan=plan(house))
+        sp, state = decide(image, cfg, state)
         cmd = sp.inverter
         if cmd != last:
             if cmd.mode is InverterMode.SELF_USE:

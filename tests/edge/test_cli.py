@@ -44,7 +44,7 @@ def test_help_lists_every_command_with_what_it_does(capsys):
     code, out, _ = exits(["--help"], capsys)
     assert code == 0
     text = words(out)
-    commands = "demo,sim,flash,menu,run,satellite,install-service,doctor,bundle"
+    commands = "demo,sim,flash,menu,run,satellite,install-service,doctor,bundle,plan"
     assert text.startswith(f"usage: edge [-h] [-v] {{{commands}}} ...")
     for command, says in (
         ("demo", "run the simulated house end to end"),
@@ -56,6 +56,7 @@ def test_help_lists_every_command_with_what_it_does(capsys):
         ("install-service", "install edge as a systemd service"),
         ("doctor", "check an install and say how to fix what is wrong"),
         ("bundle", "write a debug archive (.tar.gz) to attach to a report"),
+        ("plan", "print the plan the site's tariff gives"),
     ):
         assert f"{command} {says}" in text
 
@@ -67,6 +68,7 @@ def test_help_lists_every_command_with_what_it_does(capsys):
         ("sim", ("--config", "--speed", "--pylontech-port")),
         ("menu", ("--config", "--socket")),
         ("run", ("--config CONFIG", "--minutes", "--quiet")),
+        ("plan", ("--config CONFIG", "--soc", "--load-w", "--hours")),
     ],
 )
 def test_each_command_has_its_own_help(capsys, command, options):

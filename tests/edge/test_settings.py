@@ -46,6 +46,11 @@ LIVE = [
     "loads.heat_pump.max_starts_per_h",
     "loads.priority",
     "loads.stale_after_s",
+    "planner.plan_max_age_s",
+    "planner.replan_s",
+    "planner.horizon_h",
+    "planner.wear_p_per_kwh",
+    "planner.hysteresis_p_per_kwh",
 ]
 
 # Every setting that feeds the core, away from its default.
@@ -80,7 +85,9 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    assert len(keys) == 137  # 96 before [sources] (29) and [s2] (12)
+    # 94 + the satellite and the support URL (2), [sources] (29), [s2] (12), the planner (6)
+    # and its tariff (7)
+    assert len(keys) == 150
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -182,8 +189,10 @@ SUFFIX_UNITS = (
     ("_ah", "Ah"),
     ("_hz", "Hz"),
     ("_mb", "MB"),
+    ("_p_per_kwh", "p/kWh"),
     ("_per_h", "per hour"),
     ("_days", "d"),
+    ("_h", "h"),
     ("_s", "s"),
     ("_w", "W"),
     ("_v", "V"),
@@ -228,6 +237,8 @@ def test_the_live_keys_and_the_core_fields_are_read_from_the_declarations():
         "loads.heat_pump.max_starts_per_h": "hp_max_starts_per_h",
         "loads.priority": "loads_priority",
         "loads.stale_after_s": "loads_stale_after_s",
+        "planner.enabled": "planner_enabled",
+        "planner.plan_max_age_s": "plan_max_age_s",
     }
 
 

@@ -115,6 +115,7 @@ def test_the_milp_runs_the_heat_pump_on_or_off_within_its_limits():
     assert milp.mip_gap <= 1e-3
 
 
+@pytest.mark.timeout(600)  # --quick runs the planned comparison's day too
 def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
     out = tmp_path / "control"
     doc = tmp_path / "control.json"
@@ -136,6 +137,9 @@ def test_the_command_writes_its_json_report_and_plots(tmp_path: Path):
             for key in m.REQUIRED:
                 assert key in r
     assert "Goals:" in proc.stdout and "battery→tank leak 0 Wh" in proc.stdout
+    planned = data["planned"]["shoulder_1d"]
+    assert set(planned) == {"flat", "e7", "agile", "go"}
+    assert all(r["planned_leak_wh"] == 0.0 for r in planned.values())
     assert (out / "report.md").exists() and (out / "results.csv").exists()
     assert (out / "day_summer.png").stat().st_size > 10_000
     assert (out / "summary.png").stat().st_size > 5_000

@@ -380,14 +380,54 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def planned_runs(quick: bool, days: int | None) -> dict[str, dict[str, Any]]:
+    """Ours reactive, ours planned and the optimum under each planned tariff (compare.py):
+    quick, a shoulder day; else a week each in winter, spring and summer (or `days`)."""
+    from host_tools.bench.control import compare  # it imports this package's _Day
+
+    weeks = compare.QUICK if quick else compare.WEEKS
+    n = days if days is not None else (1 if quick else 7)
+    runs = [compare.days_scenario(name, first, n) for name, first in weeks]
+    out: dict[str, dict[str, Any]] = {}
+    total = len(runs) * (1 + len(compare.PLANNED_TARIFFS))
+    with tqdm(total=total, desc="bench control, planned", unit="run") as bar:
+        for sc in runs:
+            bar.set_postfix_str(sc.name)
+            out[sc.name] = compare.compare(sc, bar=bar)
+    print(compare.table(out))
+    print("\nThe planner's goals:")
+    for line in compare.goal_lines(out):
+        print(f"- {line}")
+    print("\nThe planner's solves (48 h of 30-minute slots, battery, tank and heat pump):")
+    for name, by in out.items():
+        for tariff, r in by.items():
+            p = r["planner"]
+            print(
+                f"- {name}, {tariff}: {p['plans']} plans of {p['slots_median']} slots, solve"
+                f" median {p['solve_ms_median']} ms, p95 {p['solve_ms_p95']} ms, max"
+                f" {p['solve_ms_max']} ms; peak RSS {p['peak_rss_mb']} MB; PV forecast RMSE"
+                f" {p['pv_forecast_rmse_pct_of_mean']} % of the mean"
+            )
+    return out
+
+
 def main(
     json_path: Path | None,
     quick: bool = False,
     out_dir: Path | None = None,
     with_year: bool = True,
+    planned_days: int | None = None,
+    planned_only: bool = False,
 ) -> int:
     """quick: the kettle, cloud and one day; with_year (not quick): the simulated year too
-    (about 40 minutes)."""
+    (about 40 minutes). The planned comparison (planned_runs) runs too; planned_only:
+    only it."""
+    planned = planned_runs(quick, planned_days)
+    if planned_only:
+        if json_path is not None:
+            json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")
+            print(f"wrote {json_path}")
+        return 0
     chosen = scenarios(quick)
     results: dict[str, dict[str, Any]] = {}
     yearly = with_year and not quick
@@ -429,6 +469,7 @@ def main(
             "optimum_relaxation": relaxed,
             "status_quo": list(STATUS_QUO),
             "sweeps": swept,
+            "planned": planned,
         }
         json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         print(f"wrote {json_path}")

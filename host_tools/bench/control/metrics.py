@@ -13,16 +13,11 @@ import numpy as np
 from edge.sim.battery import PackParams
 from edge.sim.heatpump import HeatPumpParams
 from edge.sim.house import FED_EPS_W
+from host_tools.bench.control import prices
 from host_tools.bench.control.scenarios import Trace
 
-# Tariffs (£/kWh). Assumptions, typical of the UK in 2025-26; change them here.
-# Export pays less than the gas a diverted kWh saves (6 p/kWh gas at 90 % boiler
-# efficiency), so heating water with surplus beats exporting it.
-TARIFFS: dict[str, dict[str, float]] = {
-    "flat": {"day": 0.245, "night": 0.245, "export": 0.05},
-    "e7": {"day": 0.30, "night": 0.13, "export": 0.05},
-}
-E7_NIGHT_H = (0.5, 7.5)  # 00:30-07:30
+# Tariffs (£/kWh): prices.py. Export pays less than the gas a diverted kWh saves (6 p/kWh
+# gas at 90 % boiler efficiency), so heating water with surplus beats exporting it.
 TANK_HEAT_VALUE = 0.06 / 0.9  # £ per kWh into the tank: the gas it displaces
 # The house the heat pump heats: every controller's objective (and the optimum's) pays
 # for time below the heat pump's own lower switching point, and for the house's heat at
@@ -53,10 +48,12 @@ FULL_SOC_PCT = PackParams().taper_high_pct
 
 
 def import_price(tariff: str, t_s: np.ndarray) -> np.ndarray:
-    rates = TARIFFS[tariff]
-    h = (t_s % 86400.0) / 3600.0
-    night = (h >= E7_NIGHT_H[0]) & (h < E7_NIGHT_H[1])
-    return np.asarray(np.where(night, rates["night"], rates["day"]), dtype=float)
+    """£/kWh at each time (prices.py: flat, e7, go, agile)."""
+    return prices.import_prices(tariff, t_s)
+
+
+def export_price(tariff: str, t_s: np.ndarray) -> np.ndarray:
+    return prices.export_prices(tariff, t_s)
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,8 @@ def flips(tr: Trace, floor_w: float = 50.0) -> int:
 def cost(tr: Trace, tariff: str) -> float:
     imp = np.clip(tr.grid_w, 0, None) / 3.6e6
     exp = np.clip(-tr.grid_w, 0, None) / 3.6e6
-    return float((imp * import_price(tariff, tr.t_s)).sum() - exp.sum() * TARIFFS[tariff]["export"])
+    paid = (imp * import_price(tariff, tr.t_s)).sum()
+    return float(paid - (exp * export_price(tariff, tr.t_s)).sum())
 
 
 def metrics(tr: Trace) -> dict[str, Any]:
@@ -192,4 +190,5 @@ def objective(tr: Trace, tariff: str, efficiency: float) -> float:
 
 def house_heat_prices(tariff: str, battery_value: float) -> tuple[float, float]:
     """£ per kWh of the house's heat at the end: (to spare, missing)."""
-    return (TARIFFS[tariff]["export"] / HOUSE_SURPLUS_COP, battery_value / HOUSE_HEAT_COP)
+    export = prices.tariff(tariff).export_rates.daily.default_gbp_per_kwh  # its mean
+    return (export / HOUSE_SURPLUS_COP, battery_value / HOUSE_HEAT_COP)

@@ -169,7 +169,7 @@ def solve(
     cap = tr.capacity_wh
     eta = limits.efficiency
     price = m.import_price(tariff, t)
-    export_price = m.TARIFFS[tariff]["export"]
+    export_price = m.export_price(tariff, t)
     value_end = m.end_value(tariff, tr.t_s, eta)
 
     # Columns, n each: ch, dis, h, imp, exp, e, q, u (draw heat the tank could not give),

@@ -45,6 +45,7 @@ DIVERTERS: dict[str, tuple[DiverterKind, DiverterParams]] = {
     "mk2": ("mk2", DiverterParams()),
     "mk2_1290": ("mk2_1290", DiverterParams()),
     BEST_OFF_THE_SHELF: ("eddi", DiverterParams(avoid_drain=True)),
+    "planned": ("external", DiverterParams()),  # ours with the planner (planned.py)
 }
 # OpenEMS's SG-Ready rule for the status quo (§5.2).
 SQ_HP_SURPLUS_W = 3000.0
@@ -195,10 +196,15 @@ def run(sc: Scenario, controller: str) -> Trace:
 
 
 def run_chunks(
-    sc: Scenario, controller: str, chunk_s: int, on_chunk: Callable[[Trace], None]
+    sc: Scenario,
+    controller: str,
+    chunk_s: int,
+    on_chunk: Callable[[Trace], None],
+    plan: Callable[[House], Any] | None = None,
 ) -> None:
     """Run the scenario and hand each chunk_s of trace to on_chunk as it completes (a
-    year runs a day at a time, in a day's memory)."""
+    year runs a day at a time, in a day's memory). plan: the "planned" controller's
+    planner (planned.PlannedController), asked for the slot in force every tick."""
     house = _house(sc, controller)
     n = round(sc.seconds)
     series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
@@ -263,6 +269,11 @@ def run_chunks(
     if controller == "ours":
         cfg = core_config(bench_config())
         closed_loop.run(house, cfg, sc.seconds, on_step=record)
+    elif controller == "planned":
+        if plan is None:
+            raise ValueError("the planned controller needs its planner")
+        cfg = dataclasses.replace(core_config(bench_config()), planner_enabled=True)
+        closed_loop.run(house, cfg, sc.seconds, on_step=record, plan=plan)
     else:
         last_switch = -math.inf
         for _ in range(n):

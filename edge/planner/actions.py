@@ -1,0 +1,157 @@
+"""From a solved plan to what the core is allowed to do, slot by slot (PlannedSlot), and
+the checks a plan must pass before it is used. Pure.
+
+Each slot's action, from its planned means (W; the forecast's PV and load):
+- GRID_CHARGE: the battery charges more than the PV surplus the forecast leaves, by over
+  ACTION_W: charge at the planned power up to the slot's planned end SOC;
+- EXPORT: it discharges more than the house's deficit, by over ACTION_W, and the house
+  exports: discharge at the planned power down to the slot's end SOC;
+- HOLD: it is kept from covering a deficit (planned discharge under ACTION_W);
+- SELF_CONSUMPTION otherwise, allowed down to the slot's end SOC less SOC_MARGIN_PCT
+  (the plan keeps the rest for later).
+The tank heats from the grid where the plan heats it beyond the surplus left; the heat
+pump is asked to pre-heat where it runs and the house is planned warmer by the slot's
+end: RECOMMEND when the plan wants the house within RECOMMEND_WITHIN_K of RECOMMEND's top
+(the heat pump then heats to that top whatever the plan wanted, so a small pre-heat is
+not asked for: it would cost more than it saves), FORCE above it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edge.core.model import PlanBattery, PlannedSlot, SgState
+from edge.planner.model import Plan, PlanInputs
+
+ACTION_W = 100.0  # a planned power this far past what self-consumption would do is an action
+SOC_MARGIN_PCT = 2.0  # a self-consumption slot may go this far below its planned end SOC
+TANK_GRID_W = 200.0
+KEEP_MARGIN = 0.15  # two conversions at 95 % and the wear, roughly
+RISING_K = 0.05  # the house planned this much warmer by a slot's end: a pre-heat
+RECOMMEND_WITHIN_K = 0.5  # RECOMMEND heats to its top: asked only when the plan wants near it
+
+
+@dataclass(frozen=True)
+class HeatPumpBands:
+    """Where the house's normal band ends and SG-Ready RECOMMEND's begins (degC): the
+    heat pump's own setpoint + hysteresis, and its RECOMMEND raise."""
+
+    normal_top_degc: float = 20.5
+    recommend_top_degc: float = 22.5
+
+
+def worth_keeping(prices: tuple[float, ...] | None, i: int) -> bool:
+    """Whether energy kept in slot i (in the battery or the house) can be worth more
+    later: a later import price above this one by more than KEEP_MARGIN (the losses
+    and the wear of keeping it). Without prices, assume so. On a flat tariff it never is,
+    and the plan leaves the core to plain self-consumption."""
+    if prices is None or i + 1 >= len(prices):
+        return prices is None
+    return prices[i] < (1.0 - KEEP_MARGIN) * max(prices[i + 1 :])
+
+
+def slot_action(
+    plan: Plan, i: int, bands: HeatPumpBands | None, prices: tuple[float, ...] | None = None
+) -> PlannedSlot:
+    """Slot i of the plan as the core's PlannedSlot (prices: the import price a slot,
+    for worth_keeping)."""
+    start = plan.t0_s + i * plan.slot_s
+    surplus_w = plan.pv_w[i] - plan.load_w[i] - plan.hp_w[i]  # the core counts the heat pump
+    ch, dis, soc = plan.charge_w[i], plan.discharge_w[i], plan.soc_pct[i]
+    tank_w = plan.tank_w[i]
+    left_w = max(0.0, surplus_w - ch + dis)  # the PV left after the battery's share
+    from_grid = tank_w > left_w + TANK_GRID_W
+    if ch > max(0.0, surplus_w) + ACTION_W and plan.grid_w[i] > ACTION_W:
+        action, power, target = PlanBattery.GRID_CHARGE, ch, soc
+    elif dis > max(0.0, -surplus_w) + ACTION_W and plan.grid_w[i] < -ACTION_W:
+        action, power, target = PlanBattery.EXPORT, dis, soc
+    elif not worth_keeping(prices, i):
+        action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, 0.0
+    elif surplus_w < -ACTION_W and dis < ACTION_W:
+        action, power, target = PlanBattery.HOLD, 0.0, soc
+    else:
+        action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, soc - SOC_MARGIN_PCT
+    hp: SgState | None = None
+    before = plan.house_degc[i - 1] if i else plan.house0_degc
+    rising = plan.house_degc[i] > before + RISING_K  # heat stored, not only kept
+    if bands is not None and plan.hp_w[i] > 0 and rising:
+        if plan.house_degc[i] > bands.recommend_top_degc:
+            hp = SgState.FORCE
+        elif plan.house_degc[i] > bands.recommend_top_degc - RECOMMEND_WITHIN_K:
+            hp = SgState.RECOMMEND
+    return PlannedSlot(
+        start_s=start,
+        end_s=start + plan.slot_s,
+        made_s=plan.t0_s,
+        battery=action,
+        power_w=power,
+        target_soc_pct=max(0.0, min(100.0, target)),
+        tank_from_grid=from_grid,
+        heat_pump=hp,
+    )
+
+
+def slots(
+    plan: Plan, bands: HeatPumpBands | None = None, prices: tuple[float, ...] | None = None
+) -> tuple[PlannedSlot, ...]:
+    return tuple(slot_action(plan, i, bands, prices) for i in range(len(plan.battery_w)))
+
+
+def slot_at(plan_slots: tuple[PlannedSlot, ...], t_s: float) -> PlannedSlot | None:
+    """The slot that covers t_s, if any."""
+    for s in plan_slots:
+        if s.start_s <= t_s < s.end_s:
+            return s
+    return None
+
+
+TOLERANCE_W = 1.0
+
+
+def problems(plan: Plan, inp: PlanInputs) -> list[str]:
+    """Why a plan must be discarded (empty: it may be used): every number finite, every
+    power inside its limit, the SOC between 0 and 100 %, the energy balanced."""
+    bat, out = inp.battery, []
+    series = {
+        "charge_w": plan.charge_w,
+        "discharge_w": plan.discharge_w,
+        "grid_w": plan.grid_w,
+        "soc_pct": plan.soc_pct,
+        "tank_w": plan.tank_w,
+        "hp_w": plan.hp_w,
+        "house_degc": plan.house_degc,
+    }
+    for name, xs in series.items():
+        if not all(math.isfinite(x) for x in xs):
+            out.append(f"{name}: not finite")
+    if out:
+        return out
+    if max(plan.charge_w) > bat.max_charge_w + TOLERANCE_W:
+        out.append(f"charge {max(plan.charge_w):.0f} W over {bat.max_charge_w:.0f} W")
+    if max(plan.discharge_w) > bat.max_discharge_w + TOLERANCE_W:
+        out.append(f"discharge {max(plan.discharge_w):.0f} W over {bat.max_discharge_w:.0f} W")
+    if min(plan.soc_pct) < -0.01 or max(plan.soc_pct) > 100.01:
+        out.append(f"SOC from {min(plan.soc_pct):.1f} to {max(plan.soc_pct):.1f} %")
+    element = inp.tank.element_w if inp.tank is not None else 0.0
+    if max(plan.tank_w) > element + TOLERANCE_W:
+        out.append(f"tank {max(plan.tank_w):.0f} W over its element's {element:.0f} W")
+    for i in range(len(plan.grid_w)):
+        used = plan.load_w[i] + plan.tank_w[i] + plan.hp_w[i] + plan.charge_w[i]
+        made = plan.pv_w[i] + plan.discharge_w[i] + plan.grid_w[i]
+        if abs(used - made) > TOLERANCE_W:
+            out.append(f"slot {i}: the balance is off by {used - made:.0f} W")
+            break
+    return out
+
+
+def off_plan(plan: Plan, t_s: float, soc_pct: float, band_pct: float = 10.0) -> bool:
+    """Whether the battery has left the plan's band (a re-plan is due): its SOC further
+    than band_pct from the SOC planned for now (interpolated across the slot)."""
+    k = math.floor((t_s - plan.t0_s) / plan.slot_s)
+    if not 0 <= k < len(plan.soc_pct):
+        return True
+    start = plan.soc_pct[k - 1] if k > 0 else plan.soc_pct[0]
+    share = (t_s - plan.t0_s - k * plan.slot_s) / plan.slot_s
+    expected = start + share * (plan.soc_pct[k] - start)
+    return abs(soc_pct - expected) > band_pct

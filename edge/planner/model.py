@@ -1,0 +1,437 @@
+"""The planning model: one HiGHS solve over a rolling horizon of slots, battery, tank and
+heat pump together. A pure function of its inputs: `solve(PlanInputs) -> Plan | None`.
+
+Per slot i (powers are the slot's mean, W; energies at the slot's end, Wh):
+- battery charge ch and discharge dis (AC side, efficiency `efficiency` each way), its
+  energy e; SOC below the reserve or above the maximum only through slacks that cost
+  `soc_slack_gbp_per_kwh`, so a SOC already outside its band still gives a plan;
+- grid import imp and export exp, at most what the house consumes and generates (the
+  meter nets them; this keeps negative prices from making the model unbounded);
+- the tank's element h (0 to its rating), its heat q above the cold feed (1 node: a loss
+  in proportion to its temperature, the draws' heat out; a draw the tank cannot give is
+  u, a comfort penalty), at most its maximum temperature (or where it starts, if above);
+- the heat pump's electrical power hp, zero or a running share of the slot of at least
+  min_on_s (a semi-continuous column: the one integer decision), heating the house's one
+  thermal node (1R1C: the heat pump's heat at each slot's COP and a fixed internal gain
+  in, UA x (T - T_out) out), with comfort slacks below the band's floor and above its
+  ceiling costing `comfort_gbp_per_kh`;
+- with a previous plan, its battery power per slot: moving away from it costs
+  `hysteresis_gbp_per_kwh` a kWh, so a new plan changes a slot only for a gain above that.
+Balance: imp - exp + dis - ch - h - hp = load - pv.
+
+Objective, £: the bill (each slot's import and export price) + the battery's wear per kWh
+of throughput - the tank's heat at what it displaces + the comfort penalties - the value
+of the energy left at the horizon's end (the battery's at the horizon's mean import price
+after the discharge loss, the house's heat above its start at the export price it could
+have been at the best COP, and heat short at the battery's value at a COP of 3).
+
+Relaxations stated: the heat pump's starts per hour are not modelled inside a slot (with
+30-minute slots and a 10-minute minimum run, at most one start a slot: 2 an hour, under
+the usual 3); the BMS's taper near full is not modelled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+WATER_WH_PER_L_K = 1.163
+TAP_DEGC = 40.0
+
+
+@dataclass(frozen=True)
+class BatteryModel:
+    capacity_wh: float
+    max_charge_w: float  # AC
+    max_discharge_w: float  # AC
+    efficiency: float = 0.95  # one way
+    reserve_soc_pct: float = 20.0
+    max_soc_pct: float = 100.0
+    wear_gbp_per_kwh: float = 0.01  # per kWh in or out (AC)
+
+
+@dataclass(frozen=True)
+class TankModel:
+    volume_l: float = 180.0
+    element_w: float = 3000.0
+    max_degc: float = 60.0
+    cold_water_degc: float = 10.0
+    ambient_degc: float = 18.0
+    loss_w_per_k: float = 2.0
+    heat_value_gbp_per_kwh: float = 0.0  # what a kWh into the tank displaces (gas), if any
+    short_gbp_per_kwh: float = 0.5  # a draw's heat the tank cannot give
+
+
+@dataclass(frozen=True)
+class HouseModel:
+    """The heat pump and the house it heats (the simulated house's model, with its COP
+    curve: cop = clip(cop_at_7c + cop_per_k x (T_out - 7), cop_min, cop_max))."""
+
+    heat_w: float = 5000.0  # thermal output when running
+    c_j_per_k: float = 20e6
+    ua_w_per_k: float = 150.0
+    internal_gain_w: float = 300.0
+    floor_degc: float = 19.5  # the comfort band
+    ceiling_degc: float = 23.0
+    min_on_s: float = 600.0
+    comfort_gbp_per_kh: float = 0.5  # per K·h outside the band
+    cop_at_7c: float = 3.5
+    cop_per_k: float = 0.08
+    cop_min: float = 1.8
+    cop_max: float = 5.0
+
+    def cop(self, t_out_degc: float) -> float:
+        raw = self.cop_at_7c + self.cop_per_k * (t_out_degc - 7.0)
+        return max(self.cop_min, min(self.cop_max, raw))
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Per slot from t0_s: the means of PV, household load (appliances, not the tank or
+    the heat pump), the outside temperature, and the hot water drawn (Wh of heat at the
+    tap's 40 degC)."""
+
+    t0_s: float
+    slot_s: float
+    pv_w: tuple[float, ...]
+    load_w: tuple[float, ...]
+    t_out_degc: tuple[float, ...]
+    draw_wh: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.pv_w)
+
+
+@dataclass(frozen=True)
+class PlanState:
+    soc_pct: float
+    tank_degc: float
+    house_degc: float
+    hp_running: bool = False
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    forecast: Forecast
+    import_gbp_per_kwh: tuple[float, ...]
+    export_gbp_per_kwh: tuple[float, ...]
+    state: PlanState
+    battery: BatteryModel
+    tank: TankModel | None = None
+    house: HouseModel | None = None
+    previous_battery_w: tuple[float | None, ...] | None = None  # per slot, + = discharge
+    hysteresis_gbp_per_kwh: float = 0.0
+    soc_slack_gbp_per_kwh: float = 2.0
+    terminal_gbp_per_kwh: float | None = None  # None: the horizon's mean import x efficiency
+    time_limit_s: float = 1.0
+    # The heat pump's on/off: "round" solves the LP, fixes each slot on (at least its
+    # minimum run) or off from it, and solves again (fast; feasible, not proven optimal);
+    # "milp" has HiGHS branch on it (semi-continuous columns) to mip_rel_gap or the time
+    # limit; "relaxed" leaves the duty continuous from 0.
+    hp_on_off: str = "round"
+    mip_rel_gap: float = 0.01
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The solve's result, per slot (powers W, + = discharge for the battery)."""
+
+    t0_s: float
+    slot_s: float
+    battery_w: tuple[float, ...]
+    charge_w: tuple[float, ...]
+    discharge_w: tuple[float, ...]
+    grid_w: tuple[float, ...]  # + = import
+    soc_pct: tuple[float, ...]  # at each slot's end
+    tank_w: tuple[float, ...]
+    tank_degc: tuple[float, ...]
+    hp_w: tuple[float, ...]
+    house_degc: tuple[float, ...]
+    house0_degc: float  # where the house began (the state's)
+    pv_w: tuple[float, ...]
+    load_w: tuple[float, ...]
+    cost_gbp: float  # the objective
+    bill_gbp: float  # import less export over the horizon
+    solve_s: float  # HiGHS's own run time
+    status: str  # "optimal" or "time limit" (the best found)
+
+    @property
+    def end_s(self) -> float:
+        return self.t0_s + self.slot_s * len(self.battery_w)
+
+
+class _Builder:
+    """Columns and rows for one model, as HiGHS takes them."""
+
+    def __init__(self) -> None:
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.cost: list[float] = []
+        self.rows: list[tuple[float, float, list[int], list[float]]] = []
+
+    def cols(self, n: int, lb: object, ub: object, cost: object = 0.0) -> np.ndarray:
+        start = len(self.lb)
+        self.lb += np.broadcast_to(np.asarray(lb, dtype=float), (n,)).tolist()
+        self.ub += np.broadcast_to(np.asarray(ub, dtype=float), (n,)).tolist()
+        self.cost += np.broadcast_to(np.asarray(cost, dtype=float), (n,)).tolist()
+        return np.arange(start, start + n)
+
+    def row(self, lo: float, hi: float, idx: list[int], val: list[float]) -> None:
+        self.rows.append((lo, hi, idx, val))
+
+
+@dataclass
+class _Cols:
+    ch: np.ndarray
+    dis: np.ndarray
+    imp: np.ndarray
+    exp: np.ndarray
+    e: np.ndarray
+    heater: np.ndarray | None
+    q: np.ndarray | None
+    hp: np.ndarray | None
+    temp: np.ndarray | None
+
+
+def _check(inp: PlanInputs) -> None:
+    fc, n = inp.forecast, inp.forecast.n
+    series = {
+        "load_w": fc.load_w,
+        "t_out_degc": fc.t_out_degc,
+        "draw_wh": fc.draw_wh,
+        "import_gbp_per_kwh": inp.import_gbp_per_kwh,
+        "export_gbp_per_kwh": inp.export_gbp_per_kwh,
+    }
+    if n == 0:
+        raise ValueError("the forecast has no slots")
+    for name, xs in series.items():
+        if len(xs) != n:
+            raise ValueError(f"{name}: {len(xs)} values for {n} slots")
+    for name, xs in {"pv_w": fc.pv_w, **series}.items():
+        if not all(math.isfinite(x) for x in xs):
+            raise ValueError(f"{name}: not every value is a finite number")
+    s = inp.state
+    if not all(math.isfinite(x) for x in (s.soc_pct, s.tank_degc, s.house_degc)):
+        raise ValueError(f"state {s}: not every value is a finite number")
+
+
+def solve(inp: PlanInputs) -> Plan | None:
+    """The plan for these inputs, or None if HiGHS finds none in the time limit. Raises
+    ValueError naming the input when the inputs are malformed (lengths, nan)."""
+    _check(inp)
+    fc, bat = inp.forecast, inp.battery
+    n, dt = fc.n, fc.slot_s
+    h_per = dt / 3600.0  # hours a slot
+    kwh = dt / 3.6e6  # kWh per W over a slot
+    pv = np.maximum(0.0, np.asarray(fc.pv_w))
+    load = np.maximum(0.0, np.asarray(fc.load_w))
+    price = np.asarray(inp.import_gbp_per_kwh)
+    export_price = np.asarray(inp.export_gbp_per_kwh)
+    eta = bat.efficiency
+    value_end = (
+        inp.terminal_gbp_per_kwh
+        if inp.terminal_gbp_per_kwh is not None
+        else float(price.mean()) * eta
+    )
+    inf = highspy.kHighsInf
+    b = _Builder()
+    tank, house = inp.tank, inp.house
+    element_w = tank.element_w if tank is not None else 0.0
+    hp_max = (
+        np.array([house.heat_w / house.cop(t) for t in fc.t_out_degc])
+        if house is not None
+        else np.zeros(n)
+    )
+    use_max = load + element_w + hp_max + bat.max_charge_w  # what the house can draw
+    ch = b.cols(n, 0.0, bat.max_charge_w, bat.wear_gbp_per_kwh * kwh)
+    dis = b.cols(n, 0.0, bat.max_discharge_w, bat.wear_gbp_per_kwh * kwh)
+    imp = b.cols(n, 0.0, use_max, price * kwh)
+    exp = b.cols(n, 0.0, pv + bat.max_discharge_w, -export_price * kwh)
+    cap = bat.capacity_wh
+    e = b.cols(n, 0.0, cap)
+    b.cost[int(e[-1])] = -value_end / 1000.0
+    slack = inp.soc_slack_gbp_per_kwh / 1000.0
+    low, high = b.cols(n, 0.0, inf, slack), b.cols(n, 0.0, inf, slack)
+    e0 = max(0.0, min(100.0, inp.state.soc_pct)) / 100.0 * cap
+    for i in range(n):
+        prev = ([int(e[i - 1])], [-1.0]) if i else ([], [])
+        b.row(
+            e0 if i == 0 else 0.0,
+            e0 if i == 0 else 0.0,
+            [int(e[i]), int(ch[i]), int(dis[i]), *prev[0]],
+            [1.0, -eta * h_per, h_per / eta, *prev[1]],
+        )
+        b.row(bat.reserve_soc_pct / 100.0 * cap, inf, [int(e[i]), int(low[i])], [1.0, 1.0])
+        b.row(-inf, bat.max_soc_pct / 100.0 * cap, [int(e[i]), int(high[i])], [1.0, -1.0])
+    balance = [[int(imp[i]), int(exp[i]), int(dis[i]), int(ch[i])] for i in range(n)]
+    coeffs = [[1.0, -1.0, 1.0, -1.0] for _ in range(n)]
+    # The tank: q (Wh above the cold feed), its element h, draw heat it cannot give u.
+    heater = q = None
+    if tank is not None:
+        cap_k = tank.volume_l * WATER_WH_PER_L_K  # Wh per K
+        q_max = cap_k * (tank.max_degc - tank.cold_water_degc)
+        q0 = max(0.0, cap_k * (inp.state.tank_degc - tank.cold_water_degc))
+        loss_k = tank.loss_w_per_k * h_per / cap_k
+        loss_const = tank.loss_w_per_k * (tank.cold_water_degc - tank.ambient_degc) * h_per
+        draw = np.maximum(0.0, np.asarray(fc.draw_wh))
+        heater = b.cols(n, 0.0, tank.element_w, -tank.heat_value_gbp_per_kwh * kwh)
+        q = b.cols(n, 0.0, max(q_max, q0))
+        short = b.cols(n, 0.0, draw, tank.short_gbp_per_kwh / 1000.0)
+        for i in range(n):
+            rhs = -draw[i] - loss_const + (q0 * (1.0 - loss_k) if i == 0 else 0.0)
+            prev = ([int(q[i - 1])], [-(1.0 - loss_k)]) if i else ([], [])
+            b.row(
+                rhs,
+                rhs,
+                [int(q[i]), int(heater[i]), int(short[i]), *prev[0]],
+                [1.0, -h_per, -1.0, *prev[1]],
+            )
+            balance[i].append(int(heater[i]))
+            coeffs[i].append(-1.0)
+    # The house: T at each slot's end, the heat pump's electrical power hp.
+    hp = temp = hp_lb = None
+    if house is not None:
+        a = house.ua_w_per_k * dt / house.c_j_per_k
+        kb = dt / house.c_j_per_k
+        duty = min(1.0, house.min_on_s / dt)
+        hp = b.cols(n, 0.0, hp_max)
+        hp_lb = duty * hp_max
+        temp = b.cols(n, -inf, inf)
+        comfort = house.comfort_gbp_per_kh * h_per
+        cold, hot = b.cols(n, 0.0, inf, comfort), b.cols(n, 0.0, inf, comfort)
+        t0 = inp.state.house_degc
+        for i in range(n):
+            cop = house.cop(fc.t_out_degc[i])
+            rhs = kb * (house.internal_gain_w + house.ua_w_per_k * fc.t_out_degc[i])
+            rhs += (1.0 - a) * t0 if i == 0 else 0.0
+            prev = ([int(temp[i - 1])], [-(1.0 - a)]) if i else ([], [])
+            b.row(rhs, rhs, [int(temp[i]), int(hp[i]), *prev[0]], [1.0, -kb * cop, *prev[1]])
+            b.row(house.floor_degc, inf, [int(temp[i]), int(cold[i])], [1.0, 1.0])
+            b.row(-inf, house.ceiling_degc, [int(temp[i]), int(hot[i])], [1.0, -1.0])
+            balance[i].append(int(hp[i]))
+            coeffs[i].append(-1.0)
+        # The house's heat at the end against its start: spare - short = C (T_end - T0).
+        kwh_per_k = house.c_j_per_k / 3.6e6
+        spare_price = float(export_price.mean()) / house.cop_max
+        spare = int(b.cols(1, 0.0, inf, -spare_price)[0])
+        short_heat = int(b.cols(1, 0.0, inf, value_end / 3.0)[0])
+        b.row(
+            -kwh_per_k * t0,
+            -kwh_per_k * t0,
+            [spare, short_heat, int(temp[-1])],
+            [1.0, -1.0, -kwh_per_k],
+        )
+    for i in range(n):
+        rhs = float(load[i] - pv[i])
+        b.row(rhs, rhs, balance[i], coeffs[i])
+    # Hysteresis: |(dis - ch) - previous| costs hysteresis_gbp_per_kwh.
+    if inp.previous_battery_w is not None and inp.hysteresis_gbp_per_kwh > 0:
+        dev = b.cols(n, 0.0, inf, inp.hysteresis_gbp_per_kwh * kwh)
+        for i, old in enumerate(inp.previous_battery_w[:n]):
+            if old is None:
+                continue
+            b.row(-inf, old, [int(dis[i]), int(ch[i]), int(dev[i])], [1.0, -1.0, -1.0])
+            b.row(old, inf, [int(dis[i]), int(ch[i]), int(dev[i])], [1.0, -1.0, 1.0])
+    return _run(b, inp, hp_lb, _Cols(ch, dis, imp, exp, e, heater, q, hp, temp))
+
+
+def _run(b: _Builder, inp: PlanInputs, hp_lb: np.ndarray | None, c: _Cols) -> Plan | None:
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(inp.time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(inp.mip_rel_gap))
+    lb, ub = np.array(b.lb), np.array(b.ub)
+    h.addVars(len(lb), lb, ub)
+    h.changeColsCost(len(b.cost), np.arange(len(b.cost), dtype=np.int32), np.array(b.cost))
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for lo, hi, idx, val in b.rows:
+        starts.append(len(index))
+        index += idx
+        value += val
+        lower.append(lo)
+        upper.append(hi)
+    h.addRows(
+        len(lower),
+        np.array(lower),
+        np.array(upper),
+        len(index),
+        np.array(starts, dtype=np.int32),
+        np.array(index, dtype=np.int32),
+        np.array(value),
+    )
+    h.run()  # the LP: the heat pump's duty continuous from 0
+    if c.hp is not None and hp_lb is not None and float(hp_lb.max(initial=0.0)) > 0:
+        hp = c.hp.astype(np.int32)
+        if inp.hp_on_off == "milp":  # semi-continuous: 0, or from hp_lb to its bound
+            h.changeColsBounds(len(hp), hp, hp_lb, ub[hp])
+            kinds = np.full(len(hp), highspy.HighsVarType.kSemiContinuous)
+            h.changeColsIntegrality(len(hp), hp, kinds)
+            h.run()
+        elif inp.hp_on_off == "round" and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            on = np.array(h.getSolution().col_value)[hp] >= 0.5 * hp_lb
+            h.changeColsBounds(len(hp), hp, np.where(on, hp_lb, 0.0), np.where(on, ub[hp], 0.0))
+            h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    if status == highspy.HighsModelStatus.kOptimal:
+        word = "optimal"
+    elif status == highspy.HighsModelStatus.kTimeLimit and info.primal_solution_status:
+        word = "time limit"
+    else:
+        return None
+    x = np.array(h.getSolution().col_value)
+    return _plan(x, inp, c, float(h.getRunTime()), word, float(info.objective_function_value))
+
+
+def _plan(
+    x: np.ndarray, inp: PlanInputs, c: _Cols, solve_s: float, status: str, cost: float
+) -> Plan:
+    fc, bat = inp.forecast, inp.battery
+    n = fc.n
+
+    def col(idx: np.ndarray | None) -> tuple[float, ...]:
+        return tuple(float(v) for v in x[idx]) if idx is not None else (0.0,) * n
+
+    ch, dis, imp, exp = col(c.ch), col(c.dis), col(c.imp), col(c.exp)
+    kwh = fc.slot_s / 3.6e6
+    bill = sum(
+        (i_w * p_i - x_w * p_x) * kwh
+        for i_w, x_w, p_i, p_x in zip(
+            imp, exp, inp.import_gbp_per_kwh, inp.export_gbp_per_kwh, strict=True
+        )
+    )
+    tank = inp.tank
+    if tank is not None and c.q is not None:
+        cap_k = tank.volume_l * WATER_WH_PER_L_K
+        tank_degc = tuple(tank.cold_water_degc + v / cap_k for v in col(c.q))
+    else:
+        tank_degc = (inp.state.tank_degc,) * n
+    house = col(c.temp) if c.temp is not None else (inp.state.house_degc,) * n
+    return Plan(
+        t0_s=fc.t0_s,
+        slot_s=fc.slot_s,
+        battery_w=tuple(d - g for d, g in zip(dis, ch, strict=True)),
+        charge_w=ch,
+        discharge_w=dis,
+        grid_w=tuple(a - b for a, b in zip(imp, exp, strict=True)),
+        soc_pct=tuple(100.0 * v / bat.capacity_wh for v in col(c.e)),
+        tank_w=col(c.heater),
+        tank_degc=tank_degc,
+        hp_w=col(c.hp),
+        house_degc=house,
+        house0_degc=inp.state.house_degc,
+        pv_w=tuple(max(0.0, v) for v in fc.pv_w),
+        load_w=tuple(max(0.0, v) for v in fc.load_w),
+        cost_gbp=cost,
+        bill_gbp=bill,
+        solve_s=solve_s,
+        status=status,
+    )

@@ -1,0 +1,229 @@
+"""The planning model: plans that a tariff would want, inside every limit, always."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.core import PlanBattery, SgState
+from edge.planner.actions import HeatPumpBands, off_plan, problems, slots
+from edge.planner.model import (
+    BatteryModel,
+    Forecast,
+    HouseModel,
+    PlanInputs,
+    PlanState,
+    TankModel,
+    solve,
+)
+from edge.planner.tariffs import preset
+
+SLOT_S = 1800.0
+N = 96  # 48 h
+BATTERY = BatteryModel(capacity_wh=4800.0, max_charge_w=3000.0, max_discharge_w=3000.0)
+
+
+def hour(k: int, slot_s: float = SLOT_S) -> float:
+    return (k * slot_s / 3600.0) % 24.0
+
+
+def inputs(
+    tariff="economy7",
+    soc=20.0,
+    load=None,
+    pv=None,
+    n=N,
+    slot_s=SLOT_S,
+    tank=None,
+    house=None,
+    t_out=5.0,
+    **kw,
+):
+    load = load or tuple(500.0 for _ in range(n))
+    pv = pv or tuple(0.0 for _ in range(n))
+    imp, exp = preset(tariff).prices(0.0, n, slot_s)
+    fc = Forecast(0.0, slot_s, pv, load, (t_out,) * n, (0.0,) * n)
+    state = PlanState(soc, 45.0, 20.0)
+    return PlanInputs(fc, tuple(imp), tuple(exp), state, BATTERY, tank, house, **kw)
+
+
+def test_economy7_charges_on_the_night_rate_and_covers_the_day():
+    inp = inputs("economy7")
+    plan = solve(inp)
+    assert plan is not None and plan.status == "optimal"
+    night = [k for k in range(N) if 0.5 <= hour(k) < 7.5]
+    day = [k for k in range(N) if not 0.5 <= hour(k) < 7.5]
+    assert sum(plan.charge_w[k] for k in night) * 0.5 > 3000.0  # Wh charged at night
+    assert max(plan.charge_w[k] for k in day) < 1.0  # never at the day rate
+    # The day's load comes from the battery while it lasts.
+    assert sum(plan.discharge_w[k] for k in day) * 0.5 > 3000.0
+    acts = slots(plan)
+    assert any(a.battery is PlanBattery.GRID_CHARGE for a in acts[2:15])
+    assert problems(plan, inp) == []
+
+
+def test_keeps_the_battery_for_the_evening_peak():
+    # 24 h from 07:00: 25 p, and 40 p from 16:00 to 19:00. The battery is worth 20 p at
+    # the horizon's end, so without the peak it would cover the morning.
+    n, t0 = 48, 7 * 3600.0
+    h = [(t0 / 3600.0 + 0.5 * k) % 24 for k in range(n)]
+    prices = tuple(0.40 if 16 <= x < 19 else 0.25 for x in h)
+    load = tuple(2000.0 if 16 <= x < 19 else 300.0 for x in h)
+    fc = Forecast(t0, SLOT_S, (0.0,) * n, load, (5.0,) * n, (0.0,) * n)
+    inp = PlanInputs(
+        fc, prices, (0.05,) * n, PlanState(60.0, 45.0, 20.0), BATTERY, terminal_gbp_per_kwh=0.2
+    )
+    plan = solve(inp)
+    assert plan is not None
+    peak = [k for k in range(n) if 16 <= h[k] < 19]
+    before = [k for k in range(n) if 7 <= h[k] < 16]
+    assert sum(plan.discharge_w[k] for k in before) < 1.0
+    assert sum(plan.discharge_w[k] for k in peak) * 0.5 > 1800.0  # all it has above 20 %
+    acts = slots(plan)
+    # Held, or topped up from the grid at 25 p for the 40 p peak (25 / 0.95² < 40).
+    kept = (PlanBattery.HOLD, PlanBattery.GRID_CHARGE)
+    assert all(acts[k].battery in kept for k in before)
+    assert any(acts[k].battery is PlanBattery.HOLD for k in before)
+    flat = solve(dataclasses.replace(inp, import_gbp_per_kwh=(0.25,) * n))
+    assert flat is not None and sum(flat.discharge_w) * 0.5 > 1800.0  # used, not kept
+
+
+def test_a_soc_below_the_reserve_still_gives_a_plan():
+    plan = solve(inputs("flat", soc=3.0))
+    assert plan is not None
+    assert plan.soc_pct[-1] >= BATTERY.reserve_soc_pct - 0.01  # it climbs back
+
+
+def test_a_comfort_band_it_cannot_meet_still_gives_a_plan():
+    house = HouseModel(heat_w=500.0)  # far too small for a cold house
+    inp = dataclasses.replace(
+        inputs("flat", house=house, t_out=-10.0), state=PlanState(50.0, 45.0, 12.0)
+    )
+    plan = solve(inp)
+    assert plan is not None and min(plan.house_degc) < house.floor_degc
+    assert min(plan.hp_w) > 0.0  # it heats flat out
+
+
+def test_pre_heats_the_house_on_the_cheap_rate():
+    house = HouseModel()
+    inp = dataclasses.replace(
+        inputs("economy7", house=house, t_out=0.0),
+        battery=dataclasses.replace(BATTERY, capacity_wh=100.0),
+    )
+    plan = solve(inp)
+    assert plan is not None
+    night = [k for k in range(48) if 0.5 <= hour(k) < 7.5]
+    day = [k for k in range(48) if 7.5 <= hour(k) < 24]
+    per_slot_night = sum(plan.hp_w[k] for k in night) / len(night)
+    per_slot_day = sum(plan.hp_w[k] for k in day) / len(day)
+    assert per_slot_night > 1.5 * per_slot_day
+    assert max(plan.house_degc[k] for k in night) > 20.5  # above the normal band
+    acts = slots(plan, HeatPumpBands())
+    assert any(acts[k].heat_pump in (SgState.RECOMMEND, SgState.FORCE) for k in night)
+
+
+def test_the_heat_pump_runs_at_least_its_minimum_share_of_a_slot_or_not_at_all():
+    house = HouseModel(min_on_s=900.0)  # half a slot
+    plan = solve(inputs("economy7", house=house, t_out=8.0))
+    assert plan is not None
+    for k, w in enumerate(plan.hp_w):
+        full = house.heat_w / house.cop(8.0)
+        assert w < 1e-6 or w >= 0.5 * full - 1e-6, (k, w)
+    milp = solve(inputs("economy7", house=house, t_out=8.0, hp_on_off="milp"))
+    assert milp is not None and milp.cost_gbp <= plan.cost_gbp + 1e-6
+
+
+def test_negative_prices_heat_the_tank_from_the_grid_and_stay_bounded():
+    series = tuple(-0.05 if 2 <= hour(k) < 4 else 0.25 for k in range(48))
+    base = inputs("flat", n=48, tank=TankModel(heat_value_gbp_per_kwh=0.067))
+    inp = dataclasses.replace(base, import_gbp_per_kwh=series)
+    plan = solve(inp)
+    assert plan is not None and math.isfinite(plan.cost_gbp)
+    cheap = [k for k in range(48) if 2 <= hour(k) < 4]
+    assert plan.tank_degc[cheap[-1]] > 59.5  # full by the end of the cheap hours
+    assert sum(plan.charge_w[k] for k in cheap) > 5000.0
+    assert any(a.tank_from_grid for a in slots(plan)[4:8])
+
+
+def test_fifteen_minute_slots():
+    plan = solve(inputs("economy7", n=4 * 36, slot_s=900.0))
+    assert plan is not None and plan.slot_s == 900.0 and len(plan.soc_pct) == 144
+
+
+def test_hysteresis_keeps_the_previous_plan_for_a_small_gain():
+    free = solve(inputs("economy7", n=48))
+    assert free is not None and max(free.charge_w) > 1000.0
+    kept = solve(
+        inputs("economy7", n=48, previous_battery_w=(0.0,) * 48, hysteresis_gbp_per_kwh=1.0)
+    )
+    assert kept is not None and max(map(abs, kept.battery_w)) < 1.0
+    moved = solve(
+        inputs("economy7", n=48, previous_battery_w=(0.0,) * 48, hysteresis_gbp_per_kwh=0.01)
+    )
+    assert moved is not None and max(moved.charge_w) > 1000.0
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"import_gbp_per_kwh": (0.1,) * 3}, "import_gbp_per_kwh: 3 values for 48 slots"),
+        ({"export_gbp_per_kwh": (float("nan"),) * 48}, "export_gbp_per_kwh: not every"),
+    ],
+)
+def test_malformed_inputs_are_named(change, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        solve(dataclasses.replace(inputs("flat", n=48), **change))
+
+
+def test_off_plan_when_the_soc_leaves_the_band():
+    plan = solve(inputs("economy7", n=48))
+    assert plan is not None
+    assert not off_plan(plan, 1800.0, plan.soc_pct[0])
+    assert off_plan(plan, 1800.0, plan.soc_pct[0] + 30.0)
+    assert off_plan(plan, plan.end_s + 1.0, 50.0)  # past its end
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    soc=st.floats(0, 100),
+    prices=st.lists(st.floats(-0.5, 1.0), min_size=48, max_size=48),
+    pv=st.lists(st.floats(0, 6000), min_size=48, max_size=48),
+    load=st.lists(st.floats(0, 8000), min_size=48, max_size=48),
+    tank_degc=st.floats(5, 80),
+    house_degc=st.floats(5, 30),
+)
+def test_any_inputs_give_a_plan_inside_every_limit(soc, prices, pv, load, tank_degc, house_degc):
+    base = inputs(
+        "flat", n=48, tank=TankModel(), house=HouseModel(), pv=tuple(pv), load=tuple(load)
+    )
+    inp = dataclasses.replace(
+        base,
+        import_gbp_per_kwh=tuple(prices),
+        export_gbp_per_kwh=tuple(p * 0.5 for p in prices),
+        state=PlanState(soc, tank_degc, house_degc),
+    )
+    plan = solve(inp)
+    assert plan is not None
+    assert problems(plan, inp) == []
+    for a in slots(plan, HeatPumpBands()):
+        assert 0.0 <= a.target_soc_pct <= 100.0 and a.power_w <= 3000.0 + 1.0
+
+
+def test_on_a_flat_tariff_the_slots_are_plain_self_consumption():
+    """Keeping energy is only asked for where a later price pays for it: on a flat
+    tariff every slot leaves the core to plain self-consumption, with no SOC floor."""
+    inp = inputs("flat", soc=60.0, n=48)
+    plan = solve(inp)
+    assert plan is not None
+    acts = slots(plan, HeatPumpBands(), inp.import_gbp_per_kwh)
+    assert {a.battery for a in acts} == {PlanBattery.SELF_CONSUMPTION}
+    assert all(a.target_soc_pct == 0.0 for a in acts)
+    e7 = inputs("economy7", soc=60.0, n=48)
+    plan = solve(e7)
+    assert plan is not None
+    acts = slots(plan, HeatPumpBands(), e7.import_gbp_per_kwh)
+    assert any(a.battery is not PlanBattery.SELF_CONSUMPTION for a in acts)
