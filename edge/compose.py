@@ -292,6 +292,7 @@ async def supervise(
         if watch is not None:
             sup.out = _watched(sup, out, watch)
         tasks += [asyncio.ensure_future(t) for t in s2_links(cfg, sup)]
+        tasks += [asyncio.ensure_future(t) for t in planner_tasks(cfg, sup, clock, storage)]
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -334,6 +335,30 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
         links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
     log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
     return links
+
+
+def planner_tasks(
+    cfg: EdgeConfig, sup: Supervisor, clock: ScaledClock, storage: StorageHealth
+) -> list[Awaitable[None]]:
+    """Where [planner] is enabled: the sources' runner and the planner's task
+    (edge/planner/live.py, which needs the `planner` extra), the planner's slot handed to
+    each tick's image and its status to the state document."""
+    if not cfg.planner.enabled:
+        return []
+    live = needs(
+        "planner", "[planner] enabled = true", lambda: importlib.import_module("edge.planner.live")
+    )
+    from edge.planner.status import PlanStatus
+    from edge.sources.runner import build_runner
+
+    runner = build_runner(cfg, clock, storage)
+    status = PlanStatus()
+    publish = sup.publisher.publish_plan if sup.publisher is not None else None
+    planner = live.LivePlanner(cfg, clock, runner, status, publish=publish)
+    sup.planner = planner
+    sup.devices = replace(sup.devices, planner=status)
+    log.info("planner: on, re-planning every %.0f s", cfg.planner.replan_s)
+    return [runner.run(), planner.run()]
 
 
 def _watched(
