@@ -218,6 +218,9 @@ async def supervise(
             notify.watchdog_s,
             cfg.policy.tick_s,
         )
+    # The planner's module loads HiGHS and numpy: before any device is polled, so the
+    # first readings do not age while it loads (and a missing extra stops the run here).
+    planner_module = load_planner(cfg)
     signals = RunSignals(notify)
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
@@ -292,7 +295,10 @@ async def supervise(
         if watch is not None:
             sup.out = _watched(sup, out, watch)
         tasks += [asyncio.ensure_future(t) for t in s2_links(cfg, sup)]
-        tasks += [asyncio.ensure_future(t) for t in planner_tasks(cfg, sup, clock, storage)]
+        tasks += [
+            asyncio.ensure_future(t)
+            for t in planner_tasks(cfg, sup, clock, storage, planner_module)
+        ]
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -337,17 +343,23 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
     return links
 
 
-def planner_tasks(
-    cfg: EdgeConfig, sup: Supervisor, clock: ScaledClock, storage: StorageHealth
-) -> list[Awaitable[None]]:
-    """Where [planner] is enabled: the sources' runner and the planner's task
-    (edge/planner/live.py, which needs the `planner` extra), the planner's slot handed to
-    each tick's image and its status to the state document."""
+def load_planner(cfg: EdgeConfig) -> Any:
+    """edge/planner/live.py where [planner] is enabled (it needs the `planner` extra)."""
     if not cfg.planner.enabled:
-        return []
-    live = needs(
+        return None
+    return needs(
         "planner", "[planner] enabled = true", lambda: importlib.import_module("edge.planner.live")
     )
+
+
+def planner_tasks(
+    cfg: EdgeConfig, sup: Supervisor, clock: ScaledClock, storage: StorageHealth, live: Any
+) -> list[Awaitable[None]]:
+    """Where [planner] is enabled (live: its module, from load_planner): the sources'
+    runner and the planner's task, the planner's slot handed to each tick's image and its
+    status to the state document."""
+    if live is None:
+        return []
     from edge.planner.status import PlanStatus
     from edge.sources.runner import build_runner
 

@@ -281,6 +281,7 @@ class LivePlanner:
         self._solve = solve
         self._local_offset_s = local_offset_s or (lambda unix_s: time.localtime(unix_s).tm_gmtoff)
         self.plan: Plan | None = None
+        self._plan_start: tuple[float, float] | None = None  # made (Unix s), its SOC (%)
         self._image: ProcessImage | None = None
         self._off_plan = False
         # The [tariff] files' last good series.
@@ -303,7 +304,9 @@ class LivePlanner:
             if self.plan is not None and image.inverter is not None:
                 unix_s = image.t_s - image_offset_s(self.clock)
                 soc = image.inverter.value.battery_soc_pct
-                self._off_plan = off_plan(self.plan, unix_s, soc, OFF_PLAN_BAND_PCT)
+                self._off_plan = off_plan(
+                    self.plan, unix_s, soc, OFF_PLAN_BAND_PCT, self._plan_start
+                )
         except Exception as exc:  # reported once; control goes on
             self._problem(f"planner: recording the tick failed: {type(exc).__name__}: {exc}")
 
@@ -383,6 +386,7 @@ class LivePlanner:
             self._problem("planner: plan discarded: " + "; ".join(bad))
             return False
         self.plan = plan
+        self._plan_start = (wall_s, state.soc_pct)
         self.status.figures = figures(plan, inp, made_s, wall_s, offset_s, utc_off)
         self.status.plans_made += 1
         self._off_plan = False
