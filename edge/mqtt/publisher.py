@@ -178,7 +178,8 @@ class MqttPublisher:
     def publish_plan(self, plan: dict[str, Any]) -> None:
         """The planner's whole plan (retained: a new subscriber sees the latest at once;
         each plan replaces the one before, so it needs no outbox)."""
-        self._client.publish(self.topics.plan, json.dumps(plan), qos=1, retain=True)
+        payload = json.dumps(plan, separators=(",", ":"))
+        self._client.publish(self.topics.plan, payload, qos=1, retain=True)
 
     def publish_counters(self, counters: dict[str, Any]) -> None:
         """Energy totals: kept in the outbox until the broker has them, never thinned."""

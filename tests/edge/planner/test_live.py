@@ -169,7 +169,7 @@ async def test_the_real_core_takes_the_planned_slot(tmp_path):
     # Cheap hours then dear ones: the plan beats plain self-consumption on the forecast.
     assert shown["plan_saving_gbp"] > 0.0
     assert shown["plan_next_action"] != "grid charge"
-    assert shown["plan_next_action_at"].endswith("+00:00")
+    assert shown["plan_next_action_at"].endswith("Z")
 
 
 def _nan_prices(inp: PlanInputs) -> Plan | None:
@@ -273,9 +273,13 @@ def test_the_plan_document_is_small_enough_for_home_assistant(tmp_path):
     import json
 
     doc = plan_document(planner.status.figures)  # type: ignore[arg-type]
-    assert 72 <= len(doc["slots"]) <= 96
-    assert doc["slots"][0]["action"] == "grid_charge"
-    assert len(json.dumps(doc)) < 16384
+    assert 72 <= len(doc["start"]) <= 96
+    columns = ("action", "soc_pct", "battery_w", "grid_w", "tank_w", "import_p", "export_p")
+    assert all(len(doc[c]) == len(doc["start"]) for c in columns)
+    assert doc["action"][0] == "grid_charge"
+    assert doc["import_p"][:5] == [2.0, 2.0, 2.0, 2.0, 60.0]
+    # As published (compact): well under the 16 kB Home Assistant's recorder keeps.
+    assert len(json.dumps(doc, separators=(",", ":"))) < 10_000
 
 
 def test_no_plan_means_no_saving():

@@ -101,9 +101,9 @@ def test_a_plan_is_made_drives_the_core_and_reaches_home_assistant(
     plans = mqtt_reader.on("edge/plan")
     assert plans
     doc = json.loads(plans[-1].payload)
-    assert 72 <= len(doc["slots"]) <= 96
-    assert doc["slots"][0]["action"] == "grid_charge"
-    assert doc["slots"][0]["import_p"] == 2.0 and doc["slots"][4]["import_p"] == 60.0
+    assert 72 <= len(doc["start"]) <= 96
+    assert doc["action"][0] == "grid_charge"
+    assert doc["import_p"][0] == 2.0 and doc["import_p"][4] == 60.0
     late = MqttReader(mosquitto.host, mosquitto.port)
     late.start()
     try:
