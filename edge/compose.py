@@ -366,7 +366,9 @@ def planner_tasks(
     runner = build_runner(cfg, clock, storage)
     status = PlanStatus()
     publish = sup.publisher.publish_plan if sup.publisher is not None else None
-    planner = live.LivePlanner(cfg, clock, runner, status, publish=publish)
+    planner = live.LivePlanner(
+        cfg, clock, runner, status, publish=publish, settings=lambda: sup.cfg
+    )
     sup.planner = planner
     sup.devices = replace(sup.devices, planner=status)
     log.info("planner: on, re-planning every %.0f s", cfg.planner.replan_s)

@@ -261,7 +261,8 @@ def household_w(image: ProcessImage) -> tuple[float, float, float, float] | None
 class LivePlanner:
     """The planner task of a live supervisor. The supervisor calls slot(now) before each
     decision and observe(image) after it; run() is the task. solve: the model's solve
-    (a test may wrap it)."""
+    (a test may wrap it); local_offset_s: the site's UTC offset at a Unix time;
+    settings: the settings in force (the supervisor's, after a reload)."""
 
     def __init__(
         self,
@@ -272,8 +273,10 @@ class LivePlanner:
         publish: Callable[[dict[str, Any]], None] | None = None,
         solve: Callable[[PlanInputs], Plan | None] = highs_solve,
         local_offset_s: Callable[[float], float] | None = None,
+        settings: Callable[[], EdgeConfig] | None = None,
     ) -> None:
-        self.cfg = cfg
+        self._cfg = cfg
+        self._settings = settings  # the settings in force (a reload changes them)
         self.clock = clock
         self.runner = runner
         self.status = status if status is not None else PlanStatus()
@@ -288,6 +291,12 @@ class LivePlanner:
         self._last_import: SlotSeries | None = None
         self._last_export: SlotSeries | None = None
         self._tariff_problems: tuple[str, ...] = ()
+
+    @property
+    def cfg(self) -> EdgeConfig:
+        """The site's settings now: a reload's planner.replan_s, wear and hysteresis
+        apply from the next plan."""
+        return self._settings() if self._settings is not None else self._cfg
 
     def slot(self, now_s: float) -> PlannedSlot | None:
         """The slot in force at now_s (the supervisor's clock), for the process image."""

@@ -297,3 +297,25 @@ def test_no_plan_means_no_saving():
     value_end = 0.2 * 0.95
     wear = 2.0 * 0.01
     assert bill == pytest.approx(wear - e_end / 1000.0 * value_end, rel=1e-6)
+
+
+@in_loop
+async def test_a_reload_s_settings_apply_from_the_next_plan(tmp_path):
+    cfg = site(tmp_path)
+    now_cfg = [cfg]
+    seen: list[PlanInputs] = []
+
+    def solve(inp: PlanInputs) -> Plan | None:
+        seen.append(inp)
+        return highs_solve(inp)
+
+    clock, mono = clock_at(WALL_S)
+    runner = SourcesRunner(cfg, clock)
+    planner = LivePlanner(cfg, clock, runner, solve=solve, settings=lambda: now_cfg[0])
+    planner.observe(image_at(clock.now_s()))
+    assert await planner.plan_once()
+    planner_cfg = cfg.planner.model_copy(update={"wear_p_per_kwh": 3.0})
+    now_cfg[0] = cfg.model_copy(update={"planner": planner_cfg})
+    mono[0] += 900.0
+    assert await planner.plan_once()
+    assert [i.battery.wear_gbp_per_kwh for i in seen] == [0.01, 0.03]
