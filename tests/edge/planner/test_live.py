@@ -319,3 +319,27 @@ async def test_a_reload_s_settings_apply_from_the_next_plan(tmp_path):
     mono[0] += 900.0
     assert await planner.plan_once()
     assert [i.battery.wear_gbp_per_kwh for i in seen] == [0.01, 0.03]
+
+
+@in_loop
+async def test_the_next_plan_is_given_the_last_one_slot_by_slot_for_the_hysteresis(tmp_path):
+    cfg = site(tmp_path, cheap_now_dear_later(WALL_S))
+    seen: list[PlanInputs] = []
+
+    def solve(inp: PlanInputs) -> Plan | None:
+        seen.append(inp)
+        return highs_solve(inp)
+
+    clock, mono = clock_at(WALL_S)
+    planner, runner = planner_for(cfg, clock, solve=solve)
+    await runner.refresh_prices()
+    planner.observe(image_at(clock.now_s()))
+    assert await planner.plan_once()
+    first = planner.plan
+    assert first is not None and seen[0].previous_battery_w is None
+    mono[0] += SLOT_S  # the next half hour: the old plan's slot 1 is the new plan's slot 0
+    assert await planner.plan_once()
+    previous = seen[1].previous_battery_w
+    assert previous is not None
+    assert previous[: len(first.battery_w) - 1] == first.battery_w[1:]
+    assert seen[1].hysteresis_gbp_per_kwh == pytest.approx(0.005)  # 0.5 p/kWh
