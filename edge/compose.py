@@ -218,6 +218,9 @@ async def supervise(
             notify.watchdog_s,
             cfg.policy.tick_s,
         )
+    # The planner's module loads HiGHS and numpy: before any device is polled, so the
+    # first readings do not age while it loads (and a missing extra stops the run here).
+    planner_module = load_planner(cfg)
     signals = RunSignals(notify)
     stop = signals.stop
     storage = storage if storage is not None else StorageHealth()
@@ -292,6 +295,10 @@ async def supervise(
         if watch is not None:
             sup.out = _watched(sup, out, watch)
         tasks += [asyncio.ensure_future(t) for t in s2_links(cfg, sup)]
+        tasks += [
+            asyncio.ensure_future(t)
+            for t in planner_tasks(cfg, sup, clock, storage, planner_module)
+        ]
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -334,6 +341,38 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
         links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
     log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
     return links
+
+
+def load_planner(cfg: EdgeConfig) -> Any:
+    """edge/planner/live.py where [planner] is enabled (it needs the `planner` extra)."""
+    if not cfg.planner.enabled:
+        return None
+    return needs(
+        "planner", "[planner] enabled = true", lambda: importlib.import_module("edge.planner.live")
+    )
+
+
+def planner_tasks(
+    cfg: EdgeConfig, sup: Supervisor, clock: ScaledClock, storage: StorageHealth, live: Any
+) -> list[Awaitable[None]]:
+    """Where [planner] is enabled (live: its module, from load_planner): the sources'
+    runner and the planner's task, the planner's slot handed to each tick's image and its
+    status to the state document."""
+    if live is None:
+        return []
+    from edge.planner.status import PlanStatus
+    from edge.sources.runner import build_runner
+
+    runner = build_runner(cfg, clock, storage)
+    status = PlanStatus()
+    publish = sup.publisher.publish_plan if sup.publisher is not None else None
+    planner = live.LivePlanner(
+        cfg, clock, runner, status, publish=publish, settings=lambda: sup.cfg
+    )
+    sup.planner = planner
+    sup.devices = replace(sup.devices, planner=status)
+    log.info("planner: on, re-planning every %.0f s", cfg.planner.replan_s)
+    return [runner.run(), planner.run()]
 
 
 def _watched(

@@ -13,12 +13,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
 from edge.clock import ScaledClock, format_time_of_day
 from edge.config import EdgeConfig
 from edge.core import CoreState, ProcessImage, Setpoints, decide
-from edge.core.model import Requests
+from edge.core.model import PlannedSlot, Requests
 from edge.decision_log import DecisionLog
 from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.energy import EnergyTotals
@@ -38,6 +39,15 @@ log = logging.getLogger("edge")
 
 MAX_ECHO_BYTES = 200  # of a command's payload, echoed in its result
 MAX_KEY_CHARS = 64
+
+
+class PlanFeed(Protocol):
+    """The live planner as the tick sees it (edge/planner/live.py): the slot in force for
+    the image, and each tick's image back (its powers go into the sources' history)."""
+
+    def slot(self, now_s: float) -> PlannedSlot | None: ...
+
+    def observe(self, image: ProcessImage) -> None: ...
 
 
 class Supervisor:
@@ -81,6 +91,7 @@ class Supervisor:
         self.summary = Summary()
         self.decisions = DecisionLog()  # the decision lines of the log (edge/decision_log.py)
         self._online: dict[str, bool] = {}
+        self.planner: PlanFeed | None = None  # set by the composition root ([planner])
 
     async def _first_readings(self, stop: asyncio.Event) -> None:
         """At start-up, wait for the BMS's and the DAB board's first answers (each at most
@@ -101,7 +112,11 @@ class Supervisor:
     async def tick(self, dt_s: float) -> Setpoints:
         now = self.clock.now_s()
         image = take_image(now, self.inverter, self.dab, self.loads, self.bms, self.requests)
+        if self.planner is not None:
+            image = replace(image, plan=self.planner.slot(now))
         sp, new_state = decide(image, self.core_cfg, self.state)
+        if self.planner is not None:
+            self.planner.observe(image)
         lines, began = self.decisions.update(now, new_state.reason)
         for line in lines:
             log.info("%s", line)

@@ -8,6 +8,7 @@ payload"):
   <base>/status                        bridge availability, retained, last will "offline"
   <base>/<device>/status               link availability of a device (online/offline)
   <base>/state                         one JSON state document per tick
+  <base>/plan                          the planner's whole plan, retained, at each new plan
   <base>/cmd/<key>                     commands in (edge/mqtt/commands.py), never retained
   <base>/cmd/result                    each command's outcome: accepted, or refused and why
 Entities use availability_mode "all": unavailable when the bridge or the device link is down.
@@ -35,6 +36,7 @@ from edge.mqtt.entities import (
     BinarySensorDescription,
     SensorDescription,
 )
+from edge.mqtt.sources import PLAN
 
 # The devices, in the order their payloads go out.
 DEVICES = ("bridge", "inverter", "dab", "bms", "diverter", "heat_pump")
@@ -72,6 +74,11 @@ class Topics:
     @property
     def energy(self) -> str:
         return f"{self.base}/energy"
+
+    @property
+    def plan(self) -> str:
+        """The live planner's whole plan, retained (edge/planner/status.py)."""
+        return f"{self.base}/plan"
 
     def device_status(self, device: str) -> str:
         return f"{self.base}/{device}/status"
@@ -223,6 +230,8 @@ def sensor_config(s: SensorDescription, ids: DeviceIds, topics: Topics) -> dict[
     payload = _common(s.name, unique_id(s, ids), "sensor")
     state_topic = topics.energy if s.topic == "energy" else topics.state
     payload.update(stat_t=state_topic, val_tpl=f"{{{{ value_json.{s.key} }}}}")
+    if s.attributes_topic is not None:
+        payload["json_attr_t"] = f"{topics.base}/{s.attributes_topic}"
     for key, value in (
         ("unit_of_meas", s.unit),
         ("dev_cla", s.device_class),
@@ -299,6 +308,8 @@ def components(
     site = cfg if cfg is not None else EdgeConfig()
     out: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in DEVICES if ids.has(d)}
     for s in sensors:
+        if s.source is PLAN and not site.planner.enabled:
+            continue  # the planner's entities only where it runs
         if ids.has(s.device):
             out[s.device][unique_id(s, ids)] = sensor_config(s, ids, topics)
     for b in BINARY_SENSORS:

@@ -16,6 +16,7 @@ value function against its source.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -35,6 +36,7 @@ from edge.mqtt.sources import (
     INVERTER,
     INVERTER_LINK,
     LOADS,
+    PLAN,
     REQUESTS,
     S2_LINK,
     STORAGE,
@@ -61,6 +63,9 @@ class SensorDescription:
     # are edge/energy.py's own document.
     source: Source[Any] | None = None
     value: Callable[[Any], Any] | None = None
+    # A retained topic under <base> whose JSON object Home Assistant shows as the entity's
+    # attributes (json_attributes_topic), e.g. "plan": the whole plan for a chart card.
+    attributes_topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,9 @@ POWER_W = _measured("W", "power", 0)
 SOC_PCT = _measured("%", "battery", 0)
 TODAY_KWH = Kind("kWh", "energy", "total_increasing", 2)  # the inverter's, reset at midnight
 TEXT = Kind(None, None, None)
+TIMESTAMP = Kind(None, "timestamp", None)
+MONEY_GBP = Kind("GBP", "monetary", None, 2)
+AGE_S = Kind("s", "duration", "measurement", 0, "diagnostic")
 WRITES = Kind(None, None, "total_increasing", entity_category="diagnostic")
 
 
@@ -122,6 +130,29 @@ def _link_faults(device: str, source: Source[LinkCounters]) -> tuple[SensorDescr
         sensor(f"{device}_link_{attr}", name, device, WRITES, source, attrgetter(attr))
         for attr, name in LINK_FAULT_CLASSES
     )
+
+
+def _get(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda d: d.get(key)
+
+
+def _plan_sensors() -> tuple[SensorDescription, ...]:
+    """The live planner (docs/planner.md, "In Home Assistant"): left out of the document
+    where [planner] is not enabled. The action sensor carries the whole plan as its
+    attributes, from the retained <base>/plan topic."""
+    rows = (
+        ("plan_action", "Plan action now", TEXT),
+        ("plan_next_action", "Plan next action", TEXT),
+        ("plan_next_action_at", "Plan next action at", TIMESTAMP),
+        ("plan_target_soc_pct", "Plan target SOC", SOC_PCT),
+        ("plan_cost_today_gbp", "Plan cost rest of today", MONEY_GBP),
+        ("plan_cost_tomorrow_gbp", "Plan cost tomorrow", MONEY_GBP),
+        ("plan_saving_gbp", "Plan saving over the horizon", MONEY_GBP),
+        ("plan_age_s", "Plan age", AGE_S),
+        ("plan_problem", "Plan problem", Kind(None, None, None, entity_category="diagnostic")),
+    )
+    out = tuple(sensor(key, name, "bridge", kind, PLAN, _get(key)) for key, name, kind in rows)
+    return (dataclasses.replace(out[0], attributes_topic="plan"), *out[1:])
 
 
 def _round(x: float | None, digits: int) -> float | None:
@@ -373,6 +404,7 @@ SENSORS: tuple[SensorDescription, ...] = (
     *_link_faults("inverter", INVERTER_LINK),
     *_link_faults("dab", DAB_LINK),
     *_link_faults("bms", BMS_LINK),
+    *_plan_sensors(),
 )
 
 

@@ -175,6 +175,12 @@ class MqttPublisher:
         """One telemetry sample: kept in the outbox until the broker has it."""
         self.sender.send(self.topics.state, self._numbered(state), "sample")
 
+    def publish_plan(self, plan: dict[str, Any]) -> None:
+        """The planner's whole plan (retained: a new subscriber sees the latest at once;
+        each plan replaces the one before, so it needs no outbox)."""
+        payload = json.dumps(plan, separators=(",", ":"))
+        self._client.publish(self.topics.plan, payload, qos=1, retain=True)
+
     def publish_counters(self, counters: dict[str, Any]) -> None:
         """Energy totals: kept in the outbox until the broker has them, never thinned."""
         self.sender.send(self.topics.energy, self._numbered(counters), "counter")

@@ -23,6 +23,7 @@ from edge.drivers.ports import BmsPort, DabPort, InverterPort, LoadsPort
 from edge.drivers.pylontech.replies import BmsLimits
 from edge.drivers.sofar.registers import SofarLive
 from edge.mqtt.commands import requests_state
+from edge.planner.status import PlanStatus
 from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth
 
@@ -44,6 +45,7 @@ class Devices:
     loads: LoadsPort | None = None
     storage: StorageHealth | None = None  # the state file's writers (edge/state_db.py)
     s2: LinkStatus | None = None  # the S2 link, where [s2] is enabled (edge/s2/link.py)
+    planner: PlanStatus | None = None  # the live planner, where [planner] is enabled
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,7 @@ BMS_LINK: Source[LinkCounters] = Source(
 )
 STORAGE: Source[StorageHealth] = Source("storage", lambda t: t.devices.storage)
 S2_LINK: Source[LinkStatus] = Source("s2 link", lambda t: t.devices.s2)
+# The live planner's fields (edge/planner/status.py), where [planner] is enabled.
+PLAN: Source[dict[str, Any]] = Source(
+    "plan", lambda t: None if t.devices.planner is None else t.devices.planner.shown(t.image.t_s)
+)

@@ -145,13 +145,29 @@ def problems(plan: Plan, inp: PlanInputs) -> list[str]:
     return out
 
 
-def off_plan(plan: Plan, t_s: float, soc_pct: float, band_pct: float = 10.0) -> bool:
+def off_plan(
+    plan: Plan,
+    t_s: float,
+    soc_pct: float,
+    band_pct: float = 10.0,
+    start: tuple[float, float] | None = None,
+) -> bool:
     """Whether the battery has left the plan's band (a re-plan is due): its SOC further
-    than band_pct from the SOC planned for now (interpolated across the slot)."""
+    than band_pct from the SOC planned for now (interpolated across the slot). start:
+    when the plan was made and the SOC it started from (t_s's clock, %), so the first
+    slot, which a plan made mid-slot joins part-way, is measured from there; without it
+    the first slot's planned end SOC holds from its start."""
     k = math.floor((t_s - plan.t0_s) / plan.slot_s)
     if not 0 <= k < len(plan.soc_pct):
         return True
-    start = plan.soc_pct[k - 1] if k > 0 else plan.soc_pct[0]
-    share = (t_s - plan.t0_s - k * plan.slot_s) / plan.slot_s
-    expected = start + share * (plan.soc_pct[k] - start)
+    slot_start_s = plan.t0_s + k * plan.slot_s
+    if k > 0:
+        from_s, from_pct = slot_start_s, plan.soc_pct[k - 1]
+    elif start is not None:
+        from_s, from_pct = start
+    else:
+        from_s, from_pct = slot_start_s, plan.soc_pct[0]
+    span_s = slot_start_s + plan.slot_s - from_s
+    share = min(1.0, max(0.0, (t_s - from_s) / span_s)) if span_s > 0 else 1.0
+    expected = from_pct + share * (plan.soc_pct[k] - from_pct)
     return abs(soc_pct - expected) > band_pct

@@ -185,6 +185,11 @@ def test_off_plan_when_the_soc_leaves_the_band():
     assert not off_plan(plan, 1800.0, plan.soc_pct[0])
     assert off_plan(plan, 1800.0, plan.soc_pct[0] + 30.0)
     assert off_plan(plan, plan.end_s + 1.0, 50.0)  # past its end
+    # Made mid-slot from 50 %: the first slot is measured from there, not from its end.
+    end0 = plan.soc_pct[0]
+    assert not off_plan(plan, 900.0, 50.0, start=(900.0, 50.0))
+    assert off_plan(plan, 900.0, 50.0 + 11.0, start=(900.0, 50.0))
+    assert off_plan(plan, 900.0, 50.0) == (abs(50.0 - end0) > 10.0)
 
 
 @settings(max_examples=25, deadline=None)
