@@ -204,7 +204,7 @@ class HeatPump:
     def actuator_status(self, mode: str, factor: float) -> OMBCStatus:
         return OMBCStatus(
             message_id=uuid.uuid4(),
-            active_operation_mode_id=self.ids.mode(HpMode(mode)),
+            active_operation_mode_id=str(self.ids.mode(HpMode(mode))),  # an ID here is text
             operation_mode_factor=factor,
         )
 
