@@ -204,3 +204,22 @@ def test_when_the_cem_leads_its_instruction_is_taken_with_the_planner_on(tmp_pat
             assert answer.status is OK and x.r.sup.requests.mode.value == "standby"
 
     asyncio.run(go())
+
+
+def test_which_resources_a_site_offers_besides_the_battery_and_the_tank():
+    from edge.s2.link import more_devices
+
+    base = EdgeConfig()
+    assert [d.label for d in more_devices(base)] == ["export limit"]
+    hp_on = base.model_copy(
+        update={
+            "loads": base.loads.model_copy(
+                update={"heat_pump": base.loads.heat_pump.model_copy(update={"enabled": True})}
+            )
+        }
+    )
+    assert [d.control_type for d in more_devices(hp_on)] == ["OMBC", "PEBC"]
+    neither = hp_on.model_copy(
+        update={"s2": hp_on.s2.model_copy(update={"heat_pump": False, "export_limit": False})}
+    )
+    assert more_devices(neither) == []
