@@ -12,7 +12,9 @@ is refused here, with what stands in the way and for how long.
 The minimum on and off times are S2 timers: a start (lock or normal to recommend or force)
 is blocked by the minimum-off timer and starts the minimum-on timer; a stop the reverse.
 S2 has no field for the starts per hour: a start past them is refused, with the time the
-oldest start of the hour leaves it.
+oldest start of the hour leaves it. SG-Ready allows a lock of at most 2 h
+(docs/reference/loads-baseline-s2.md §2.1): a lock is not renewed while the heat pump is
+locked, so one lasts at most instruction_valid_s (at most 1 h).
 """
 
 from __future__ import annotations
@@ -236,6 +238,12 @@ class HeatPump:
         if req.mode is RequestMode.STANDBY and t_s < req.mode_until_s and mode in RUNS:
             return Refusal(
                 TEMPORARY, f"the user asked for standby for {req.mode_until_s - t_s:.0f} s more"
+            )
+        if mode is HpMode.LOCK and now.state is HpMode.LOCK:
+            return Refusal(
+                TEMPORARY,
+                "locked already: a lock is not renewed (SG-Ready allows one of at most 2 h;"
+                " each lasts instruction_valid_s, at most 1 h)",
             )
         start, stop = now.state not in RUNS and mode in RUNS, now.state in RUNS and mode not in RUNS
         if start and now.off_left_s > 0:

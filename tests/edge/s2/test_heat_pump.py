@@ -105,6 +105,7 @@ def test_each_safety_rule_refuses_with_its_reason():
             "minimum on time (600 s) runs 500 s more",
         ),
         (plan(HpMode.FORCE, req=Requests(emergency_stop=True)), "emergency stop"),
+        (plan(HpMode.LOCK, CoreState(hp_state=SgState.LOCK)), "a lock is not renewed"),
         (plan(HpMode.FORCE, inverter_age_s=60.0), "safe state"),
         (
             plan(HpMode.FORCE, req=Requests(mode="standby", mode_until_s=T + 50)),
