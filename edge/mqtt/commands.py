@@ -35,13 +35,14 @@ from typing import Any, Literal
 
 from edge.config import EdgeConfig
 from edge.core.model import RequestMode, Requests, SgState
-from edge.errors import shown
+from edge.errors import clip, shown
 
 MODES = tuple(RequestMode)  # auto, self_use, standby: each equals its string
 FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
 FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
 MAX_PAYLOAD_BYTES = 1024  # HA's JSON form is under 100 bytes; longer is refused unread
 JSON_FIELDS = ("value", "sent_s", "for_s")
+MAX_REASON_CHARS = 260  # clipped: at most 300 characters with clip's marker
 _DECIMAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?")  # the plain form's numbers
 
 
@@ -199,6 +200,11 @@ class Command:
 class Rejected:
     key: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # shown() bounds each quoted value; a key and a value at their longest together
+        # can still pass a reason's 300 characters, so the whole is cut short too
+        object.__setattr__(self, "reason", clip(self.reason, MAX_REASON_CHARS))
 
 
 def _number(raw: Any, plain: bool) -> float | None:
