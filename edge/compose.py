@@ -339,6 +339,7 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
     links = [keep_linked(cfg, sup, status)]
     if cfg.s2.tank and sup.loads is not None and cfg.loads.diverter.enabled:
         links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
+    links += [keep_linked(cfg, sup, LinkStatus(), d) for d in link.more_devices(cfg)]
     log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
     return links
 

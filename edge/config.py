@@ -736,6 +736,17 @@ class S2Config(_Model):
     tank_standing_loss_w: float = setting(
         60.0, "Heat the tank loses standing (its leakage)", unit="W", ge=0.0, le=1000.0
     )
+    heat_pump: bool = setting(
+        True, "Offer the SG-Ready heat pump too (OMBC), where loads.heat_pump is enabled"
+    )
+    export_limit: bool = setting(
+        True, "Offer the export limit as a power envelope (PEBC) the CEM may tighten"
+    )
+    leads: Literal["cem", "planner"] = setting(
+        "cem",
+        "Who leads with the planner on: cem (its requests beat a plan) or planner (the CEM"
+        " may only hand back)",
+    )
 
 
 class PlannerConfig(_Model):

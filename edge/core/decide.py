@@ -24,6 +24,9 @@ request), battery_window (3), requested_battery and the export_limit (4),
 self_consumption with anti_flip (5), dab_share and flexible_loads: tank_share after
 tank_may_heat and tank_refusal, the heat_pump (6). decide() orders them.
 
+A timed SG-Ready request (requested_heat_pump) takes the plan's place for the heat pump,
+under the same rules as 6; a timed export cap only tightens the export limit.
+
 A planner's slot (edge/core/planned.py) acts between 4 and 5: after the user's requests,
 it narrows the battery's window or sets a grid charge or an export inside it, and asks
 for the tank from the grid or the heat pump's pre-heat through the same rules as 6.
@@ -52,11 +55,13 @@ from edge.core.policies import (
     battery_window,
     dab_share,
     export_limit,
+    export_limit_in_force,
     flexible_loads,
     heat_pump_released,
     left_the_loop,
     off_the_loop,
     requested_battery,
+    requested_heat_pump,
     requested_mode,
     self_consumption,
     surplus,
@@ -82,7 +87,8 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     slot, plan_why = plan_in_force(image, cfg)
     # A heat pump the plan runs is a load the battery's share must count (the plan set
     # the battery for it); one boosted on surplus is not.
-    planned_hp = slot.heat_pump if slot is not None else None
+    asked_hp = requested_heat_pump(req, t)  # a timed request is stronger than the plan
+    planned_hp = asked_hp or (slot.heat_pump if slot is not None else None)
     surplus_w = surplus(inverter, dab, loads, SgState.NORMAL if planned_hp else state.hp_state)
     window = battery_window(image, inverter.battery_soc_pct, cfg)  # 3
     refused_since, full_until = tank_refusal(t, loads, cfg, state)
@@ -106,9 +112,13 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         discharging = inverter.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
         from_grid = slot is not None and slot.tank_from_grid
         tank = Tank(boost, discharging, t < full_until, from_grid) if tank_ok else None
-        shares = flexible_loads(left_w - dab_w, tank, t, cfg, state, planned_hp)
+        shares = flexible_loads(
+            left_w - dab_w, tank, t, cfg, state, planned_hp, "request" if asked_hp else "plan"
+        )
         reasons += [why, *shares.reasons]
-    battery_w, over_w, why = export_limit(shares.left_w, battery_w, req.export_limit_w, window)
+    battery_w, over_w, why = export_limit(
+        shares.left_w, battery_w, export_limit_in_force(req, t), window
+    )
     reason = "; ".join(r for r in (*reasons, why) if r)
     sign, flip_s = battery_direction(battery_w, t, state)
     command = InverterCommand(InverterMode.PASSIVE, battery_w)

@@ -95,9 +95,18 @@ class Requests:
     reserve_soc_pct: float | None = None
     max_charge_w: float | None = None  # the user's cap, below the configured limit
     export_limit_w: float | None = None  # kept by absorbing; PV itself cannot be curtailed
+    # Timed requests (a CEM over S2, or MQTT): an SG-Ready state the heat pump is asked
+    # for, within its minimum on/off times and starts per hour (over a planner's slot);
+    # and an export cap that only tightens export_limit_w while it lasts.
+    heat_pump_sg: str | None = None  # an SgState's value (kept as text: it is stored as JSON)
+    heat_pump_sg_until_s: float = float("-inf")
+    export_cap_w: float | None = None
+    export_cap_until_s: float = float("-inf")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", RequestMode(self.mode))
+        if self.heat_pump_sg is not None:
+            SgState(self.heat_pump_sg)  # ValueError: not an SG-Ready state
 
 
 class PlanBattery(StrEnum):

@@ -333,24 +333,43 @@ def heat_pump(
     )
 
 
+SG_RUNS = (SgState.RECOMMEND, SgState.FORCE)  # the states that run the compressor
+
+
+def requested_heat_pump(req: Requests, t_s: float) -> SgState | None:
+    """The SG-Ready state a timed request (a CEM, MQTT) asks for now; None: none."""
+    if req.heat_pump_sg is None or t_s >= req.heat_pump_sg_until_s:
+        return None
+    return SgState(req.heat_pump_sg)
+
+
+def export_limit_in_force(req: Requests, t_s: float) -> float | None:
+    """The export limit now: the user's, tightened by a timed cap while it lasts."""
+    cap = req.export_cap_w if t_s < req.export_cap_until_s else None
+    if cap is None or (req.export_limit_w is not None and req.export_limit_w <= cap):
+        return req.export_limit_w
+    return cap
+
+
 def planned_heat_pump(
     want: SgState, t_s: float, cfg: CoreConfig, state: CoreState
 ) -> tuple[SgState, CoreState]:
-    """The plan's SG-Ready state, within the same minimum on/off times and starts per
-    hour as the surplus rule (heat_pump); its surplus timers restart."""
+    """A requested or the plan's SG-Ready state, within the same minimum on/off times and
+    starts per hour as the surplus rule (heat_pump); its surplus timers restart. LOCK and
+    NORMAL count as off, RECOMMEND and FORCE as running."""
     if not cfg.hp_enabled:
         return SgState.NORMAL, state
     starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
     hp, changed = state.hp_state, state.hp_changed_s
     if want is not hp:
-        if hp is SgState.NORMAL:
+        if hp not in SG_RUNS and want in SG_RUNS:  # a start
             if t_s - changed >= cfg.hp_min_off_s and len(starts) < cfg.hp_max_starts_per_h:
                 hp, changed, starts = want, t_s, (*starts, t_s)
-        elif want is SgState.NORMAL:
+        elif hp in SG_RUNS and want not in SG_RUNS:  # a stop
             if t_s - changed >= cfg.hp_min_on_s:
                 hp, changed = want, t_s
         else:
-            hp = want  # between RECOMMEND and FORCE: the compressor's state is its own
+            hp = want  # RECOMMEND <-> FORCE or NORMAL <-> LOCK: neither starts nor stops
     return hp, replace(
         state,
         hp_state=hp,
@@ -378,6 +397,7 @@ def flexible_loads(
     cfg: CoreConfig,
     state: CoreState,
     planned_hp: SgState | None = None,
+    hp_by: str = "plan",  # who asked for planned_hp: "plan" or "request"
 ) -> LoadShares:
     """What each flexible load gets of the surplus left, in the configured priority: the
     tank through the diverter (tank_share; None: it may not heat), the heat pump through
@@ -390,7 +410,7 @@ def flexible_loads(
         # gets only the surplus it leaves.
         hp, state = planned_heat_pump(planned_hp, t_s, cfg, state)
         if hp is not SgState.NORMAL:
-            reasons.append(f"plan: heat pump {hp.value}")
+            reasons.append(f"{hp_by}: heat pump {hp.value}")
     for load in cfg.loads_priority:
         if load is LoadKind.TANK and tank is not None:
             diverter_w, why = tank_share(left_w, tank, cfg)

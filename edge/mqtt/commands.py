@@ -34,14 +34,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from edge.config import EdgeConfig
-from edge.core.model import RequestMode, Requests
-from edge.errors import shown
+from edge.core.model import RequestMode, Requests, SgState
+from edge.errors import clip, shown
 
 MODES = tuple(RequestMode)  # auto, self_use, standby: each equals its string
 FOR_S_MIN, FOR_S_MAX = 60.0, 86400.0
 FUTURE_SLACK_S = 5.0  # clocks of HA and the controller may differ by this much
 MAX_PAYLOAD_BYTES = 1024  # HA's JSON form is under 100 bytes; longer is refused unread
 JSON_FIELDS = ("value", "sent_s", "for_s")
+MAX_REASON_CHARS = 260  # clipped: at most 300 characters with clip's marker
 _DECIMAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?")  # the plain form's numbers
 
 
@@ -81,6 +82,7 @@ class CommandSpec:
     help: str
     bounds: Callable[[EdgeConfig], Bounds] | None = None  # a number's range (numbers only)
     entity_category: str | None = None  # "config": a setting, kept until changed
+    options: tuple[str, ...] = MODES  # a select's values
 
     def __post_init__(self) -> None:
         if (self.component == "number") != (self.bounds is not None):
@@ -146,7 +148,30 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 
-BY_KEY = {c.key: c for c in COMMANDS}
+# Timed requests without a Home Assistant entity: what an S2 CEM's instructions become
+# (edge/s2), open to any MQTT client too. `auto` ends an SG-Ready request; an export cap
+# of NO_EXPORT_LIMIT_W ends a cap. Each acts for for_s, then the core's own rules return.
+SG_OPTIONS = ("auto", *(s.value for s in SgState))
+TIMED: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "heat_pump_sg",
+        "Heat pump SG-Ready",
+        "select",
+        None,
+        "lock, normal, recommend or force for for_s, within the heat pump's timers; auto ends",
+        options=SG_OPTIONS,
+    ),
+    CommandSpec(
+        "export_cap_w",
+        "Export cap",
+        "number",
+        None,
+        "W for for_s; tightens the export limit, never loosens it",
+        bounds=fixed(0.0, NO_EXPORT_LIMIT_W, "W", f"{NO_EXPORT_LIMIT_W:g} = no cap"),
+    ),
+)
+
+BY_KEY = {c.key: c for c in (*COMMANDS, *TIMED)}
 
 # Commands that only stop or reduce, by the values that do: they are taken whatever their
 # sent_s says, because a late stop is still a stop and a clock that is off (HA's or ours)
@@ -160,6 +185,7 @@ SAFETY: dict[str, tuple[str | float | bool, ...]] = {
     "mode": ("standby", "self_use"),
     "diverter_enabled": (False,),
     "allow_battery_to_heat_water": (False,),
+    "heat_pump_sg": ("auto",),  # back to the core's own rule
 }
 
 
@@ -174,6 +200,11 @@ class Command:
 class Rejected:
     key: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # shown() bounds each quoted value; a key and a value at their longest together
+        # can still pass a reason's 300 characters, so the whole is cut short too
+        object.__setattr__(self, "reason", clip(self.reason, MAX_REASON_CHARS))
 
 
 def _number(raw: Any, plain: bool) -> float | None:
@@ -278,8 +309,8 @@ def _value(
     a string, or for a switch also true/false; 1 is not ON)."""
     key = spec.key
     if spec.component == "select":
-        if not isinstance(raw, str) or raw not in MODES:
-            return Rejected(key, f"mode {shown(raw)}: allowed {', '.join(MODES)}")
+        if not isinstance(raw, str) or raw not in spec.options:
+            return Rejected(key, f"{key} {shown(raw)}: allowed {', '.join(spec.options)}")
         return raw
     if spec.bounds is not None:  # a number
         v = _number(raw, plain)
@@ -327,6 +358,15 @@ def apply_command(req: Requests, cmd: Command, now_s: float) -> Requests:
     if cmd.key == "export_limit_w":
         limit = float(cmd.value)
         return replace(req, export_limit_w=None if limit >= NO_EXPORT_LIMIT_W else limit)
+    if cmd.key == "heat_pump_sg":
+        if cmd.value == "auto":
+            return replace(req, heat_pump_sg=None, heat_pump_sg_until_s=-math.inf)
+        return replace(req, heat_pump_sg=str(cmd.value), heat_pump_sg_until_s=until)
+    if cmd.key == "export_cap_w":
+        cap = float(cmd.value)
+        if cap >= NO_EXPORT_LIMIT_W:
+            return replace(req, export_cap_w=None, export_cap_until_s=-math.inf)
+        return replace(req, export_cap_w=cap, export_cap_until_s=until)
     raise ValueError(f"unknown command {cmd.key!r}")
 
 

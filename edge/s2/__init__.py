@@ -7,7 +7,9 @@ core. Which control type each device uses, and why: docs/s2.md.
 
 - edge/s2/status.py: the link's state, for Home Assistant and the menu (no s2python);
 - edge/s2/battery.py: the battery as FRBC, pure: its description and instruction mapping;
-- edge/s2/resource.py: the battery's RM on an S2 connection (s2-python);
+- edge/s2/tank.py: the tank as FRBC; edge/s2/heat_pump.py: the SG-Ready heat pump as OMBC;
+  edge/s2/export.py: the export limit as PEBC; all pure;
+- edge/s2/resource.py: a resource's RM on an S2 connection (s2-python);
 - edge/s2/link.py: the WebSocket to the CEM, TLS, bearer token, reconnects with backoff.
 
 Only this package imports s2python and websockets (the `s2` extra); edge/compose.py loads

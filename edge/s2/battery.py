@@ -122,6 +122,7 @@ class Battery:
     round_trip_efficiency: float  # 0..1, AC to AC; charge and discharge lose its root each
     hold_s: float
     label = "battery"
+    control_type = "FRBC"
     role = Role(role=RoleType.ENERGY_STORAGE, commodity=Commodity.ELECTRICITY)
 
     @property

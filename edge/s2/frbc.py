@@ -1,6 +1,7 @@
-"""What every FRBC resource of edge shares: the plan an instruction becomes or the reason it
-is refused, and the device interface edge/s2/resource.py drives (edge/s2/battery.py,
-edge/s2/tank.py meet it). Pure: no I/O.
+"""What every S2 resource of edge shares: the plan an instruction becomes or the reason it
+is refused, and the device interface edge/s2/resource.py drives (FRBC: edge/s2/battery.py,
+edge/s2/tank.py; OMBC: edge/s2/heat_pump.py; PEBC: edge/s2/export.py meet it). Pure: no
+I/O.
 
 Reception statuses for an instruction that is valid S2 but cannot be honoured:
 TEMPORARY_ERROR where a limit of the moment stands in the way (it may pass: the SOC, a BMS
@@ -17,7 +18,6 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from s2python.common import CommodityQuantity, ReceptionStatusValues, Role
-from s2python.frbc import FRBCActuatorStatus, FRBCInstruction
 from s2python.message import S2MessageWithID
 
 from edge.core.model import CoreConfig, CoreState, ProcessImage, Requests
@@ -28,6 +28,7 @@ TEMPORARY = ReceptionStatusValues.TEMPORARY_ERROR  # may be honoured later: limi
 INVALID = ReceptionStatusValues.INVALID_CONTENT  # never: names what does not exist
 
 N = TypeVar("N")
+I = TypeVar("I", contravariant=True)  # noqa: E741  the control type's instruction
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,14 @@ class Refusal:
     reason: str
 
 
-class FrbcDevice(Protocol[N]):
-    """One flexible device as an FRBC resource; N: its snapshot of the moment."""
+class FrbcDevice(Protocol[N, I]):
+    """One flexible device as an S2 resource (FRBC, OMBC or PEBC, despite the name); N:
+    its snapshot of the moment, I: its control type's instruction."""
+
+    @property
+    def control_type(self) -> str:
+        """ "FRBC", "OMBC", "PEBC": which of S2's control types it offers."""
+        ...
 
     @property
     def label(self) -> str:
@@ -74,13 +81,15 @@ class FrbcDevice(Protocol[N]):
 
     def report(self, now: N, at: datetime) -> list[S2MessageWithID]: ...
 
-    def actuator_status(self, mode: str, factor: float) -> FRBCActuatorStatus: ...
+    def actuator_status(self, mode: str, factor: float) -> S2MessageWithID | None:
+        """The status after an instruction (FRBC, OMBC); None where S2 has none (PEBC)."""
+        ...
 
     def active_mode(self, req: Requests, t_s: float) -> str: ...
 
     def plan(
         self,
-        msg: FRBCInstruction,
+        msg: I,
         described: N | None,
         now: N | None,
         req: Requests,

@@ -22,7 +22,10 @@ import websockets
 from s2python.common import Duration, ReceptionStatus, ReceptionStatusValues, SessionRequestType
 from s2python.connection.asset_details import AssetDetails
 from s2python.connection.async_.connection import S2AsyncConnection
-from s2python.connection.async_.control_type.class_based import ResourceManagerHandler
+from s2python.connection.async_.control_type.class_based import (
+    ResourceManagerHandler,
+    S2ControlType,
+)
 from s2python.connection.async_.medium.s2_medium import (
     MediumClosedConnectionError,
     MediumCouldNotConnectError,
@@ -35,8 +38,10 @@ from edge.config import EdgeConfig, S2Config
 from edge.drivers.backoff import Backoff
 from edge.errors import clip
 from edge.s2.battery import Battery, BatteryIds
+from edge.s2.export import ExportIds, ExportLimit
 from edge.s2.frbc import NO_MESSAGE_ID, QUANTITY, FrbcDevice
-from edge.s2.resource import FrbcResource, Host
+from edge.s2.heat_pump import HeatPump, HeatPumpIds
+from edge.s2.resource import DeviceResource, Host, resource_for
 from edge.s2.status import LinkState, LinkStatus
 from edge.s2.tank import Tank, TankIds
 
@@ -122,7 +127,27 @@ def tank_of(cfg: EdgeConfig) -> Tank:
     )
 
 
-def asset_details(cfg: EdgeConfig, device: FrbcDevice[Any]) -> AssetDetails:
+def heat_pump_of(cfg: EdgeConfig) -> HeatPump:
+    return HeatPump(HeatPumpIds(resource_id(cfg, "heat pump")))
+
+
+def export_of(cfg: EdgeConfig) -> ExportLimit:
+    return ExportLimit(ExportIds(resource_id(cfg, "export limit")))
+
+
+def more_devices(cfg: EdgeConfig) -> list[FrbcDevice[Any, Any]]:
+    """The resources besides the battery and the tank: the SG-Ready heat pump (OMBC) where
+    the core drives one and s2.heat_pump is on, the export limit (PEBC) where
+    s2.export_limit is on. Each has a session of its own."""
+    out: list[FrbcDevice[Any, Any]] = []
+    if cfg.s2.heat_pump and cfg.loads.heat_pump.enabled:
+        out.append(heat_pump_of(cfg))
+    if cfg.s2.export_limit:
+        out.append(export_of(cfg))
+    return out
+
+
+def asset_details(cfg: EdgeConfig, device: FrbcDevice[Any, Any]) -> AssetDetails:
     return AssetDetails(
         resource_id=device.resource_id,
         provides_forecast=False,
@@ -132,13 +157,15 @@ def asset_details(cfg: EdgeConfig, device: FrbcDevice[Any]) -> AssetDetails:
         roles=[device.role],
         name=f"{cfg.site.name} {device.label}",
         manufacturer="edge",
-        model=cfg.inverter.family if device.label == "battery" else "immersion element",
+        model={"battery": cfg.inverter.family, "tank": "immersion element"}.get(
+            device.label, device.label
+        ),
     )
 
 
 async def session(
-    cfg: EdgeConfig, host: Host, device: FrbcDevice[Any], status: LinkStatus
-) -> FrbcResource[Any]:
+    cfg: EdgeConfig, host: Host, device: FrbcDevice[Any, Any], status: LinkStatus
+) -> DeviceResource[Any]:
     """One session: connect, run S2 until the link ends; the resource manager it ran (how
     far it got, whether the CEM asked to end it). Raises MediumCouldNotConnectError when
     the CEM cannot be reached."""
@@ -150,8 +177,9 @@ async def session(
     log.info("S2: %s connected to %s", device.label, cfg.s2.url)
     try:
         conn = S2AsyncConnection(medium)
-        rm = FrbcResource(host, device, cfg.s2, status)
+        rm = resource_for(host, device, cfg.s2, status)
         rm.register_session_handlers(conn)
+        assert isinstance(rm, S2ControlType)  # resource_for's classes all are
         ResourceManagerHandler([rm], asset_details(cfg, device)).register_handlers(conn)
         await conn.run()
         await rm.deactivate(conn)
@@ -161,13 +189,13 @@ async def session(
 
 
 async def keep_linked(
-    cfg: EdgeConfig, host: Host, status: LinkStatus, device: FrbcDevice[Any] | None = None
+    cfg: EdgeConfig, host: Host, status: LinkStatus, device: FrbcDevice[Any, Any] | None = None
 ) -> None:
     """One device's sessions with the CEM (the battery's by default), one after another,
     until cancelled; between two, a wait that doubles from 1 s up to s2.reconnect_max_s
     (reset by a session that got going). Each resource has a session of its own, as S2
     has one resource manager on each connection."""
-    rm: FrbcDevice[Any] = battery_of(cfg) if device is None else device
+    rm: FrbcDevice[Any, Any] = battery_of(cfg) if device is None else device
     backoff = Backoff(first_s=1.0, max_s=cfg.s2.reconnect_max_s)
     while True:
         got_going, terminated = False, False

@@ -1,7 +1,8 @@
-"""An FRBC resource manager on an S2 connection (s2-python's class-based RM side), for any
-FrbcDevice (edge/s2/frbc.py: the battery, the tank).
+"""A resource manager on an S2 connection (s2-python's class-based RM side), for any
+FrbcDevice (edge/s2/frbc.py): FRBC (the battery, the tank), OMBC (the heat pump), PEBC (the
+export limit); resource_for picks the class of the device's control type.
 
-When the CEM selects FRBC it is sent the system description, the device's reports (fill
+When the CEM selects the control type it is sent the system description, the device's reports (fill
 level, power or leakage) and the actuator's mode; then every cfg.status_period_s the
 reports, and the description again whenever what the device may do has changed. An
 instruction is planned by the device against the limits the core enforces now, carried out as
@@ -36,10 +37,16 @@ from s2python.common import (
     SessionRequestType,
 )
 from s2python.connection.async_.connection import S2AsyncConnection
-from s2python.connection.async_.control_type.class_based import FRBCControlType
+from s2python.connection.async_.control_type.class_based import (
+    FRBCControlType,
+    OMBCControlType,
+    PEBCControlType,
+)
 from s2python.connection.types import S2ConnectionEventsAndMessages
 from s2python.frbc import FRBCInstruction
 from s2python.message import S2MessageWithID
+from s2python.ombc import OMBCInstruction
+from s2python.pebc import PEBCInstruction
 from s2python.s2_parser import TYPE_TO_MESSAGE_CLASS
 
 from edge.clock import ScaledClock
@@ -53,6 +60,13 @@ from edge.s2.status import LinkState, LinkStatus
 
 log = logging.getLogger("edge.s2")
 N = TypeVar("N")
+Instruction = FRBCInstruction | OMBCInstruction | PEBCInstruction
+INSTRUCTIONS = (FRBCInstruction, OMBCInstruction, PEBCInstruction)
+REVOKABLE = (
+    RevokableObjects.FRBC_Instruction,
+    RevokableObjects.OMBC_Instruction,
+    RevokableObjects.PEBC_Instruction,
+)
 
 REPLY_TIMEOUT_S = 10.0  # the CEM's reception status, at most this late, or the session ends
 LATE_SLACK_S = 1.0  # an execution_time this close counts as now
@@ -82,9 +96,33 @@ def _now_wall() -> datetime:
     return datetime.now(UTC)
 
 
-class FrbcResource(FRBCControlType, Generic[N]):
+def leads_refusal(cfg: S2Config, planner_enabled: bool, plan: Plan) -> Refusal | None:
+    """s2.leads = "planner" with the planner on: an instruction that would set a request
+    (and so override what the plan does) is refused; one that hands back to the core's own
+    loop is taken. With "cem" the CEM's requests are stronger than a plan's slot."""
+    if cfg.leads != "planner" or not planner_enabled or _hands_back(plan):
+        return None
+    return Refusal(
+        TEMPORARY,
+        f"{plan.mode} refused: the planner leads (s2.leads = planner); only instructions"
+        " that hand back to the core's own loop are taken",
+    )
+
+
+def _hands_back(plan: Plan) -> bool:
+    """Whether the plan only hands back (ends requests this RM set) and starts nothing."""
+    return plan.holds is None and all(
+        (k, v) in (("mode", "auto"), ("force_charge_w", 0.0), ("heat_pump_sg", "auto"))
+        for k, v in plan.commands
+    )
+
+
+class DeviceResource(Generic[N]):
+    """The resource manager's work for any control type; the classes below add s2-python's
+    control-type base (which registers the instruction's handler)."""
+
     def __init__(
-        self, host: Host, device: FrbcDevice[N], cfg: S2Config, status: LinkStatus
+        self, host: Host, device: FrbcDevice[N, Any], cfg: S2Config, status: LinkStatus
     ) -> None:
         self.host, self.device, self.cfg, self.status = host, device, cfg, status
         self._described: N | None = None
@@ -92,7 +130,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduled: dict[uuid.UUID, asyncio.Task[None]] = {}  # instructions for later
         self._recent_s: deque[float] = deque()  # when the last instructions were taken
-        self.activated = False  # the CEM selected FRBC in this session
+        self.activated = False  # the CEM selected the control type in this session
         self.ended_by: SessionRequestType | None = None  # the CEM's request to end it
 
     # ---- what the battery may do now -------------------------------------------------
@@ -120,7 +158,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
     # ---- the control type's life ------------------------------------------------------
 
     async def activate(self, connection: S2AsyncConnection) -> None:
-        self.status.state, self.status.control_type = LinkState.ACTIVE, "FRBC"
+        self.status.state, self.status.control_type = LinkState.ACTIVE, self.device.control_type
         self.activated = True
         self._described = None
         self._spawn(self._keep_reporting(connection))
@@ -145,7 +183,8 @@ class FrbcResource(FRBCControlType, Generic[N]):
                 if first:
                     req, t_s = self.host.requests, self.host.clock.now_s()
                     status = self.device.actuator_status(self.device.active_mode(req, t_s), 0.0)
-                    await self._send(conn, status)
+                    if status is not None:
+                        await self._send(conn, status)
                     first = False
             except asyncio.CancelledError:
                 raise
@@ -163,7 +202,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
         msg: S2ConnectionEventsAndMessages,
         send_okay: Callable[[], Awaitable[None]] | None,
     ) -> None:
-        assert isinstance(msg, FRBCInstruction) and send_okay is not None
+        assert isinstance(msg, INSTRUCTIONS) and send_okay is not None
         t_s = self.host.clock.now_s()
         ahead_s = (msg.execution_time - _now_wall()).total_seconds()
         verdict = self._plan(msg, t_s)
@@ -197,11 +236,14 @@ class FrbcResource(FRBCControlType, Generic[N]):
         self._recent_s.append(now_s)
         return False
 
-    def _plan(self, msg: FRBCInstruction, t_s: float) -> Plan | Refusal:
+    def _plan(self, msg: Instruction, t_s: float) -> Plan | Refusal:
         req = self.host.requests
-        return self.device.plan(msg, self._described, self.now(), req, t_s, self._ours_until_s)
+        p = self.device.plan(msg, self._described, self.now(), req, t_s, self._ours_until_s)
+        if isinstance(p, Plan):
+            return leads_refusal(self.cfg, self.host.core_cfg.planner_enabled, p) or p
+        return p
 
-    async def _later(self, conn: S2AsyncConnection, msg: FRBCInstruction, ahead_s: float) -> None:
+    async def _later(self, conn: S2AsyncConnection, msg: Instruction, ahead_s: float) -> None:
         await asyncio.sleep(ahead_s)
         verdict = self._plan(msg, self.host.clock.now_s())  # the limits of that moment
         if isinstance(verdict, Refusal):
@@ -211,7 +253,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
             return
         await self._execute(conn, msg, verdict)
 
-    async def _execute(self, conn: S2AsyncConnection, msg: FRBCInstruction, p: Plan) -> None:
+    async def _execute(self, conn: S2AsyncConnection, msg: Instruction, p: Plan) -> None:
         """Carry the plan out through the supervisor's command path, then tell the CEM."""
         for key, value in p.commands:
             result = self.host.command(key, self._payload(value), retained=False)
@@ -231,7 +273,9 @@ class FrbcResource(FRBCControlType, Generic[N]):
             p.s2_power_w,
         )
         await self._update(conn, msg.id, InstructionStatus.STARTED)
-        await self._send(conn, self.device.actuator_status(p.mode, p.factor))
+        status = self.device.actuator_status(p.mode, p.factor)
+        if status is not None:
+            await self._send(conn, status)
 
     def _payload(self, value: str | float | bool) -> bytes:
         doc = {"value": value, "for_s": self.cfg.instruction_valid_s, "sent_s": time.time()}
@@ -240,7 +284,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
     async def _refuse(
         self,
         conn: S2AsyncConnection,
-        msg: FRBCInstruction,
+        msg: Instruction,
         send_okay: Callable[[], Awaitable[None]],
         refusal: Refusal,
     ) -> None:
@@ -263,7 +307,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
 
     def register_session_handlers(self, conn: S2AsyncConnection) -> None:
         """What the RM answers besides its control type's instructions: a revocation, a
-        session request, an instruction before FRBC is selected, and any message that a
+        session request, an instruction before its control type is selected, and any message that a
         CEM does not send to an RM (each gets its ReceptionStatus, never silence)."""
         rm_side = (Handshake, HandshakeResponse, SelectControlType, ReceptionStatus)
         kinds: list[Any] = [k for k in TYPE_TO_MESSAGE_CLASS.values() if k not in rm_side]
@@ -283,7 +327,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
         assert isinstance(message_id, uuid.UUID)
         why = (
             "no control type selected yet: send SelectControlType first"
-            if isinstance(msg, FRBCInstruction)
+            if isinstance(msg, INSTRUCTIONS)
             else f"{kind} is not a message a CEM sends to this resource manager"
         )
         await _answer(connection, message_id, send_okay, Refusal(INVALID, why))
@@ -297,7 +341,7 @@ class FrbcResource(FRBCControlType, Generic[N]):
         """A scheduled instruction can be revoked; one carried out is ended by a new one."""
         assert isinstance(msg, RevokeObject) and send_okay is not None
         task = self._scheduled.pop(msg.object_id, None)
-        if msg.object_type is not RevokableObjects.FRBC_Instruction or task is None:
+        if msg.object_type not in REVOKABLE or task is None:
             why = f"no {msg.object_type.value} {msg.object_id} waiting for its execution_time"
             await _answer(connection, msg.message_id, send_okay, Refusal(INVALID, why))
             return
@@ -316,6 +360,30 @@ class FrbcResource(FRBCControlType, Generic[N]):
         self.ended_by = msg.request
         log.info("S2: the CEM asks the %s session to %s", self.device.label, msg.request.value)
         await connection.stop()
+
+
+class FrbcResource(DeviceResource[N], FRBCControlType):
+    pass
+
+
+class OmbcResource(DeviceResource[N], OMBCControlType):
+    pass
+
+
+class PebcResource(DeviceResource[N], PEBCControlType):
+    pass
+
+
+def resource_for(
+    host: Host, device: FrbcDevice[N, Any], cfg: S2Config, status: LinkStatus
+) -> DeviceResource[N]:
+    """The RM of the device's control type."""
+    kinds: dict[str, type[DeviceResource[Any]]] = {
+        "FRBC": FrbcResource,
+        "OMBC": OmbcResource,
+        "PEBC": PebcResource,
+    }
+    return kinds[device.control_type](host, device, cfg, status)
 
 
 async def _answer(

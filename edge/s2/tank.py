@@ -82,6 +82,7 @@ class Tank:
     comfort_min_degc: float
     standing_loss_w: float
     label = "tank"
+    control_type = "FRBC"
     role = Role(role=RoleType.ENERGY_CONSUMER, commodity=Commodity.ELECTRICITY)
 
     @property

@@ -35,6 +35,8 @@ from s2python.common import (
 )
 from s2python.frbc import FRBCInstruction, FRBCSystemDescription
 from s2python.message import S2Message, S2MessageWithID
+from s2python.ombc import OMBCSystemDescription
+from s2python.pebc import PEBCPowerConstraints
 from s2python.s2_parser import S2Parser
 from s2python.version import S2_VERSION
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -42,6 +44,12 @@ from websockets.http11 import Request, Response
 
 M = TypeVar("M")
 NO_MESSAGE_ID = uuid.UUID(int=0)
+# What an RM of each control type describes itself with, first
+DESCRIPTION: dict[ControlType, type[S2MessageWithID]] = {
+    ControlType.FILL_RATE_BASED_CONTROL: FRBCSystemDescription,
+    ControlType.OPERATION_MODE_BASED_CONTROL: OMBCSystemDescription,
+    ControlType.POWER_ENVELOPE_BASED_CONTROL: PEBCPowerConstraints,
+}
 
 
 class CemSession:
@@ -196,7 +204,7 @@ class MiniCem:
                 raise TimeoutError(f"no session {n} within {timeout_s:g} s")
             await asyncio.sleep(0.01)
         s = self.sessions[n]
-        await s.wait_for(FRBCSystemDescription, timeout_s=timeout_s)
+        await s.wait_for(DESCRIPTION[self.control_type], timeout_s=timeout_s)
         return s
 
     async def stop(self) -> None:

@@ -85,9 +85,9 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    # 94 + the satellite and the support URL (2), [sources] (29), [s2] (12), the planner (6)
+    # 94 + the satellite and the support URL (2), [sources] (29), [s2] (15), the planner (6)
     # and its tariff (7)
-    assert len(keys) == 150
+    assert len(keys) == 153
     assert [k for k in keys if is_live(k)] == LIVE
 
 

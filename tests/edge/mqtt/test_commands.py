@@ -264,3 +264,38 @@ def test_a_command_that_starts_or_changes_something_is_time_checked(key, value):
 def test_a_retained_emergency_stop_is_still_refused():
     out = parse_command("emergency_stop", b"PRESS", True, NOW, CFG)
     assert isinstance(out, Rejected) and "retained" in out.reason
+
+
+def test_the_timed_sg_ready_and_export_cap_commands():
+    """What an S2 CEM's OMBC and PEBC instructions become; MQTT-only (no HA entity)."""
+    refused = parse_command("heat_pump_sg", b"turbo", False, NOW, CFG)
+    assert isinstance(refused, Rejected)
+    assert refused.reason == "heat_pump_sg 'turbo': allowed auto, lock, normal, recommend, force"
+    refused = parse_command("export_cap_w", b"-5", False, NOW, CFG)
+    assert isinstance(refused, Rejected) and "allowed 0 to 25000 W" in refused.reason
+    cmd = parse_command("heat_pump_sg", stamped("force", for_s=600), False, NOW, CFG)
+    assert cmd == Command("heat_pump_sg", "force", 600.0)
+    req = apply_command(Requests(), cmd, now_s=100.0)
+    assert (req.heat_pump_sg, req.heat_pump_sg_until_s) == ("force", 700.0)
+    # auto ends it, and is taken however late it comes (it only hands back)
+    late = parse_command("heat_pump_sg", stamped("auto", sent_s=NOW - 3600), False, NOW, CFG)
+    assert late == Command("heat_pump_sg", "auto", CFG.policy.request_s)
+    req = apply_command(req, late, now_s=200.0)
+    assert req.heat_pump_sg is None and req.heat_pump_sg_until_s == -math.inf
+    stale = parse_command("heat_pump_sg", stamped("force", sent_s=NOW - 3600), False, NOW, CFG)
+    assert isinstance(stale, Rejected) and "older than" in stale.reason
+    cap = parse_command("export_cap_w", stamped(800, for_s=300), False, NOW, CFG)
+    assert isinstance(cap, Command)
+    req = apply_command(req, cap, now_s=0.0)
+    assert (req.export_cap_w, req.export_cap_until_s) == (800.0, 300.0)
+    req = apply_command(req, Command("export_cap_w", 25000.0, 60.0), now_s=10.0)
+    assert req.export_cap_w is None and req.export_cap_until_s == -math.inf
+    assert {"heat_pump_sg", "export_cap_w"}.isdisjoint(c.key for c in COMMANDS)
+
+
+def test_a_stored_sg_request_survives_a_restart(tmp_path):
+    store = RequestStore(str(tmp_path / "state.db"))
+    req = Requests(heat_pump_sg="lock", heat_pump_sg_until_s=500.0, export_cap_w=100.0)
+    store.save(req)
+    assert store.load() == req
+    store.close()

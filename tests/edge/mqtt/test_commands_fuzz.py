@@ -17,6 +17,7 @@ from edge.mqtt.commands import (
     FOR_S_MAX,
     FOR_S_MIN,
     MODES,
+    SG_OPTIONS,
     Command,
     Rejected,
     is_safety,
@@ -40,7 +41,8 @@ scalars = (
     | st.integers()
     | st.integers(min_value=-(10**600), max_value=10**600)
     | st.floats()
-    | st.sampled_from(["ON", "OFF", "PRESS", *MODES, "1500", "nan", "2_000", "1e3", ""])
+    | st.sampled_from(["ON", "OFF", "PRESS", *MODES, *SG_OPTIONS, "1500", "nan", "2_000", "1e3"])
+    | st.just("")
     | st.text(max_size=50)
 )
 json_values = st.recursive(
@@ -75,7 +77,7 @@ def check_bounds(cmd: Command) -> None:
     spec = BY_KEY[cmd.key]
     assert cmd.for_s == CFG.policy.request_s or FOR_S_MIN <= cmd.for_s <= FOR_S_MAX
     if spec.component == "select":
-        assert cmd.value in MODES
+        assert cmd.value in spec.options
     elif spec.bounds is not None:
         b = spec.bounds(CFG)
         assert isinstance(cmd.value, float) and math.isfinite(cmd.value)
