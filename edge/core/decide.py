@@ -27,8 +27,6 @@ tank_may_heat and tank_refusal, the heat_pump (6). decide() orders them.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from edge.core.model import (
     CoreConfig,
     CoreState,
@@ -38,6 +36,7 @@ from edge.core.model import (
     RequestMode,
     Setpoints,
     SgState,
+    evolve,
 )
 from edge.core.policies import (
     DISCHARGE_GATE_W,
@@ -98,7 +97,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     sign, flip_s = battery_direction(battery_w, t, state)
     command = InverterCommand(InverterMode.PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)
-    return sp, replace(
+    return sp, evolve(
         shares.state,
         reason=reason,
         battery_sign=sign,

@@ -6,7 +6,7 @@ hands out part of the surplus returns what it takes; decide() keeps the balance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from edge.core.model import (
@@ -23,6 +23,7 @@ from edge.core.model import (
     Requests,
     Setpoints,
     SgState,
+    evolve,
 )
 
 # A battery that still discharges more than this (W, AC side) keeps the diverter off, so
@@ -107,7 +108,7 @@ def left_the_loop(sp: Setpoints, t_s: float, state: CoreState) -> CoreState:
     setpoint, no tank refusal under way, and the heat pump back to NORMAL (its timers
     restart: a change of state now, no surplus counted)."""
     hp_changed_s = t_s if state.hp_state is not SgState.NORMAL else state.hp_changed_s
-    return replace(
+    return evolve(
         state,
         reason=sp.reason,
         battery_sign=0,
@@ -319,7 +320,7 @@ def heat_pump(
         and t_s - changed >= cfg.hp_min_on_s
     ):
         hp, changed = SgState.NORMAL, t_s
-    return hp, replace(
+    return hp, evolve(
         state,
         hp_state=hp,
         hp_changed_s=changed,
@@ -365,7 +366,7 @@ def heat_pump_released(t_s: float, state: CoreState) -> CoreState:
     """Standby: a boosted heat pump goes back to NORMAL now (no surplus counted)."""
     if state.hp_state is SgState.NORMAL:
         return state
-    return replace(state, hp_state=SgState.NORMAL, hp_changed_s=t_s, hp_surplus_since_s=None)
+    return evolve(state, hp_state=SgState.NORMAL, hp_changed_s=t_s, hp_surplus_since_s=None)
 
 
 # The export limit, last: it may send more into the battery.
