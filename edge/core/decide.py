@@ -93,7 +93,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         shares = flexible_loads(left_w - dab_w, tank, t, cfg, state)
         reasons += [why, *shares.reasons]
     battery_w, over_w, why = export_limit(shares.left_w, battery_w, req.export_limit_w, window)
-    reason = "; ".join(r for r in (*reasons, why) if r)
+    reason = "; ".join([r for r in (*reasons, why) if r])
     sign, flip_s = battery_direction(battery_w, t, state)
     command = InverterCommand(InverterMode.PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)

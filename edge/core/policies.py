@@ -302,7 +302,9 @@ def heat_pump(
     avail_w: surplus offered to the heat pump, as if it were not boosted."""
     if not cfg.hp_enabled:
         return SgState.NORMAL, state
-    starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
+    starts = state.hp_starts_s
+    if starts:  # most cycles have none to filter
+        starts = tuple(s for s in starts if t_s - s < HOUR_S)
     surplus_since = _since(avail_w >= cfg.hp_power_w, state.hp_surplus_since_s, t_s)
     deficit_since = _since(avail_w < 0.5 * cfg.hp_power_w, state.hp_deficit_since_s, t_s)
     hp, changed = state.hp_state, state.hp_changed_s
