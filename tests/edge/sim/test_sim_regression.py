@@ -29,8 +29,10 @@ from edge.sim.pv import PvParams
 
 DATA = Path(__file__).resolve().parent / "data" / "regression_days.json"
 DAY_S = 86400
-# (day of year, controller): midsummer and midwinter, our core and the status quo's eddi
-CASES = ((172, "ours"), (355, "ours"), (172, "eddi"))
+# (day of year, controller, start hour): midsummer and midwinter, our core and the status
+# quo's eddi; a day from noon to noon crosses midnight, where the next day's PV and load
+# are computed.
+CASES = ((172, "ours", 0), (355, "ours", 12), (172, "eddi", 12))
 # Tariffs for the cost figures (£/kWh): a flat rate, and Economy 7's night 00:30-07:30.
 FLAT, DAY, NIGHT, EXPORT = 0.245, 0.30, 0.13, 0.05
 
@@ -44,8 +46,8 @@ def _cost(grid_w: list[float], t0_s: float, e7: bool) -> float:
     return total
 
 
-def figures(day_of_year: int, controller: str) -> dict[str, Any]:
-    """One simulated day (1 s steps) of the realistic house under `controller`: "ours"
+def figures(day_of_year: int, controller: str, start_h: int) -> dict[str, Any]:
+    """A simulated day (1 s steps) from start_h of the realistic house under `controller`: "ours"
     (the core through the closed loop, the heat pump's SG-Ready contacts wired) or "eddi"
     (the inverter's self-use loop and an eddi-like diverter on the same CT)."""
     params = HouseParams(
@@ -55,7 +57,8 @@ def figures(day_of_year: int, controller: str) -> dict[str, Any]:
         battery_soc0_pct=50.0,
         diverter="external" if controller == "ours" else "eddi",
     )
-    house = House(params, start_s=0.0)
+    start_s = start_h * 3600.0
+    house = House(params, start_s=start_s)
     soc: list[float] = []
     grid: list[float] = []
 
@@ -84,8 +87,8 @@ def figures(day_of_year: int, controller: str) -> dict[str, Any]:
         "hp_starts": house.heat_pump.starts,
         "flips": house.inverter.flips,
         "writes": writes,
-        "cost_flat_gbp": _cost(grid, 0.0, e7=False),
-        "cost_e7_gbp": _cost(grid, 0.0, e7=True),
+        "cost_flat_gbp": _cost(grid, start_s, e7=False),
+        "cost_e7_gbp": _cost(grid, start_s, e7=True),
     }
 
 
@@ -99,10 +102,10 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return out
 
 
-@pytest.mark.parametrize(("day_of_year", "controller"), CASES)
-def test_a_simulated_day_gives_the_figures_of_the_code_before(day_of_year, controller):
-    want = _flat(json.loads(DATA.read_text())["cases"][f"{day_of_year}/{controller}"])
-    got = _flat(figures(day_of_year, controller))
+@pytest.mark.parametrize(("day_of_year", "controller", "start_h"), CASES)
+def test_a_simulated_day_gives_the_figures_of_the_code_before(day_of_year, controller, start_h):
+    want = _flat(json.loads(DATA.read_text())["cases"][f"{day_of_year}/{controller}/{start_h}"])
+    got = _flat(figures(day_of_year, controller, start_h))
     assert got.keys() == want.keys()
     wrong = {k: (got[k], want[k]) for k in want if got[k] != pytest.approx(want[k], rel=1e-9)}
     assert not wrong, wrong
@@ -116,7 +119,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     DATA.parent.mkdir(exist_ok=True)
     doc = {
         "made_by": "python tests/edge/sim/test_sim_regression.py --write, on commit 70fd196",
-        "cases": {f"{d}/{c}": figures(d, c) for d, c in CASES},
+        "cases": {f"{d}/{c}/{h}": figures(d, c, h) for d, c, h in CASES},
     }
     DATA.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     print(f"wrote {DATA}")
