@@ -89,18 +89,21 @@ class PylontechPack:
         # Between refreshes every cell figure is read from the cache: one check a step.
         if self._cache_q is None or abs(self.charge_as - self._cache_q) >= self._requantum_as:
             q = self.charge_as
-            self._cell_socs = [
-                [min(1.0, max(0.0, s0 + q / c)) for s0, c in zip(socs, caps, strict=True)]
+            # Each cell's SOC held to [0, 1]: min(1.0, max(0.0, x)) written out, as it
+            # runs for 30 cells every few seconds.
+            self._cell_socs = cells = [
+                [
+                    x if 0.0 < x < 1.0 else (1.0 if x >= 1.0 else 0.0)
+                    for x in [s0 + q / c for s0, c in zip(socs, caps, strict=True)]
+                ]
                 for socs, caps in zip(self._soc0, self._cap, strict=True)
             ]
             self._cache_q = q
-            self._soc_pct = 100.0 * sum(map(sum, self._cell_socs)) / (CELLS * self.p.modules)
-            self._max_cell_pct = 100.0 * max(max(m) for m in self._cell_socs)
-            self._min_cell_pct = 100.0 * min(min(m) for m in self._cell_socs)
-            self._ocv_module_v = (
-                sum(lib.edge_chem_ocv_V(LFP, x) for m in self._cell_socs for x in m)
-                / self.p.modules
-            )
+            self._soc_pct = 100.0 * sum(map(sum, cells)) / (CELLS * self.p.modules)
+            self._max_cell_pct = 100.0 * max(map(max, cells))
+            self._min_cell_pct = 100.0 * min(map(min, cells))
+            ocv = lib.edge_chem_ocv_V
+            self._ocv_module_v = sum([ocv(LFP, x) for m in cells for x in m]) / self.p.modules
             self._cell_limits_a = self._cell_limits()
 
     def cell_voltages_v(self) -> list[list[float]]:
