@@ -34,8 +34,6 @@ for the tank from the grid or the heat pump's pre-heat through the same rules as
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from edge.core.model import (
     CoreConfig,
     CoreState,
@@ -45,6 +43,7 @@ from edge.core.model import (
     RequestMode,
     Setpoints,
     SgState,
+    evolve,
 )
 from edge.core.planned import plan_in_force, planned_battery
 from edge.core.policies import (
@@ -119,11 +118,11 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     battery_w, over_w, why = export_limit(
         shares.left_w, battery_w, export_limit_in_force(req, t), window
     )
-    reason = "; ".join(r for r in (*reasons, why) if r)
+    reason = "; ".join([r for r in (*reasons, why) if r])
     sign, flip_s = battery_direction(battery_w, t, state)
     command = InverterCommand(InverterMode.PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)
-    return sp, replace(
+    return sp, evolve(
         shares.state,
         reason=reason,
         battery_sign=sign,

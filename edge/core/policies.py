@@ -6,7 +6,7 @@ hands out part of the surplus returns what it takes; decide() keeps the balance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from edge.core.model import (
@@ -23,6 +23,7 @@ from edge.core.model import (
     Requests,
     Setpoints,
     SgState,
+    evolve,
 )
 
 # A battery that still discharges more than this (W, AC side) keeps the diverter off, so
@@ -107,7 +108,7 @@ def left_the_loop(sp: Setpoints, t_s: float, state: CoreState) -> CoreState:
     setpoint, no tank refusal under way, and the heat pump back to NORMAL (its timers
     restart: a change of state now, no surplus counted)."""
     hp_changed_s = t_s if state.hp_state is not SgState.NORMAL else state.hp_changed_s
-    return replace(
+    return evolve(
         state,
         reason=sp.reason,
         battery_sign=0,
@@ -305,7 +306,9 @@ def heat_pump(
     avail_w: surplus offered to the heat pump, as if it were not boosted."""
     if not cfg.hp_enabled:
         return SgState.NORMAL, state
-    starts = tuple(s for s in state.hp_starts_s if t_s - s < HOUR_S)
+    starts = state.hp_starts_s
+    if starts:  # most cycles have none to filter
+        starts = tuple(s for s in starts if t_s - s < HOUR_S)
     surplus_since = _since(avail_w >= cfg.hp_power_w, state.hp_surplus_since_s, t_s)
     deficit_since = _since(avail_w < 0.5 * cfg.hp_power_w, state.hp_deficit_since_s, t_s)
     hp, changed = state.hp_state, state.hp_changed_s
@@ -323,7 +326,7 @@ def heat_pump(
         and t_s - changed >= cfg.hp_min_on_s
     ):
         hp, changed = SgState.NORMAL, t_s
-    return hp, replace(
+    return hp, evolve(
         state,
         hp_state=hp,
         hp_changed_s=changed,
@@ -370,7 +373,7 @@ def planned_heat_pump(
                 hp, changed = want, t_s
         else:
             hp = want  # RECOMMEND <-> FORCE or NORMAL <-> LOCK: neither starts nor stops
-    return hp, replace(
+    return hp, evolve(
         state,
         hp_state=hp,
         hp_changed_s=changed,
@@ -429,7 +432,7 @@ def heat_pump_released(t_s: float, state: CoreState) -> CoreState:
     """Standby: a boosted heat pump goes back to NORMAL now (no surplus counted)."""
     if state.hp_state is SgState.NORMAL:
         return state
-    return replace(state, hp_state=SgState.NORMAL, hp_changed_s=t_s, hp_surplus_since_s=None)
+    return evolve(state, hp_state=SgState.NORMAL, hp_changed_s=t_s, hp_surplus_since_s=None)
 
 
 # The export limit, last: it may send more into the battery.

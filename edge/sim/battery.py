@@ -77,25 +77,34 @@ class PylontechPack:
         self._min_cell_pct = 0.0
         self._ocv_module_v = 0.0
         self._requantum_as = 0.0005 * params.module_ah * 3600.0
+        self._cell_limits_a = (0.0, 0.0)
 
     # ---- cells ------------------------------------------------------------------
     def cell_socs(self) -> list[list[float]]:
+        self._refresh()
+        return self._cell_socs
+
+    def _refresh(self) -> None:
         # Recomputed when the charge has moved by 0.05 % of a module (registers show 1 %).
+        # Between refreshes every cell figure is read from the cache: one check a step.
         if self._cache_q is None or abs(self.charge_as - self._cache_q) >= self._requantum_as:
             q = self.charge_as
-            self._cell_socs = [
-                [min(1.0, max(0.0, s0 + q / c)) for s0, c in zip(socs, caps, strict=True)]
+            # Each cell's SOC held to [0, 1]: min(1.0, max(0.0, x)) written out, as it
+            # runs for 30 cells every few seconds.
+            self._cell_socs = cells = [
+                [
+                    x if 0.0 < x < 1.0 else (1.0 if x >= 1.0 else 0.0)
+                    for x in [s0 + q / c for s0, c in zip(socs, caps, strict=True)]
+                ]
                 for socs, caps in zip(self._soc0, self._cap, strict=True)
             ]
             self._cache_q = q
-            self._soc_pct = 100.0 * sum(map(sum, self._cell_socs)) / (CELLS * self.p.modules)
-            self._max_cell_pct = 100.0 * max(max(m) for m in self._cell_socs)
-            self._min_cell_pct = 100.0 * min(min(m) for m in self._cell_socs)
-            self._ocv_module_v = (
-                sum(lib.edge_chem_ocv_V(LFP, x) for m in self._cell_socs for x in m)
-                / self.p.modules
-            )
-        return self._cell_socs
+            self._soc_pct = 100.0 * sum(map(sum, cells)) / (CELLS * self.p.modules)
+            self._max_cell_pct = 100.0 * max(map(max, cells))
+            self._min_cell_pct = 100.0 * min(map(min, cells))
+            ocv = lib.edge_chem_ocv_V
+            self._ocv_module_v = sum([ocv(LFP, x) for m in cells for x in m]) / self.p.modules
+            self._cell_limits_a = self._cell_limits()
 
     def cell_voltages_v(self) -> list[list[float]]:
         i_mod = self.current_a / self.p.modules
@@ -108,17 +117,17 @@ class PylontechPack:
     @property
     def soc_pct(self) -> float:
         """What the BMS reports: remaining over total capacity, summed over the cells."""
-        self.cell_socs()
+        self._refresh()
         return self._soc_pct
 
     @property
     def max_cell_soc_pct(self) -> float:
-        self.cell_socs()
+        self._refresh()
         return self._max_cell_pct
 
     @property
     def min_cell_soc_pct(self) -> float:
-        self.cell_socs()
+        self._refresh()
         return self._min_cell_pct
 
     def module_voltage_v(self, module: int = 0) -> float:
@@ -128,24 +137,30 @@ class PylontechPack:
     def voltage_v(self) -> float:
         """Terminal voltage: the modules' mean OCV plus I x R of 15 cells (per module), held
         at the charge voltage limit."""
-        self.cell_socs()
+        self._refresh()
         v = self._ocv_module_v + self.current_a / self.p.modules * self.p.cell_r_ohm * CELLS
         return min(self.p.charge_voltage_limit_v, v)
 
     # ---- the BMS ----------------------------------------------------------------
     def limits_a(self) -> tuple[float, float]:
         """(charge, discharge) current limits of the whole pack, >= 0."""
+        self._refresh()
+        t = self.temp_degc
+        if 0.0 <= t <= 50.0:
+            return self._cell_limits_a
+        # Too hot or cold to charge; discharge allowed down to -10 degC.
+        discharge = self._cell_limits_a[1] if -10.0 <= t <= 50.0 else 0.0
+        return 0.0, discharge
+
+    def _cell_limits(self) -> tuple[float, float]:
+        """The limits the cells' SOCs set (the taper), before the temperature's."""
         p = self.p
         rated = p.rated_current_a * p.modules
-        hi, lo = self.max_cell_soc_pct, self.min_cell_soc_pct
+        hi, lo = self._max_cell_pct, self._min_cell_pct
         charge = rated * max(0.0, min(1.0, (100.0 - hi) / (100.0 - p.taper_high_pct)))
         discharge = rated * max(
             0.0, min(1.0, (lo - p.cutoff_soc_pct) / (p.taper_low_pct - p.cutoff_soc_pct))
         )
-        if not 0.0 <= self.temp_degc <= 50.0:
-            charge = 0.0
-        if not -10.0 <= self.temp_degc <= 50.0:
-            discharge = 0.0
         return charge, discharge
 
     # ---- stepping ---------------------------------------------------------------
@@ -153,7 +168,7 @@ class PylontechPack:
         """Advance dt_s with dc_power_w into the pack (+ = charging)."""
         p = self.p
         # The pack voltage only converts power to current here: the OCV is enough.
-        self.cell_socs()
+        self._refresh()
         self.current_a = dc_power_w / max(self._ocv_module_v, 1.0)
         q = self.current_a / p.modules * dt_s
         self.charge_as += q

@@ -27,6 +27,7 @@ from edge.core import (
     SgState,
     decide,
 )
+from edge.sim.diverter import External
 from edge.sim.house import House, SgReady
 
 SG_OF = {s: SgReady[s.name] for s in SgState}
@@ -78,25 +79,33 @@ def run(
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
-    last = None
+    # The External diverter takes the supervisor's setpoint (house.set_diverter_w).
+    external = house.diverter if isinstance(house.diverter, External) else None
+    inverter, heat_pump = house.inverter, house.heat_pump
+    last_mode, last_w = None, 0.0  # the last inverter command written
+    core_sg, sg = None, SgReady.NORMAL
     for _ in range(round(seconds / (per_tick * plant_dt_s))):
         image = image_of(house, requests)
         if plan is not None:
             image = replace(image, plan=plan(house))
         sp, state = decide(image, cfg, state)
         cmd = sp.inverter
-        if cmd != last:
+        # A write when the command changes (InverterCommand's ==, field by field).
+        if cmd.mode is not last_mode or cmd.battery_power_w != last_w:
             if cmd.mode is InverterMode.SELF_USE:
                 house.command_auto()
             else:
                 house.command_passive(cmd.battery_power_w)
             stats.writes += 1
-            last = cmd
+            last_mode, last_w = cmd.mode, cmd.battery_power_w
         else:
-            house.heartbeat()
-        house.set_diverter_w(sp.diverter_w)
-        sg = SG_OF[sp.sg_ready]
-        if house.heat_pump.state is not sg:
+            inverter.heartbeat(house.state.t_s)
+        if external is not None:
+            external.setpoint_w = sp.diverter_w
+        if sp.sg_ready is not core_sg:
+            core_sg = sp.sg_ready
+            sg = SG_OF[core_sg]
+        if heat_pump.state is not sg:
             house.set_sg_ready(sg)
         for _ in range(per_tick):
             house.step(plant_dt_s)

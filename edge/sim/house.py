@@ -135,6 +135,9 @@ class House:
         self.heat_pump = HeatPump(
             dataclasses.replace(params.heat_pump, day_of_year=params.start_day_of_year), start_s
         )
+        self._trace_day: float | None = None  # the day whose PV and load traces are held
+        self._pv_day: list[float] | None = None  # None: pv_w_at every step
+        self._load_day: list[float] | None = None
         self.pv_model = (
             PvModel(params.pv, params.start_day_of_year, params.seed)
             if params.pv is not None
@@ -158,6 +161,34 @@ class House:
         s.grid_w = self._grid_w()
 
     # ---- environment ------------------------------------------------------------
+    # PV and the household's load are inputs, not outcomes: each model computes a day of
+    # 1 s values at once (pvlib, richardsonpy), and a step reads them by index. A model
+    # set from outside (a scenario's own PV trace) is asked every step instead.
+    @property
+    def pv_model(self) -> PvModel | None:
+        return self._pv_model
+
+    @pv_model.setter
+    def pv_model(self, model: PvModel | None) -> None:
+        self._pv_model = model
+        self._trace_day = None
+
+    @property
+    def load_model(self) -> HouseholdLoad | None:
+        return self._load_model
+
+    @load_model.setter
+    def load_model(self, model: HouseholdLoad | None) -> None:
+        self._load_model = model
+        self._trace_day = None
+
+    def _hold_traces(self, day: float) -> None:
+        """Hold day's PV and load traces (day: whole days on the house clock)."""
+        pv, load = self._pv_model, self._load_model
+        self._pv_day = pv.day_w(int(day)) if type(pv) is PvModel else None
+        self._load_day = load.day_w(int(day)) if type(load) is HouseholdLoad else None
+        self._trace_day = day
+
     def pv_w_at(self, t_s: float) -> float:
         """pvlib at the site, or the scenario's clear-sky bell (a sunny plateau at noon)."""
         if self.pv_model is not None:
@@ -230,41 +261,55 @@ class House:
             return
         s = self.state
         t = s.t_s
-        s.pv_w, s.load_w = self.pv_w_at(t), self.load_w_at(t)
+        # The models' own look-up (power_w), without two calls a step.
+        day = t // 86400.0
+        if day != self._trace_day:
+            self._hold_traces(day)
+        k = int(t - day * 86400.0) % 86400
+        pv_day, load_day = self._pv_day, self._load_day
+        s.pv_w = pv_w = pv_day[k] if pv_day is not None else self.pv_w_at(t)
+        s.load_w = load_w = load_day[k] if load_day is not None else self.load_w_at(t)
         # The diverter is far faster than the inverter: it acts on the CT first.
-        offer_w = self.diverter.offer_w(self._grid_w(), s.heater_w, dt_s, s.battery_w)
-        s.heater_w = self.tank.accept(offer_w)
-        s.heat_pump_w = self.heat_pump.step(t, dt_s)
-        charge_w, discharge_w = self.bms_limits_ac_w = self.battery_limits_ac_w()
-        s.battery_w = self.inverter.step(t, dt_s, self._grid_w(), s.soc_pct, charge_w, discharge_w)
-        s.mode = self.inverter.mode
-        s.grid_w = self._grid_w()
+        # (The grid is _grid_w() written out, term for term, in the same order.)
+        grid_w = load_w + s.dab_w + s.heater_w + s.heat_pump_w - pv_w - s.battery_w
+        offer_w = self.diverter.offer_w(grid_w, s.heater_w, dt_s, s.battery_w)
+        s.heater_w = heater_w = self.tank.accept(offer_w)
+        s.heat_pump_w = heat_pump_w = self.heat_pump.step(t, dt_s)
+        pack, eta = self.pack, self.p.inverter.efficiency
+        charge_a, discharge_a = pack.limits_a()
+        v = pack.voltage_v
+        charge_w, discharge_w = self.bms_limits_ac_w = charge_a * v / eta, discharge_a * v * eta
+        grid_w = load_w + s.dab_w + heater_w + heat_pump_w - pv_w - s.battery_w
+        inverter = self.inverter
+        s.battery_w = battery_w = inverter.step(t, dt_s, grid_w, s.soc_pct, charge_w, discharge_w)
+        s.mode = inverter.mode
+        s.grid_w = grid_w = load_w + s.dab_w + heater_w + heat_pump_w - pv_w - battery_w
         # Energy over the step at these powers.
         h = dt_s / 3600.0
         e = s.energy_wh
-        eta = self.p.inverter.efficiency
-        e["import"] += max(s.grid_w, 0.0) * h
-        e["export"] += max(-s.grid_w, 0.0) * h
-        e["pv"] += s.pv_w * h
-        e["load"] += s.load_w * h
+        e["import"] += max(grid_w, 0.0) * h
+        e["export"] += max(-grid_w, 0.0) * h
+        e["pv"] += pv_w * h
+        e["load"] += load_w * h
         e["dab"] += s.dab_w * h
-        e["heater"] += s.heater_w * h
-        e["heat_pump"] += s.heat_pump_w * h
+        e["heater"] += heater_w * h
+        e["heat_pump"] += heat_pump_w * h
         # §5.5's leak: battery and heater both on while PV does not cover the household, the
         # heater and the heat pump (a heater exactly PV-fed, to rounding, is not).
-        covered_w = s.load_w + s.heater_w + s.heat_pump_w - FED_EPS_W
-        if s.battery_w > 0 and s.heater_w > 0 and s.pv_w < covered_w:
-            e["battery_to_heater"] += min(s.battery_w, s.heater_w) * h
-        if s.battery_w >= 0:
-            e["battery_discharge"] += s.battery_w * h
-            dc_w = -s.battery_w / eta
+        covered_w = load_w + heater_w + heat_pump_w - FED_EPS_W
+        if battery_w > 0 and heater_w > 0 and pv_w < covered_w:
+            e["battery_to_heater"] += min(battery_w, heater_w) * h
+        if battery_w >= 0:
+            e["battery_discharge"] += battery_w * h
+            dc_w = -battery_w / eta
             e["battery_discharge_dc"] += -dc_w * h
         else:
-            e["battery_charge"] += -s.battery_w * h
-            dc_w = -s.battery_w * eta
+            e["battery_charge"] += -battery_w * h
+            dc_w = -battery_w * eta
             e["battery_charge_dc"] += dc_w * h
-        self.pack.step(dc_w, dt_s)
-        s.soc_pct = self.pack.soc_pct
+        pack.step(dc_w, dt_s)
+        s.soc_pct = pack.soc_pct
         self.tank.step(t, dt_s)
         s.t_s = t + dt_s
-        self._noise_w = self._rng.uniform(-1.0, 1.0) * self.p.load_noise_w
+        if load_day is None:  # the scenario load's noise, drawn for the next step
+            self._noise_w = self._rng.uniform(-1.0, 1.0) * self.p.load_noise_w

@@ -112,9 +112,10 @@ class InverterModel:
         else:
             self._next_sample_s = t_s
             target = self.passive_w
-        target = max(
-            -min(p.ac_limit_w, max_charge_w), min(min(p.ac_limit_w, max_discharge_w), target)
-        )
+        # The AC limit and the BMS's, as a window (+ = discharge): computed once a step.
+        lo_w = -min(p.ac_limit_w, max_charge_w)
+        hi_w = min(p.ac_limit_w, max_discharge_w)
+        target = max(lo_w, min(hi_w, target))
         out = self.output_w
         if t_s < self.in_check_until_s:
             self.output_w = 0.0
@@ -126,9 +127,7 @@ class InverterModel:
             self.flips += 1
             return 0.0
         step = p.ramp_w_per_s * dt_s
-        self.output_w = out + max(-step, min(step, target - out))
+        out += max(-step, min(step, target - out))
         # Limits can shrink faster than the ramp (BMS taper): clip at once.
-        self.output_w = max(
-            -min(p.ac_limit_w, max_charge_w), min(min(p.ac_limit_w, max_discharge_w), self.output_w)
-        )
-        return self.output_w
+        self.output_w = out = max(lo_w, min(hi_w, out))
+        return out

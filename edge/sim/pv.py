@@ -113,11 +113,16 @@ class PvModel:
             t += length + rng.expovariate(1.0 / (120.0 * (1 - c) / c))
         return k
 
+    def day_w(self, day_index: int) -> list[float]:
+        """The PV power (W) of each second of day_index (0: the start day), computed once
+        a day: an input of the house, the same whoever controls it."""
+        if day_index != self._day_index:
+            self._day, self._day_index = self._compute_day(day_index), day_index
+        return self._day
+
     def power_w(self, t_s: float) -> float:
         day = int(t_s // 86400)
-        if day != self._day_index:
-            self._day, self._day_index = self._compute_day(day), day
-        return self._day[int(t_s - day * 86400) % 86400]
+        return self.day_w(day)[int(t_s - day * 86400) % 86400]
 
 
 def day_energy_kwh(model: PvModel, day_index: int = 0) -> float:

@@ -40,12 +40,30 @@ class Tank:
         self.heater_w = 0.0  # what the element takes now
         self.comfort_misses = 0  # draw-seconds with the tank below the tap temperature
         self._c_j_per_k = params.volume_l * J_PER_L_K
+        # Where the draws start and end (s of the day), and the stretch without a draw
+        # last found (draw_l_per_s): inside it, no look-up.
+        self._edges_s = [
+            x
+            for start_h, _, minutes in params.draws
+            for x in (start_h * 3600.0, (start_h + minutes / 60.0) * 3600.0)
+        ]
+        self._quiet_from_s = self._quiet_to_s = 0.0
 
     def draw_l_per_s(self, t_s: float) -> float:
-        h = (t_s % 86400.0) / 3600.0
+        sod = t_s % 86400.0
+        if self._quiet_from_s <= sod < self._quiet_to_s:
+            return 0.0  # between draws, as last found
+        h = sod / 3600.0
         for start_h, litres, minutes in self.p.draws:
             if start_h <= h < start_h + minutes / 60.0:
                 return litres / (minutes * 60.0)
+        # No draw here: none in the stretch between the draws' edges around sod either.
+        # Kept a second clear of both edges, where the test in hours above and one in
+        # seconds could round differently; found from a point inside it, so it is exact.
+        lo = max((e for e in self._edges_s if e <= sod), default=-1.0) + 1.0
+        hi = min((e for e in self._edges_s if e > sod), default=86401.0) - 1.0
+        if lo <= sod < hi:
+            self._quiet_from_s, self._quiet_to_s = lo, hi
         return 0.0
 
     def accept(self, offered_w: float) -> float:

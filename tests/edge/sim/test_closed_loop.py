@@ -40,4 +40,7 @@ def test_bench_plant_writes_its_figures(tmp_path: Path):
     data = json.loads(out.read_text())
     assert data["plant_sim_seconds_per_second"] > 1000
     assert data["closed_loop_sim_seconds_per_second"] > 1000
+    # Where a step's time goes: the plant, the process image, the core; each takes some.
+    assert set(data["step_us"]) == {"plant_step", "image", "core_decide"}
+    assert all(us > 0 for us in data["step_us"].values())
     assert "plant_sim_seconds_per_second" in proc.stdout

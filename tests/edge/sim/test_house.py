@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from edge.config import EdgeConfig
+from edge.settings import core_config
+from edge.sim import closed_loop
 from edge.sim.house import House, HouseParams, InverterMode, SgReady
 from edge.sim.inverter import InverterParams
+from edge.sim.load import LoadParams
+from edge.sim.pv import PvParams
 
 NOON_S = 12 * 3600.0
 
@@ -146,3 +151,31 @@ def test_status_quo_diverter_drains_the_battery_into_the_tank_after_kettle_off()
     # has no error left to correct and keeps discharging into the tank (§3.1).
     assert leak > 100.0
     assert battery_into_tank_wh("external", slow) == 0.0  # no status-quo diverter: no leak
+
+
+def test_energy_balance_closes_every_step_in_the_realistic_house_across_midnight():
+    """pvlib PV and richardsonpy load read from their day traces, the core deciding, over
+    the midnight where the next day's traces are taken up."""
+    p = HouseParams(pv=PvParams(cloudiness=0.3), load=LoadParams(), start_day_of_year=171)
+    h = House(p, start_s=86400.0 - 1800.0)
+    cfg = core_config(EdgeConfig.model_validate({"loads": {"heat_pump": {"enabled": True}}}))
+    before = dict(h.state.energy_wh)
+    loads: list[float] = []
+
+    def check(house: House) -> None:
+        e = house.state.energy_wh
+        d = {key: e[key] - before[key] for key in before}
+        before.update(e)
+        supply = d["pv"] + d["import"] + d["battery_discharge"]
+        demand = (
+            d["load"] + d["dab"] + d["heater"] + d["heat_pump"] + d["battery_charge"] + d["export"]
+        )
+        assert supply == pytest.approx(demand, rel=1e-3, abs=1e-9)
+        loads.append(house.state.load_w)
+
+    closed_loop.run(h, cfg, 3600.0, on_step=check)
+    assert len(loads) == 3600
+    # The load at each step is the model's own value for that second, on both days.
+    t0 = 86400.0 - 1800.0
+    assert h.load_model is not None
+    assert loads == [h.load_model.power_w(t0 + k) for k in range(3600)]
