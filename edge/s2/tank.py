@@ -14,17 +14,25 @@ Two operation modes, on one actuator (the diverter's output):
   core honours up to the tank's maximum (its thermostat also cuts the element).
 There is no "off" mode: edge's only request that keeps the element off is the diverter
 switch, a setting without an expiry, and a CEM's instruction must end by itself.
+
+The usage forecast (FRBC.UsageForecast) is the site's own hot-water history: `draws`, where
+given, returns the expected draw per slot (edge/sources/load_forecast.py
+forecast_hot_water_wh, read from the history table by edge/s2/link.py), or None where there
+is no history; usage_forecast() maps it to S2's usage rates.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from s2python.common import (
     Commodity,
+    Duration,
     NumberRange,
     PowerMeasurement,
     PowerRange,
@@ -44,6 +52,8 @@ from s2python.frbc import (
     FRBCStorageDescription,
     FRBCStorageStatus,
     FRBCSystemDescription,
+    FRBCUsageForecast,
+    FRBCUsageForecastElement,
 )
 from s2python.message import S2MessageWithID
 
@@ -76,11 +86,46 @@ class TankNow:
 
 
 @dataclass(frozen=True)
+class DrawForecast:
+    """The tank's expected draw from the site's history: heat per slot, Wh, from t0_s."""
+
+    t0_s: float  # Unix seconds, UTC: the start of the slot now is in
+    slot_s: float
+    heat_wh: tuple[float, ...]
+
+
+# The draw forecast for a wall time (Unix seconds), None where there is no history.
+Draws = Callable[[float], DrawForecast | None]
+
+
+def usage_forecast(f: DrawForecast, max_w: float) -> FRBCUsageForecast:
+    """S2's usage forecast for a draw forecast: one element per slot, its usage rate the
+    slot's mean draw in kWh/s (positive: the fill level falls). Each slot's draw is kept
+    within 0 to max_w (the element's power: its history cannot show more) and a value that
+    is not a number counts as no draw."""
+    elements = []
+    for wh in f.heat_wh:
+        w = wh * 3600.0 / f.slot_s if math.isfinite(wh) else 0.0
+        elements.append(
+            FRBCUsageForecastElement(
+                duration=Duration(root=round(f.slot_s * 1000.0)),
+                usage_rate_expected=min(max_w, max(0.0, w)) * W_TO_KWH_PER_S,
+            )
+        )
+    return FRBCUsageForecast(
+        message_id=uuid.uuid4(),
+        start_time=datetime.fromtimestamp(f.t0_s, UTC),
+        elements=elements,
+    )
+
+
+@dataclass(frozen=True)
 class Tank:
     ids: TankIds
     volume_l: float
     comfort_min_degc: float
     standing_loss_w: float
+    draws: Draws | None = field(default=None, compare=False)  # the history's draw forecast
     label = "tank"
     control_type = "FRBC"
     role = Role(role=RoleType.ENERGY_CONSUMER, commodity=Commodity.ELECTRICITY)
@@ -123,6 +168,9 @@ class Tank:
         )
 
     def describe(self, now: TankNow, at: datetime) -> list[S2MessageWithID]:
+        draws = self.draws(at.timestamp()) if self.draws is not None else None
+        if draws is not None and not draws.heat_wh:
+            draws = None
         surplus, boost = self.ids.mode(TankMode.SURPLUS), self.ids.mode(TankMode.BOOST)
         modes = [
             FRBCOperationMode(
@@ -162,19 +210,22 @@ class Tank:
             fill_level_label=f"kWh above {self.comfort_min_degc:g} °C",
             provides_leakage_behaviour=True,
             provides_fill_level_target_profile=False,
-            provides_usage_forecast=False,
+            provides_usage_forecast=draws is not None,
             fill_level_range=self.fill_range(now),
         )
         leak = FRBCLeakageBehaviourElement(
             fill_level_range=self.fill_range(now),
             leakage_rate=self.standing_loss_w * W_TO_KWH_PER_S,
         )
-        return [
+        out: list[S2MessageWithID] = [
             FRBCSystemDescription(
                 message_id=uuid.uuid4(), valid_from=at, actuators=[actuator], storage=storage
             ),
             FRBCLeakageBehaviour(message_id=uuid.uuid4(), valid_from=at, elements=[leak]),
         ]
+        if draws is not None:
+            out.append(usage_forecast(draws, now.element_w))
+        return out
 
     def report(self, now: TankNow, at: datetime) -> list[S2MessageWithID]:
         r = self.fill_range(now)
