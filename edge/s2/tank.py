@@ -65,6 +65,7 @@ from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal, ResourceId
 WATER_KWH_PER_L_K = 4.18 * 0.99 / 3600.0
 COLD_DEGC = 10.0  # mains water: the bottom of the fill level's range
 W_TO_KWH_PER_S = 1.0 / 3.6e6
+FORECAST_EVERY_S = 1800.0  # the usage forecast is sent again each half hour (its slot)
 
 
 class TankMode(StrEnum):
@@ -83,6 +84,7 @@ class TankNow:
     heater_w: float  # the element's draw now
     max_degc: float  # the core's live settings
     element_w: float
+    slot: int = 0  # which half hour of the supervisor's clock: the usage forecast's period
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,14 @@ class Tank:
         if loads.value.tank_temp_degc is None:
             return None
         t = loads.value.tank_temp_degc
-        return TankNow(t, loads.value.heater_w, cfg.tank_max_degc, cfg.diverter_element_w)
+        slot = int(image.t_s // FORECAST_EVERY_S)
+        return TankNow(t, loads.value.heater_w, cfg.tank_max_degc, cfg.diverter_element_w, slot)
 
     def changed(self, old: TankNow, new: TankNow) -> bool:
+        """A new setting, or with a history to forecast from, a new half hour (so that the
+        usage forecast moves on with the day)."""
+        if self.draws is not None and old.slot != new.slot:
+            return True
         return (old.max_degc, old.element_w) != (new.max_degc, new.element_w)
 
     def _element(self, now: TankNow, lo_w: float, hi_w: float) -> FRBCOperationModeElement:

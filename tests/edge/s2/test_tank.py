@@ -133,3 +133,15 @@ def test_the_usage_forecast_is_offered_only_with_a_history():
     assert seen == [at.timestamp()]
     empty = replace(TANK, draws=lambda now_s: DrawForecast(now_s, 1800.0, ()))
     assert len(empty.describe(now, at)) == 2
+
+
+def test_with_a_history_the_tank_is_described_again_each_half_hour():
+    def at_s(t_s: float, tank: Tank = TANK):
+        inv = Sample(InverterReading(0.0, 0.0, 50.0, 500.0, 500.0), 0.5)
+        loads = Sample(LoadsReading(0.0, 0.0, 50.0), 0.5)
+        return tank.snapshot(ProcessImage(t_s, inv, None, loads=loads), CFG, CoreState())
+
+    with_history = replace(TANK, draws=lambda now_s: None)
+    assert not with_history.changed(at_s(10.0), at_s(1799.0))
+    assert with_history.changed(at_s(1799.0), at_s(1800.0))
+    assert not TANK.changed(at_s(1799.0), at_s(1800.0))  # nothing to forecast from
