@@ -337,9 +337,13 @@ def s2_links(cfg: EdgeConfig, sup: Supervisor) -> list[Awaitable[None]]:
     sup.devices = replace(sup.devices, s2=status)
     keep_linked: Callable[..., Awaitable[None]] = link.keep_linked
     links = [keep_linked(cfg, sup, status)]
+    more: list[Any] = []  # the other resources, each with a session and a status of its own
     if cfg.s2.tank and sup.loads is not None and cfg.loads.diverter.enabled:
-        links.append(keep_linked(cfg, sup, LinkStatus(), link.tank_of(cfg)))
-    links += [keep_linked(cfg, sup, LinkStatus(), d) for d in link.more_devices(cfg)]
+        more.append(link.tank_of(cfg))
+    more += link.more_devices(cfg)
+    statuses = tuple(LinkStatus(label=d.label) for d in more)
+    sup.devices = replace(sup.devices, s2_more=statuses)
+    links += [keep_linked(cfg, sup, st, d) for st, d in zip(statuses, more, strict=True)]
     log.info("S2: offering %d resource(s) to the CEM at %s", len(links), cfg.s2.url)
     return links
 

@@ -120,9 +120,20 @@ def render_flows(state: dict[str, Any]) -> str:
         f"Faults: inverter {state.get('inverter_fault', '—')},"
         f" DAB {state.get('dab_faults', '—')}, BMS {state.get('bms_alarms', '—')}",
     ]
-    if "s2_link" in state:  # only where [s2] is enabled (docs/s2.md)
-        lines.append(f"S2 energy manager: {state['s2_link']}")
+    s2 = [(name, state[key]) for key, name in S2_SESSIONS if key in state]
+    if s2:  # only where [s2] is enabled (docs/s2.md); the battery's alone as before
+        shown = [f"{name} {v}" for name, v in s2] if len(s2) > 1 else [str(s2[0][1])]
+        lines.append(f"S2 energy manager: {', '.join(shown)}")
     return "\n".join(lines)
+
+
+# Each S2 session's sensor (edge/mqtt/entities.py) and the resource's name on the line.
+S2_SESSIONS = (
+    ("s2_link", "battery"),
+    ("s2_tank_link", "tank"),
+    ("s2_heat_pump_link", "heat pump"),
+    ("s2_export_link", "export"),
+)
 
 
 class EdgeMenu(App[None]):

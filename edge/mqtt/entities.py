@@ -38,7 +38,10 @@ from edge.mqtt.sources import (
     LOADS,
     PLAN,
     REQUESTS,
+    S2_EXPORT_LINK,
+    S2_HEAT_PUMP_LINK,
     S2_LINK,
+    S2_TANK_LINK,
     STORAGE,
     TICK,
     Source,
@@ -390,9 +393,27 @@ SENSORS: tuple[SensorDescription, ...] = (
         DAB_TELEMETRY,
         lambda tm: fault_names(tm.faults_latched) or "none",
     ),
-    # The link to an S2 energy manager (docs/s2.md): connecting, handshake, active FRBC,
-    # waiting; left out of the document where [s2] is not enabled.
+    # The links to an S2 energy manager (docs/s2.md), one session per resource:
+    # connecting, handshake, active FRBC, waiting; each left out of the document where
+    # that session does not run (all where [s2] is not enabled). s2_link is the battery's.
     sensor("s2_link", "S2 link", "bridge", TEXT, S2_LINK, lambda s: s.shown()),
+    sensor("s2_tank_link", "S2 link tank", "bridge", TEXT, S2_TANK_LINK, lambda s: s.shown()),
+    sensor(
+        "s2_heat_pump_link",
+        "S2 link heat pump",
+        "bridge",
+        TEXT,
+        S2_HEAT_PUMP_LINK,
+        lambda s: s.shown(),
+    ),
+    sensor(
+        "s2_export_link",
+        "S2 link export limit",
+        "bridge",
+        TEXT,
+        S2_EXPORT_LINK,
+        lambda s: s.shown(),
+    ),
     sensor(
         "inverter_writes",
         "Inverter writes",

@@ -45,6 +45,7 @@ class Devices:
     loads: LoadsPort | None = None
     storage: StorageHealth | None = None  # the state file's writers (edge/state_db.py)
     s2: LinkStatus | None = None  # the S2 link, where [s2] is enabled (edge/s2/link.py)
+    s2_more: tuple[LinkStatus, ...] = ()  # the other resources' S2 sessions (by their label)
     planner: PlanStatus | None = None  # the live planner, where [planner] is enabled
 
 
@@ -127,6 +128,19 @@ BMS_LINK: Source[LinkCounters] = Source(
 )
 STORAGE: Source[StorageHealth] = Source("storage", lambda t: t.devices.storage)
 S2_LINK: Source[LinkStatus] = Source("s2 link", lambda t: t.devices.s2)
+
+
+def _s2_session(label: str) -> Source[LinkStatus]:
+    """Another resource's S2 session (edge/s2/link.py), where it runs."""
+    return Source(
+        f"s2 {label} link",
+        lambda t: next((s for s in t.devices.s2_more if s.label == label), None),
+    )
+
+
+S2_TANK_LINK = _s2_session("tank")
+S2_HEAT_PUMP_LINK = _s2_session("heat pump")
+S2_EXPORT_LINK = _s2_session("export limit")
 # The live planner's fields (edge/planner/status.py), where [planner] is enabled.
 PLAN: Source[dict[str, Any]] = Source(
     "plan", lambda t: None if t.devices.planner is None else t.devices.planner.shown(t.image.t_s)

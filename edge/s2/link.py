@@ -11,11 +11,15 @@ S2's schema gets INVALID_MESSAGE from s2-python. Messages are at most MAX_MESSAG
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import sqlite3
 import ssl
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -43,7 +47,10 @@ from edge.s2.frbc import NO_MESSAGE_ID, QUANTITY, FrbcDevice
 from edge.s2.heat_pump import HeatPump, HeatPumpIds
 from edge.s2.resource import DeviceResource, Host, resource_for
 from edge.s2.status import LinkState, LinkStatus
-from edge.s2.tank import Tank, TankIds
+from edge.s2.tank import DrawForecast, Draws, Tank, TankIds
+from edge.sources.history import SlotRecord
+from edge.sources.load_forecast import forecast_hot_water_wh
+from edge.sources.series import SLOT_S
 
 log = logging.getLogger("edge.s2")
 
@@ -117,6 +124,39 @@ def battery_of(cfg: EdgeConfig) -> Battery:
     )
 
 
+USAGE_FORECAST_SLOTS = 48  # a day ahead, in the history's half-hour slots
+_HISTORY = f"SELECT {', '.join(f.name for f in fields(SlotRecord))} FROM load_history"
+
+
+def history_draws(cfg: EdgeConfig) -> Draws:
+    """The tank's draw forecast from the history table in site.state_db (written where the
+    sources runner runs, edge/sources/history.py), read when the tank is described: the
+    last sources.history_days; None where the file, the table or any row is missing."""
+    keep_s = cfg.sources.history_days * 86400.0
+
+    def read(now_s: float) -> DrawForecast | None:
+        if cfg.site.state_db == ":memory:":
+            return None
+        path = Path(cfg.site.state_db).expanduser()
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+                rows = db.execute(
+                    f"{_HISTORY} WHERE slot_start_s >= ? ORDER BY slot_start_s",
+                    (int(now_s - keep_s),),
+                ).fetchall()
+        except (sqlite3.Error, ValueError) as exc:
+            log.debug("S2: no hot-water history in %s: %s", path, exc)
+            return None
+        records = [SlotRecord(*row) for row in rows if row[1] == SLOT_S]
+        if not records:
+            return None
+        t0_s = now_s - now_s % SLOT_S
+        wh = forecast_hot_water_wh(records, t0_s, SLOT_S, USAGE_FORECAST_SLOTS)
+        return DrawForecast(t0_s, SLOT_S, wh)
+
+    return read
+
+
 def tank_of(cfg: EdgeConfig) -> Tank:
     s2 = cfg.s2
     return Tank(
@@ -124,6 +164,7 @@ def tank_of(cfg: EdgeConfig) -> Tank:
         volume_l=s2.tank_volume_l,
         comfort_min_degc=s2.tank_comfort_min_degc,
         standing_loss_w=s2.tank_standing_loss_w,
+        draws=history_draws(cfg),
     )
 
 

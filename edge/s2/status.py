@@ -26,6 +26,7 @@ class LinkStatus:
     sessions: int = 0  # sessions that reached the handshake
     instructions_accepted: int = 0
     instructions_refused: int = 0
+    label: str = "battery"  # the resource this session offers (edge/s2/*.py `label`)
 
     def shown(self) -> str:
         """One word or two for the sensor: 'active FRBC', 'waiting', ..."""

@@ -14,17 +14,25 @@ Two operation modes, on one actuator (the diverter's output):
   core honours up to the tank's maximum (its thermostat also cuts the element).
 There is no "off" mode: edge's only request that keeps the element off is the diverter
 switch, a setting without an expiry, and a CEM's instruction must end by itself.
+
+The usage forecast (FRBC.UsageForecast) is the site's own hot-water history: `draws`, where
+given, returns the expected draw per slot (edge/sources/load_forecast.py
+forecast_hot_water_wh, read from the history table by edge/s2/link.py), or None where there
+is no history; usage_forecast() maps it to S2's usage rates.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from s2python.common import (
     Commodity,
+    Duration,
     NumberRange,
     PowerMeasurement,
     PowerRange,
@@ -44,6 +52,8 @@ from s2python.frbc import (
     FRBCStorageDescription,
     FRBCStorageStatus,
     FRBCSystemDescription,
+    FRBCUsageForecast,
+    FRBCUsageForecastElement,
 )
 from s2python.message import S2MessageWithID
 
@@ -55,6 +65,7 @@ from edge.s2.frbc import INVALID, QUANTITY, TEMPORARY, Plan, Refusal, ResourceId
 WATER_KWH_PER_L_K = 4.18 * 0.99 / 3600.0
 COLD_DEGC = 10.0  # mains water: the bottom of the fill level's range
 W_TO_KWH_PER_S = 1.0 / 3.6e6
+FORECAST_EVERY_S = 1800.0  # the usage forecast is sent again each half hour (its slot)
 
 
 class TankMode(StrEnum):
@@ -73,6 +84,41 @@ class TankNow:
     heater_w: float  # the element's draw now
     max_degc: float  # the core's live settings
     element_w: float
+    slot: int = 0  # which half hour of the supervisor's clock: the usage forecast's period
+
+
+@dataclass(frozen=True)
+class DrawForecast:
+    """The tank's expected draw from the site's history: heat per slot, Wh, from t0_s."""
+
+    t0_s: float  # Unix seconds, UTC: the start of the slot now is in
+    slot_s: float
+    heat_wh: tuple[float, ...]
+
+
+# The draw forecast for a wall time (Unix seconds), None where there is no history.
+Draws = Callable[[float], DrawForecast | None]
+
+
+def usage_forecast(f: DrawForecast, max_w: float) -> FRBCUsageForecast:
+    """S2's usage forecast for a draw forecast: one element per slot, its usage rate the
+    slot's mean draw in kWh/s (positive: the fill level falls). Each slot's draw is kept
+    within 0 to max_w (the element's power: its history cannot show more) and a value that
+    is not a number counts as no draw."""
+    elements = []
+    for wh in f.heat_wh:
+        w = wh * 3600.0 / f.slot_s if math.isfinite(wh) else 0.0
+        elements.append(
+            FRBCUsageForecastElement(
+                duration=Duration(root=round(f.slot_s * 1000.0)),
+                usage_rate_expected=min(max_w, max(0.0, w)) * W_TO_KWH_PER_S,
+            )
+        )
+    return FRBCUsageForecast(
+        message_id=uuid.uuid4(),
+        start_time=datetime.fromtimestamp(f.t0_s, UTC),
+        elements=elements,
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +127,7 @@ class Tank:
     volume_l: float
     comfort_min_degc: float
     standing_loss_w: float
+    draws: Draws | None = field(default=None, compare=False)  # the history's draw forecast
     label = "tank"
     control_type = "FRBC"
     role = Role(role=RoleType.ENERGY_CONSUMER, commodity=Commodity.ELECTRICITY)
@@ -106,9 +153,14 @@ class Tank:
         if loads.value.tank_temp_degc is None:
             return None
         t = loads.value.tank_temp_degc
-        return TankNow(t, loads.value.heater_w, cfg.tank_max_degc, cfg.diverter_element_w)
+        slot = int(image.t_s // FORECAST_EVERY_S)
+        return TankNow(t, loads.value.heater_w, cfg.tank_max_degc, cfg.diverter_element_w, slot)
 
     def changed(self, old: TankNow, new: TankNow) -> bool:
+        """A new setting, or with a history to forecast from, a new half hour (so that the
+        usage forecast moves on with the day)."""
+        if self.draws is not None and old.slot != new.slot:
+            return True
         return (old.max_degc, old.element_w) != (new.max_degc, new.element_w)
 
     def _element(self, now: TankNow, lo_w: float, hi_w: float) -> FRBCOperationModeElement:
@@ -123,6 +175,9 @@ class Tank:
         )
 
     def describe(self, now: TankNow, at: datetime) -> list[S2MessageWithID]:
+        draws = self.draws(at.timestamp()) if self.draws is not None else None
+        if draws is not None and not draws.heat_wh:
+            draws = None
         surplus, boost = self.ids.mode(TankMode.SURPLUS), self.ids.mode(TankMode.BOOST)
         modes = [
             FRBCOperationMode(
@@ -162,19 +217,22 @@ class Tank:
             fill_level_label=f"kWh above {self.comfort_min_degc:g} °C",
             provides_leakage_behaviour=True,
             provides_fill_level_target_profile=False,
-            provides_usage_forecast=False,
+            provides_usage_forecast=draws is not None,
             fill_level_range=self.fill_range(now),
         )
         leak = FRBCLeakageBehaviourElement(
             fill_level_range=self.fill_range(now),
             leakage_rate=self.standing_loss_w * W_TO_KWH_PER_S,
         )
-        return [
+        out: list[S2MessageWithID] = [
             FRBCSystemDescription(
                 message_id=uuid.uuid4(), valid_from=at, actuators=[actuator], storage=storage
             ),
             FRBCLeakageBehaviour(message_id=uuid.uuid4(), valid_from=at, elements=[leak]),
         ]
+        if draws is not None:
+            out.append(usage_forecast(draws, now.element_w))
+        return out
 
     def report(self, now: TankNow, at: datetime) -> list[S2MessageWithID]:
         r = self.fill_range(now)

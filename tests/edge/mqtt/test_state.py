@@ -419,12 +419,14 @@ def test_every_key_comes_from_the_tables():
     fields = [key for key, _read in FIELDS]
     assert fields == ["t_s", "mode", "export_over_limit_w"]
     listed = entities + controls + fields
-    assert len(listed) == len(set(listed)) == 79
+    assert len(listed) == len(set(listed)) == 82
     doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
-    # s2_link is there only where [s2] is enabled (tests/edge/s2/test_status.py), the
-    # plan's keys only where [planner] is (tests/edge/planner/test_live.py)
+    # the S2 sessions' keys are there only where [s2] is enabled
+    # (tests/edge/s2/test_status.py), the plan's keys only where [planner] is
+    # (tests/edge/planner/test_live.py)
     planned = {s.key for s in SENSORS if s.key.startswith("plan_")}
-    assert set(doc) == set(listed) - {"s2_link"} - planned == ALWAYS | BMS | LOADS | DAB
+    s2 = {"s2_link", "s2_tank_link", "s2_heat_pump_link", "s2_export_link"}
+    assert set(doc) == set(listed) - s2 - planned == ALWAYS | BMS | LOADS | DAB
 
 
 def test_each_entity_on_the_state_topic_has_a_value_function_and_the_totals_do_not():

@@ -67,6 +67,8 @@ def test_the_demo_offers_battery_and_tank_and_follows_an_instruction(tmp_path):
             battery, tank = battery_of(cfg), tank_of(cfg)
             assert set(by_id) == {battery.resource_id, tank.resource_id}
             await _state(client, lambda st: st.get("s2_link") == "active FRBC")
+            # the tank's session is shown beside the battery's
+            await _state(client, lambda st: st.get("s2_tank_link") == "active FRBC")
 
             idle = await by_id[battery.resource_id].instruct(battery.ids.mode(Mode.IDLE), 0.0)
             assert idle.status is ReceptionStatusValues.OK

@@ -36,6 +36,7 @@ from s2python.frbc import (
     FRBCLeakageBehaviour,
     FRBCStorageStatus,
     FRBCSystemDescription,
+    FRBCUsageForecast,
 )
 
 from edge.config import EdgeConfig
@@ -46,7 +47,9 @@ from edge.s2.frbc import QUANTITY
 from edge.s2.link import battery_of, keep_linked, tank_of
 from edge.s2.resource import MAX_INSTRUCTIONS_PER_MIN
 from edge.s2.status import LinkState, LinkStatus
-from edge.s2.tank import TankMode
+from edge.s2.tank import W_TO_KWH_PER_S, TankMode
+from edge.sources.history import HistoryStore, SlotRecord
+from edge.state_db import StorageHealth
 from host_tools.bench.s2 import CemSession, MiniCem
 from tests.asyncwait import wait_until
 from tests.edge.test_supervisor_api import Rig, rig
@@ -252,7 +255,10 @@ def test_the_tank_on_its_own_session_takes_a_boost(tmp_path):
             details = await s.wait_for(ResourceManagerDetails)
             assert details.resource_id == tank_of(x.cfg).resource_id
             await s.wait_for(FRBCLeakageBehaviour)
+            # no history in the rig's state file: no usage forecast, and none promised
+            assert not (await s.wait_for(FRBCSystemDescription)).storage.provides_usage_forecast
             fill = await s.wait_for(FRBCStorageStatus)
+            assert not any(isinstance(m, FRBCUsageForecast) for m in s.received)
             temp = x.r.house.tank.temp_degc
             assert abs(fill.present_fill_level - tank_of(x.cfg).heat_kwh(temp)) < 0.01
             boost = tank_of(x.cfg).ids.mode(TankMode.BOOST)
@@ -263,6 +269,35 @@ def test_the_tank_on_its_own_session_takes_a_boost(tmp_path):
             await x.r.sup.tick(1.0)
             assert "boost hot water" in x.r.sup.state.reason
             assert x.r.house.diverter.setpoint_w == x.r.sup.cfg.loads.diverter.element_w
+
+    asyncio.run(go())
+
+
+def test_the_tank_sends_a_usage_forecast_from_the_sites_hot_water_history(tmp_path):
+    """Three days of history in the state file, as the sources runner writes it: the tank
+    draws 750 Wh (1500 W) in every fourth half hour of the day, nothing in the others."""
+    slot_s, now_s = 1800, datetime.now(UTC).timestamp()
+    today = int(now_s // slot_s * slot_s)
+    store = HistoryStore(str(tmp_path / "state.sqlite"), StorageHealth())
+    for k in range(1, 3 * 48 + 1):
+        t = today - k * slot_s
+        wh = 750.0 if (t // slot_s) % 4 == 0 else 0.0
+        store.save(SlotRecord(t, slot_s, slot_s, 300.0, 0.0, None, wh, 0.0, None))
+    store.close()
+
+    async def go():
+        async with linked(tmp_path, tank=True) as x:
+            s = await x.cem.session()
+            desc = await s.wait_for(FRBCSystemDescription)
+            assert desc.storage.provides_usage_forecast
+            usage = await s.wait_for(FRBCUsageForecast)
+            start_s = usage.start_time.timestamp()
+            assert start_s % slot_s == 0 and -60 < now_s - start_s < slot_s + 60
+            assert len(usage.elements) == 48  # a day ahead
+            assert {e.duration.root for e in usage.elements} == {slot_s * 1000}
+            for k, e in enumerate(usage.elements):
+                expected_w = 1500.0 if (int(start_s) // slot_s + k) % 4 == 0 else 0.0
+                assert e.usage_rate_expected == pytest.approx(expected_w * W_TO_KWH_PER_S)
 
     asyncio.run(go())
 

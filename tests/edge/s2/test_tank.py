@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from s2python.frbc import FRBCInstruction, FRBCLeakageBehaviour, FRBCSystemDescription
+from s2python.frbc import (
+    FRBCInstruction,
+    FRBCLeakageBehaviour,
+    FRBCSystemDescription,
+    FRBCUsageForecast,
+)
 
 from edge.config import EdgeConfig
 from edge.core.model import CoreState, InverterReading, LoadsReading, ProcessImage, Requests, Sample
 from edge.s2.frbc import Plan, Refusal
-from edge.s2.tank import WATER_KWH_PER_L_K, Tank, TankIds, TankMode
+from edge.s2.tank import (
+    WATER_KWH_PER_L_K,
+    DrawForecast,
+    Tank,
+    TankIds,
+    TankMode,
+    usage_forecast,
+)
 from edge.settings import core_config
 
 CFG = core_config(EdgeConfig())  # element 3000 W, tank maximum 60 °C
@@ -89,3 +102,46 @@ def test_surplus_cannot_end_a_running_boost_early():
         instruction(TANK.ids.mode(TankMode.SURPLUS)), None, now_at(50.0), boosting, 310.0, 310.0
     )
     assert isinstance(p, Plan) and p.commands == ()
+
+
+def test_the_draw_forecast_maps_to_usage_rates_within_the_element():
+    # 1800 s slots: 750 Wh is 1500 W; 9000 Wh would be 18 kW, more than the 3 kW element
+    f = DrawForecast(1_800_000_000.0, 1800.0, (0.0, 750.0, 9000.0, -5.0, float("nan")))
+    msg = FRBCUsageForecast.from_json(usage_forecast(f, 3000.0).to_json())
+    assert msg.start_time == datetime.fromtimestamp(1_800_000_000.0, UTC)
+    assert [e.duration.root for e in msg.elements] == [1_800_000] * 5
+    rates_w = [e.usage_rate_expected * 3.6e6 for e in msg.elements]
+    assert rates_w == pytest.approx([0.0, 1500.0, 3000.0, 0.0, 0.0])
+
+
+def test_the_usage_forecast_is_offered_only_with_a_history():
+    now = now_at(50.0)
+    at = datetime.now(UTC)
+    assert len(TANK.describe(now, at)) == 2  # no history: no forecast, none promised
+    desc = TANK.describe(now, at)[0]
+    assert isinstance(desc, FRBCSystemDescription) and not desc.storage.provides_usage_forecast
+    seen: list[float] = []
+
+    def draws(now_s: float) -> DrawForecast:
+        seen.append(now_s)
+        return DrawForecast(now_s - now_s % 1800.0, 1800.0, (100.0, 200.0))
+
+    with_history = replace(TANK, draws=draws)
+    desc, _leak, usage = with_history.describe(now, at)
+    assert isinstance(desc, FRBCSystemDescription) and desc.storage.provides_usage_forecast
+    assert isinstance(usage, FRBCUsageForecast) and len(usage.elements) == 2
+    assert seen == [at.timestamp()]
+    empty = replace(TANK, draws=lambda now_s: DrawForecast(now_s, 1800.0, ()))
+    assert len(empty.describe(now, at)) == 2
+
+
+def test_with_a_history_the_tank_is_described_again_each_half_hour():
+    def at_s(t_s: float, tank: Tank = TANK):
+        inv = Sample(InverterReading(0.0, 0.0, 50.0, 500.0, 500.0), 0.5)
+        loads = Sample(LoadsReading(0.0, 0.0, 50.0), 0.5)
+        return tank.snapshot(ProcessImage(t_s, inv, None, loads=loads), CFG, CoreState())
+
+    with_history = replace(TANK, draws=lambda now_s: None)
+    assert not with_history.changed(at_s(10.0), at_s(1799.0))
+    assert with_history.changed(at_s(1799.0), at_s(1800.0))
+    assert not TANK.changed(at_s(1799.0), at_s(1800.0))  # nothing to forecast from
