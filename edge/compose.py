@@ -33,7 +33,7 @@ from edge.notify import Notifier
 from edge.requests_store import RequestStore
 from edge.s2.status import LinkStatus
 from edge.state_db import StorageHealth, lock_site
-from edge.supervisor import Supervisor
+from edge.supervisor import PlanFeed, Supervisor
 from edge.supervisor_api import SupervisorApi
 from edge.tasks import cancel_and_wait
 from edge.trace_log import TraceLog
@@ -299,6 +299,8 @@ async def supervise(
             asyncio.ensure_future(t)
             for t in planner_tasks(cfg, sup, clock, storage, planner_module)
         ]
+        if planner_module is None:
+            sup.planner = draw_history(cfg, sup, clock, storage)
         sup_api = SupervisorApi(sup, config_path)
         signals.reload_with(sup_api.reload)
         api = LocalApi(cfg.site.api_socket, sup_api, cfg.site.api_group)
@@ -377,6 +379,19 @@ def planner_tasks(
     sup.devices = replace(sup.devices, planner=status)
     log.info("planner: on, re-planning every %.0f s", cfg.planner.replan_s)
     return [runner.run(), planner.run()]
+
+
+def draw_history(
+    cfg: EdgeConfig, sup: Supervisor, clock: ScaledClock, storage: StorageHealth
+) -> PlanFeed | None:
+    """Where an S2 tank is offered and nothing plans: the tick's powers into the sources'
+    history (site.state_db), which the tank's usage forecast reads (docs/s2.md). Where the
+    planner runs, its own feed records them."""
+    if not (cfg.s2.enabled and cfg.s2.tank and cfg.loads.diverter.enabled and sup.loads):
+        return None
+    from edge.sources.runner import HistoryFeed, build_runner
+
+    return HistoryFeed(build_runner(cfg, clock, storage))
 
 
 def _watched(

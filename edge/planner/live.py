@@ -35,7 +35,7 @@ from edge.planner.model import solve as highs_solve
 from edge.planner.prices import tariff_of
 from edge.planner.status import PlanFigures, PlanStatus, plan_document
 from edge.planner.tariffs import SLOT_S, SlotSeries, Tariff
-from edge.sources.runner import SourcesRunner, SourcesSnapshot
+from edge.sources.runner import SourcesRunner, SourcesSnapshot, household_w
 from edge.sources.series import window
 
 log = logging.getLogger("edge.planner")
@@ -243,19 +243,6 @@ def figures(
         saving_gbp=self_consumption_bill_gbp(inp) - planned,
         solve_ms=1000.0 * plan.solve_s,
     )
-
-
-def household_w(image: ProcessImage) -> tuple[float, float, float, float] | None:
-    """The household's appliances, PV, the tank's element and the heat pump (W, each >= 0)
-    from the image, for the sources' history; None without an inverter reading."""
-    if image.inverter is None:
-        return None
-    inv = image.inverter.value
-    tank_w = hp_w = 0.0
-    if image.loads is not None:
-        tank_w, hp_w = image.loads.value.heater_w, image.loads.value.heat_pump_w
-    load_w = max(0.0, inv.load_power_w - tank_w - hp_w)
-    return load_w, max(0.0, inv.pv_power_w), max(0.0, tank_w), max(0.0, hp_w)
 
 
 class LivePlanner:

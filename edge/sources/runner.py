@@ -23,6 +23,7 @@ from typing import Generic, Protocol, TypeVar
 import httpx
 
 from edge.config import EdgeConfig
+from edge.core.model import ProcessImage
 from edge.errors import clip
 from edge.sources import forecast_solar, octopus, openmeteo, solcast
 from edge.sources.calibration import Calibration, calibrated, pv_ratio
@@ -370,3 +371,41 @@ def build_runner(cfg: EdgeConfig, clock: SourcesClock, storage: StorageHealth) -
     runner.record(...) with the image's powers (docs/sources.md, "Wiring")."""
     history = HistoryStore(cfg.site.state_db, storage, keep_days=cfg.sources.history_days)
     return SourcesRunner(cfg, clock, history=history, client_id=f"{cfg.mqtt.base_topic}-prices")
+
+
+def household_w(image: ProcessImage) -> tuple[float, float, float, float] | None:
+    """The household's appliances, PV, the tank's element and the heat pump (W, each >= 0)
+    from the image, for the sources' history; None without an inverter reading."""
+    if image.inverter is None:
+        return None
+    inv = image.inverter.value
+    tank_w = hp_w = 0.0
+    if image.loads is not None:
+        tank_w, hp_w = image.loads.value.heater_w, image.loads.value.heat_pump_w
+    load_w = max(0.0, inv.load_power_w - tank_w - hp_w)
+    return load_w, max(0.0, inv.pv_power_w), max(0.0, tank_w), max(0.0, hp_w)
+
+
+class HistoryFeed:
+    """The tick's powers into the sources' history where nothing plans (an S2 tank's usage
+    forecast reads that history): the supervisor's PlanFeed with no slot. Never raises."""
+
+    def __init__(self, runner: SourcesRunner) -> None:
+        self.runner = runner
+        self._failing = False
+
+    def slot(self, now_s: float) -> None:
+        return None
+
+    def observe(self, image: ProcessImage) -> None:
+        powers = household_w(image)
+        if powers is None:
+            return
+        try:
+            self.runner.record(*powers)
+        except Exception as exc:  # the tick goes on; the history misses this reading
+            if not self._failing:
+                log.warning("sources: recording the tick's powers failed: %s", clip(str(exc)))
+            self._failing = True
+        else:
+            self._failing = False
