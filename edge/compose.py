@@ -219,7 +219,7 @@ async def supervise(
             cfg.policy.tick_s,
         )
     # The planner's module loads HiGHS and numpy: before any device is polled, so the
-    # first readings do not age while it loads (and a missing extra stops the run here).
+    # first readings do not age while it loads.
     planner_module = load_planner(cfg)
     signals = RunSignals(notify)
     stop = signals.stop
