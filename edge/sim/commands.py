@@ -186,6 +186,7 @@ async def sim(args: argparse.Namespace) -> int:
     )
     if cfg.dab.enabled and dab_host != host:
         raise EdgeError(f"dab.port = {cfg.dab.port!r}: `edge sim` serves both on one host ({host})")
+    stop = stop_event()  # before serving: a signal from then on is handled, never fatal
     await world.start()
     boards = f" and the DAB board on {cfg.dab.port}" if cfg.dab.enabled else ""
     if world.bms is not None:
@@ -194,7 +195,6 @@ async def sim(args: argparse.Namespace) -> int:
         f"simulated house serving the inverter on {cfg.inverter.port}{boards}; Ctrl-C stops",
         flush=True,
     )
-    stop = stop_event()
     task = asyncio.create_task(world.run())
     try:
         while not stop.is_set():
