@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from edge.core import (
     BmsReading,
-    CoreConfig,
     CoreState,
     InverterMode,
     InverterReading,
@@ -22,22 +21,11 @@ from edge.core import (
     SgState,
     decide,
 )
+from tests.edge.core.test_arbitration import BMS
+from tests.edge.core.test_arbitration import CFG as ARBITRATION_CFG
 
-CFG = CoreConfig(
-    max_charge_w=3000,
-    max_discharge_w=3000,
-    reserve_soc_pct=20,
-    max_soc_pct=100,
-    inverter_stale_after_s=5,
-    dab_enabled=False,
-    dab_max_charge_current_a=5.0,
-    dab_stale_after_s=5,
-    bms_required=True,
-    hp_enabled=True,
-    planner_enabled=True,
-    plan_max_age_s=3600.0,
-)
-BMS = BmsReading(charge_limit_w=3000.0, discharge_limit_w=3000.0)
+# The arbitration tests' house and BMS, with the planner on.
+CFG = dataclasses.replace(ARBITRATION_CFG, planner_enabled=True, plan_max_age_s=3600.0)
 T = 10_000.0
 
 
