@@ -2,7 +2,8 @@
 
 HiGHS writes its banner ("Running HiGHS 1.16.0 (git hash ...): Copyright ...") before the
 first call that is not an option's setting, unless `output_flag` is already false then
-(the HiGHS maintainers' answer in ERGO-Code/HiGHS issues 1702 and 1932). highspy's own
+(the maintainers' rule, ERGO-Code/HiGHS on GitHub: "Shouldn't Highs header be logged only
+when the output flags are set to true?", 2024). highspy's own
 `Highs.__init__` (seen in 1.16) makes such a call itself: it registers its callback
 dispatcher with `enableCallbacks()`, so a caller's `setOptionValue("output_flag", False)`
 after `Highs()` comes too late, and each new solver printed the banner on `edge plan`'s
