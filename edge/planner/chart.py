@@ -155,8 +155,9 @@ def figure(series: PlanSeries, title: str) -> Figure:
     from matplotlib.patches import Patch  # loaded by matplotlib.figure already
 
     fig: Figure = fig_mod.Figure(figsize=(10.0, 8.0), dpi=100, layout="constrained")
+    loads = series.tank_w is not None or series.heat_pump_w is not None
     price_ax, act_ax, bat_ax, load_ax = fig.subplots(
-        4, 1, sharex=True, gridspec_kw={"height_ratios": [1.0, 0.12, 1.4, 0.8]}
+        4, 1, sharex=True, gridspec_kw={"height_ratios": [1.0, 0.12, 1.4, 0.8 if loads else 0.3]}
     )
     fig.suptitle(title, fontsize=11)
     utc = dt.UTC
@@ -166,8 +167,12 @@ def figure(series: PlanSeries, title: str) -> Figure:
     width = series.slot_s / 86400.0  # matplotlib's dates are days
     legend = {"loc": "lower left", "bbox_to_anchor": (0.0, 1.0), "fontsize": 8, "frameon": False}
 
-    price_ax.stairs(series.import_p_per_kwh, x, label="import", color="#D55E00", lw=2)
-    price_ax.stairs(series.export_p_per_kwh, x, label="export", color="#56B4E9", lw=2)
+    price_ax.stairs(
+        series.import_p_per_kwh, x, baseline=None, label="import", color="#D55E00", lw=2
+    )
+    price_ax.stairs(
+        series.export_p_per_kwh, x, baseline=None, label="export", color="#56B4E9", lw=2
+    )
     price_ax.set_ylabel("price, p/kWh")
     price_ax.axhline(0.0, color="black", lw=0.6)
     price_ax.set_ylim(min(0.0, *series.export_p_per_kwh, *series.import_p_per_kwh) * 1.1, None)
@@ -194,9 +199,11 @@ def figure(series: PlanSeries, title: str) -> Figure:
     soc_ax.legend(loc="upper right", fontsize=8)
 
     if series.tank_w is not None:
-        load_ax.stairs(series.tank_w, x, label="tank element", color="#CC79A7", lw=2)
+        load_ax.stairs(series.tank_w, x, baseline=None, label="tank element", color="#CC79A7", lw=2)
     if series.heat_pump_w is not None:
-        load_ax.stairs(series.heat_pump_w, x, label="heat pump", color="#0072B2", lw=2)
+        load_ax.stairs(
+            series.heat_pump_w, x, baseline=None, label="heat pump", color="#0072B2", lw=2
+        )
     missing = [
         name
         for name, xs in (("tank", series.tank_w), ("heat pump", series.heat_pump_w))
@@ -204,12 +211,15 @@ def figure(series: PlanSeries, title: str) -> Figure:
     ]
     if missing:
         load_ax.text(
-            0.99, 0.9, " and ".join(missing) + ": not planned", transform=load_ax.transAxes,
-            ha="right", va="top", fontsize=8, color="#555555",
+            *((1.0, 1.03) if loads else (0.5, 0.5)), " and ".join(missing) + ": not planned",
+            transform=load_ax.transAxes, ha="right" if loads else "center",
+            va="bottom" if loads else "center", fontsize=9, color="#555555",
         )  # fmt: skip
     top = max([*(series.tank_w or ()), *(series.heat_pump_w or ()), 0.0])
     load_ax.set_ylim(0.0, 1.1 * top if top > 0 else 1000.0)
-    load_ax.set_ylabel("power, W")
+    load_ax.set_ylabel("power, W" if loads else "")
+    if not loads:
+        load_ax.set_yticks([])
     if len(missing) < 2:
         load_ax.legend(ncols=2, **legend)
     load_ax.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 3), tz=utc))
