@@ -98,15 +98,19 @@ def action_strip(series: PlanSeries, cols: int = CHART_COLS) -> Text:
 
 
 def ruler(series: PlanSeries, cols: int = CHART_COLS) -> str:
-    """Ticks and UTC times at each 6 h (00, 06, 12, 18) that starts in a column."""
+    """Ticks and UTC times at each 6 h (00, 06, 12, 18) that starts in a column: in the
+    first column of a slot drawn over several, in the column of a bucket of slots."""
     ticks, times = [" "] * cols, [" "] * (cols + 5)
     slots = column_slots(series.n, cols)
     for c, i in enumerate(slots):
-        t = dt.datetime.fromtimestamp(series.start_utc_s[i], dt.UTC)
-        first = c == 0 or slots[c - 1] != i  # a slot over several columns: its first
-        if t.minute == 0 and t.hour % 6 == 0 and first:
-            ticks[c] = "╵"
-            times[c : c + 5] = f"{t:%H:%M}"
+        if c and slots[c - 1] == i:
+            continue  # the same slot as the column before
+        last = slots[c + 1] if c + 1 < cols and slots[c + 1] > i else i + 1
+        for t_s in series.start_utc_s[i:last]:
+            t = dt.datetime.fromtimestamp(t_s, dt.UTC)
+            if t.minute == 0 and t.second == 0 and t.hour % 6 == 0:
+                ticks[c] = "╵"
+                times[c : c + 5] = f"{t:%H:%M}"
     return "".join(ticks).rstrip() + "\n" + "".join(times).rstrip()
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from textual.widgets import DataTable, Sparkline, Static
 
 from edge.config import EXAMPLE_CONFIG
+from edge.core.model import PlanBattery
 from edge.local_api import ApiClient
 from edge.menu.app import EdgeMenu
-from edge.menu.plan import CHART_COLS, LETTER, PLANNER_OFF
-from edge.planner.chart import from_document
+from edge.menu.plan import CHART_COLS, LETTER, PLANNER_OFF, action_strip, column_slots, ruler
+from edge.planner.chart import PlanSeries, from_document
 from tests.edge.conftest import ENV, wait_until
 
 DATA = Path(__file__).parent / "data"
@@ -195,3 +196,37 @@ def test_a_live_supervisor_fills_the_tab_through_the_local_api(tmp_path):
         shutil.rmtree(folder, ignore_errors=True)
     assert proc.returncode == 0, err
     assert "HiGHS" not in out  # the supervisor's stdout: no solver banner a re-plan
+
+
+def series_of(start_utc_s: float, slot_s: float, n: int) -> PlanSeries:
+    actions = (PlanBattery.GRID_CHARGE, PlanBattery.HOLD, PlanBattery.EXPORT)
+    return PlanSeries(
+        start_utc_s=tuple(start_utc_s + k * slot_s for k in range(n)),
+        slot_s=slot_s,
+        import_p_per_kwh=(20.0,) * n,
+        export_p_per_kwh=(5.0,) * n,
+        battery_w=(0.0,) * n,
+        soc_pct=(50.0,) * n,
+        tank_w=None,
+        heat_pump_w=None,
+        action=tuple(actions[k % 3] for k in range(n)),
+    )
+
+
+def test_the_strip_and_ruler_sit_on_the_sparkline_columns():
+    # Quarter hours from 05:45: two slots a column, 06:00 the second slot of the first.
+    quarter = series_of(1_765_000_800.0 - 900.0, 900.0, 96)
+    ticks, times = ruler(quarter).splitlines()
+    assert times.split() == ["06:00", "12:00", "18:00", "00:00"]
+    assert [c for c, ch in enumerate(ticks) if ch == "╵"] == [0, 12, 24, 36]
+    # each column shows its first slot: 0, 2, 4, ... (actions C, H, E in turn)
+    assert action_strip(quarter).plain == "".join("CHE"[2 * c % 3] for c in range(48))
+    # Six half hours left, from 21:00: each slot over 8 columns (the plan's end is not
+    # stretched into empty columns, nor padded).
+    short = series_of(1_765_000_800.0 + 15 * 3600.0, 1800.0, 6)
+    assert action_strip(short).plain == "".join(ch * 8 for ch in "CHECHE")
+    assert column_slots(6) == [c * 6 // 48 for c in range(48)]
+    assert ruler(short).strip() == ""  # 21:00 to 00:00: no 6 h mark starts in it
+    later = series_of(1_765_000_800.0 + 16 * 3600.0, 1800.0, 6)  # 22:00 to 01:00: 00:00 is
+    # the 5th slot, from column 32
+    assert ruler(later).splitlines()[1] == " " * 32 + "00:00"
