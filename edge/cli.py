@@ -155,6 +155,8 @@ def _plan(args: argparse.Namespace) -> int:
         raise SystemExit(f"edge plan: --soc {args.soc:g}: expected 0 to 100")
     if args.png is not None:  # before the solve: a missing extra is said at once
         needs("plot", "edge plan --png", lambda: importlib.import_module("matplotlib"))
+        if args.png.is_dir():
+            raise SystemExit(f"edge plan: --png {args.png}: a folder; give a file's path")
         if not args.png.parent.is_dir():
             raise SystemExit(f"edge plan: --png {args.png}: no folder {args.png.parent}")
     cfg = load_config(args.config)
@@ -165,7 +167,12 @@ def _plan(args: argparse.Namespace) -> int:
         return 1 if args.png is not None else 0
     print("\n".join([*made.head, text(made.plan, made.inp)]))
     if args.png is not None:
-        plan_png(made, now_s, args.load_w, args.png)
+        try:
+            plan_png(made, now_s, args.load_w, args.png)
+        except OSError as exc:
+            raise SystemExit(
+                f"edge plan: --png {args.png}: cannot write it: {exc.strerror}"
+            ) from None
         print(f"chart of the next 24 h: {args.png}")
     return 0
 

@@ -221,8 +221,8 @@ def test_the_strip_and_ruler_sit_on_the_sparkline_columns():
     assert [c for c, ch in enumerate(ticks) if ch == "╵"] == [0, 12, 24, 36]
     # each column shows its first slot: 0, 2, 4, ... (actions C, H, E in turn)
     assert action_strip(quarter).plain == "".join("CHE"[2 * c % 3] for c in range(48))
-    # Six half hours left, from 21:00: each slot over 8 columns (the plan's end is not
-    # stretched into empty columns, nor padded).
+    # Six half hours left, from 21:00: the Sparkline stretches them over its 48 columns,
+    # 8 each, and the strip does the same.
     short = series_of(1_765_000_800.0 + 15 * 3600.0, 1800.0, 6)
     assert action_strip(short).plain == "".join(ch * 8 for ch in "CHECHE")
     assert column_slots(6) == [c * 6 // 48 for c in range(48)]

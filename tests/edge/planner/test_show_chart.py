@@ -160,5 +160,16 @@ def test_a_png_into_a_folder_that_is_not_there_is_refused_before_planning(tmp_pa
     site = tmp_path / "site.toml"
     site.write_text('[tariff]\nkind = "go"\n')
     r = run_edge("plan", "--config", str(site), "--png", str(tmp_path / "no" / "plan.png"))
-    assert r.returncode != 0 and "--png" in r.stderr and "no folder" in r.stderr
-    assert r.stdout == ""
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr == f"edge plan: --png {tmp_path}/no/plan.png: no folder {tmp_path}/no\n"
+    r = run_edge("plan", "--config", str(site), "--png", str(tmp_path))
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr == f"edge plan: --png {tmp_path}: a folder; give a file's path\n"
+
+
+def test_a_png_that_cannot_be_written_is_one_line(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('[tariff]\nkind = "go"\n')
+    r = run_edge("plan", "--config", str(site), "--png", "/dev/full")  # every write: ENOSPC
+    assert r.returncode != 0 and "tariff: go" in r.stdout
+    assert r.stderr == "edge plan: --png /dev/full: cannot write it: No space left on device\n"
