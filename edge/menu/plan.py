@@ -24,7 +24,7 @@ from edge.core.model import PlanBattery
 from edge.planner.chart import ACTION_SHOWN, PlanSeries, PlanUnreadable, from_document
 
 CHART_COLS = 48  # 24 h of half hours
-LABEL_COLS = 30
+LABEL_COLS = 24  # with the chart, 72 columns: an 80-column console has room
 ROW_H = {"price": 2, "charge": 1, "discharge": 1, "soc": 2, "tank": 1, "heat_pump": 1}
 LETTER = {
     PlanBattery.GRID_CHARGE: "C",
@@ -126,9 +126,9 @@ def chart_rows(series: PlanSeries) -> dict[str, tuple[str, list[float] | None]]:
     tank, hp = series.tank_w, series.heat_pump_w
     return {
         "price": ("Import", list(series.import_p_per_kwh)),
-        "charge": ("Battery charge", charge),
-        "discharge": ("Battery discharge", discharge),
-        "soc": ("SOC at slot end", list(series.soc_pct)),
+        "charge": ("Charge", charge),
+        "discharge": ("Discharge", discharge),
+        "soc": ("SOC", list(series.soc_pct)),
         "tank": ("Tank element", None if tank is None else list(tank)),
         "heat_pump": ("Heat pump", None if hp is None else list(hp)),
     }
@@ -152,18 +152,19 @@ class PlanView(Vertical):
     PlanView {{ height: auto; padding: 0 1; }}
     PlanView #plan-head {{ margin: 0 0 1 0; }}
     PlanView #plan-chart {{ height: auto; }}
-    PlanView #plan-chart.hidden, PlanView #plan-slots.hidden {{ display: none; }}
+    PlanView .hidden {{ display: none; }}
+    PlanView #plan-units {{ margin: 1 0 0 0; }}
     PlanView .chart-row {{ height: auto; }}
     PlanView .chart-label {{ width: {LABEL_COLS}; }}
     PlanView Sparkline {{ width: {CHART_COLS}; }}
     PlanView .strip {{ padding: 0 0 0 {LABEL_COLS}; }}
-    PlanView #plan-slots {{ height: auto; margin: 1 0 0 0; }}
+    PlanView #plan-slots {{ height: auto; }}
     """
 
     def compose(self) -> ComposeResult:
         yield Static("No answer from the supervisor yet.", id="plan-head", markup=False)
         with Vertical(id="plan-chart", classes="hidden"):
-            yield Label("Next 24 h (one column a half hour, UTC)")
+            yield Label("Next 24 h: one column a half hour, UTC; SOC at each slot's end")
             for key, height in ROW_H.items():
                 with Horizontal(classes="chart-row"):
                     yield Static(id=f"plan-label-{key}", classes="chart-label", markup=False)
@@ -174,11 +175,16 @@ class PlanView(Vertical):
             yield Static(id="plan-actions", classes="strip")
             yield Static(id="plan-ruler", classes="strip", markup=False)
             yield Static(_legend(), id="plan-legend")
+        yield Label(
+            "Prices p/kWh; battery W, + = discharge; SOC % at the slot's end",
+            id="plan-units",
+            classes="hidden",
+        )
         yield DataTable(id="plan-slots", cursor_type="none", classes="hidden")
 
     def on_mount(self) -> None:
         self.query_one("#plan-slots", DataTable).add_columns(
-            "start UTC", "import p/kWh", "export p/kWh", "action", "battery W", "SOC %", "tank W"
+            "UTC", "import p", "export p", "action", "battery W", "SOC %", "tank W"
         )
 
     def show(self, answer: dict[str, Any]) -> None:
@@ -211,6 +217,7 @@ class PlanView(Vertical):
         shown = series is not None and series.n > 0
         self.query_one("#plan-chart").set_class(not shown, "hidden")
         self.query_one("#plan-slots").set_class(not shown, "hidden")
+        self.query_one("#plan-units").set_class(not shown, "hidden")
         if series is not None and shown:
             self._chart(series)
 
@@ -244,9 +251,8 @@ class PlanView(Vertical):
 
 
 def _legend() -> Text:
-    legend = Text("Battery action: ")
+    legend = Text("Action: ")
     for a, letter in LETTER.items():
         legend.append(letter, style=f"bold {ACTION_SHOWN[a][1]}")
         legend.append(f" {ACTION_SHOWN[a][0]}  ")
-    legend.append("(battery + = discharge)")
     return legend
