@@ -136,20 +136,44 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--soc", type=float, default=50.0, help="the battery's SOC now, %%")
     pl.add_argument("--load-w", type=_positive, default=400.0, help="a flat household load, W")
     pl.add_argument("--hours", type=_positive, default=36.0, help="the horizon, h")
+    pl.add_argument(
+        "--png", type=Path, metavar="FILE", help="also draw the next 24 h as a PNG (extra: plot)"
+    )
     return p
 
 
 def _plan(args: argparse.Namespace) -> int:
-    """The plan for the next hours from now (the wall clock), printed as text."""
+    """The plan for the next hours from now (the wall clock), printed as text; with
+    --png, its next 24 h drawn too."""
+    import importlib
     import time
 
     from edge.config import load_config
-    from edge.planner.show import plan_text
+    from edge.planner.show import plan_for, plan_png, text
 
     if not 0.0 <= args.soc <= 100.0:
         raise SystemExit(f"edge plan: --soc {args.soc:g}: expected 0 to 100")
+    if args.png is not None:  # before the solve: a missing extra is said at once
+        needs("plot", "edge plan --png", lambda: importlib.import_module("matplotlib"))
+        if args.png.is_dir():
+            raise SystemExit(f"edge plan: --png {args.png}: a folder; give a file's path")
+        if not args.png.parent.is_dir():
+            raise SystemExit(f"edge plan: --png {args.png}: no folder {args.png.parent}")
     cfg = load_config(args.config)
-    print(plan_text(cfg, time.time(), args.soc, args.load_w, min(args.hours, 48.0)))
+    now_s = time.time()
+    made = plan_for(cfg, now_s, args.soc, args.load_w, min(args.hours, 48.0))
+    if made.plan is None:
+        print("\n".join([*made.head, made.why]))
+        return 1 if args.png is not None else 0
+    print("\n".join([*made.head, text(made.plan, made.inp)]))
+    if args.png is not None:
+        try:
+            plan_png(made, now_s, args.load_w, args.png)
+        except OSError as exc:
+            raise SystemExit(
+                f"edge plan: --png {args.png}: cannot write it: {exc.strerror}"
+            ) from None
+        print(f"chart of the next 24 h: {args.png}")
     return 0
 
 

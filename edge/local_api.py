@@ -10,7 +10,8 @@ live process serves (or that is not a socket) and replaces a stale one; a stop r
 file only if it is still the one this API bound (same device and inode).
 
 Requests, one JSON object a line, each answered with one:
-  {"op": "status"}                    the latest state document, devices, decisions, budgets
+  {"op": "status"}                    the latest state document, devices, decisions, budgets,
+                                      the plan in force (edge/planner/status.py)
   {"op": "command", "key", "value", ["for_s"]}
                                       a command as over MQTT (edge/mqtt/commands.py)
   {"op": "reload"}                    re-read the config file; apply what can be applied live

@@ -13,6 +13,7 @@ from typing import Any
 from edge import commissioning
 from edge.config import EdgeConfig, load_config
 from edge.errors import ConfigError
+from edge.planner.status import plan_document
 from edge.settings import changed_keys, flatten, is_live
 from edge.supervisor import Supervisor
 
@@ -87,6 +88,7 @@ class SupervisorApi:
             "inverter_port": sup.cfg.inverter.port,
             "settings": flatten(sup.cfg.model_dump()),  # in force now
             "ticks": sup.summary.ticks,
+            "plan": _plan(sup),
         }
 
     def command(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +190,15 @@ class SupervisorApi:
             await self.sup.clock.sleep(seconds)
         finally:
             self.sup.loads.end_test()
+
+
+def _plan(sup: Supervisor) -> dict[str, Any] | None:
+    """The plan in force slot by slot (the menu's chart; as on MQTT's <base>/plan), or None
+    where nothing plans or no plan is kept yet."""
+    planner = sup.devices.planner
+    if planner is None or planner.figures is None:
+        return None
+    return plan_document(planner.figures)
 
 
 def _load_or_none(path: Path) -> EdgeConfig | None:

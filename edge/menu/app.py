@@ -7,7 +7,8 @@ and help from the model; checked as typed; a diff before saving; an atomic save 
 comments and a backup; apply without a restart where the supervisor can), 3 Commissioning
 (scan an RS485 port, test each output after a confirmation, write counters against their
 budgets), 4 Operations (emergency stop, clear a trip, force charge and boost with an
-expiry). Users outside the controller's group get all of it read-only.
+expiry), 5 Plan (the planner's plan: its figures, a chart of the next 24 h, its slots;
+edge/menu/plan.py). Users outside the controller's group get all of it read-only.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from textual.widgets import (
 )
 
 from edge.errors import ConfigError
+from edge.menu.plan import PlanView
 from edge.menu.schema import sections, settings
 from edge.menu.tomledit import apply_edits, diff, parse_value, save_atomically, validate
 from edge.settings import flatten
@@ -160,6 +162,7 @@ class EdgeMenu(App[None]):
         Binding("2", "tab('config')", "Config"),
         Binding("3", "tab('commission')", "Commissioning"),
         Binding("4", "tab('operate')", "Operations"),
+        Binding("5", "tab('plan')", "Plan"),
         Binding("e", "estop", "Emergency stop"),
         Binding("q", "quit", "Quit"),
     ]
@@ -230,6 +233,8 @@ class EdgeMenu(App[None]):
                     yield Label(" min ")
                     yield Button("Boost", id="boost")
                 yield Static(id="op-msg", markup=False)
+            with TabPane("5 Plan", id="plan"), VerticalScroll():
+                yield PlanView()
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -290,6 +295,7 @@ class EdgeMenu(App[None]):
             if button.id not in ("yes", "no"):
                 button.disabled = self.read_only
         self.query_one("#flows", Static).update(render_flows(answer.get("state", {})))
+        self.query_one(PlanView).show(answer)
         devices = self.query_one("#devices", DataTable)
         devices.clear()
         for name, d in answer.get("devices", {}).items():

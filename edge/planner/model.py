@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from edge.planner.highs import QuietHighs
+
 WATER_WH_PER_L_K = 1.163
 TAP_DEGC = 40.0
 
@@ -340,8 +342,7 @@ def solve(inp: PlanInputs) -> Plan | None:
 
 
 def _run(b: _Builder, inp: PlanInputs, hp_lb: np.ndarray | None, c: _Cols) -> Plan | None:
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = QuietHighs()  # no banner on stdout (edge/planner/highs.py)
     h.setOptionValue("time_limit", float(inp.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(inp.mip_rel_gap))
     lb, ub = np.array(b.lb), np.array(b.ub)

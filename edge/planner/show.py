@@ -1,14 +1,19 @@
-"""`edge plan`: the plan the site's tariff gives, as text. With no forecast clients yet,
-its inputs are what the command is told: the SOC now, a flat household load and no PV
-(docs/planner.md says what is still to come). Pure but for the caller's clock."""
+"""`edge plan`: the plan the site's tariff gives, as text and (`--png`) as a chart of
+the next 24 h. With no forecast clients yet, its inputs are what the command is told: the
+SOC now, a flat household load and no PV (docs/planner.md says what is still to come).
+Pure but for the caller's clock (and the PNG's file)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 from edge.config import EdgeConfig
+from edge.core.model import PlanBattery
 from edge.planner.actions import problems, slots
+from edge.planner.chart import WINDOW_H, PlanSeries, figure, write_png
 from edge.planner.model import BatteryModel, Forecast, Plan, PlanInputs, PlanState, solve
 from edge.planner.prices import tariff_of
 from edge.planner.tariffs import SLOT_S
@@ -58,14 +63,63 @@ def text(plan: Plan, inp: PlanInputs) -> str:
     return "\n".join(lines)
 
 
-def plan_text(cfg: EdgeConfig, now_s: float, soc_pct: float, load_w: float, hours: float) -> str:
-    """The whole of `edge plan`'s output; a plan that fails validation is shown as such."""
-    inp, why = inputs_for(cfg, now_s, soc_pct, load_w, hours)
-    head = [f"tariff: {cfg.tariff.kind}"] + [f"warning: {w}" for w in why]
+@dataclass(frozen=True)
+class Planned:
+    """What `edge plan` made: the lines before the plan (the tariff, its warnings), the
+    plan (None where there is none, `why` says so) and its inputs."""
+
+    head: list[str]
+    plan: Plan | None
+    inp: PlanInputs
+    why: str
+
+
+def plan_for(cfg: EdgeConfig, now_s: float, soc_pct: float, load_w: float, hours: float) -> Planned:
+    """The plan from now_s (Unix s); a plan that fails validation is not kept."""
+    inp, warnings = inputs_for(cfg, now_s, soc_pct, load_w, hours)
+    head = [f"tariff: {cfg.tariff.kind}"] + [f"warning: {w}" for w in warnings]
     plan = solve(inp)
     if plan is None:
-        return "\n".join([*head, "no plan: HiGHS found none in its time limit"])
+        return Planned(head, None, inp, "no plan: HiGHS found none in its time limit")
     bad = problems(plan, inp)
     if bad:
-        return "\n".join([*head, "plan discarded: " + "; ".join(bad)])
-    return "\n".join([*head, text(plan, inp)])
+        return Planned(head, None, inp, "plan discarded: " + "; ".join(bad))
+    return Planned(head, plan, inp, "")
+
+
+def plan_text(cfg: EdgeConfig, now_s: float, soc_pct: float, load_w: float, hours: float) -> str:
+    """The whole of `edge plan`'s output; a plan that fails validation is shown as such."""
+    made = plan_for(cfg, now_s, soc_pct, load_w, hours)
+    if made.plan is None:
+        return "\n".join([*made.head, made.why])
+    return "\n".join([*made.head, text(made.plan, made.inp)])
+
+
+def series_of(plan: Plan, inp: PlanInputs) -> PlanSeries:
+    """A solved plan slot by slot, as the chart draws it (the tank and the heat pump where
+    the inputs model them)."""
+    n = len(plan.soc_pct)
+    return PlanSeries(
+        start_utc_s=tuple(plan.t0_s + i * plan.slot_s for i in range(n)),
+        slot_s=plan.slot_s,
+        import_p_per_kwh=tuple(100.0 * p for p in inp.import_gbp_per_kwh),
+        export_p_per_kwh=tuple(100.0 * p for p in inp.export_gbp_per_kwh),
+        battery_w=plan.battery_w,
+        soc_pct=plan.soc_pct,
+        tank_w=plan.tank_w if inp.tank is not None else None,
+        heat_pump_w=plan.hp_w if inp.house is not None else None,
+        action=tuple(PlanBattery(s.battery) for s in slots(plan, None, inp.import_gbp_per_kwh)),
+    )
+
+
+def plan_png(made: Planned, now_s: float, load_w: float, path: Path) -> None:
+    """The next 24 h of a plan made (made.plan not None) as a PNG at path."""
+    assert made.plan is not None
+    series = series_of(made.plan, made.inp).window(now_s, WINDOW_H)
+    start = dt.datetime.fromtimestamp(series.start_utc_s[0], dt.UTC)
+    title = (
+        f"edge plan, {made.head[0].removeprefix('tariff: ')} tariff: the next"
+        f" {series.n * series.slot_s / 3600:g} h from {start:%a %d %b %H:%M} UTC\n"
+        f"from SOC {made.inp.state.soc_pct:g} % now, a flat {load_w:g} W load and no PV"
+    )
+    write_png(figure(series, title), path)
