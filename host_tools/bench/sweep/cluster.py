@@ -1,0 +1,72 @@
+"""Running a sweep's tasks: serially in this process (the reference), or on Dask
+(dask.distributed): a LocalCluster of one single-threaded worker process per core, or an
+existing cluster's scheduler (tcp://HOST:PORT; its workers need this package installed).
+
+Either way a bar shows the tasks done and remaining, and the results come back ordered by
+task key, never by when they finished: a cluster's report is the serial run's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from tqdm import tqdm
+
+from host_tools.bench.sweep.tasks import Task, run_task
+
+
+def _bar(total: int, where: str) -> tqdm[Any]:
+    return tqdm(total=total, desc=f"bench sweep ({where})", unit="task", dynamic_ncols=True)
+
+
+def _ordered(tasks: list[Task], results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    order = sorted(range(len(tasks)), key=lambda k: tasks[k].key)
+    return [results[k] for k in order]
+
+
+def serial(tasks: list[Task]) -> list[dict[str, Any]]:
+    results: dict[int, dict[str, Any]] = {}
+    with _bar(len(tasks), "serial") as bar:
+        for k, task in enumerate(tasks):
+            results[k] = run_task(task)
+            bar.update(1)
+    return _ordered(tasks, results)
+
+
+def on_dask(
+    tasks: list[Task], scheduler: str | None = None, workers: int | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """The tasks on a cluster: (results in key order, what ran them)."""
+    # distributed has no type hints: its few calls here are typed by what they return.
+    dd: Any = importlib.import_module("distributed")
+    cluster: Any = None
+    if scheduler is None:
+        n = workers or os.cpu_count() or 1
+        cluster = dd.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,  # no web port: the machine may be shared
+        )
+        client = dd.Client(cluster)
+        where = f"LocalCluster, {n} worker processes"
+    else:
+        client = dd.Client(scheduler, timeout="30s")
+        where = f"scheduler {scheduler}"
+    try:
+        # pure=False: two equal tasks (none should be) still both run.
+        futures = client.map(run_task, tasks, pure=False)
+        index = {f.key: k for k, f in enumerate(futures)}
+        results: dict[int, dict[str, Any]] = {}
+        with _bar(len(tasks), where) as bar:
+            for fut in dd.as_completed(futures):
+                results[index[fut.key]] = fut.result()
+                bar.update(1)
+                fut.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return _ordered(tasks, results), where
