@@ -75,7 +75,11 @@ def test_two_workers_on_a_local_cluster_give_the_serial_result(sweep):
 def test_an_existing_cluster_by_its_scheduler_address_gives_the_serial_result(sweep):
     _rows, todo, reference = sweep
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as existing:
         results, where = cluster.on_dask(todo, scheduler=existing.scheduler_address)
     assert where == f"scheduler {existing.scheduler_address}"

@@ -48,7 +48,10 @@ def on_dask(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,  # no web port: the machine may be shared
+            # No dashboard, and the scheduler's small HTTP server on a free port rather
+            # than 8787: the machine may be shared.
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
         client = dd.Client(cluster)
         where = f"LocalCluster, {n} worker processes"
@@ -56,9 +59,12 @@ def on_dask(
         client = dd.Client(scheduler, timeout="30s")
         where = f"scheduler {scheduler}"
     try:
+        # Houses interleaved: workers starting together build different houses' load
+        # years (richardsonpy, ~10 s each, then cached), not the same one twice.
         # pure=False: two equal tasks (none should be) still both run.
-        futures = client.map(run_task, tasks, pure=False)
-        index = {f.key: k for k, f in enumerate(futures)}
+        order = sorted(range(len(tasks)), key=lambda k: (*tasks[k].key[1:][::-1], tasks[k].key[0]))
+        futures = client.map(run_task, [tasks[k] for k in order], pure=False)
+        index = {f.key: k for k, f in zip(order, futures, strict=True)}
         results: dict[int, dict[str, Any]] = {}
         with _bar(len(tasks), where) as bar:
             for fut in dd.as_completed(futures):
