@@ -210,3 +210,21 @@ def test_the_parser_declares_the_documented_options():
     assert a.scheduler == "tcp://10.0.0.2:8786" and a.days == "months" and not a.serial
     with pytest.raises(SystemExit):
         p.parse_args(["--serial", "--scheduler", "tcp://x:1"])
+
+
+def test_the_command_writes_its_report_json_and_plot(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["bench", "sweep", "--serial", "--limit", "1", "--days", "172", "--hours", "1"]
+    argv += ["--tariffs", "flat", "--out", str(out), "--json", str(tmp_path / "s.json")]
+    assert host_tools_main(argv) == 0
+    doc = json.loads((out / "sweep.json").read_text())
+    assert doc == json.loads((tmp_path / "s.json").read_text())
+    assert [(h["house"], h["controller"]) for h in doc["per_house"]] == [
+        ("h0001", "eddi"),
+        ("h0001", "ours"),
+    ]
+    assert doc["ran_on"].startswith("serial") and len(doc["peak_rss_mb"]) == 1
+    assert "scaled to a year by x8760" in doc["period_described"]
+    text = (out / "report.md").read_text()
+    assert "| default | ours | cost_flat |" in text and text in capsys.readouterr().out
+    assert (out / "sweep.png").stat().st_size > 10_000
