@@ -40,10 +40,15 @@ def on_dask(
 ) -> tuple[list[dict[str, Any]], str]:
     """The tasks on a cluster: (results in key order, what ran them)."""
     # distributed has no type hints: its few calls here are typed by what they return.
+    dask: Any = importlib.import_module("dask")
     dd: Any = importlib.import_module("distributed")
     cluster: Any = None
     if scheduler is None:
         n = workers or os.cpu_count() or 1
+        # The workers' statistical profiler feeds only the dashboard, and it keeps a
+        # profile a second for the last 1000 s: ~30 MB a worker in a long task. Off (the
+        # nannies hand this config to the worker processes).
+        dask.config.set({"distributed.worker.profile.enabled": False})
         cluster = dd.LocalCluster(
             n_workers=n,
             threads_per_worker=1,
