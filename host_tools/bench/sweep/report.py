@@ -208,7 +208,7 @@ def plot(doc: dict[str, Any], houses: list[dict[str, Any]], path: Path) -> None:
         right.axhline(0.0, color="grey", lw=0.8)
     right.set_ylabel("ours less the other, £ a year (below 0: ours cheaper)")
     right.set_title("Ours against the others, house by house")
-    fig.suptitle(f"{doc['houses_described']}; {doc['period_described']}", fontsize=9)
+    fig.suptitle(f"{doc['houses_described']}\n{doc['period_described']}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

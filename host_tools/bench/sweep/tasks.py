@@ -79,7 +79,8 @@ class Period:
             return "a whole year, 365 days run one after another"
         runs = ", ".join(f"day {d}" + (f" +{n - 1}" if n > 1 else "") for d, n in self.runs)
         return (
-            f"{days:g} simulated days ({runs}; each run starts from the same state),"
+            f"{days:g} simulated day{'' if days == 1 else 's'} ({runs}; each run starts from"
+            " the same state),"
             f" scaled to a year by x{self.year_weight:.4g}"
         )
 
