@@ -12,7 +12,7 @@ from distributed import LocalCluster
 
 from host_tools.__main__ import main as host_tools_main
 from host_tools.bench.sweep import HOUSES_CSV, add_arguments, cluster, houses, run
-from host_tools.bench.sweep.tasks import period, setting, tasks
+from host_tools.bench.sweep.tasks import SweepError, period, setting, tasks
 
 # Two houses unlike each other (one with a heat pump), midsummer from midnight to 08:00:
 # the morning's PV, the tank's first draw, the battery discharging overnight.
@@ -228,3 +228,11 @@ def test_the_command_writes_its_report_json_and_plot(tmp_path, capsys):
     text = (out / "report.md").read_text()
     assert "| default | ours | cost_flat |" in text and text in capsys.readouterr().out
     assert (out / "sweep.png").stat().st_size > 10_000
+
+
+def test_a_scheduler_that_is_not_there_is_named_in_a_one_line_error(sweep):
+    _rows, todo, _reference = sweep
+    with pytest.raises(SweepError, match=r"--scheduler tcp://127.0.0.1:9: no Dask scheduler"):
+        cluster.on_dask(todo, scheduler="tcp://127.0.0.1:9", connect_timeout_s=2.0)
+    with pytest.raises(SweepError, match="write tcp://HOST:PORT"):
+        cluster.on_dask(todo, scheduler="10.0.0.5:8786")

@@ -14,7 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from host_tools.bench.sweep.tasks import Task, run_task
+from host_tools.bench.sweep.tasks import SweepError, Task, run_task
 
 
 def _bar(total: int, where: str) -> tqdm[Any]:
@@ -36,7 +36,10 @@ def serial(tasks: list[Task]) -> list[dict[str, Any]]:
 
 
 def on_dask(
-    tasks: list[Task], scheduler: str | None = None, workers: int | None = None
+    tasks: list[Task],
+    scheduler: str | None = None,
+    workers: int | None = None,
+    connect_timeout_s: float = 30.0,
 ) -> tuple[list[dict[str, Any]], str]:
     """The tasks on a cluster: (results in key order, what ran them)."""
     # distributed has no type hints: its few calls here are typed by what they return.
@@ -61,7 +64,15 @@ def on_dask(
         client = dd.Client(cluster)
         where = f"LocalCluster, {n} worker processes"
     else:
-        client = dd.Client(scheduler, timeout="30s")
+        if not scheduler.startswith(("tcp://", "tls://")) or ":" not in scheduler[6:]:
+            raise SweepError(f"--scheduler {scheduler!r}: write tcp://HOST:PORT")
+        try:
+            client = dd.Client(scheduler, timeout=f"{connect_timeout_s:g}s")
+        except OSError as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise SweepError(
+                f"--scheduler {scheduler}: no Dask scheduler there ({first})"
+            ) from None
         where = f"scheduler {scheduler}"
     try:
         # Houses interleaved: workers starting together build different houses' load
