@@ -21,6 +21,7 @@ EXTRAS = {
     "bench": (
         *("highspy", "matplotlib", "tqdm", "pvlib", "pandas", "numpy", "scipy", "richardsonpy"),
         "rich",
+        *("dask", "distributed"),
     ),
 }
 

@@ -178,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     sa.add_argument("--json", type=Path, help="write the results here")
     sa.add_argument("--quick", action="store_true", help="shorter runs")
+    from host_tools.bench.sweep import add_arguments as sweep_arguments
+
+    sweep_arguments(
+        which.add_parser(
+            "sweep", help="sweep: controllers across many houses, on Dask (docs/sweep.md)"
+        )
+    )
     so = which.add_parser(
         "soak", help="the whole stack for hours, faults on every link, the broker restarted"
     )
@@ -212,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             if args.bench == "firmware":
                 return int(tool.main(args.json))
+            if args.bench == "sweep":
+                return int(tool.main(args))
             if args.bench == "soak":
                 return int(tool.main(args.json, args.hours, args.speed, args.seed))
             return int(tool.main(args.json, args.quick))
