@@ -124,6 +124,15 @@ def test_pre_heats_the_house_on_the_cheap_rate():
     assert max(plan.house_degc[k] for k in night) > 20.5  # above the normal band
     acts = slots(plan, HeatPumpBands())
     assert any(acts[k].heat_pump in (SgState.RECOMMEND, SgState.FORCE) for k in night)
+    # Asked for from the rise's first slot, while the house is still inside its normal
+    # band: the thermostat alone would not start the heat pump there.
+    rise = next(
+        k
+        for k in night
+        if plan.hp_w[k] > 0 and plan.house_degc[k] > plan.house_degc[k - 1] + 0.05
+    )
+    assert plan.house_degc[rise] < HeatPumpBands().normal_top_degc
+    assert all(acts[k].heat_pump is not None for k in range(rise, rise + 4))
 
 
 def test_the_heat_pump_runs_at_least_its_minimum_share_of_a_slot_or_not_at_all():
