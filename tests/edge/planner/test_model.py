@@ -127,9 +127,7 @@ def test_pre_heats_the_house_on_the_cheap_rate():
     # Asked for from the rise's first slot, while the house is still inside its normal
     # band: the thermostat alone would not start the heat pump there.
     rise = next(
-        k
-        for k in night
-        if plan.hp_w[k] > 0 and plan.house_degc[k] > plan.house_degc[k - 1] + 0.05
+        k for k in night if plan.hp_w[k] > 0 and plan.house_degc[k] > plan.house_degc[k - 1] + 0.05
     )
     assert plan.house_degc[rise] < HeatPumpBands().normal_top_degc
     assert all(acts[k].heat_pump is not None for k in range(rise, rise + 4))
@@ -241,3 +239,22 @@ def test_on_a_flat_tariff_the_slots_are_plain_self_consumption():
     assert plan is not None
     acts = slots(plan, HeatPumpBands(), e7.import_gbp_per_kwh)
     assert any(a.battery is not PlanBattery.SELF_CONSUMPTION for a in acts)
+
+
+def test_a_plan_made_mid_slot_plans_the_part_of_its_first_slot_left():
+    """A re-plan a quarter of an hour into a slot: the first slot's energies are its
+    remaining 15 minutes (the bill, the house's heat), the others whole slots."""
+    load = (1000.0,) * N
+    whole = solve(inputs("flat", load=load))
+    part = solve(inputs("flat", load=load, first_slot_s=900.0))
+    assert whole is not None and part is not None
+    price = preset("flat").prices(0.0, 1, SLOT_S)[0][0]
+    grid_kwh = sum(whole.grid_w) * 0.5 / 1000.0
+    assert whole.bill_gbp == pytest.approx(price * grid_kwh, rel=1e-6)
+    assert part.bill_gbp == pytest.approx(whole.bill_gbp - price * 0.25 * whole.grid_w[0] / 1000)
+    # The house cools over 15 minutes in the first slot, not 30.
+    house = HouseModel(heat_w=0.0001)
+    cold = [solve(inputs("flat", house=house, t_out=0.0, first_slot_s=s)) for s in (None, 900.0)]
+    assert cold[0] is not None and cold[1] is not None
+    fall_whole, fall_part = (20.0 - p.house_degc[0] for p in cold)
+    assert fall_part == pytest.approx(0.5 * fall_whole, rel=0.02)
