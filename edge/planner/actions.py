@@ -11,7 +11,8 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
   (the plan keeps the rest for later).
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
 pump is asked to pre-heat (preheat) over the whole of a planned rise of the house above
-its normal band: RECOMMEND, or FORCE where the rise goes above RECOMMEND's top.
+its normal band (RECOMMEND, or FORCE where the rise goes above RECOMMEND's top), and to
+run where the plan runs it on PV (RECOMMEND).
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ def slot_action(
 def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
     """The SG-Ready request for slot i: where the plan runs the heat pump and the house
     rises to a peak above the thermostat's normal top by more than PREHEAT_ABOVE_K, the
-    whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top); else
-    None, and the heat pump's own thermostat (and the core's surplus rule) decide.
+    whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
+    the plan runs the heat pump on PV (the forecast surplus covers its draw), RECOMMEND
+    too: otherwise the core gives that surplus to the tank first, at the gas it saves,
+    and the house needs the heat later from the grid. Else None, and the heat pump's own
+    thermostat (and the core's surplus rule) decide.
 
     The whole rise, not only its end: in NORMAL the thermostat does not start until the
     house is below its bottom, so a pre-heat asked for only near its peak never starts
@@ -95,17 +99,19 @@ def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
     it; at about 0.4 K an hour at full power, a slot over-heats by little."""
     house, n = plan.house_degc, len(plan.house_degc)
     before = house[i - 1] if i else plan.house0_degc
-    if plan.hp_w[i] <= 0 or house[i] <= before + RISING_K:
-        return None
-    peak = house[i]
-    for j in range(i + 1, n):
-        if house[j] <= house[j - 1]:
-            break
-        peak = house[j]
+    peak = -math.inf
+    if plan.hp_w[i] > 0 and house[i] > before + RISING_K:
+        peak = house[i]
+        for j in range(i + 1, n):
+            if house[j] <= house[j - 1]:
+                break
+            peak = house[j]
     if peak > bands.recommend_top_degc:
         return SgState.FORCE
     if peak > bands.normal_top_degc + PREHEAT_ABOVE_K:
         return SgState.RECOMMEND
+    if plan.hp_w[i] > ACTION_W and plan.pv_w[i] - plan.load_w[i] >= plan.hp_w[i]:
+        return SgState.RECOMMEND  # from the PV: its heat is worth more than the tank's
     return None
 
 

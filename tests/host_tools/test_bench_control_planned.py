@@ -58,6 +58,7 @@ def test_no_planner_input_reads_the_actual_trace_beyond_now():
     sc = short(10.0)
     cut = 8 * HOUR
     base, tampered = _run(sc), _run(sc, tamper_after_s=cut)
+
     def made_s(ctl):  # when each plan was made: its first slot's end less the part left
         return [i.forecast.t0_s + i.forecast.slot_s - i.first_slot_s for i in ctl.inputs]
 

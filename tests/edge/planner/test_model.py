@@ -15,6 +15,7 @@ from edge.planner.model import (
     BatteryModel,
     Forecast,
     HouseModel,
+    Plan,
     PlanInputs,
     PlanState,
     TankModel,
@@ -258,3 +259,34 @@ def test_a_plan_made_mid_slot_plans_the_part_of_its_first_slot_left():
     assert cold[0] is not None and cold[1] is not None
     fall_whole, fall_part = (20.0 - p.house_degc[0] for p in cold)
     assert fall_part == pytest.approx(0.5 * fall_whole, rel=0.02)
+
+
+def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
+    """Where the plan runs the heat pump on PV (the forecast surplus covers its draw),
+    RECOMMEND, else the core gives that surplus to the tank first; where the grid would
+    feed it, the thermostat decides (None)."""
+    n = 3
+    zeros = (0.0,) * n
+    plan = Plan(
+        t0_s=0.0,
+        slot_s=SLOT_S,
+        battery_w=zeros,
+        charge_w=zeros,
+        discharge_w=zeros,
+        grid_w=(-1300.0, 1700.0, -2700.0),
+        soc_pct=(50.0,) * n,
+        tank_w=zeros,
+        tank_degc=(45.0,) * n,
+        hp_w=(1400.0, 1400.0, 0.0),
+        house_degc=(20.0,) * n,  # kept, not raised: no pre-heat
+        house0_degc=20.0,
+        pv_w=(3000.0, 0.0, 3000.0),
+        load_w=(300.0,) * n,
+        cost_gbp=0.0,
+        bill_gbp=0.0,
+        solve_s=0.0,
+        status="optimal",
+    )
+    acts = slots(plan, HeatPumpBands())
+    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, None]
+    assert slots(plan)[0].heat_pump is None  # no bands: no heat pump to ask
