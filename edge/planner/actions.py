@@ -12,7 +12,8 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
 pump is asked to pre-heat (preheat) over the whole of a planned rise of the house above
 its normal band (RECOMMEND, or FORCE where the rise goes above RECOMMEND's top), and to
-run where the plan runs it on PV (RECOMMEND).
+run where the plan runs it on PV (RECOMMEND), and kept from the core's surplus boost
+where the plan leaves it a PV surplus (NORMAL).
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
     whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
     the plan runs the heat pump on PV (the forecast surplus covers its draw), RECOMMEND
     too: otherwise the core gives that surplus to the tank first, at the gas it saves,
-    and the house needs the heat later from the grid. Else None, and the heat pump's own
-    thermostat (and the core's surplus rule) decide.
+    and the house needs the heat later from the grid. Where the plan does not run it and
+    leaves a PV surplus, NORMAL: the core's surplus rule would boost it on that surplus
+    (in summer, heat the house does not need, instead of the export). Else None, and
+    the heat pump's own thermostat (and the core's surplus rule) decide.
 
     The whole rise, not only its end: in NORMAL the thermostat does not start until the
     house is below its bottom, so a pre-heat asked for only near its peak never starts
@@ -112,6 +115,8 @@ def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
         return SgState.RECOMMEND
     if plan.hp_w[i] > ACTION_W and plan.pv_w[i] - plan.load_w[i] >= plan.hp_w[i]:
         return SgState.RECOMMEND  # from the PV: its heat is worth more than the tank's
+    if plan.hp_w[i] <= 0 and plan.pv_w[i] - plan.load_w[i] > ACTION_W:
+        return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it
     return None
 
 

@@ -264,7 +264,8 @@ def test_a_plan_made_mid_slot_plans_the_part_of_its_first_slot_left():
 def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
     """Where the plan runs the heat pump on PV (the forecast surplus covers its draw),
     RECOMMEND, else the core gives that surplus to the tank first; where the grid would
-    feed it, the thermostat decides (None)."""
+    feed it, the thermostat decides (None); where the plan leaves a surplus to the tank
+    or the grid, NORMAL (no boost on it)."""
     n = 3
     zeros = (0.0,) * n
     plan = Plan(
@@ -288,5 +289,5 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
         status="optimal",
     )
     acts = slots(plan, HeatPumpBands())
-    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, None]
+    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
     assert slots(plan)[0].heat_pump is None  # no bands: no heat pump to ask
