@@ -80,11 +80,13 @@ def slot_action(
         power_w=power,
         target_soc_pct=max(0.0, min(100.0, target)),
         tank_from_grid=from_grid,
-        heat_pump=preheat(plan, i, bands) if bands is not None else None,
+        heat_pump=preheat(plan, i, bands, prices) if bands is not None else None,
     )
 
 
-def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
+def preheat(
+    plan: Plan, i: int, bands: HeatPumpBands, prices: tuple[float, ...] | None = None
+) -> SgState | None:
     """The SG-Ready request for slot i: where the plan runs the heat pump and the house
     rises to a peak above the thermostat's normal top by more than PREHEAT_ABOVE_K, the
     whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
@@ -99,11 +101,19 @@ def preheat(plan: Plan, i: int, bands: HeatPumpBands) -> SgState | None:
     house is below its bottom, so a pre-heat asked for only near its peak never starts
     in time (the plan, re-made from the house as it is, pushes the rise later each time).
     RECOMMEND heats to its top whatever the plan wanted, but only while a slot asks for
-    it; at about 0.4 K an hour at full power, a slot over-heats by little."""
+    it; at about 0.4 K an hour at full power, a slot over-heats by little. A rise is asked
+    for only where keeping energy pays (worth_keeping), on a PV surplus or from the
+    battery: without any of them, the plan's pre-heat gains only a better COP in the
+    evening, and RECOMMEND's overshoot cost more than that (£0.58 on a winter day,
+    flat tariff)."""
     house, n = plan.house_degc, len(plan.house_degc)
     before = house[i - 1] if i else plan.house0_degc
     peak = -math.inf
-    if plan.hp_w[i] > 0 and house[i] > before + RISING_K:
+    # Heat stored for a later price, from PV, or from the battery's energy.
+    stores = (
+        worth_keeping(prices, i) or plan.pv_w[i] > plan.load_w[i] or plan.discharge_w[i] > ACTION_W
+    )
+    if plan.hp_w[i] > 0 and house[i] > before + RISING_K and stores:
         peak = house[i]
         for j in range(i + 1, n):
             if house[j] <= house[j - 1]:

@@ -291,3 +291,38 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
     acts = slots(plan, HeatPumpBands())
     assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
     assert slots(plan)[0].heat_pump is None  # no bands: no heat pump to ask
+
+
+def test_a_pre_heat_is_asked_for_only_where_it_stores_heat_worth_more_later():
+    """A planned rise from the grid with no cheaper hour ahead (a flat tariff) gains only
+    a COP: it is left to the thermostat; with a dearer hour ahead, from PV or from the
+    battery, it is asked for."""
+    n = 4
+    zeros = (0.0,) * n
+    rise = Plan(
+        t0_s=0.0,
+        slot_s=SLOT_S,
+        battery_w=zeros,
+        charge_w=zeros,
+        discharge_w=zeros,
+        grid_w=(1700.0,) * n,
+        soc_pct=(20.0,) * n,
+        tank_w=zeros,
+        tank_degc=(45.0,) * n,
+        hp_w=(1400.0, 1400.0, 1400.0, 0.0),
+        house_degc=(20.3, 20.6, 20.9, 20.8),
+        house0_degc=20.0,
+        pv_w=zeros,
+        load_w=(300.0,) * n,
+        cost_gbp=0.0,
+        bill_gbp=0.0,
+        solve_s=0.0,
+        status="optimal",
+    )
+    bands = HeatPumpBands()
+    flat = (0.245,) * n
+    assert slots(rise, bands, flat)[0].heat_pump is None
+    dearer = (0.13, 0.13, 0.13, 0.30)
+    assert slots(rise, bands, dearer)[0].heat_pump is SgState.RECOMMEND
+    from_battery = dataclasses.replace(rise, discharge_w=(1700.0,) * n, grid_w=zeros)
+    assert slots(from_battery, bands, flat)[0].heat_pump is SgState.RECOMMEND
