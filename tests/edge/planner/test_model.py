@@ -262,10 +262,10 @@ def test_a_plan_made_mid_slot_plans_the_part_of_its_first_slot_left():
 
 
 def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
-    """Where the plan runs the heat pump on PV (the forecast surplus covers its draw),
-    RECOMMEND, else the core gives that surplus to the tank first; where the grid would
-    feed it, the thermostat decides (None); where the plan leaves a surplus to the tank
-    or the grid, NORMAL (no boost on it)."""
+    """Where the plan runs the heat pump on PV (the forecast surplus covers its draw) and
+    the battery is full, RECOMMEND, else the core gives that surplus to the tank first;
+    where the grid would feed it, the thermostat decides (None); where the plan leaves a
+    surplus to the tank or the grid, NORMAL (no boost on it)."""
     n = 3
     zeros = (0.0,) * n
     plan = Plan(
@@ -275,7 +275,7 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
         charge_w=zeros,
         discharge_w=zeros,
         grid_w=(-1300.0, 1700.0, -2700.0),
-        soc_pct=(50.0,) * n,
+        soc_pct=(97.0,) * n,  # full: the surplus has nowhere else to go but the tank
         tank_w=zeros,
         tank_degc=(45.0,) * n,
         hp_w=(1400.0, 1400.0, 0.0),
@@ -290,6 +290,9 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
     )
     acts = slots(plan, HeatPumpBands())
     assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
+    # With room in the battery, the core's battery takes the surplus: no request.
+    room = dataclasses.replace(plan, soc_pct=(50.0,) * n)
+    assert slots(room, HeatPumpBands())[0].heat_pump is None
     assert slots(plan)[0].heat_pump is None  # no bands: no heat pump to ask
 
 
