@@ -10,10 +10,10 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
 - SELF_CONSUMPTION otherwise, allowed down to the slot's end SOC less SOC_MARGIN_PCT
   (the plan keeps the rest for later).
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
-pump is asked to pre-heat where it runs and the house is planned warmer by the slot's
-end: RECOMMEND when the plan wants the house within RECOMMEND_WITHIN_K of RECOMMEND's top
-(the heat pump then heats to that top whatever the plan wanted, so a small pre-heat is
-not asked for: it would cost more than it saves), FORCE above it.
+pump is asked to pre-heat (preheat) over the whole of a planned rise of the house above
+its normal band (RECOMMEND, or FORCE where the rise goes above RECOMMEND's top), to run
+where the plan runs it on PV with the battery full (RECOMMEND), and is kept from the
+core's surplus boost where the plan leaves it a PV surplus (NORMAL).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ ACTION_W = 100.0  # a planned power this far past what self-consumption would do
 SOC_MARGIN_PCT = 2.0  # a self-consumption slot may go this far below its planned end SOC
 TANK_GRID_W = 200.0
 KEEP_MARGIN = 0.15  # two conversions at 95 % and the wear, roughly
+FULL_PCT = 95.0  # a battery this full has no room for the surplus the heat pump takes
 RISING_K = 0.05  # the house planned this much warmer by a slot's end: a pre-heat
-RECOMMEND_WITHIN_K = 0.5  # RECOMMEND heats to its top: asked only when the plan wants near it
+PREHEAT_ABOVE_K = 0.25  # a rise peaking this far above the normal band is a pre-heat
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,6 @@ def slot_action(
         action, power, target = PlanBattery.HOLD, 0.0, soc
     else:
         action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, soc - SOC_MARGIN_PCT
-    hp: SgState | None = None
-    before = plan.house_degc[i - 1] if i else plan.house0_degc
-    rising = plan.house_degc[i] > before + RISING_K  # heat stored, not only kept
-    if bands is not None and plan.hp_w[i] > 0 and rising:
-        if plan.house_degc[i] > bands.recommend_top_degc:
-            hp = SgState.FORCE
-        elif plan.house_degc[i] > bands.recommend_top_degc - RECOMMEND_WITHIN_K:
-            hp = SgState.RECOMMEND
     return PlannedSlot(
         start_s=start,
         end_s=start + plan.slot_s,
@@ -88,8 +81,58 @@ def slot_action(
         power_w=power,
         target_soc_pct=max(0.0, min(100.0, target)),
         tank_from_grid=from_grid,
-        heat_pump=hp,
+        heat_pump=preheat(plan, i, bands, prices) if bands is not None else None,
     )
+
+
+def preheat(
+    plan: Plan, i: int, bands: HeatPumpBands, prices: tuple[float, ...] | None = None
+) -> SgState | None:
+    """The SG-Ready request for slot i: where the plan runs the heat pump and the house
+    rises to a peak above the thermostat's normal top by more than PREHEAT_ABOVE_K, the
+    whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
+    the plan runs the heat pump on PV (the forecast surplus covers its draw) with the
+    battery full (FULL_PCT), RECOMMEND too: otherwise the core gives that surplus to the
+    tank first, at the gas it saves, and the house needs the heat later from the grid
+    (with room in the battery, the battery takes it, worth about as much as the heat,
+    without RECOMMEND's overshoot). Where the plan does not run it and
+    leaves a PV surplus, NORMAL: the core's surplus rule would boost it on that surplus
+    (in summer, heat the house does not need, instead of the export). Else None, and
+    the heat pump's own thermostat (and the core's surplus rule) decide.
+
+    The whole rise, not only its end: in NORMAL the thermostat does not start until the
+    house is below its bottom, so a pre-heat asked for only near its peak never starts
+    in time (the plan, re-made from the house as it is, pushes the rise later each time).
+    RECOMMEND heats to its top whatever the plan wanted, but only while a slot asks for
+    it; at about 0.4 K an hour at full power, a slot over-heats by little. A rise is asked
+    for only where keeping energy pays (worth_keeping), on a PV surplus the battery has
+    no room for, or from the battery: without any of them, the plan's pre-heat gains only
+    a better COP in the evening, and RECOMMEND's overshoot cost more than that (£0.58 on
+    a winter day, flat tariff; with PV the battery could have stored, £0.13 on the next
+    day)."""
+    house, n = plan.house_degc, len(plan.house_degc)
+    before = house[i - 1] if i else plan.house0_degc
+    peak = -math.inf
+    # Heat stored for a later price, from PV the battery has no room for, or from the
+    # battery's energy.
+    surplus_w = plan.pv_w[i] - plan.load_w[i]
+    full = plan.soc_pct[i] >= FULL_PCT
+    stores = worth_keeping(prices, i) or (surplus_w > 0 and full) or plan.discharge_w[i] > ACTION_W
+    if plan.hp_w[i] > 0 and house[i] > before + RISING_K and stores:
+        peak = house[i]
+        for j in range(i + 1, n):
+            if house[j] <= house[j - 1]:
+                break
+            peak = house[j]
+    if peak > bands.recommend_top_degc:
+        return SgState.FORCE
+    if peak > bands.normal_top_degc + PREHEAT_ABOVE_K:
+        return SgState.RECOMMEND
+    if plan.hp_w[i] > ACTION_W and surplus_w >= plan.hp_w[i] and full:
+        return SgState.RECOMMEND  # from the PV: its heat is worth more than the tank's
+    if plan.hp_w[i] <= 0 and surplus_w > ACTION_W:
+        return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it
+    return None
 
 
 def slots(

@@ -25,6 +25,9 @@ of the energy left at the horizon's end (the battery's at the horizon's mean imp
 after the discharge loss, the house's heat above its start at the export price it could
 have been at the best COP, and heat short at the battery's value at a COP of 3).
 
+A plan made part-way into its first slot (first_slot_s) plans that slot's part left:
+its energies, the tank's losses and draws and the house's cooling over that part only.
+
 Relaxations stated: the heat pump's starts per hour are not modelled inside a slot (with
 30-minute slots and a 10-minute minimum run, at most one start a slot: 2 an hour, under
 the usual 3); the BMS's taper near full is not modelled.
@@ -130,6 +133,9 @@ class PlanInputs:
     soc_slack_gbp_per_kwh: float = 2.0
     terminal_gbp_per_kwh: float | None = None  # None: the horizon's mean import x efficiency
     time_limit_s: float = 1.0
+    # A plan made part-way into its first slot: that slot's length from now (s), so its
+    # energies are the part left; None: a whole slot.
+    first_slot_s: float | None = None
     # The heat pump's on/off: "round" solves the LP, fixes each slot on (at least its
     # minimum run) or off from it, and solves again (fast; feasible, not proven optimal);
     # "milp" has HiGHS branch on it (semi-continuous columns) to mip_rel_gap or the time
@@ -221,14 +227,24 @@ def _check(inp: PlanInputs) -> None:
         raise ValueError(f"state {s}: not every value is a finite number")
 
 
+def slot_lengths_s(inp: PlanInputs) -> np.ndarray:
+    """Each slot's length (s): slot_s, the first one first_slot_s where given."""
+    fc = inp.forecast
+    dts = np.full(fc.n, float(fc.slot_s))
+    if inp.first_slot_s is not None:
+        dts[0] = min(float(fc.slot_s), max(1.0, float(inp.first_slot_s)))
+    return dts
+
+
 def solve(inp: PlanInputs) -> Plan | None:
     """The plan for these inputs, or None if HiGHS finds none in the time limit. Raises
     ValueError naming the input when the inputs are malformed (lengths, nan)."""
     _check(inp)
     fc, bat = inp.forecast, inp.battery
-    n, dt = fc.n, fc.slot_s
-    h_per = dt / 3600.0  # hours a slot
-    kwh = dt / 3.6e6  # kWh per W over a slot
+    n = fc.n
+    dts = slot_lengths_s(inp)
+    h_per = dts / 3600.0  # hours a slot
+    kwh = dts / 3.6e6  # kWh per W over a slot
     pv = np.maximum(0.0, np.asarray(fc.pv_w))
     load = np.maximum(0.0, np.asarray(fc.load_w))
     price = np.asarray(inp.import_gbp_per_kwh)
@@ -265,7 +281,7 @@ def solve(inp: PlanInputs) -> Plan | None:
             e0 if i == 0 else 0.0,
             e0 if i == 0 else 0.0,
             [int(e[i]), int(ch[i]), int(dis[i]), *prev[0]],
-            [1.0, -eta * h_per, h_per / eta, *prev[1]],
+            [1.0, -eta * float(h_per[i]), float(h_per[i]) / eta, *prev[1]],
         )
         b.row(bat.reserve_soc_pct / 100.0 * cap, inf, [int(e[i]), int(low[i])], [1.0, 1.0])
         b.row(-inf, bat.max_soc_pct / 100.0 * cap, [int(e[i]), int(high[i])], [1.0, -1.0])
@@ -279,27 +295,27 @@ def solve(inp: PlanInputs) -> Plan | None:
         q0 = max(0.0, cap_k * (inp.state.tank_degc - tank.cold_water_degc))
         loss_k = tank.loss_w_per_k * h_per / cap_k
         loss_const = tank.loss_w_per_k * (tank.cold_water_degc - tank.ambient_degc) * h_per
-        draw = np.maximum(0.0, np.asarray(fc.draw_wh))
+        draw = np.maximum(0.0, np.asarray(fc.draw_wh)) * dts / fc.slot_s  # the part left
         heater = b.cols(n, 0.0, tank.element_w, -tank.heat_value_gbp_per_kwh * kwh)
         q = b.cols(n, 0.0, max(q_max, q0))
         short = b.cols(n, 0.0, draw, tank.short_gbp_per_kwh / 1000.0)
         for i in range(n):
-            rhs = -draw[i] - loss_const + (q0 * (1.0 - loss_k) if i == 0 else 0.0)
-            prev = ([int(q[i - 1])], [-(1.0 - loss_k)]) if i else ([], [])
+            rhs = -draw[i] - loss_const[i] + (q0 * (1.0 - loss_k[0]) if i == 0 else 0.0)
+            prev = ([int(q[i - 1])], [-(1.0 - loss_k[i])]) if i else ([], [])
             b.row(
                 rhs,
                 rhs,
                 [int(q[i]), int(heater[i]), int(short[i]), *prev[0]],
-                [1.0, -h_per, -1.0, *prev[1]],
+                [1.0, -float(h_per[i]), -1.0, *prev[1]],
             )
             balance[i].append(int(heater[i]))
             coeffs[i].append(-1.0)
     # The house: T at each slot's end, the heat pump's electrical power hp.
     hp = temp = hp_lb = None
     if house is not None:
-        a = house.ua_w_per_k * dt / house.c_j_per_k
-        kb = dt / house.c_j_per_k
-        duty = min(1.0, house.min_on_s / dt)
+        a = house.ua_w_per_k * dts / house.c_j_per_k
+        kb = dts / house.c_j_per_k
+        duty = np.minimum(1.0, house.min_on_s / dts)
         hp = b.cols(n, 0.0, hp_max)
         hp_lb = duty * hp_max
         temp = b.cols(n, -inf, inf)
@@ -308,10 +324,11 @@ def solve(inp: PlanInputs) -> Plan | None:
         t0 = inp.state.house_degc
         for i in range(n):
             cop = house.cop(fc.t_out_degc[i])
-            rhs = kb * (house.internal_gain_w + house.ua_w_per_k * fc.t_out_degc[i])
-            rhs += (1.0 - a) * t0 if i == 0 else 0.0
-            prev = ([int(temp[i - 1])], [-(1.0 - a)]) if i else ([], [])
-            b.row(rhs, rhs, [int(temp[i]), int(hp[i]), *prev[0]], [1.0, -kb * cop, *prev[1]])
+            rhs = kb[i] * (house.internal_gain_w + house.ua_w_per_k * fc.t_out_degc[i])
+            rhs += (1.0 - a[0]) * t0 if i == 0 else 0.0
+            prev = ([int(temp[i - 1])], [-(1.0 - a[i])]) if i else ([], [])
+            coeffs_t = [1.0, -float(kb[i]) * cop, *prev[1]]
+            b.row(float(rhs), float(rhs), [int(temp[i]), int(hp[i]), *prev[0]], coeffs_t)
             b.row(house.floor_degc, inf, [int(temp[i]), int(cold[i])], [1.0, 1.0])
             b.row(-inf, house.ceiling_degc, [int(temp[i]), int(hot[i])], [1.0, -1.0])
             balance[i].append(int(hp[i]))
@@ -402,11 +419,11 @@ def _plan(
         return tuple(float(v) for v in x[idx]) if idx is not None else (0.0,) * n
 
     ch, dis, imp, exp = col(c.ch), col(c.dis), col(c.imp), col(c.exp)
-    kwh = fc.slot_s / 3.6e6
+    kwh = slot_lengths_s(inp) / 3.6e6
     bill = sum(
-        (i_w * p_i - x_w * p_x) * kwh
-        for i_w, x_w, p_i, p_x in zip(
-            imp, exp, inp.import_gbp_per_kwh, inp.export_gbp_per_kwh, strict=True
+        (i_w * p_i - x_w * p_x) * float(k)
+        for i_w, x_w, p_i, p_x, k in zip(
+            imp, exp, inp.import_gbp_per_kwh, inp.export_gbp_per_kwh, kwh, strict=True
         )
     )
     tank = inp.tank

@@ -58,9 +58,16 @@ def test_no_planner_input_reads_the_actual_trace_beyond_now():
     sc = short(10.0)
     cut = 8 * HOUR
     base, tampered = _run(sc), _run(sc, tamper_after_s=cut)
-    made = [i.forecast.t0_s for i in base.inputs]
-    assert made == [i.forecast.t0_s for i in tampered.inputs] and len(made) == 20
+
+    def made_s(ctl):  # when each plan was made: its first slot's end less the part left
+        return [i.forecast.t0_s + i.forecast.slot_s - i.first_slot_s for i in ctl.inputs]
+
+    made = made_s(base)
     before = [k for k, t in enumerate(made) if t <= cut]
+    # Up to the cut the same plans were made (later, a changed house may leave the plan's
+    # band sooner and be re-planned more often).
+    assert made_s(tampered)[: len(before)] == made[: len(before)]
+    assert len(before) >= 33 and len(made) >= 40  # every 15 minutes
     after = [k for k, t in enumerate(made) if t > cut]
     for k in before:
         assert base.inputs[k] == tampered.inputs[k], made[k]
@@ -103,6 +110,9 @@ def test_a_planned_day_leaks_nothing_and_the_optimum_bounds_it():
     r = compare.compare(sc, ("e7",))["e7"]
     assert r["planned_leak_wh"] == 0.0
     assert r["optimum"] <= r["planned"] + 1e-4 and r["optimum"] <= r["ours"] + 1e-4
-    assert r["planner"]["plans"] == 48
+    assert r["planner"]["plans"] >= 48  # every half hour, and when the SOC left the band
+    assert set(r["controllers"]) == set(compare.controllers())
+    for name, x in r["controllers"].items():  # the optimum bounds every one of them
+        assert r["optimum"] <= x["objective"] + 1e-4, name
     assert r["planner"]["solver_failed"] == 0 and r["planner"]["plans_dropped"] == 0
     assert r["planned"] < r["ours"]  # on Economy 7 the plan pays for itself

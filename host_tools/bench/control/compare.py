@@ -1,5 +1,6 @@
-"""Ours reactive, ours planned and the perfect-foresight optimum side by side, day by day,
-under each planned tariff (prices.PLANNED_TARIFFS), on runs of whole days.
+"""The controllers side by side, day by day, under each planned tariff
+(prices.PLANNED_TARIFFS), on runs of whole days: ours reactive, the status quo
+(scenarios.STATUS_QUO), ours planned and the perfect-foresight optimum (controllers()).
 
 Each day is scored on the actual PV and load with metrics.objective. The optimum is
 solved for each day, free to start anywhere between where the compared controllers' days
@@ -9,6 +10,7 @@ objective less the optimum's: the cost of planning on forecasts and billing on a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,7 @@ from host_tools.bench.control import _Day, limits, optimum
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.planned import PlannedController
 from host_tools.bench.control.prices import PLANNED_TARIFFS
-from host_tools.bench.control.scenarios import Scenario, Trace, run_chunks
+from host_tools.bench.control.scenarios import STATUS_QUO, Scenario, Trace, run_chunks
 
 GOALS = {
     "e7": 10.0,  # planned within this % of the optimum's objective
@@ -56,6 +58,21 @@ class _Run:
     starts: list[tuple[float, float, float]]
 
 
+# The controllers side by side. REACTIVE know no tariff: each runs once and is scored
+# under every tariff. PLANNERS are built for each tariff (a factory of the scenario and
+# the tariff giving the planner run_chunks asks each tick). The optimum comes last.
+REACTIVE = ("ours", *STATUS_QUO)
+PLANNERS: dict[str, Callable[[Scenario, str], PlannedController]] = {
+    "planned": PlannedController,
+}
+BASELINE = "ours"  # the planned days are held to this one (WORSE_DAY_GBP)
+
+
+def controllers() -> tuple[str, ...]:
+    """Every column of the comparison, in order."""
+    return (*REACTIVE, *PLANNERS, "optimum")
+
+
 def _days(
     sc: Scenario, controller: str, tariffs: tuple[str, ...], plan: Any = None
 ) -> tuple[dict[str, _Run], list[_Day]]:
@@ -65,49 +82,72 @@ def _days(
 
     def day(tr: Trace) -> None:
         days.append(_Day.of(tr, per))
+        leak = m.leak_wh(tr)
         for t in tariffs:
             runs[t].objective.append(m.objective(tr, t, 0.95))
-            runs[t].leak_wh += m.leak_wh(tr)
+            runs[t].leak_wh += leak
             runs[t].starts.append((tr.soc0_pct, tr.tank0_degc, tr.house0_degc))
 
-    run_chunks(sc, controller, 86400, day, plan=plan)
+    run_chunks(sc, controller if plan is None else "planned", 86400, day, plan=plan)
     return runs, days
 
 
 def compare(
     sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None
 ) -> dict[str, Any]:
-    """{tariff: {ours, planned, optimum objectives (£), gaps, the daily distribution,
-    the planner's solve statistics}} on this scenario's days."""
-    ours, days = _days(sc, "ours", tariffs)
+    """{tariff: {each controller's objective (£), gap and leak (controllers), the planned
+    controller's figures at the top level (ours, planned, optimum objectives, gaps, the
+    daily distribution, the planner's solve statistics)}} on this scenario's days."""
+    reactive: dict[str, dict[str, _Run]] = {}
+    days: list[_Day] = []
+    for name in REACTIVE:
+        reactive[name], days = _days(sc, name, tariffs)
     if bar is not None:
         bar.update(1)
     out: dict[str, Any] = {}
     for tariff in tariffs:
-        ctl = PlannedController(sc, tariff)
-        planned = _days(sc, "planned", (tariff,), plan=ctl)[0][tariff]
+        runs = {name: by[tariff] for name, by in reactive.items()}
+        stats = {}
+        for name, factory in PLANNERS.items():
+            ctl = factory(sc, tariff)
+            runs[name] = _days(sc, name, (tariff,), plan=ctl)[0][tariff]
+            stats[name] = ctl.stats.summary()
         best = []
         for k, d in enumerate(days):
-            d.starts = [ours[tariff].starts[k], planned.starts[k]]
+            d.starts = [r.starts[k] for r in runs.values()]
             starts = optimum.Starts.of_points(d.starts)
             opt = optimum.solve(sc, d.trace(round(sc.lp_dt_s)), tariff, limits(), starts)
             best.append(m.objective(opt, tariff, 0.95))
-        o, p, b = (np.array(x) for x in (ours[tariff].objective, planned.objective, best))
-        ours_gap, planned_gap = _gap(o.sum(), b.sum()), _gap(p.sum(), b.sum())
+        b = np.array(best)
+        total = {name: float(np.sum(r.objective)) for name, r in runs.items()}
+        table = {
+            name: {
+                "objective": round(total[name], 3),
+                "gap_pct": _gap(total[name], float(b.sum())),
+                "leak_wh": round(runs[name].leak_wh, 2),
+            }
+            for name in runs
+        }
+        table["optimum"] = {"objective": round(float(b.sum()), 3), "gap_pct": 0.0, "leak_wh": 0.0}
+        o, p = np.array(runs[BASELINE].objective), np.array(runs["planned"].objective)
         regret = p - b
         out[tariff] = {
             "days": len(b),
-            "ours": round(float(o.sum()), 3),
-            "planned": round(float(p.sum()), 3),
-            "optimum": round(float(b.sum()), 3),
-            "ours_gap_pct": ours_gap,
-            "planned_gap_pct": planned_gap,
-            "planned_leak_wh": round(planned.leak_wh, 2),
+            "controllers": table,
+            "ours": table[BASELINE]["objective"],
+            "planned": table["planned"]["objective"],
+            "optimum": table["optimum"]["objective"],
+            "ours_gap_pct": table[BASELINE]["gap_pct"],
+            "planned_gap_pct": table["planned"]["gap_pct"],
+            "planned_leak_wh": table["planned"]["leak_wh"],
             "worst_day_vs_ours_gbp": round(float((p - o).max()), 3),
+            "daily_planned_gbp": [round(float(x), 3) for x in p],
+            "daily_ours_gbp": [round(float(x), 3) for x in o],
+            "daily_optimum_gbp": [round(float(x), 3) for x in b],
             "regret_median_gbp": round(float(np.median(regret)), 3),
             "regret_p90_gbp": round(float(np.percentile(regret, 90)), 3),
             "regret_max_gbp": round(float(regret.max()), 3),
-            "planner": ctl.stats.summary(),
+            "planner": stats["planned"],
         }
         if bar is not None:
             bar.update(1)
@@ -146,19 +186,27 @@ def goal_lines(results: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
+    """Every controller's objective (£) and gap to the optimum, then the planned
+    controller's worst day against ours, its daily regret and its solves."""
+    names = controllers()
     head = (
-        "| run | tariff | days | ours £ | planned £ | optimum £ | ours gap | planned gap |"
-        " worst day vs ours £ | regret median / p90 / max £ | solves | solve ms median / p95 |"
+        "| run | tariff | days | "
+        + " | ".join(f"{c} £ (gap)" for c in names)
+        + " | planned worst day vs ours £ | regret median / p90 / max £ | solves |"
+        " solve ms median / p95 |"
     )
-    rows = [head, "|" + "---|" * 12]
+    rows = [head, "|" + "---|" * (len(names) + 7)]
     for run, by in results.items():
         for tariff, r in by.items():
             pl = r["planner"]
+            cells = []
+            for c in names:
+                x = r["controllers"].get(c)
+                cells.append("" if x is None else f"{x['objective']:.3f} ({x['gap_pct']:+.1f} %)")
             rows.append(
-                f"| {run} | {tariff} | {r['days']} | {r['ours']:.3f} | {r['planned']:.3f} |"
-                f" {r['optimum']:.3f} | {r['ours_gap_pct']:+.1f} % |"
-                f" {r['planned_gap_pct']:+.1f} % |"
-                f" {r['worst_day_vs_ours_gbp']:+.3f} | {r['regret_median_gbp']:.3f} /"
+                f"| {run} | {tariff} | {r['days']} | "
+                + " | ".join(cells)
+                + f" | {r['worst_day_vs_ours_gbp']:+.3f} | {r['regret_median_gbp']:.3f} /"
                 f" {r['regret_p90_gbp']:.3f} / {r['regret_max_gbp']:.3f} | {pl['plans']} |"
                 f" {pl['solve_ms_median']} / {pl['solve_ms_p95']} |"
             )

@@ -1,6 +1,7 @@
-"""The planned controller: our core with edge.planner above it, re-planning every
-REPLAN_S on honest forecasts (forecast.py) and the tariff's prices as they are
-published, never the actual trace ahead of the present.
+"""The planned controller: our core with edge.planner above it, re-planning every REPLAN_S
+and as soon as the SOC leaves the plan's band (actions.off_plan, as the live planner
+does), on honest forecasts (forecast.py) and the tariff's prices as they are published,
+never the actual trace ahead of the present.
 
 Each re-plan: the horizon is 48 h where the prices are known that far (fixed tariffs),
 else at least 36 h, with the slots past the published prices priced at the same half
@@ -23,7 +24,7 @@ import numpy as np
 
 from edge.config import PlannerConfig
 from edge.core import PlannedSlot
-from edge.planner.actions import HeatPumpBands, problems, slot_at, slots
+from edge.planner.actions import HeatPumpBands, off_plan, problems, slot_at, slots
 from edge.planner.model import (
     BatteryModel,
     Forecast,
@@ -46,10 +47,11 @@ from host_tools.bench.control.forecast import (
 )
 from host_tools.bench.control.scenarios import Scenario, bench_config
 
-REPLAN_S = 1800.0
 HORIZON_MIN_S = 36 * 3600.0
 HORIZON_MAX_S = 48 * 3600.0
 AGILE_PUBLISHED_H = 16.0  # the next day's prices are out by then
+REPLAN_S = PlannerConfig().replan_s  # the product's default, 15 minutes
+TANK_SHORT_GBP_PER_KWH = 0.001  # a draw the tank cannot give: the boiler's (below)
 
 
 def known_until_s(tariff: str, t_s: float) -> float:
@@ -104,7 +106,8 @@ class PlannerStats:
 
 class PlannedController:
     """Called every tick with the house: records what the site measures now, re-plans
-    every REPLAN_S, and returns the slot in force."""
+    every REPLAN_S and when the SOC leaves the plan's band, and returns the slot in
+    force."""
 
     def __init__(self, sc: Scenario, tariff: str, keep_inputs: bool = False) -> None:
         self.sc, self.tariff = sc, tariff
@@ -129,7 +132,12 @@ class PlannedController:
             ambient_degc=t.ambient_degc,
             loss_w_per_k=t.loss_w_per_k,
             heat_value_gbp_per_kwh=m.TANK_HEAT_VALUE,
-            short_gbp_per_kwh=m.TANK_HEAT_VALUE,  # a draw it cannot give: the gas boiler's
+            # Every kWh into the tank is already credited at the gas it saves (as the
+            # objective does); charging a draw the tank cannot give at the gas price as
+            # well counted the gas twice, and the plan heated the tank from the grid at
+            # up to 13 p (Agile nights). A token cost keeps the draws coming out of
+            # the tank first.
+            short_gbp_per_kwh=TANK_SHORT_GBP_PER_KWH,
         )
         hp = house_params(sc)
         self.house = HouseModel(
@@ -137,7 +145,7 @@ class PlannedController:
             c_j_per_k=hp.house_c_j_per_k,
             ua_w_per_k=hp.house_ua_w_per_k,
             internal_gain_w=hp.internal_gain_w,
-            floor_degc=hp.setpoint_degc,  # the mean its thermostat keeps in NORMAL
+            floor_degc=hp.setpoint_degc - hp.hysteresis_k,  # where NORMAL starts it
             ceiling_degc=hp.setpoint_degc + hp.force_limit_k,
             min_on_s=hp.min_on_s,
             comfort_gbp_per_kh=m.HOUSE_COLD_COST,
@@ -158,13 +166,17 @@ class PlannedController:
         self.inputs: list[PlanInputs] = []
         self._pv_fc: dict[int, float] = {}
         self._pv_acc = [0.0, 0]
+        self._start: tuple[float, float] | None = None  # the plan in force: made, SOC
 
     def __call__(self, house: House) -> PlannedSlot | None:
         s = house.state
         t = s.t_s
         self.history.record(t, s.load_w, draw_wh_now(house.tank, t))
         self._score_pv(t, s.pv_w)
-        if t >= self.next_plan_s:
+        due = t >= self.next_plan_s
+        if not due and self.plan is not None and int(t) % 60 == 0:  # as the live one checks
+            due = off_plan(self.plan, t, s.soc_pct, start=self._start)
+        if due:
             self.replan(house, t)
             self.next_plan_s = math.floor(t / REPLAN_S) * REPLAN_S + REPLAN_S
         return slot_at(self.slots, t)
@@ -223,6 +235,7 @@ class PlannedController:
             self.house,
             previous_battery_w=previous,
             hysteresis_gbp_per_kwh=self.hysteresis,
+            first_slot_s=t0 + SLOT_S - t_s,  # a plan made mid-slot plans the part left
         )
 
     def replan(self, house: House, t_s: float) -> None:
@@ -241,6 +254,7 @@ class PlannedController:
             self.stats.dropped.append("; ".join(why))
             return
         self.plan = dataclasses.replace(plan)
+        self._start = (t_s, house.state.soc_pct)
         self.slots = tuple(
             dataclasses.replace(s, made_s=t_s)
             for s in slots(plan, self.bands, inp.import_gbp_per_kwh)

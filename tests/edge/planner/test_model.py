@@ -15,6 +15,7 @@ from edge.planner.model import (
     BatteryModel,
     Forecast,
     HouseModel,
+    Plan,
     PlanInputs,
     PlanState,
     TankModel,
@@ -124,6 +125,13 @@ def test_pre_heats_the_house_on_the_cheap_rate():
     assert max(plan.house_degc[k] for k in night) > 20.5  # above the normal band
     acts = slots(plan, HeatPumpBands())
     assert any(acts[k].heat_pump in (SgState.RECOMMEND, SgState.FORCE) for k in night)
+    # Asked for from the rise's first slot, while the house is still inside its normal
+    # band: the thermostat alone would not start the heat pump there.
+    rise = next(
+        k for k in night if plan.hp_w[k] > 0 and plan.house_degc[k] > plan.house_degc[k - 1] + 0.05
+    )
+    assert plan.house_degc[rise] < HeatPumpBands().normal_top_degc
+    assert all(acts[k].heat_pump is not None for k in range(rise, rise + 4))
 
 
 def test_the_heat_pump_runs_at_least_its_minimum_share_of_a_slot_or_not_at_all():
@@ -232,3 +240,92 @@ def test_on_a_flat_tariff_the_slots_are_plain_self_consumption():
     assert plan is not None
     acts = slots(plan, HeatPumpBands(), e7.import_gbp_per_kwh)
     assert any(a.battery is not PlanBattery.SELF_CONSUMPTION for a in acts)
+
+
+def test_a_plan_made_mid_slot_plans_the_part_of_its_first_slot_left():
+    """A re-plan a quarter of an hour into a slot: the first slot's energies are its
+    remaining 15 minutes (the bill, the house's heat), the others whole slots."""
+    load = (1000.0,) * N
+    whole = solve(inputs("flat", load=load))
+    part = solve(inputs("flat", load=load, first_slot_s=900.0))
+    assert whole is not None and part is not None
+    price = preset("flat").prices(0.0, 1, SLOT_S)[0][0]
+    grid_kwh = sum(whole.grid_w) * 0.5 / 1000.0
+    assert whole.bill_gbp == pytest.approx(price * grid_kwh, rel=1e-6)
+    assert part.bill_gbp == pytest.approx(whole.bill_gbp - price * 0.25 * whole.grid_w[0] / 1000)
+    # The house cools over 15 minutes in the first slot, not 30.
+    house = HouseModel(heat_w=0.0001)
+    cold = [solve(inputs("flat", house=house, t_out=0.0, first_slot_s=s)) for s in (None, 900.0)]
+    assert cold[0] is not None and cold[1] is not None
+    fall_whole, fall_part = (20.0 - p.house_degc[0] for p in cold)
+    assert fall_part == pytest.approx(0.5 * fall_whole, rel=0.02)
+
+
+def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
+    """Where the plan runs the heat pump on PV (the forecast surplus covers its draw) and
+    the battery is full, RECOMMEND, else the core gives that surplus to the tank first;
+    where the grid would feed it, the thermostat decides (None); where the plan leaves a
+    surplus to the tank or the grid, NORMAL (no boost on it)."""
+    n = 3
+    zeros = (0.0,) * n
+    plan = Plan(
+        t0_s=0.0,
+        slot_s=SLOT_S,
+        battery_w=zeros,
+        charge_w=zeros,
+        discharge_w=zeros,
+        grid_w=(-1300.0, 1700.0, -2700.0),
+        soc_pct=(97.0,) * n,  # full: the surplus has nowhere else to go but the tank
+        tank_w=zeros,
+        tank_degc=(45.0,) * n,
+        hp_w=(1400.0, 1400.0, 0.0),
+        house_degc=(20.0,) * n,  # kept, not raised: no pre-heat
+        house0_degc=20.0,
+        pv_w=(3000.0, 0.0, 3000.0),
+        load_w=(300.0,) * n,
+        cost_gbp=0.0,
+        bill_gbp=0.0,
+        solve_s=0.0,
+        status="optimal",
+    )
+    acts = slots(plan, HeatPumpBands())
+    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
+    # With room in the battery, the core's battery takes the surplus: no request.
+    room = dataclasses.replace(plan, soc_pct=(50.0,) * n)
+    assert slots(room, HeatPumpBands())[0].heat_pump is None
+    assert slots(plan)[0].heat_pump is None  # no bands: no heat pump to ask
+
+
+def test_a_pre_heat_is_asked_for_only_where_it_stores_heat_worth_more_later():
+    """A planned rise from the grid with no cheaper hour ahead (a flat tariff) gains only
+    a COP: it is left to the thermostat; with a dearer hour ahead, from PV or from the
+    battery, it is asked for."""
+    n = 4
+    zeros = (0.0,) * n
+    rise = Plan(
+        t0_s=0.0,
+        slot_s=SLOT_S,
+        battery_w=zeros,
+        charge_w=zeros,
+        discharge_w=zeros,
+        grid_w=(1700.0,) * n,
+        soc_pct=(20.0,) * n,
+        tank_w=zeros,
+        tank_degc=(45.0,) * n,
+        hp_w=(1400.0, 1400.0, 1400.0, 0.0),
+        house_degc=(20.3, 20.6, 20.9, 20.8),
+        house0_degc=20.0,
+        pv_w=zeros,
+        load_w=(300.0,) * n,
+        cost_gbp=0.0,
+        bill_gbp=0.0,
+        solve_s=0.0,
+        status="optimal",
+    )
+    bands = HeatPumpBands()
+    flat = (0.245,) * n
+    assert slots(rise, bands, flat)[0].heat_pump is None
+    dearer = (0.13, 0.13, 0.13, 0.30)
+    assert slots(rise, bands, dearer)[0].heat_pump is SgState.RECOMMEND
+    from_battery = dataclasses.replace(rise, discharge_w=(1700.0,) * n, grid_w=zeros)
+    assert slots(from_battery, bands, flat)[0].heat_pump is SgState.RECOMMEND
