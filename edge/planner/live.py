@@ -121,8 +121,11 @@ def plan_inputs(
     n: int,
     state: PlanState,
     previous: Plan | None,
+    now_s: float | None = None,
 ) -> PlanInputs:
-    """The model's inputs from the sources' snapshot (Unix seconds throughout)."""
+    """The model's inputs from the sources' snapshot (Unix seconds throughout). now_s:
+    when the plan is made; a plan made part-way into the slot at t0_s plans only the part
+    of it left (model.PlanInputs.first_slot_s)."""
     imp, exp = tariff.prices(t0_s, n, SLOT_S)
     pv = window(snap.pv.t0_s, snap.pv.slot_s, snap.pv.power_w, t0_s, n, 0.0) if snap.pv else None
     load = snap.load
@@ -157,6 +160,7 @@ def plan_inputs(
         previous_battery_w=prev,
         hysteresis_gbp_per_kwh=cfg.planner.hysteresis_p_per_kwh / 100.0,
         time_limit_s=SOLVE_LIMIT_S,
+        first_slot_s=None if now_s is None else t0_s + SLOT_S - now_s,
     )
 
 
@@ -368,7 +372,7 @@ class LivePlanner:
                 else TANK_START_DEGC,
                 house_degc=HOUSE_DEGC,
             )
-            inp = plan_inputs(self.cfg, tariff, snap, t0, n, state, self.plan)
+            inp = plan_inputs(self.cfg, tariff, snap, t0, n, state, self.plan, wall_s)
             plan = await asyncio.to_thread(self._solve, inp)
         except Exception as exc:
             self._problem(f"planner: no plan: {type(exc).__name__}: {exc}")

@@ -343,3 +343,20 @@ async def test_the_next_plan_is_given_the_last_one_slot_by_slot_for_the_hysteres
     assert previous is not None
     assert previous[: len(first.battery_w) - 1] == first.battery_w[1:]
     assert seen[1].hysteresis_gbp_per_kwh == pytest.approx(0.005)  # 0.5 p/kWh
+
+
+@in_loop
+async def test_a_plan_made_part_way_into_a_slot_plans_only_the_part_left(tmp_path):
+    cfg = site(tmp_path)
+    seen: list[PlanInputs] = []
+
+    def solve(inp: PlanInputs) -> Plan | None:
+        seen.append(inp)
+        return highs_solve(inp)
+
+    clock, _ = clock_at(WALL_S)  # 10:10 UTC: 20 minutes of the 10:00 slot are left
+    planner, _ = planner_for(cfg, clock, solve=solve)
+    planner.observe(image_at(clock.now_s()))
+    assert await planner.plan_once()
+    assert seen[0].forecast.t0_s == math.floor(WALL_S / SLOT_S) * SLOT_S
+    assert seen[0].first_slot_s == pytest.approx(20 * 60.0)
