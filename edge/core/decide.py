@@ -122,6 +122,16 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     sign, flip_s = battery_direction(battery_w, t, state)
     command = InverterCommand(InverterMode.PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)
+    kept = shares.state
+    if (
+        reason == kept.reason
+        and sign == kept.battery_sign
+        and flip_s is kept.last_flip_s
+        and shares.diverter_w == kept.diverter_w  # never -0.0: tank_share's are >= +0.0
+        and refused_since is kept.tank_refused_since_s
+        and full_until is kept.tank_full_until_s
+    ):
+        return sp, kept  # a steady cycle: the same values, without a copy
     return sp, evolve(
         shares.state,
         reason=reason,

@@ -33,9 +33,10 @@ HOUR_S = 3600.0
 TANK_PROBE_W = 200.0  # a diverter setpoint at least this large tells whether the tank takes it
 
 
-@dataclass(frozen=True)
-class Window:
-    """Allowed battery power: lo_w <= p <= hi_w (+ = discharge), and what set each bound."""
+class Window(NamedTuple):
+    """Allowed battery power: lo_w <= p <= hi_w (+ = discharge), and what set each bound.
+    A NamedTuple rather than a frozen dataclass: one is made every cycle, and a tuple is
+    made three times faster."""
 
     lo_w: float
     hi_w: float
@@ -95,10 +96,10 @@ def off_the_loop(image: ProcessImage, cfg: CoreConfig, mode: RequestMode) -> Set
         stop = InverterCommand(InverterMode.PASSIVE, 0.0)
         return Setpoints(stop, 0.0, "emergency stop: everything idle")
     why = stale_data(image, cfg)
-    own_loop = InverterCommand(InverterMode.SELF_USE)
     if why is not None:
-        return Setpoints(own_loop, 0.0, f"safe state: {why}")
+        return Setpoints(InverterCommand(InverterMode.SELF_USE), 0.0, f"safe state: {why}")
     if mode is RequestMode.SELF_USE:
+        own_loop = InverterCommand(InverterMode.SELF_USE)
         return Setpoints(own_loop, 0.0, "requested: the inverter's own self-use")
     return None
 
@@ -326,6 +327,14 @@ def heat_pump(
         and t_s - changed >= cfg.hp_min_on_s
     ):
         hp, changed = SgState.NORMAL, t_s
+    if (
+        hp is state.hp_state
+        and changed is state.hp_changed_s
+        and starts is state.hp_starts_s
+        and surplus_since is state.hp_surplus_since_s
+        and deficit_since is state.hp_deficit_since_s
+    ):
+        return hp, state  # most cycles change nothing here: the same values, not a copy
     return hp, evolve(
         state,
         hp_state=hp,
