@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from edge.core import (
     BmsReading,
@@ -41,23 +42,53 @@ class LoopStats:
     state: CoreState = field(default_factory=CoreState)  # the core's, to carry on a run
 
 
+_new = object.__new__
+_set = object.__setattr__
+F = TypeVar("F")
+
+
+def _frozen(cls: type[F], fields: dict[str, Any]) -> F:
+    """An instance of the frozen dataclass cls holding `fields` (every field, in order),
+    as cls(**fields) makes it, without its __init__'s one guarded setattr per field: the
+    image's seven objects are made every tick. Only for classes without __post_init__."""
+    obj = _new(cls)
+    _set(obj, "__dict__", fields)
+    return obj
+
+
 def image_of(house: House, requests: Requests | None = None) -> ProcessImage:
     s = house.state
-    reading = InverterReading(
-        grid_power_w=s.grid_w,
-        battery_power_w=s.battery_w,
-        battery_soc_pct=s.soc_pct,
-        load_power_w=s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
-        pv_power_w=s.pv_w,
+    reading = _frozen(
+        InverterReading,
+        {
+            "grid_power_w": s.grid_w,
+            "battery_power_w": s.battery_w,
+            "battery_soc_pct": s.soc_pct,
+            "load_power_w": s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
+            "pv_power_w": s.pv_w,
+        },
     )
     charge_w, discharge_w = house.bms_limits_ac_w
-    return ProcessImage(
-        t_s=s.t_s,
-        inverter=Sample(reading, 0.0),
-        dab=None,
-        bms=Sample(BmsReading(charge_w, discharge_w), 0.0),
-        loads=Sample(LoadsReading(s.heater_w, s.heat_pump_w, house.tank.temp_degc), 0.0),
-        requests=requests or NO_REQUESTS,
+    bms = _frozen(BmsReading, {"charge_limit_w": charge_w, "discharge_limit_w": discharge_w})
+    loads = _frozen(
+        LoadsReading,
+        {
+            "heater_w": s.heater_w,
+            "heat_pump_w": s.heat_pump_w,
+            "tank_temp_degc": house.tank.temp_degc,
+        },
+    )
+    return _frozen(
+        ProcessImage,
+        {
+            "t_s": s.t_s,
+            "inverter": _frozen(Sample, {"value": reading, "age_s": 0.0}),
+            "dab": None,
+            "bms": _frozen(Sample, {"value": bms, "age_s": 0.0}),
+            "loads": _frozen(Sample, {"value": loads, "age_s": 0.0}),
+            "requests": requests or NO_REQUESTS,
+            "plan": None,
+        },
     )
 
 
@@ -75,16 +106,17 @@ def run(
     """Run the closed loop for `seconds` of simulated time, from the core's `state` (a
     previous run's LoopStats.state) or from a fresh start. on_step: called after every
     plant step (a benchmark's trace); plan: the planner's slot for the image, each tick."""
-    stats = LoopStats()
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
+    ticks = round(seconds / (per_tick * plant_dt_s))
+    stats = LoopStats()
     # The External diverter takes the supervisor's setpoint (house.set_diverter_w).
     external = house.diverter if isinstance(house.diverter, External) else None
     inverter, heat_pump = house.inverter, house.heat_pump
     last_mode, last_w = None, 0.0  # the last inverter command written
     core_sg, sg = None, SgReady.NORMAL
-    for _ in range(round(seconds / (per_tick * plant_dt_s))):
+    for _ in range(ticks):
         image = image_of(house, requests)
         if plan is not None:
             image = replace(image, plan=plan(house))
