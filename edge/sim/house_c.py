@@ -15,6 +15,7 @@ in the environment keeps every run on the Python models.
 from __future__ import annotations
 
 import os
+import struct
 from collections import deque
 from typing import Any
 
@@ -36,43 +37,23 @@ _ERRORS = {
     f"({lib.EDGE_SIM_STARTS_MAX})",
 }
 _SG_OF = {s.value: s for s in SgReady}
-# The runs of doubles in the C struct (edge_sim_house_api.h) and the Python attributes
-# they are stored into, in the same order.
-_STATE_RUN = (
-    "t_s",
-    "soc_pct",
-    "pv_w",
-    "load_w",
-    "dab_w",
-    "heater_w",
-    "heat_pump_w",
-    "battery_w",
-    "grid_w",
+# The order store() writes energy_wh in: house.py's, which the C side's enum follows.
+_ENERGY_ORDER = (
+    "import",
+    "export",
+    "pv",
+    "load",
+    "battery_charge",
+    "battery_discharge",
+    "dab",
+    "heater",
+    "heat_pump",
+    "battery_charge_dc",
+    "battery_discharge_dc",
+    "battery_to_heater",
 )
-_HOUSE_RUN_N = len(_STATE_RUN) + len(ENERGY_KEYS) + 2  # then the BMS's two limits
-# ... then the two cell limits (_cell_limits_a)
-_PACK_RUN = (
-    "charge_as",
-    "current_a",
-    "temp_degc",
-    "_throughput_as",
-    "_cache_q",
-    "_soc_pct",
-    "_max_cell_pct",
-    "_min_cell_pct",
-    "_ocv_module_v",
-)
-_INVERTER_RUN = (
-    "passive_w",
-    "last_heartbeat_s",
-    "output_w",
-    "target_w",
-    "in_check_until_s",
-    "_t_s",
-    "_next_sample_s",
-)
-_TANK_RUN = ("temp_degc", "heater_w", "_quiet_from_s", "_quiet_to_s")
-_HEAT_PUMP_RUN = ("t_in_degc", "power_w", "_changed_s")
+if ENERGY_KEYS != _ENERGY_ORDER:  # house.py changed: the C enum and store() must follow
+    raise ImportError(f"house.ENERGY_KEYS is {ENERGY_KEYS}, the C plant's {_ENERGY_ORDER}")
 
 
 class PlantError(RuntimeError):
@@ -115,14 +96,13 @@ class CHouse:
         self.passive_battery_w = 0.0
         self._changes = (-1, -1, -1)  # pending, starts, cells when last stored
         c = self.c
-        self._pack, self._inv, self._tank = c.pack, c.inverter, c.tank
-        self._hp, self._div = c.heat_pump, c.diverter
-        addr, dbl = ffi.addressof, "double *"
-        self._house_run = ffi.cast(dbl, addr(c[0], "t_s"))
-        self._pack_run = ffi.cast(dbl, addr(self._pack, "charge_as"))
-        self._inv_run = ffi.cast(dbl, addr(self._inv, "passive_w"))
-        self._tank_run = ffi.cast(dbl, addr(self._tank, "temp_degc"))
-        self._hp_run = ffi.cast(dbl, addr(self._hp, "t_in_degc"))
+        self._pack, self._inv, self._hp = c.pack, c.inverter, c.heat_pump  # views into c
+        self._out = ffi.new("double[]", lib.EDGE_SIM_EXPORT_N)
+        self._buf = ffi.buffer(self._out)
+        self._unpack = struct.Struct(f"{lib.EDGE_SIM_EXPORT_N}d").unpack_from
+        self._cells_buf = ffi.buffer(self._pack.cell_socs)  # [module][cell], row-major
+        n_cells = lib.EDGE_SIM_MODULES_MAX * lib.EDGE_SIM_CELLS
+        self._unpack_cells = struct.Struct(f"{n_cells}d").unpack_from
         self.load()
 
     # ---- House -> C ---------------------------------------------------------------
@@ -284,59 +264,61 @@ class CHouse:
 
     # ---- C -> House -----------------------------------------------------------------
     def store(self) -> None:
-        """Copy the state back into the House's objects, as if they had stepped. The
-        doubles each model's step changes lie in one run in C (edge_sim_house_api.h):
-        one unpack each, written into the objects' attributes by name."""
+        """Copy the state back into the House's objects, as if they had stepped: one
+        copy out of C (edge_sim_house_export, its order in edge_sim_house_api.h), then
+        each attribute set by name; the queues and cells only when C changed them. It
+        runs every step of an observed run, so it is written out rather than looped."""
         h = self.house
-        unpack = ffi.unpack
-        v = unpack(self._house_run, _HOUSE_RUN_N)
+        lib.edge_sim_house_export(self.c, self._out)
+        v = self._unpack(self._buf)
         s = h.state
-        vars(s).update(zip(_STATE_RUN, v, strict=False))  # the first 9
-        s.energy_wh.update(zip(ENERGY_KEYS, v[9:21], strict=True))
-        h.bms_limits_ac_w = (v[21], v[22])
-        ci, ch, pk = self._inv, self._hp, self._pack
-        passive = ci.passive
-        s.mode = InverterMode.PASSIVE if passive else InverterMode.AUTO
-        s.passive_battery_w = self.passive_battery_w
-        changes = (ci.pending_changes, ch.starts_changes, pk.refreshes)
+        (s.t_s, s.soc_pct, s.pv_w, s.load_w, s.dab_w) = v[0:5]
+        (s.heater_w, s.heat_pump_w, s.battery_w, s.grid_w) = v[5:9]
+        e = s.energy_wh  # in ENERGY_KEYS's order, checked at import
+        (e["import"], e["export"], e["pv"], e["load"]) = v[9:13]
+        (e["battery_charge"], e["battery_discharge"], e["dab"], e["heater"]) = v[13:17]
+        (e["heat_pump"], e["battery_charge_dc"], e["battery_discharge_dc"]) = v[17:20]
+        e["battery_to_heater"] = v[20]
+        h.bms_limits_ac_w = v[21:23]
+        mode = InverterMode.PASSIVE if v[48] else InverterMode.AUTO
+        s.mode, s.passive_battery_w = mode, self.passive_battery_w
+        changes = (v[50], v[61], v[53])  # the inverter's queue, the starts, the cells
         last, self._changes = self._changes, changes
-        # the pack
         pack = h.pack
-        v = unpack(self._pack_run, len(_PACK_RUN) + 2)
-        vars(pack).update(zip(_PACK_RUN, v, strict=False))
-        pack._cell_limits_a = (v[-2], v[-1])
-        pack.cycles = pk.cycles
-        if not pk.cache_valid:
-            pack._cache_q = None
+        (pack.charge_as, pack.current_a, pack.temp_degc, pack._throughput_as) = v[23:27]
+        (pack._soc_pct, pack._max_cell_pct, pack._min_cell_pct) = v[28:31]
+        pack._ocv_module_v, pack._cell_limits_a = v[31], v[32:34]
+        pack._cache_q = v[27] if v[52] else None
+        pack.cycles = int(v[51])
         if changes[2] != last[2]:
-            pack._cell_socs = [list(pk.cell_socs[m]) for m in range(pack.p.modules)]
-        # the inverter
+            x, n = self._unpack_cells(self._cells_buf), lib.EDGE_SIM_CELLS
+            pack._cell_socs = [list(x[m * n : (m + 1) * n]) for m in range(pack.p.modules)]
         inv = h.inverter
-        vars(inv).update(zip(_INVERTER_RUN, unpack(self._inv_run, len(_INVERTER_RUN)), strict=True))
-        inv.mode, inv.flips = s.mode, ci.flips
+        (inv.passive_w, inv.last_heartbeat_s, inv.output_w, inv.target_w) = v[34:38]
+        (inv.in_check_until_s, inv._t_s, inv._next_sample_s) = v[38:41]
+        inv.mode, inv.flips = mode, int(v[49])
         if changes[0] != last[0]:
-            ring, head = lib.EDGE_SIM_PENDING_MAX, ci.pending_head
+            ci, ring = self._inv, lib.EDGE_SIM_PENDING_MAX
+            head = ci.pending_head
             inv._pending = deque(
                 (ci.pending_at_s[(head + k) % ring], ci.pending_w[(head + k) % ring])
                 for k in range(ci.pending_count)
             )
-        # the tank
-        tank, ct = h.tank, self._tank
-        vars(tank).update(zip(_TANK_RUN, unpack(self._tank_run, len(_TANK_RUN)), strict=True))
-        tank.thermostat_closed, tank.comfort_misses = bool(ct.thermostat_closed), ct.comfort_misses
-        # the heat pump
+        tank = h.tank
+        (tank.temp_degc, tank.heater_w, tank._quiet_from_s, tank._quiet_to_s) = v[41:45]
+        tank.thermostat_closed, tank.comfort_misses = bool(v[54]), int(v[55])
         hp = h.heat_pump
-        vars(hp).update(zip(_HEAT_PUMP_RUN, unpack(self._hp_run, len(_HEAT_PUMP_RUN)), strict=True))
-        hp.state, hp.running, hp.starts = _SG_OF[ch.sg], bool(ch.running), ch.starts
-        hp._lock_since_s = ch.lock_since_s if ch.lock_valid else None
+        (hp.t_in_degc, hp.power_w, hp._changed_s) = v[45:48]
+        hp.state, hp.running, hp.starts = _SG_OF[int(v[56])], bool(v[57]), int(v[58])
+        hp._lock_since_s = v[60] if v[59] else None
         if changes[1] != last[1]:
-            ring, head = lib.EDGE_SIM_STARTS_MAX, ch.starts_head
+            ch, ring = self._hp, lib.EDGE_SIM_STARTS_MAX
+            head = ch.starts_head
             hp._starts = deque(ch.starts_s[(head + k) % ring] for k in range(ch.starts_count))
-        # the diverter
-        d, cd = h.diverter, self._div
+        d = h.diverter
         if isinstance(d, External):
-            d.setpoint_w = cd.setpoint_w
+            d.setpoint_w = v[62]
         elif isinstance(d, EddiLike):
-            d.diverting, d._export_for_s = bool(cd.diverting), cd.export_for_s
+            d._export_for_s, d.diverting = v[62], bool(v[63])
         elif isinstance(d, Mk2Bucket):
-            d.on, d.bucket_j, d._over_for_s = bool(cd.on), cd.bucket_j, cd.over_for_s
+            d.bucket_j, d.on, d._over_for_s = v[62], bool(v[63]), v[64]

@@ -410,6 +410,55 @@ int edge_sim_house_step(edge_sim_house_t *h, double dt_s) {
     return EDGE_SIM_OK;
 }
 
+void edge_sim_house_export(const edge_sim_house_t *h, double *out) {
+    const edge_sim_pack_t *p = &h->pack;
+    const edge_sim_inverter_t *v = &h->inverter;
+    const edge_sim_tank_t *k = &h->tank;
+    const edge_sim_heatpump_t *q = &h->heat_pump;
+    const edge_sim_diverter_t *d = &h->diverter;
+    const double house[] = {h->t_s, h->soc_pct, h->pv_w, h->load_w, h->dab_w, h->heater_w,
+                            h->heat_pump_w, h->battery_w, h->grid_w};
+    int n = 0;
+    for (int i = 0; i < 9; i++) out[n++] = house[i];
+    for (int i = 0; i < EDGE_SIM_E_COUNT; i++) out[n++] = h->energy_wh[i];
+    out[n++] = h->bms_charge_w;
+    out[n++] = h->bms_discharge_w;
+    const double pack[] = {p->charge_as,    p->current_a,    p->temp_degc,
+                           p->throughput_as, p->cache_q,     p->soc_pct,
+                           p->max_cell_pct, p->min_cell_pct, p->ocv_module_v,
+                           p->cell_charge_a, p->cell_discharge_a};
+    for (int i = 0; i < 11; i++) out[n++] = pack[i];
+    const double inv[] = {v->passive_w,        v->last_heartbeat_s, v->output_w, v->target_w,
+                          v->in_check_until_s, v->t_s,              v->next_sample_s};
+    for (int i = 0; i < 7; i++) out[n++] = inv[i];
+    out[n++] = k->temp_degc;
+    out[n++] = k->heater_w;
+    out[n++] = k->quiet_from_s;
+    out[n++] = k->quiet_to_s;
+    out[n++] = q->t_in_degc;
+    out[n++] = q->power_w;
+    out[n++] = q->changed_s;
+    out[n++] = v->passive;
+    out[n++] = (double)v->flips;
+    out[n++] = (double)v->pending_changes;
+    out[n++] = (double)p->cycles;
+    out[n++] = p->cache_valid;
+    out[n++] = (double)p->refreshes;
+    out[n++] = k->thermostat_closed;
+    out[n++] = (double)k->comfort_misses;
+    out[n++] = q->sg;
+    out[n++] = q->running;
+    out[n++] = (double)q->starts;
+    out[n++] = q->lock_valid;
+    out[n++] = q->lock_since_s;
+    out[n++] = (double)q->starts_changes;
+    out[n++] = d->kind == EDGE_SIM_DIV_EDDI  ? d->export_for_s
+               : d->kind == EDGE_SIM_DIV_MK2 ? d->bucket_j
+                                             : d->setpoint_w;
+    out[n++] = d->kind == EDGE_SIM_DIV_EDDI ? d->diverting : d->on;
+    out[n++] = d->over_for_s;
+}
+
 void edge_sim_house_command_passive(edge_sim_house_t *h, double battery_w) {
     h->inverter.passive = 1;
     h->inverter.passive_w = battery_w;

@@ -136,5 +136,21 @@ void edge_sim_house_command_passive(edge_sim_house_t *h, double battery_w);
 void edge_sim_house_command_auto(edge_sim_house_t *h);
 void edge_sim_house_heartbeat(edge_sim_house_t *h);
 void edge_sim_house_set_sg(edge_sim_house_t *h, int sg);
+/* The state a step changes, as EDGE_SIM_EXPORT_N doubles in one array (one copy out for
+ * edge/sim/house_c.py instead of a read per field), in this order:
+ *   0..22  t_s, soc_pct, pv_w, load_w, dab_w, heater_w, heat_pump_w, battery_w, grid_w,
+ *          energy_wh[12], bms_charge_w, bms_discharge_w
+ *  23..33  the pack's run (charge_as .. cell_discharge_a)
+ *  34..40  the inverter's run (passive_w .. next_sample_s)
+ *  41..44  the tank's run (temp_degc .. quiet_to_s)
+ *  45..47  the heat pump's run (t_in_degc, power_w, changed_s)
+ *  48..50  inverter: passive, flips, pending_changes
+ *  51..53  pack: cycles, cache_valid, refreshes
+ *  54..55  tank: thermostat_closed, comfort_misses
+ *  56..61  heat pump: sg, running, starts, lock_valid, lock_since_s, starts_changes
+ *  62..64  diverter: setpoint_w | export_for_s | bucket_j; diverting | on; over_for_s
+ * Integers and flags are exact as doubles (counts below 2^53). */
+enum { EDGE_SIM_EXPORT_N = 65 };
+void edge_sim_house_export(const edge_sim_house_t *h, double *out);
 /* The inverter's in_check property at the latest step */
 int edge_sim_inverter_in_check(const edge_sim_inverter_t *inv);
