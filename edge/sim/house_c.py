@@ -30,12 +30,19 @@ from edge.sim.pv import PvModel
 
 __all__ = ["CHouse", "PlantError", "unsupported", "wanted"]
 
-_ERRORS = {
-    lib.EDGE_SIM_PENDING_FULL: "more inverter CT samples waiting than the C plant holds "
-    f"({lib.EDGE_SIM_PENDING_MAX}): the dead time is too long for the meter period",
-    lib.EDGE_SIM_STARTS_FULL: "more heat pump starts in an hour than the C plant holds "
-    f"({lib.EDGE_SIM_STARTS_MAX})",
-}
+# An edge._core built before the plant was added to it has none of this: runs stay in
+# Python (unsupported() says so) rather than failing at import.
+BUILT = hasattr(lib, "edge_sim_house_step")
+_ERRORS = (
+    {
+        lib.EDGE_SIM_PENDING_FULL: "more inverter CT samples waiting than the C plant holds "
+        f"({lib.EDGE_SIM_PENDING_MAX}): the dead time is too long for the meter period",
+        lib.EDGE_SIM_STARTS_FULL: "more heat pump starts in an hour than the C plant holds "
+        f"({lib.EDGE_SIM_STARTS_MAX})",
+    }
+    if BUILT
+    else {}
+)
 _SG_OF = {s.value: s for s in SgReady}
 # The order store() writes energy_wh in: house.py's, which the C side's enum follows.
 _ENERGY_ORDER = (
@@ -67,6 +74,8 @@ def wanted() -> bool:
 
 def unsupported(house: House) -> str | None:
     """Why this house cannot step in C, or None when it can."""
+    if not BUILT:
+        return "edge._core was built without the plant (rebuild it: pip install -e .)"
     if type(house.pv_model) is not PvModel or type(house.load_model) is not HouseholdLoad:
         return "PV and load are not the pvlib and richardsonpy day traces"
     if type(house.diverter) not in (External, EddiLike, Mk2Bucket):

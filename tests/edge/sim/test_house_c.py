@@ -134,3 +134,12 @@ def test_a_bound_of_the_c_plant_is_named():
     with pytest.raises(house_c.PlantError, match="dead time is too long"):
         for _ in range(400):
             plant.step(1.0)
+
+
+def test_a_core_built_without_the_plant_leaves_runs_in_python(monkeypatch):
+    monkeypatch.setattr(house_c, "BUILT", False)  # as an edge._core built before the plant
+    h = House(PARAMS, start_s=START_S)
+    assert "built without the plant" in (house_c.unsupported(h) or "")
+    with pytest.raises(ValueError, match="rebuild it"):
+        house_c.CHouse(h)
+    assert closed_loop.run(h, core_config(EdgeConfig()), 30).ticks == 30
