@@ -72,6 +72,9 @@ from edge.core.policies import (
 
 __all__ = ["DISCHARGE_GATE_W", "decide"]
 
+# Read every cycle: module constants, not class attributes (see policies.py's).
+_STANDBY, _PASSIVE = RequestMode.STANDBY, InverterMode.PASSIVE
+
 
 def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setpoints, CoreState]:
     """This cycle's setpoints and the state for the next: the policies, in priority order."""
@@ -103,7 +106,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     )  # 5
     reasons = [why, plan_why]
     left_w = surplus_w + battery_w  # what is left once the battery has its share
-    if mode is RequestMode.STANDBY:  # everything but the export limit waits
+    if mode is _STANDBY:  # everything but the export limit waits
         dab_a = 0.0
         shares = LoadShares(0.0, SgState.NORMAL, heat_pump_released(t, state), left_w, ())
     else:
@@ -120,7 +123,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     )
     reason = "; ".join([r for r in (*reasons, why) if r])
     sign, flip_s = battery_direction(battery_w, t, state)
-    command = InverterCommand(InverterMode.PASSIVE, battery_w)
+    command = InverterCommand(_PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)
     kept = shares.state
     if (

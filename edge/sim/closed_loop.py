@@ -35,6 +35,7 @@ from edge.sim.house import House, SgReady
 
 SG_OF = {s: SgReady[s.name] for s in SgState}
 NO_REQUESTS = Requests()
+SELF_USE = InverterMode.SELF_USE  # a global: reading it off the enum class every tick is slower
 
 
 @dataclass
@@ -128,7 +129,7 @@ def run(
         cmd = sp.inverter
         # A write when the command changes (InverterCommand's ==, field by field).
         if cmd.mode is not last_mode or cmd.battery_power_w != last_w:
-            if cmd.mode is InverterMode.SELF_USE:
+            if cmd.mode is SELF_USE:
                 house.command_auto()
             else:
                 house.command_passive(cmd.battery_power_w)
@@ -219,7 +220,7 @@ def _run_c(
             sp, state = decide(image, cfg, state)
             cmd = sp.inverter
             if cmd.mode is not last_mode or cmd.battery_power_w != last_w:
-                if cmd.mode is InverterMode.SELF_USE:
+                if cmd.mode is SELF_USE:
                     plant.command_auto()
                 else:
                     plant.command_passive(cmd.battery_power_w)
