@@ -34,6 +34,8 @@ for the tank from the grid or the heat pump's pre-heat through the same rules as
 
 from __future__ import annotations
 
+from functools import cache
+
 from edge.core.model import (
     CoreConfig,
     CoreState,
@@ -76,6 +78,13 @@ __all__ = ["DISCHARGE_GATE_W", "decide"]
 _STANDBY, _PASSIVE = RequestMode.STANDBY, InverterMode.PASSIVE
 
 
+@cache
+def tank_of(boost: bool, discharging: bool, full: bool, from_grid: bool) -> Tank:
+    """Tank(...), one frozen instance for each of the 16 combinations of its four flags:
+    a frozen dataclass takes a microsecond to make, and every cycle needs one."""
+    return Tank(boost, discharging, full, from_grid)
+
+
 def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setpoints, CoreState]:
     """This cycle's setpoints and the state for the next: the policies, in priority order."""
     t, req = image.t_s, image.requests
@@ -113,7 +122,7 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
         dab_a, dab_w, why = dab_share(left_w, dab, cfg)  # 6: storage first, then the loads
         discharging = inverter.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
         from_grid = slot is not None and slot.tank_from_grid
-        tank = Tank(boost, discharging, t < full_until, from_grid) if tank_ok else None
+        tank = tank_of(boost, discharging, t < full_until, from_grid) if tank_ok else None
         shares = flexible_loads(
             left_w - dab_w, tank, t, cfg, state, planned_hp, "request" if asked_hp else "plan"
         )
