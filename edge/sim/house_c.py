@@ -1,4 +1,4 @@
-"""The house's plant stepped in C (firmware_c/sim/sim_house.c, in edge._core).
+"""The house's plant stepped in C (firmware_c/sim/: sim_house.c, sim_devices.c; in edge._core).
 
 The Python models (house.py and friends) are the reference and stay the only copy the
 emulators and the tests drive; the C step is the same arithmetic, in the same order, for
