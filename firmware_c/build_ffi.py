@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 INCLUDE_DIR = HERE / "include"
 # The API headers, in dependency order (the same order edge_core.h includes them).
 API_HEADERS = ["pi", "dab", "plant", "prot", "charge", "pulse", "board", "modbus"]
+# The simulated house's plant (sim/*.c): host only, so not in edge_core.h nor on a board.
+SIM_HEADERS = ["sim_house"]
 CORE_CFLAGS = ["-std=c99", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Werror"]
 SANITIZE_FLAGS = [
     "-fsanitize=address,undefined",
@@ -35,18 +37,19 @@ SANITIZE_FLAGS = [
 def make_builder(absolute: bool = False, extra_cflags: list[str] | None = None) -> FFI:
     """The builder; `absolute` paths for building outside the repository root."""
     base = HERE.parent
-    sources = sorted((HERE / "src").glob("*.c"))
+    sources = sorted((HERE / "src").glob("*.c")) + sorted((HERE / "sim").glob("*.c"))
     ffi = FFI()
     ffi.cdef(
         "\n".join(
             (INCLUDE_DIR / "api" / f"edge_{name}_api.h").read_text(encoding="utf-8")
-            for name in API_HEADERS
+            for name in API_HEADERS + SIM_HEADERS
         )
     )
     flags = CORE_CFLAGS + (extra_cflags or [])
     ffi.set_source(
         "edge._core",
-        '#include "edge_core.h"\n',
+        '#include "edge_core.h"\n'
+        + "".join(f'#include "api/edge_{name}_api.h"\n' for name in SIM_HEADERS),
         sources=[str(p if absolute else p.relative_to(base)) for p in sources],
         include_dirs=[str(INCLUDE_DIR if absolute else INCLUDE_DIR.relative_to(base))],
         extra_compile_args=flags,

@@ -34,6 +34,8 @@ for the tank from the grid or the heat pump's pre-heat through the same rules as
 
 from __future__ import annotations
 
+from functools import cache
+
 from edge.core.model import (
     CoreConfig,
     CoreState,
@@ -72,6 +74,16 @@ from edge.core.policies import (
 
 __all__ = ["DISCHARGE_GATE_W", "decide"]
 
+# Read every cycle: module constants, not class attributes (see policies.py's).
+_STANDBY, _PASSIVE = RequestMode.STANDBY, InverterMode.PASSIVE
+
+
+@cache
+def tank_of(boost: bool, discharging: bool, full: bool, from_grid: bool) -> Tank:
+    """Tank(...), one frozen instance for each of the 16 combinations of its four flags:
+    a frozen dataclass takes a microsecond to make, and every cycle needs one."""
+    return Tank(boost, discharging, full, from_grid)
+
 
 def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setpoints, CoreState]:
     """This cycle's setpoints and the state for the next: the policies, in priority order."""
@@ -103,14 +115,14 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     )  # 5
     reasons = [why, plan_why]
     left_w = surplus_w + battery_w  # what is left once the battery has its share
-    if mode is RequestMode.STANDBY:  # everything but the export limit waits
+    if mode is _STANDBY:  # everything but the export limit waits
         dab_a = 0.0
         shares = LoadShares(0.0, SgState.NORMAL, heat_pump_released(t, state), left_w, ())
     else:
         dab_a, dab_w, why = dab_share(left_w, dab, cfg)  # 6: storage first, then the loads
         discharging = inverter.battery_power_w > DISCHARGE_GATE_W or battery_w > 0
         from_grid = slot is not None and slot.tank_from_grid
-        tank = Tank(boost, discharging, t < full_until, from_grid) if tank_ok else None
+        tank = tank_of(boost, discharging, t < full_until, from_grid) if tank_ok else None
         shares = flexible_loads(
             left_w - dab_w, tank, t, cfg, state, planned_hp, "request" if asked_hp else "plan"
         )
@@ -120,8 +132,18 @@ def decide(image: ProcessImage, cfg: CoreConfig, state: CoreState) -> tuple[Setp
     )
     reason = "; ".join([r for r in (*reasons, why) if r])
     sign, flip_s = battery_direction(battery_w, t, state)
-    command = InverterCommand(InverterMode.PASSIVE, battery_w)
+    command = InverterCommand(_PASSIVE, battery_w)
     sp = Setpoints(command, dab_a, reason, shares.diverter_w, shares.sg_ready, over_w)
+    kept = shares.state
+    if (
+        reason == kept.reason
+        and sign == kept.battery_sign
+        and flip_s is kept.last_flip_s
+        and shares.diverter_w == kept.diverter_w  # never -0.0: tank_share's are >= +0.0
+        and refused_since is kept.tank_refused_since_s
+        and full_until is kept.tank_full_until_s
+    ):
+        return sp, kept  # a steady cycle: the same values, without a copy
     return sp, evolve(
         shares.state,
         reason=reason,

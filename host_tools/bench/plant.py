@@ -2,6 +2,8 @@
 the plant alone and for the plant plus the pure core (the simulated clock, no sockets),
 and where a closed-loop step's time goes (the plant, the process image, core.decide).
 
+The closed loop steps the plant in C (edge/sim/house_c.py, the same numbers as the Python
+models) unless EDGE_SIM_PLANT=python; both are measured, and the plant alone both ways.
 The house is the realistic one of annual studies: pvlib PV with clouds, richardsonpy
 load at 1 s, the cell-level pack, the tank, the heat pump (its SG-Ready contacts wired to
 the core, as `bench control` has it), the inverter's own loop.
@@ -14,6 +16,7 @@ simulated year in under 2 minutes on one core, i.e. >= 300,000 simulated s per s
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +26,7 @@ from typing import Any
 from edge.config import EdgeConfig
 from edge.core import CoreState, decide
 from edge.settings import core_config
-from edge.sim import closed_loop
+from edge.sim import closed_loop, house_c
 from edge.sim.house import House, HouseParams
 from edge.sim.load import LoadParams
 from edge.sim.pv import PvParams
@@ -51,7 +54,8 @@ def _best_s(fn: Callable[[int], None], n: int, repeats: int = REPEATS) -> float:
 
 
 def split_us(n: int = 20_000, repeats: int = REPEATS) -> dict[str, float]:
-    """One closed-loop step's parts, µs each: the plant's step, the process image, and
+    """One closed-loop step's parts, µs each, as the closed loop runs them: the plant's
+    step (in C, or the Python models under EDGE_SIM_PLANT=python), the process image, and
     core.decide on that image. From 10:00 on the start day, where PV, load and battery
     all move."""
     cfg = replace(bench_core_config(), dab_enabled=False)
@@ -59,14 +63,21 @@ def split_us(n: int = 20_000, repeats: int = REPEATS) -> dict[str, float]:
     house.step(1.0)
     image = closed_loop.image_of(house)
     state = CoreState()
+    in_c = house_c.wanted() and house_c.unsupported(house) is None
+    plant_c = house_c.CHouse(house) if in_c else None
 
     def plant(k: int) -> None:
+        step = plant_c.step if plant_c is not None else house.step
         for _ in range(k):
-            house.step(1.0)
+            step(1.0)
 
     def images(k: int) -> None:
-        for _ in range(k):
-            closed_loop.image_of(house)
+        if plant_c is not None:
+            for _ in range(k):
+                closed_loop._image_c(plant_c.c, None)
+        else:
+            for _ in range(k):
+                closed_loop.image_of(house)
 
     def core(k: int) -> None:
         for _ in range(k):
@@ -87,15 +98,39 @@ def main(json_path: Path | None, quick: bool = False) -> int:
         for _ in range(n):
             h.step(1.0)
 
+    def plant_in_c(n: int) -> None:
+        h = house_c.CHouse(House(PARAMS, start_s=0.0))
+        for _ in range(n):
+            h.step(1.0)
+        h.store()
+
     plant(1)  # the year of household load is generated (or read from its cache) once
     cfg = bench_core_config()
 
     def closed(n: int) -> None:
         closed_loop.run(House(PARAMS, start_s=0.0), cfg, n)
 
+    def closed_python(n: int) -> None:
+        before = os.environ.get("EDGE_SIM_PLANT")
+        os.environ["EDGE_SIM_PLANT"] = "python"
+        try:
+            closed(n)
+        finally:
+            if before is None:
+                del os.environ["EDGE_SIM_PLANT"]
+            else:
+                os.environ["EDGE_SIM_PLANT"] = before
+
+    def rate(fn: Callable[[int], None]) -> int:
+        return round(seconds / _best_s(fn, seconds, repeats))
+
     results: dict[str, Any] = {
-        "plant_sim_seconds_per_second": round(seconds / _best_s(plant, seconds, repeats)),
-        "closed_loop_sim_seconds_per_second": round(seconds / _best_s(closed, seconds, repeats)),
+        "plant_sim_seconds_per_second": rate(plant),
+        # 0 when edge._core was built without the plant (house_c.BUILT): rebuild it
+        "plant_c_sim_seconds_per_second": rate(plant_in_c) if house_c.BUILT else 0,
+        "closed_loop_sim_seconds_per_second": rate(closed),
+        "closed_loop_python_plant_sim_seconds_per_second": rate(closed_python),
+        "plant_in_c": house_c.wanted() and house_c.BUILT,
         "simulated_seconds_per_run": seconds,
         "step_us": {
             k: round(v, 2) for k, v in split_us(2_000 if quick else 20_000, repeats).items()
@@ -110,12 +145,16 @@ def main(json_path: Path | None, quick: bool = False) -> int:
             continue
         if key == "step_us":
             parts = ", ".join(f"{k} {v:.2f}" for k, v in value.items())
-            print(f"{'one closed-loop step, µs (CPU)':<40} {parts}")
+            print(f"{'one closed-loop step, µs (CPU)':<48} {parts}")
             continue
         note = ""
         if key in results["targets"]:
             note = f"  ({'meets' if value >= TARGET else 'MISSES'} >= {TARGET:,.0f})"
-        print(f"{key:<40} {value:>12,}{note}")
+        print(
+            f"{key:<48} {value!s:>12}{note}"
+            if isinstance(value, bool)
+            else f"{key:<48} {value:>12,}{note}"
+        )
     if json_path is not None:
         json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(f"wrote {json_path}")

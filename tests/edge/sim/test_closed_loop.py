@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from edge.config import EdgeConfig
+from edge.core import BmsReading, InverterReading, LoadsReading, ProcessImage, Requests, Sample
 from edge.settings import core_config
 from edge.sim import closed_loop
 from edge.sim.house import House, HouseParams
@@ -44,3 +45,35 @@ def test_bench_plant_writes_its_figures(tmp_path: Path):
     assert set(data["step_us"]) == {"plant_step", "image", "core_decide"}
     assert all(us > 0 for us in data["step_us"].values())
     assert "plant_sim_seconds_per_second" in proc.stdout
+
+
+def test_the_image_is_the_one_the_dataclasses_make():
+    # image_of builds its frozen objects without their __init__: they must be the same.
+    h = House(HouseParams(pv_kwp=2.0), start_s=NOON_S)
+    for _ in range(5):
+        h.step(1.0)
+    s = h.state
+    charge_w, discharge_w = h.bms_limits_ac_w
+    requests = Requests(max_charge_w=1000.0)
+    want = ProcessImage(
+        t_s=s.t_s,
+        inverter=Sample(
+            InverterReading(
+                grid_power_w=s.grid_w,
+                battery_power_w=s.battery_w,
+                battery_soc_pct=s.soc_pct,
+                load_power_w=s.load_w + s.dab_w + s.heater_w + s.heat_pump_w,
+                pv_power_w=s.pv_w,
+            ),
+            0.0,
+        ),
+        dab=None,
+        bms=Sample(BmsReading(charge_w, discharge_w), 0.0),
+        loads=Sample(LoadsReading(s.heater_w, s.heat_pump_w, h.tank.temp_degc), 0.0),
+        requests=requests,
+    )
+    got = closed_loop.image_of(h, requests)
+    assert got == want
+    assert repr(got) == repr(want)
+    assert hash(got.inverter.value) == hash(want.inverter.value)
+    assert got.inverter.value.pv_power_w > 0.0  # noon: a real reading, not zeros

@@ -22,7 +22,7 @@ import pytest
 
 from edge.config import EdgeConfig
 from edge.settings import core_config
-from edge.sim import closed_loop
+from edge.sim import closed_loop, house_c
 from edge.sim.house import House, HouseParams
 from edge.sim.load import LoadParams
 from edge.sim.pv import PvParams
@@ -70,6 +70,12 @@ def figures(day_of_year: int, controller: str, start_h: int) -> dict[str, Any]:
     if controller == "ours":
         cfg = core_config(EdgeConfig.model_validate({"loads": {"heat_pump": {"enabled": True}}}))
         writes = closed_loop.run(house, cfg, DAY_S, on_step=record).writes
+    elif house_c.wanted():  # the status quo's own loop, the plant in C
+        plant = house_c.CHouse(house)
+        for _ in range(DAY_S):
+            plant.step(1.0)
+            plant.store()
+            record(house)
     else:
         for _ in range(DAY_S):
             house.step(1.0)
@@ -102,8 +108,13 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return out
 
 
+@pytest.mark.parametrize("plant", ["python", "c"])
 @pytest.mark.parametrize(("day_of_year", "controller", "start_h"), CASES)
-def test_a_simulated_day_gives_the_figures_of_the_code_before(day_of_year, controller, start_h):
+def test_a_simulated_day_gives_the_figures_of_the_code_before(
+    day_of_year, controller, start_h, plant, monkeypatch
+):
+    # The plant steps in C (edge/sim/house_c.py) or in the Python models it mirrors.
+    monkeypatch.setenv("EDGE_SIM_PLANT", plant)
     want = _flat(json.loads(DATA.read_text())["cases"][f"{day_of_year}/{controller}/{start_h}"])
     got = _flat(figures(day_of_year, controller, start_h))
     assert got.keys() == want.keys()
