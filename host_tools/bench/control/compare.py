@@ -75,10 +75,11 @@ def _days(
 
 
 def compare(
-    sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None
+    sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None, emhass: Any = None
 ) -> dict[str, Any]:
     """{tariff: {ours, planned, optimum objectives (£), gaps, the daily distribution,
-    the planner's solve statistics}} on this scenario's days."""
+    the planner's solve statistics}} on this scenario's days. emhass: an emhass.Session,
+    to run EMHASS beside them (its fields join each tariff's)."""
     ours, days = _days(sc, "ours", tariffs)
     if bar is not None:
         bar.update(1)
@@ -86,9 +87,12 @@ def compare(
     for tariff in tariffs:
         ctl = PlannedController(sc, tariff)
         planned = _days(sc, "planned", (tariff,), plan=ctl)[0][tariff]
+        em = emhass.controller(sc, tariff) if emhass is not None else None
+        em_run = _days(sc, "planned", (tariff,), plan=em)[0][tariff] if em else None
         best = []
         for k, d in enumerate(days):
             d.starts = [ours[tariff].starts[k], planned.starts[k]]
+            d.starts += [em_run.starts[k]] if em_run else []
             starts = optimum.Starts.of_points(d.starts)
             opt = optimum.solve(sc, d.trace(round(sc.lp_dt_s)), tariff, limits(), starts)
             best.append(m.objective(opt, tariff, 0.95))
@@ -109,6 +113,8 @@ def compare(
             "regret_max_gbp": round(float(regret.max()), 3),
             "planner": ctl.stats.summary(),
         }
+        if em is not None and em_run is not None:
+            out[tariff].update(emhass.result(em, em_run.objective, em_run.leak_wh, p, b))
         if bar is not None:
             bar.update(1)
     return out
