@@ -53,6 +53,12 @@ class EmhassError(EdgeError):
     """EMHASS could not be installed, started or asked."""
 
 
+def _tail(path: Path, lines: int, width: int = 200) -> str:
+    """The last lines of a log, each cut to width characters, for a bounded message."""
+    text = path.read_text(errors="replace").strip().splitlines()[-lines:]
+    return " | ".join(line[:width] for line in text)
+
+
 def _python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
@@ -71,9 +77,11 @@ def installed_version(venv: Path = VENV) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def ensure_venv(venv: Path = VENV, version: str = EMHASS_VERSION, say: Any = print) -> Path:
+def ensure_venv(
+    venv: Path = VENV, version: str = EMHASS_VERSION, say: Any = print, maker: str = sys.executable
+) -> Path:
     """The venv's python with emhass==version in it: reused when present, else made
-    (python -m venv, then pip install). Raises EmhassError naming what failed."""
+    (`maker -m venv`, then pip install). Raises EmhassError naming what failed."""
     have = installed_version(venv)
     if have == version:
         say(f"EMHASS {version}: reusing {venv}")
@@ -83,7 +91,7 @@ def ensure_venv(venv: Path = VENV, version: str = EMHASS_VERSION, say: Any = pri
     steps = []
     if not _python(venv).exists():
         say(f"EMHASS: creating the virtual environment {venv}")
-        steps.append([sys.executable, "-m", "venv", str(venv)])
+        steps.append([maker, "-m", "venv", str(venv)])
     say(
         f"EMHASS: installing emhass=={version} into {venv} (was {have or 'absent'}; its"
         f" dependencies take a few minutes and about 1 GB; pip's output goes to {log})"
@@ -91,12 +99,14 @@ def ensure_venv(venv: Path = VENV, version: str = EMHASS_VERSION, say: Any = pri
     steps.append([str(_python(venv)), "-m", "pip", "install", f"emhass=={version}"])
     with log.open("w") as out:
         for cmd in steps:
-            done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
-            if done.returncode != 0:
-                tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            try:
+                code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
+            except OSError as exc:
+                raise EmhassError(f"EMHASS install failed: cannot run {cmd[0]}: {exc}") from exc
+            if code != 0:
                 raise EmhassError(
-                    f"EMHASS install failed: {' '.join(cmd[1:4])} exited {done.returncode};"
-                    f" the last lines of {log}: " + " | ".join(tail)
+                    f"EMHASS install failed: {' '.join(cmd)} exited {code};"
+                    f" the last lines of {log}: {_tail(log, 5)}"
                 )
     have = installed_version(venv)
     if have != version:
@@ -129,11 +139,13 @@ class Worker:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            code = self.proc.poll()
-            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            try:
+                code: int | None = self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                code = None
             raise EmhassError(
                 f"the EMHASS worker stopped (exit {code}); the last lines of"
-                f" {self.log_path}: " + " | ".join(tail)
+                f" {self.log_path}: {_tail(self.log_path, 3)}"
             )
         answer: dict[str, Any] = json.loads(line)
         return answer
