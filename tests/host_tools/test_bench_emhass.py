@@ -278,3 +278,19 @@ def test_the_goal_line_says_whether_ours_planned_beat_emhass():
     assert len(lines) == 2
     assert lines[0].endswith(": met") and "EMHASS £0.700 (-0.200)" in lines[0]
     assert lines[1].endswith("2 EMHASS plans unusable: MISSED by £0.100")
+
+
+def test_the_worker_imports_only_the_standard_library_and_emhass():
+    """It runs in EMHASS's venv, where edge is not installed: pandas comes with emhass
+    (EMHASS's API takes DataFrames)."""
+    import ast
+
+    tree = ast.parse(emhass.WORKER.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    assert "emhass" in names
+    assert names - set(sys.stdlib_module_names) - {"__future__"} == {"emhass", "pandas"}

@@ -284,6 +284,7 @@ class EmhassController(PlannedController):
         self.worker = worker
         self.round_trip_ms: list[float] = []
         self.statuses: Counter[str] = Counter()
+        self.worker_rss_mb = 0.0
         self.keep = keep
         self.requests: list[dict[str, Any]] = []
 
@@ -299,6 +300,7 @@ class EmhassController(PlannedController):
         self.stats.slots.append(inp.forecast.n)
         if "solve_ms" in answer:
             self.stats.solve_ms.append(float(answer["solve_ms"]))
+        self.worker_rss_mb = max(self.worker_rss_mb, float(answer.get("peak_rss_mb", 0.0)))
         why = problems(req, answer)
         if why:
             self.stats.failed += 1
@@ -311,6 +313,7 @@ class EmhassController(PlannedController):
         return {
             **self.stats.summary(),
             "round_trip_ms_median": round(float(np.median(rt)), 2),
+            "worker_peak_rss_mb": round(self.worker_rss_mb, 1),
             "statuses": dict(self.statuses),
             "first_problem": self.stats.dropped[0] if self.stats.dropped else "",
         }

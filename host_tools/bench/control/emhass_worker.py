@@ -1,6 +1,7 @@
 """EMHASS as a planner for the control benchmark: a long-lived worker run by the venv's
 python (emhass.py starts it), reading one JSON request a line on stdin and answering one
-JSON line on stdout. Standard library and emhass only: no edge imports.
+JSON line on stdout. Standard library and emhass only (pandas comes with it: EMHASS takes
+DataFrames); no edge imports.
 
 Request (one re-plan; every list has one entry per slot, slot i starting t0_s + i slot_s):
     t0_s, slot_s: the first slot's start (s on the benchmark's clock) and the slot (s)
@@ -14,7 +15,8 @@ Request (one re-plan; every list has one entry per slot, slot i starting t0_s + 
 Answer:
     status: EMHASS's solver status ("Optimal", ...), battery_w (+ = discharge, W),
     soc_pct (at each slot's end, %), grid_w (+ = import, W), solve_ms (the call to
-    perform_naive_mpc_optim), or error: a one-line message (and the worker goes on).
+    perform_naive_mpc_optim), peak_rss_mb (the worker's), or error: a one-line message
+    (and the worker goes on).
 
 The configuration is EMHASS's own defaults (config_defaults.json, built into
 retrieve_hass_conf, optim_conf and plant_conf by emhass.utils.build_params as EMHASS
@@ -30,6 +32,7 @@ import logging
 import math
 import os
 import pathlib
+import resource
 import sys
 import time
 from typing import Any
@@ -169,6 +172,7 @@ class Planner:
             "soc_pct": [100.0 * float(x) for x in res["SOC_opt"]],
             "grid_w": [float(x) for x in res["P_grid"]],
             "solve_ms": solve_ms,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }
 
 
