@@ -294,3 +294,25 @@ def test_the_worker_imports_only_the_standard_library_and_emhass():
             names.add(node.module.split(".")[0])
     assert "emhass" in names
     assert names - set(sys.stdlib_module_names) - {"__future__"} == {"emhass", "pandas"}
+
+
+def test_compare_runs_emhass_beside_ours_and_the_optimum_bounds_it_too():
+    """The hook in compare.compare, with the recorder in EMHASS's place: EMHASS's fields
+    join the tariff's, its day starts are among the optimum's, so it is bounded."""
+
+    class Closing(Recorder):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    sc = dataclasses.replace(compare.days_scenario("shoulder", 80, 1), seconds=6 * HOUR)
+    worker = Closing()
+    with emhass.Session(worker=worker) as session:
+        r = compare.compare(sc, ("e7",), emhass=session)["e7"]
+    assert worker.closed and len(worker.requests) == 12
+    assert r["emhass_planner"]["plans"] == 12 and r["emhass_planner"]["solver_failed"] == 0
+    assert r["emhass_leak_wh"] == 0.0
+    assert r["optimum"] <= r["emhass"] + 1e-4
+    assert r["planned_vs_emhass_gbp"] == pytest.approx(r["planned"] - r["emhass"], abs=2e-3)
+    assert "| shoulder_1d | e7 |" in emhass.table({"shoulder_1d": {"e7": r}})

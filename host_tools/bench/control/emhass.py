@@ -322,9 +322,13 @@ class EmhassController(PlannedController):
 class Session:
     """One EMHASS worker for a whole benchmark run (compare.compare's `emhass`)."""
 
-    def __init__(self, say: Any = print) -> None:
-        self.worker = Worker(ensure_venv(say=say))
-        say(f"EMHASS {self.worker.version}: worker started ({self.worker.log_path})")
+    def __init__(self, say: Any = print, worker: Any = None) -> None:
+        """worker: the EMHASS worker to use (default: start one, installing EMHASS first
+        if needed)."""
+        if worker is None:
+            worker = Worker(ensure_venv(say=say))
+            say(f"EMHASS {worker.version}: worker started ({worker.log_path})")
+        self.worker = worker
 
     def controller(self, sc: Scenario, tariff: str) -> EmhassController:
         return EmhassController(sc, tariff, self.worker)
