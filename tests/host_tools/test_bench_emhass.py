@@ -316,3 +316,16 @@ def test_compare_runs_emhass_beside_ours_and_the_optimum_bounds_it_too():
     assert r["optimum"] <= r["emhass"] + 1e-4
     assert r["planned_vs_emhass_gbp"] == pytest.approx(r["planned"] - r["emhass"], abs=2e-3)
     assert "| shoulder_1d | e7 |" in emhass.table({"shoulder_1d": {"e7": r}})
+
+
+def test_a_sensitivity_runs_configuration_changes_go_with_every_request():
+    sc = compare.days_scenario("shoulder", 80, 1)
+    worker = Recorder()
+    change = {"battery_soc_final_reward_factor": 0.0}
+    ctl = emhass.EmhassController(sc, "go", worker, config=change)  # type: ignore[arg-type]
+    slot = ctl(scenarios._house(sc, "planned"))
+    assert slot is not None and slot.battery is PlanBattery.HOLD
+    assert worker.requests[0]["config"] == change
+    plain = emhass.EmhassController(sc, "go", worker)  # type: ignore[arg-type]
+    plain(scenarios._house(sc, "planned"))
+    assert "config" not in worker.requests[1]

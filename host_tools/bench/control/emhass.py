@@ -279,9 +279,18 @@ class EmhassController(PlannedController):
     same history and forecasts, the same inputs; EMHASS's schedule in force. The tank
     and the heat pump are left to the core's own rules (EMHASS plans the battery)."""
 
-    def __init__(self, sc: Scenario, tariff: str, worker: Worker, keep: bool = False) -> None:
+    def __init__(
+        self,
+        sc: Scenario,
+        tariff: str,
+        worker: Worker,
+        keep: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        """config: changes to the worker's EMHASS configuration (a sensitivity run)."""
         super().__init__(sc, tariff)
         self.worker = worker
+        self.config = dict(config or {})
         self.round_trip_ms: list[float] = []
         self.statuses: Counter[str] = Counter()
         self.worker_rss_mb = 0.0
@@ -291,6 +300,8 @@ class EmhassController(PlannedController):
     def replan(self, house: House, t_s: float) -> None:
         inp = self.inputs_at(house, t_s)
         req = request(inp)
+        if self.config:
+            req["config"] = self.config
         if self.keep:
             self.requests.append(req)
         start = time.perf_counter()

@@ -10,6 +10,7 @@ Request (one re-plan; every list has one entry per slot, slot i starting t0_s + 
         heats only from surplus)
     import_gbp_per_kwh, export_gbp_per_kwh: prices per slot (£/kWh)
     soc_pct: the measured SOC now (%)
+    config (optional): changes to CONFIG, for a sensitivity run (EMHASS's key names)
     battery: capacity_wh, max_charge_w, max_discharge_w, efficiency (each way),
         reserve_soc_pct, max_soc_pct, wear_gbp_per_kwh (on charge)
 Answer:
@@ -69,7 +70,9 @@ def emhass_version() -> str:
 Conf = dict[str, Any]
 
 
-def _params(battery: dict[str, float], logger: logging.Logger) -> tuple[Conf, Conf, Conf]:
+def _params(
+    battery: dict[str, float], overrides: Conf, logger: logging.Logger
+) -> tuple[Conf, Conf, Conf]:
     root = pathlib.Path(emhass.__file__).parent
     defaults = json.loads((root / "data" / "config_defaults.json").read_text())
     config = {**defaults, **CONFIG}
@@ -92,6 +95,7 @@ def _params(battery: dict[str, float], logger: logging.Logger) -> tuple[Conf, Co
             "battery_soc_final_reward_factor": battery["efficiency"],
         }
     )
+    config.update(overrides)  # a sensitivity run's changes (the request's "config")
     emhass_conf = {"associations_path": root / "data" / "associations.csv", "data_path": root}
     secrets = {"time_zone": "UTC", "Latitude": 51.5, "Longitude": -0.1, "Altitude": 10.0}
     params = asyncio.run(utils.build_params(emhass_conf, secrets, config, logger))
@@ -111,10 +115,12 @@ class Planner:
         self.logger.setLevel(logging.ERROR)
         self._opt: dict[str, Optimization] = {}
 
-    def _optimization(self, n: int, slot_s: float, battery: dict[str, float]) -> Optimization:
-        key = json.dumps([n, slot_s, battery], sort_keys=True)
+    def _optimization(
+        self, n: int, slot_s: float, battery: dict[str, float], overrides: Conf
+    ) -> Optimization:
+        key = json.dumps([n, slot_s, battery, overrides], sort_keys=True)
         if key not in self._opt:
-            hass, optim, plant = _params(battery, self.logger)
+            hass, optim, plant = _params(battery, overrides, self.logger)
             hours = n * slot_s / 3600.0
             optim["delta_forecast_daily"] = pd.Timedelta(hours=hours)
             self._opt[key] = Optimization(
@@ -140,7 +146,8 @@ class Planner:
             raise ValueError(f"{n} slots: EMHASS's MPC needs at least 5")
         slot_s = float(req["slot_s"])
         bat = {k: float(v) for k, v in req["battery"].items()}
-        opt = self._optimization(n, slot_s, bat)
+        overrides = dict(req.get("config") or {})
+        opt = self._optimization(n, slot_s, bat, overrides)
         index = pd.date_range(
             EPOCH + pd.Timedelta(seconds=float(req["t0_s"])),
             periods=n,
