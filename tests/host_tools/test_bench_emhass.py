@@ -329,3 +329,11 @@ def test_a_sensitivity_runs_configuration_changes_go_with_every_request():
     plain = emhass.EmhassController(sc, "go", worker)  # type: ignore[arg-type]
     plain(scenarios._house(sc, "planned"))
     assert "config" not in worker.requests[1]
+
+
+def test_with_idle_self_use_an_idle_slot_is_plain_self_consumption():
+    req, idle = _req(0.0, 900.0), _answer(0.0, 900.0)
+    s = emhass.slot_actions(req, idle, 0.0, idle_self_use=True)[0]
+    assert (s.battery, s.target_soc_pct) == (PlanBattery.SELF_CONSUMPTION, 0.0)
+    charge = emhass.slot_actions(req, _answer(-2500.0, 3400.0), 0.0, idle_self_use=True)[0]
+    assert charge.battery is PlanBattery.GRID_CHARGE  # forced slots are unchanged

@@ -234,7 +234,9 @@ def problems(req: dict[str, Any], answer: dict[str, Any]) -> list[str]:
     return out
 
 
-def slot_action(req: dict[str, Any], answer: dict[str, Any], i: int, made_s: float) -> PlannedSlot:
+def slot_action(
+    req: dict[str, Any], answer: dict[str, Any], i: int, made_s: float, idle_self_use: bool = False
+) -> PlannedSlot:
     """Slot i of EMHASS's schedule as the slot our core accepts (battery + = discharge,
     grid + = import; the forecast's surplus is PV less the load EMHASS was given):
     - it charges beyond the surplus, by over ACTION_W, importing: GRID_CHARGE at its
@@ -244,7 +246,8 @@ def slot_action(req: dict[str, Any], answer: dict[str, Any], i: int, made_s: flo
     - it discharges (over IDLE_W): SELF_CONSUMPTION, discharge allowed down to its end
       SOC less SOC_MARGIN_PCT (as our planner's slots are);
     - it charges from the surplus or is idle: HOLD at its end SOC (no discharge; the
-      surplus still charges it, as the inverter's self-use does)."""
+      surplus still charges it, as the inverter's self-use does), or with idle_self_use
+      (a user who forces only charge and export) plain SELF_CONSUMPTION."""
     slot_s = float(req["slot_s"])
     start = float(req["t0_s"]) + i * slot_s
     surplus_w = req["pv_w"][i] - req["load_w"][i]
@@ -256,6 +259,8 @@ def slot_action(req: dict[str, Any], answer: dict[str, Any], i: int, made_s: flo
         action, power, target = PlanBattery.EXPORT, discharge, soc
     elif discharge > IDLE_W:
         action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, soc - SOC_MARGIN_PCT
+    elif idle_self_use:
+        action, power, target = PlanBattery.SELF_CONSUMPTION, 0.0, 0.0
     else:
         action, power, target = PlanBattery.HOLD, 0.0, soc
     return PlannedSlot(
@@ -269,9 +274,10 @@ def slot_action(req: dict[str, Any], answer: dict[str, Any], i: int, made_s: flo
 
 
 def slot_actions(
-    req: dict[str, Any], answer: dict[str, Any], made_s: float
+    req: dict[str, Any], answer: dict[str, Any], made_s: float, idle_self_use: bool = False
 ) -> tuple[PlannedSlot, ...]:
-    return tuple(slot_action(req, answer, i, made_s) for i in range(len(req["pv_w"])))
+    n = len(req["pv_w"])
+    return tuple(slot_action(req, answer, i, made_s, idle_self_use) for i in range(n))
 
 
 class EmhassController(PlannedController):
@@ -286,11 +292,14 @@ class EmhassController(PlannedController):
         worker: Worker,
         keep: bool = False,
         config: dict[str, Any] | None = None,
+        idle_self_use: bool = False,
     ) -> None:
-        """config: changes to the worker's EMHASS configuration (a sensitivity run)."""
+        """config: changes to the worker's EMHASS configuration; idle_self_use: idle
+        slots run as self-consumption, not held (both for sensitivity runs)."""
         super().__init__(sc, tariff)
         self.worker = worker
         self.config = dict(config or {})
+        self.idle_self_use = idle_self_use
         self.round_trip_ms: list[float] = []
         self.statuses: Counter[str] = Counter()
         self.worker_rss_mb = 0.0
@@ -317,7 +326,7 @@ class EmhassController(PlannedController):
             self.stats.failed += 1
             self.stats.dropped.append("; ".join(why))
             return  # the last schedule goes on until it is stale
-        self.slots = slot_actions(req, answer, t_s)
+        self.slots = slot_actions(req, answer, t_s, self.idle_self_use)
 
     def summary(self) -> dict[str, Any]:
         rt = np.array(self.round_trip_ms) if self.round_trip_ms else np.zeros(1)
