@@ -22,7 +22,7 @@ from edge.planner.model import (
     PlanInputs,
     PlanState,
 )
-from host_tools.bench.control import compare, emhass
+from host_tools.bench.control import compare, emhass, emhass_report
 
 scenarios = importlib.import_module("host_tools.bench.control.scenarios")
 
@@ -274,7 +274,7 @@ def test_the_goal_line_says_whether_ours_planned_beat_emhass():
             "flat": {"planned": 1.0},  # run without EMHASS: no line
         }
     }
-    lines = emhass.goal_lines(results)
+    lines = emhass_report.goal_lines(results)
     assert len(lines) == 2
     assert lines[0].endswith(": met") and "EMHASS £0.700 (-0.200)" in lines[0]
     assert lines[1].endswith("2 EMHASS plans unusable: MISSED by £0.100")
@@ -315,7 +315,7 @@ def test_compare_runs_emhass_beside_ours_and_the_optimum_bounds_it_too():
     assert r["emhass_leak_wh"] == 0.0
     assert r["optimum"] <= r["emhass"] + 1e-4
     assert r["planned_vs_emhass_gbp"] == pytest.approx(r["planned"] - r["emhass"], abs=2e-3)
-    assert "| shoulder_1d | e7 |" in emhass.table({"shoulder_1d": {"e7": r}})
+    assert "| shoulder_1d | e7 |" in emhass_report.table({"shoulder_1d": {"e7": r}})
 
 
 def test_a_sensitivity_runs_configuration_changes_go_with_every_request():

@@ -415,9 +415,11 @@ def planned_runs(
                 f" {p['pv_forecast_rmse_pct_of_mean']} % of the mean"
             )
     if session is not None:
+        from host_tools.bench.control import emhass_report
+
         session.close()
-        print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{em.table(out)}")
-        for line in em.goal_lines(out):
+        print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{emhass_report.table(out)}")
+        for line in emhass_report.goal_lines(out):
             print(f"- {line}")
     return out
 
