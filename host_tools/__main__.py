@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         "--planned-only", action="store_true", help="only ours, planned and the optimum"
     )
     ctl.add_argument(
+        "--emhass",
+        action="store_true",
+        help="EMHASS in the planned comparison too (installs it in build/emhass-venv)",
+    )
+    ctl.add_argument(
         "--out", type=Path, default=Path("results/control"), help="report, CSV and plots here"
     )
     mq = which.add_parser(
@@ -215,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         not args.no_year,
                         args.planned_days,
                         args.planned_only,
+                        with_emhass=args.emhass,
                     )
                 )
             if args.bench == "firmware":

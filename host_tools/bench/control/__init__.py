@@ -380,10 +380,16 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def planned_runs(quick: bool, days: int | None) -> dict[str, dict[str, Any]]:
+def planned_runs(
+    quick: bool, days: int | None, with_emhass: bool = False
+) -> dict[str, dict[str, Any]]:
     """Ours reactive, ours planned and the optimum under each planned tariff (compare.py):
-    quick, a shoulder day; else a week each in winter, spring and summer (or `days`)."""
+    quick, a shoulder day; else a week each in winter, spring and summer (or `days`).
+    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own)."""
     from host_tools.bench.control import compare  # it imports this package's _Day
+    from host_tools.bench.control import emhass as em
+
+    session = em.Session() if with_emhass else None  # the worker ends with the run at worst
 
     weeks = compare.QUICK if quick else compare.WEEKS
     n = days if days is not None else (1 if quick else 7)
@@ -393,7 +399,7 @@ def planned_runs(quick: bool, days: int | None) -> dict[str, dict[str, Any]]:
     with tqdm(total=total, desc="bench control, planned", unit="run") as bar:
         for sc in runs:
             bar.set_postfix_str(sc.name)
-            out[sc.name] = compare.compare(sc, bar=bar)
+            out[sc.name] = compare.compare(sc, bar=bar, emhass=session)
     print(compare.table(out))
     print("\nThe planner's goals:")
     for line in compare.goal_lines(out):
@@ -408,6 +414,13 @@ def planned_runs(quick: bool, days: int | None) -> dict[str, dict[str, Any]]:
                 f" {p['solve_ms_max']} ms; peak RSS {p['peak_rss_mb']} MB; PV forecast RMSE"
                 f" {p['pv_forecast_rmse_pct_of_mean']} % of the mean"
             )
+    if session is not None:
+        from host_tools.bench.control import emhass_report
+
+        session.close()
+        print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{emhass_report.table(out)}")
+        for line in emhass_report.goal_lines(out):
+            print(f"- {line}")
     return out
 
 
@@ -418,11 +431,12 @@ def main(
     with_year: bool = True,
     planned_days: int | None = None,
     planned_only: bool = False,
+    with_emhass: bool = False,
 ) -> int:
     """quick: the kettle, cloud and one day; with_year (not quick): the simulated year too
     (about 40 minutes). The planned comparison (planned_runs) runs too; planned_only:
-    only it."""
-    planned = planned_runs(quick, planned_days)
+    only it. with_emhass: EMHASS in the planned comparison too."""
+    planned = planned_runs(quick, planned_days, with_emhass)
     if planned_only:
         if json_path is not None:
             json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")

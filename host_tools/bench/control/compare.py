@@ -93,11 +93,13 @@ def _days(
 
 
 def compare(
-    sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None
+    sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None, emhass: Any = None
 ) -> dict[str, Any]:
     """{tariff: {each controller's objective (£), gap and leak (controllers), the planned
     controller's figures at the top level (ours, planned, optimum objectives, gaps, the
-    daily distribution, the planner's solve statistics)}} on this scenario's days."""
+    daily distribution, the planner's solve statistics)}} on this scenario's days.
+    emhass: an emhass.Session, to run EMHASS beside them (its fields join each tariff's;
+    its day starts bound the optimum too)."""
     reactive: dict[str, dict[str, _Run]] = {}
     days: list[_Day] = []
     for name in REACTIVE:
@@ -112,6 +114,9 @@ def compare(
             ctl = factory(sc, tariff)
             runs[name] = _days(sc, name, (tariff,), plan=ctl)[0][tariff]
             stats[name] = ctl.stats.summary()
+        em = emhass.controller(sc, tariff) if emhass is not None else None
+        if em is not None:
+            runs["emhass"] = _days(sc, "emhass", (tariff,), plan=em)[0][tariff]
         best = []
         for k, d in enumerate(days):
             d.starts = [r.starts[k] for r in runs.values()]
@@ -149,6 +154,9 @@ def compare(
             "regret_max_gbp": round(float(regret.max()), 3),
             "planner": stats["planned"],
         }
+        if em is not None:
+            e = runs["emhass"]
+            out[tariff].update(emhass.result(em, e.objective, e.leak_wh, p, b))
         if bar is not None:
             bar.update(1)
     return out
