@@ -1,0 +1,129 @@
+"""`bench control --jobs N`: the benchmark's units in a pool of processes give exactly the
+numbers of one process running them one after another (the same seeds, the same order
+of summation), and a unit's progress and errors reach the caller."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from host_tools.bench.control import (
+    DIVERTER_SWEEPS,
+    SWEEPS,
+    Plan,
+    collect,
+    compare,
+    year_of,
+)
+from host_tools.bench.control.jobs import Jobs, tick
+from host_tools.bench.control.scenarios import CONTROLLERS, scenarios
+
+# The planner's own measurements of its solves: time and memory, not results.
+MEASURED = ("solve_ms_median", "solve_ms_p95", "solve_ms_max", "peak_rss_mb")
+
+
+class Count:
+    """A progress bar that only counts."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+
+def small_plan() -> Plan:
+    """Every kind of unit, small: the kettle and the cloud (the optimum's LPs), the
+    kettle's sweeps, two hours of the planned comparison and two days of the year."""
+    short = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
+    shoulder = compare.days_scenario("shoulder", 80, 1)
+    planned = dataclasses.replace(shoulder, name="shoulder_2h", seconds=2 * 3600.0)
+    return Plan(short, milp=False, swept=short[:1], planned=[planned], year=year_of(2))
+
+
+def without_measurements(planned: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {
+            tariff: {
+                **r,
+                "planner": {k: v for k, v in r["planner"].items() if k not in MEASURED},
+            }
+            for tariff, r in by.items()
+        }
+        for name, by in planned.items()
+    }
+
+
+@pytest.mark.timeout(900)  # two runs of ~60 simulated runs and two days: minutes when busy
+def test_two_processes_give_exactly_the_numbers_of_one():
+    plan = small_plan()
+    bars = Count(), Count()
+    serial = collect(plan, 1, bars[0])
+    parallel = collect(plan, 2, bars[1])
+    assert serial["scenarios"] == parallel["scenarios"]  # floats compared exactly
+    assert serial["sweeps"] == parallel["sweeps"]
+    assert without_measurements(serial["planned"]) == without_measurements(parallel["planned"])
+    # Not trivially equal: every unit is there, with numbers in it.
+    assert set(serial["scenarios"]) == {"kettle", "cloud", "year"}
+    year = serial["scenarios"]["year"]
+    assert set(year) == {*CONTROLLERS, "optimum"}
+    assert all(r["days"] == 2 for r in year.values())
+    assert year["ours"]["import_kwh"] > 0 and year["optimum"]["objective_e7"] != 0
+    assert serial["scenarios"]["kettle"]["eddi"]["leak_wh"] > 100.0
+    rows = sum(len(v) for v in SWEEPS.values()) + sum(len(v) for _, v in DIVERTER_SWEEPS.values())
+    assert len(serial["sweeps"]) == rows
+    assert set(serial["planned"]["shoulder_2h"]) == {"flat", "e7", "agile", "go"}
+    # Every step reached the bar, from the workers too.
+    assert bars[0].n == bars[1].n == plan.steps()
+
+
+def fails(n: int) -> int:
+    tick(n)
+    raise ValueError(f"unit {n} failed")
+
+
+def square(n: int) -> int:
+    tick(1)
+    return n * n
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_units_tick_the_bar_and_their_errors_reach_the_caller(jobs: int):
+    bar = Count()
+    with Jobs(jobs, bar) as pool:
+        done = [pool.submit(square, k, ticks=2) for k in range(5)]
+        got: list[int] = []
+        pool.then(done, lambda results: got.extend(results))
+        pool.run()
+    assert got == [0, 1, 4, 9, 16]
+    assert bar.n == 5 * 3
+    with pytest.raises(ValueError, match="unit 3 failed"), Jobs(jobs, Count()) as pool:
+        pool.submit(fails, 3).result()
+
+
+def test_a_pool_of_no_processes_is_refused():
+    with pytest.raises(ValueError, match="at least 1 process, not 0"):
+        Jobs(0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--jobs", "0"), "argument --jobs: a whole number of at least 1, not '0'"),
+        (("--jobs", "two"), "argument --jobs: a whole number of at least 1, not 'two'"),
+        (("--year-days", "400"), "argument --year-days: at most 365 days, not 400"),
+    ],
+)
+def test_the_command_names_a_bad_count(args: tuple[str, str], message: str):
+    proc = subprocess.run(
+        [sys.executable, "-m", "host_tools", "bench", "control", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
