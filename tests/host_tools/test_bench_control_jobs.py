@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 from host_tools.bench.control import (
@@ -17,6 +18,7 @@ from host_tools.bench.control import (
     Plan,
     collect,
     compare,
+    report,
     year_of,
 )
 from host_tools.bench.control.jobs import Jobs, tick
@@ -36,13 +38,20 @@ class Count:
         self.n += n
 
 
-def small_plan() -> Plan:
+def small_plan(planned_by_tariff: bool) -> Plan:
     """Every kind of unit, small: the kettle and the cloud (the optimum's LPs), the
     kettle's sweeps, two hours of the planned comparison and two days of the year."""
     short = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
     shoulder = compare.days_scenario("shoulder", 80, 1)
     planned = dataclasses.replace(shoulder, name="shoulder_2h", seconds=2 * 3600.0)
-    return Plan(short, milp=False, swept=short[:1], planned=[planned], year=year_of(2))
+    return Plan(
+        short,
+        milp=False,
+        swept=short[:1],
+        planned=[planned],
+        planned_by_tariff=planned_by_tariff,
+        year=year_of(2),
+    )
 
 
 def without_measurements(planned: dict[str, Any]) -> dict[str, Any]:
@@ -60,10 +69,11 @@ def without_measurements(planned: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.timeout(900)  # two runs of ~60 simulated runs and two days: minutes when busy
 def test_two_processes_give_exactly_the_numbers_of_one():
-    plan = small_plan()
+    """...and so do the planned comparison's tariffs each on its own (ours run for each)."""
+    plans = small_plan(planned_by_tariff=False), small_plan(planned_by_tariff=True)
     bars = Count(), Count()
-    serial = collect(plan, 1, bars[0])
-    parallel = collect(plan, 2, bars[1])
+    serial = collect(plans[0], 1, bars[0])
+    parallel = collect(plans[1], 2, bars[1])
     assert serial["scenarios"] == parallel["scenarios"]  # floats compared exactly
     assert serial["sweeps"] == parallel["sweeps"]
     assert without_measurements(serial["planned"]) == without_measurements(parallel["planned"])
@@ -78,7 +88,14 @@ def test_two_processes_give_exactly_the_numbers_of_one():
     assert len(serial["sweeps"]) == rows
     assert set(serial["planned"]["shoulder_2h"]) == {"flat", "e7", "agile", "go"}
     # Every step reached the bar, from the workers too.
-    assert bars[0].n == bars[1].n == plan.steps()
+    assert (bars[0].n, bars[1].n) == (plans[0].steps(), plans[1].steps())
+    assert bars[1].n == bars[0].n + 3 * len(plans[0].planned)  # ours three times more
+    # Every controller ran on the same PV and load (the plots' thinned traces).
+    for name in ("kettle", "cloud"):
+        ours = report._TRACES[(name, "ours")]
+        for controller in CONTROLLERS:
+            tr = report._TRACES[(name, controller)]
+            assert np.array_equal(tr.pv_w, ours.pv_w) and np.array_equal(tr.load_w, ours.load_w)
 
 
 def fails(n: int) -> int:

@@ -293,16 +293,41 @@ def planned_scenarios(quick: bool, days: int | None) -> list[Scenario]:
     return [compare.days_scenario(name, first, n) for name, first in weeks]
 
 
-def planned_steps(runs: list[Scenario]) -> int:
+def planned_groups(by_tariff: bool) -> list[tuple[str, ...]]:
+    """The tariffs of each planned unit: all in one (ours' days run once for them all),
+    or one each (ours' days run again for each, for units a quarter as long)."""
+    return [(t,) for t in PLANNED_TARIFFS] if by_tariff else [PLANNED_TARIFFS]
+
+
+def planned_steps(runs: list[Scenario], by_tariff: bool = False) -> int:
     """Progress steps of the planned comparison: ours, then planned under each tariff."""
-    return len(runs) * (1 + len(PLANNED_TARIFFS))
+    return len(runs) * sum(1 + len(g) for g in planned_groups(by_tariff))
 
 
-def planned_run(sc: Scenario) -> dict[str, Any]:
-    """compare.compare on one run (a unit), ticking as it goes."""
+def planned_run(sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> dict[str, Any]:
+    """compare.compare on one run under these tariffs (a unit), ticking as it goes."""
     from host_tools.bench.control import compare
 
-    return compare.compare(sc, bar=Ticks())
+    return compare.compare(sc, tariffs, bar=Ticks())
+
+
+def submit_planned(
+    runs: list[Scenario], pool: Jobs, by_tariff: bool
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """The planned comparison's runs, a unit a run or a run and tariff; returns the
+    function that puts them together (after pool.run())."""
+    groups = planned_groups(by_tariff)
+    done = [[pool.submit(planned_run, sc, g) for g in groups] for sc in runs]
+
+    def result() -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for sc, units in zip(runs, done, strict=True):
+            out[sc.name] = {}
+            for unit in units:  # the tariffs in their order, as compare.compare has them
+                out[sc.name].update(unit.result())
+        return out
+
+    return result
 
 
 def print_planned(out: dict[str, dict[str, Any]]) -> None:
@@ -326,14 +351,16 @@ def print_planned(out: dict[str, dict[str, Any]]) -> None:
 
 def planned_runs(quick: bool, days: int | None, jobs: int = 1) -> dict[str, dict[str, Any]]:
     """Ours reactive, ours planned and the optimum under each planned tariff (compare.py),
-    a unit a run, on `jobs` processes."""
+    on `jobs` processes (more than one: a unit a run and tariff, the longest here)."""
     runs = planned_scenarios(quick, days)
+    steps = planned_steps(runs, by_tariff=jobs > 1)
     with (
-        tqdm(total=planned_steps(runs), desc="bench control, planned", unit="run") as bar,
+        tqdm(total=steps, desc="bench control, planned", unit="run") as bar,
         Jobs(jobs, bar) as pool,
     ):
-        done = [pool.submit(planned_run, sc) for sc in runs]
-        out = {sc.name: f.result() for sc, f in zip(runs, done, strict=True)}
+        result = submit_planned(runs, pool, by_tariff=jobs > 1)
+        pool.run()
+        out = result()
     print_planned(out)
     return out
 
@@ -354,6 +381,7 @@ class Plan:
     milp: bool  # on the day runs, §5.4's MILP too
     swept: list[Scenario]  # the §5.6 sweeps on those of these that are kettle or cloud
     planned: list[Scenario]  # the planned comparison's runs
+    planned_by_tariff: bool  # a unit a run and tariff (planned_groups), not a run
     year: Scenario | None  # the simulated year (or its first days)
 
     def steps(self) -> int:
@@ -361,7 +389,7 @@ class Plan:
         short = sum(sc.name in ("kettle", "cloud") for sc in self.swept)
         days = round(self.year.seconds / 86400.0) if self.year is not None else 0
         return (
-            planned_steps(self.planned)
+            planned_steps(self.planned, self.planned_by_tariff)
             + len(self.scenarios) * (len(CONTROLLERS) + 1)
             + short * n_sweeps()
             + days * (len(CONTROLLERS) + 1)
@@ -375,11 +403,11 @@ def collect(plan: Plan, jobs: int, bar: Any = None) -> dict[str, Any]:
     "planned": {name: compare.compare's}}."""
     with Jobs(jobs, bar) as pool:
         year_result = submit_year(plan.year, pool) if plan.year is not None else None
-        planned_done = [pool.submit(planned_run, sc) for sc in plan.planned]
+        planned_result = submit_planned(plan.planned, pool, plan.planned_by_tariff)
         scenario_results = [submit_scenario(sc, pool, plan.milp) for sc in plan.scenarios]
         swept_result = submit_sweeps(plan.swept, pool)
         pool.run()
-        planned = {sc.name: f.result() for sc, f in zip(plan.planned, planned_done, strict=True)}
+        planned = planned_result()
         results = {sc.name: r() for sc, r in zip(plan.scenarios, scenario_results, strict=True)}
         if year_result is not None:
             results["year"] = year_result()
@@ -408,12 +436,15 @@ def main(
             print(f"wrote {json_path}")
         return 0
     chosen = scenarios(quick)
+    yearly = year_of(year_days) if with_year and (year_days is not None or not quick) else None
     plan = Plan(
         scenarios=chosen,
         milp=not quick,
         swept=[] if quick else chosen,
         planned=planned_scenarios(quick, planned_days),
-        year=year_of(year_days) if with_year and (year_days is not None or not quick) else None,
+        # Without the year, the planned runs are the longest units: split them.
+        planned_by_tariff=yearly is None and n > 1,
+        year=yearly,
     )
     with tqdm(total=plan.steps(), desc="bench control", unit="run") as bar:
         done = collect(plan, n, bar)
