@@ -116,8 +116,13 @@ def test_units_tick_the_bar_and_their_errors_reach_the_caller(jobs: int):
         got: list[int] = []
         pool.then(done, lambda results: got.extend(results))
         pool.run()
+        summary = pool.summary()
     assert got == [0, 1, 4, 9, 16]
     assert bar.n == 5 * 3
+    # Each unit's CPU time came back, named.
+    assert sorted(name for name, _ in pool.cpu_s) == ["square()"] * 5
+    assert all(cpu_s >= 0.0 for _, cpu_s in pool.cpu_s)
+    assert summary.startswith(f"5 units on {jobs} process(es): ")
     with pytest.raises(ValueError, match="unit 3 failed"), Jobs(jobs, Count()) as pool:
         pool.submit(fails, 3).result()
 

@@ -361,6 +361,7 @@ def planned_runs(quick: bool, days: int | None, jobs: int = 1) -> dict[str, dict
         result = submit_planned(runs, pool, by_tariff=jobs > 1)
         pool.run()
         out = result()
+        print(f"\n{pool.summary()}")
     print_planned(out)
     return out
 
@@ -398,7 +399,8 @@ class Plan:
 
 def collect(plan: Plan, jobs: int, bar: Any = None) -> dict[str, Any]:
     """Every unit of the plan on `jobs` processes (the longest first: each controller's
-    year, then the planned runs), summed in a fixed order whatever finishes first:
+    year, then the planned runs), summed in a fixed order whatever finishes first; prints
+    what the units cost (Jobs.summary). Returns
     {"scenarios": {name: {controller: metrics}} (the year as "year"), "sweeps": rows,
     "planned": {name: compare.compare's}}."""
     with Jobs(jobs, bar) as pool:
@@ -411,6 +413,7 @@ def collect(plan: Plan, jobs: int, bar: Any = None) -> dict[str, Any]:
         results = {sc.name: r() for sc, r in zip(plan.scenarios, scenario_results, strict=True)}
         if year_result is not None:
             results["year"] = year_result()
+        print(f"\n{pool.summary()}")
         return {"scenarios": results, "sweeps": swept_result(), "planned": planned}
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-_sink: Callable[[int], Any] | None = None  # where tick() goes in this process
+# Where tick() and a unit's CPU time go in this process: an int is steps done, a
+# (unit, CPU seconds) pair a unit's cost.
+_sink: Callable[[int | tuple[str, float]], Any] | None = None
 
 
 def tick(n: int = 1) -> None:
@@ -47,8 +50,17 @@ def _init_worker(queue: Any) -> None:
     _sink = queue.put
 
 
+def _label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """The unit as the summary names it: the function and its named arguments."""
+    named = [a if isinstance(a, str) else getattr(a, "name", None) for a in args]
+    return f"{fn.__name__}({', '.join(a for a in named if isinstance(a, str))})"
+
+
 def _call(fn: Callable[..., Any], args: tuple[Any, ...], ticks: int) -> Any:
+    start_s = time.process_time()
     out = fn(*args)
+    if _sink is not None:
+        _sink((_label(fn, args), time.process_time() - start_s))
     tick(ticks)
     return out
 
@@ -71,14 +83,30 @@ class Jobs:
         self._pool: ProcessPoolExecutor | None = None
         self._queue: Any = None
         self._drain: threading.Thread | None = None
-        self._saved: Callable[[int], Any] | None = None
+        self._saved: Callable[[int | tuple[str, float]], Any] | None = None
+        self.cpu_s: list[tuple[str, float]] = []  # each unit's CPU time, as they finish
+        self._start_s = 0.0
 
-    def _update(self, n: int) -> None:
-        if self.bar is not None:
+    def _update(self, n: int | tuple[str, float]) -> None:
+        if isinstance(n, tuple):
+            self.cpu_s.append(n)
+        elif self.bar is not None:
             self.bar.update(n)
+
+    def summary(self) -> str:
+        """What the units cost: CPU time in all and the longest unit's (the least wall
+        time any number of processes could take), against the wall time so far."""
+        wall_s = time.perf_counter() - self._start_s
+        total_s = sum(s for _, s in self.cpu_s)
+        name, longest_s = max(self.cpu_s, key=lambda u: u[1], default=("none", 0.0))
+        return (
+            f"{len(self.cpu_s)} units on {self.jobs} process(es): {total_s:.1f} s of CPU in"
+            f" {wall_s:.1f} s; the longest unit {longest_s:.1f} s ({name})"
+        )
 
     def __enter__(self) -> Jobs:
         global _sink
+        self._start_s = time.perf_counter()
         if self.jobs == 1:
             self._saved, _sink = _sink, self._update
             return self
