@@ -57,7 +57,9 @@ def limits() -> optimum.Limits:
     )
 
 
-def scenario_run(sc: Scenario, controller: str, keep: bool) -> tuple[dict[str, Any], Trace, Any]:
+def scenario_run(
+    sc: Scenario, controller: str, keep: bool
+) -> tuple[dict[str, Any], Trace, Trace | None]:
     """One controller on one scenario (a unit): its metrics, its trace thinned for the
     plots, and (keep) its whole trace, for the optimum."""
     tr = run(sc, controller)
