@@ -19,6 +19,7 @@ from host_tools.bench.control import (
     collect,
     compare,
     report,
+    run_scenario,
     year_of,
 )
 from host_tools.bench.control.jobs import Jobs, tick
@@ -149,3 +150,28 @@ def test_the_command_names_a_bad_count(args: tuple[str, str], message: str):
     )
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+@pytest.mark.timeout(600)
+def test_a_day_runs_its_milps_as_units_of_their_own_with_the_same_results():
+    """A day run's optimum: the LP and §5.4's MILP under each tariff, four units, put
+    together in the serial order (three hours of a winter day)."""
+    winter = next(sc for sc in scenarios(quick=False) if sc.name == "day_winter")
+    sc = dataclasses.replace(winter, seconds=3 * 3600.0)
+    serial, parallel = (run_scenario(sc, milp=True, jobs=n) for n in (1, 2))
+    assert serial == parallel
+    best = serial["optimum"]
+    assert list(parallel["optimum"]) == list(best)  # the keys in the same order too
+    assert list(best)[-8:] == [  # after the flat LP's metrics (which hold the costs)
+        "comfort_short_steps",
+        "objective_flat",
+        "objective_flat_milp",
+        "mip_gap_flat",
+        "objective_e7",
+        "objective_e7_milp",
+        "mip_gap_e7",
+        "avoidable_export_kwh",
+    ]
+    for tariff in ("flat", "e7"):
+        assert best[f"objective_{tariff}_milp"] >= best[f"objective_{tariff}"] - 1e-4
+        assert best[f"mip_gap_{tariff}"] <= 1e-3  # solved to its gap, not its time limit
