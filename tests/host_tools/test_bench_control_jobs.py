@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,19 @@ def test_units_tick_the_bar_and_their_errors_reach_the_caller(jobs: int):
     assert summary.startswith(f"5 units on {jobs} process(es): ")
     with pytest.raises(ValueError, match="unit 3 failed"), Jobs(jobs, Count()) as pool:
         pool.submit(fails, 3).result()
+
+
+def sleeps(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def test_a_failed_unit_ends_the_others_at_once():
+    """An error (or Ctrl-C) ends the run without waiting for the units still running."""
+    start_s = time.perf_counter()
+    with pytest.raises(ValueError, match="unit 1 failed"), Jobs(2) as pool:
+        pool.submit(sleeps, 300.0)
+        pool.submit(fails, 1).result()
+    assert time.perf_counter() - start_s < 100.0  # spawning is slow on a busy machine
 
 
 def test_a_pool_of_no_processes_is_refused():

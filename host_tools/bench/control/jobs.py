@@ -130,11 +130,27 @@ class Jobs:
         if self._pool is None:
             _sink = self._saved
             return
-        self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
+        if exc[0] is not None:
+            self._stop()
+            return
+        self._pool.shutdown(wait=True)
         self._queue.put(None)
         if self._drain is not None:
             self._drain.join()
         self._queue.close()
+
+    def _stop(self) -> None:
+        """A unit failed or the run was interrupted: end the workers now rather than wait
+        for their units (a controller's year runs for half an hour), and leave the drain
+        thread (a daemon) be: a worker ended mid-tick may hold the queue's lock."""
+        assert self._pool is not None
+        # The executor has no public way to end its workers before Python 3.14.
+        workers = list((self._pool._processes or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join()
 
     def submit(self, fn: Callable[..., Any], *args: Any, ticks: int = 0) -> Future[Any]:
         """fn(*args) as a unit; ticks: steps to tick once it is done (a unit that ticks
