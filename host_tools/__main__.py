@@ -24,6 +24,24 @@ def _load(tool: str, module: str) -> ModuleType:
     return needs(extra, f"python -m host_tools {tool}", lambda: importlib.import_module(module))
 
 
+def _positive(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return n
+
+
+def _year_days(text: str) -> int:
+    n = _positive(text)
+    if n > 365:
+        raise argparse.ArgumentTypeError(f"at most 365 days, not {n}")
+    return n
+
+
 def _flash(args: argparse.Namespace) -> int:
     flasher = _load("flash", "host_tools.flasher")
     image = _load("flash", "host_tools.image")
@@ -106,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ctl.add_argument(
         "--out", type=Path, default=Path("results/control"), help="report, CSV and plots here"
+    )
+    ctl.add_argument(
+        "--jobs",
+        type=_positive,
+        help="processes to run the runs in (default: one a core); the results do not change",
+    )
+    ctl.add_argument(
+        "--year-days",
+        type=_year_days,
+        help="only the year's first N days (1 to 365; with --quick too)",
     )
     mq = which.add_parser(
         "mqtt", help="MQTT: publish rate while the tick runs, the outbox's cost of a day offline"
@@ -220,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                         not args.no_year,
                         args.planned_days,
                         args.planned_only,
+                        args.jobs,
+                        args.year_days,
                         with_emhass=args.emhass,
                     )
                 )

@@ -8,18 +8,25 @@ the results and says by how much a goal is missed.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
+import os
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from edge.sim.diverter import DiverterParams
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import optimum, report
+from host_tools.bench.control.annual import Totals as Totals
+from host_tools.bench.control.annual import _Day as _Day
+from host_tools.bench.control.annual import run_year as run_year
+from host_tools.bench.control.annual import submit_year
+from host_tools.bench.control.jobs import Jobs, Ticks
+from host_tools.bench.control.prices import PLANNED_TARIFFS
 from host_tools.bench.control.scenarios import (
     CONTROLLERS,
     STATUS_QUO,
@@ -27,7 +34,6 @@ from host_tools.bench.control.scenarios import (
     Trace,
     bench_config,
     run,
-    run_chunks,
     scenarios,
     year,
 )
@@ -51,200 +57,80 @@ def limits() -> optimum.Limits:
     )
 
 
-def run_scenario(sc: Scenario, bar: Any = None, milp: bool = True) -> dict[str, Any]:
-    """Every controller on one scenario: {controller: metrics}. milp: on a day run, also
-    §5.4's MILP (up to MILP_TIME_LIMIT_S a tariff)."""
-    out: dict[str, Any] = {}
-    traces = {}
-    for controller in CONTROLLERS:
-        tr = run(sc, controller)
-        traces[controller] = tr
-        res = m.metrics(tr)
-        for tariff in ("flat", "e7"):
-            res[f"objective_{tariff}"] = round(m.objective(tr, tariff, 0.95), 4)
-        out[controller] = res
-        if bar is not None:
-            bar.update(1)
-    best: dict[str, Any] = {}
+def scenario_run(
+    sc: Scenario, controller: str, keep: bool
+) -> tuple[dict[str, Any], Trace, Trace | None]:
+    """One controller on one scenario (a unit): its metrics, its trace thinned for the
+    plots, and (keep) its whole trace, for the optimum."""
+    tr = run(sc, controller)
+    res = m.metrics(tr)
     for tariff in ("flat", "e7"):
-        opt = optimum.solve(sc, traces["ours"], tariff, limits())
-        if tariff == "flat":
-            best = m.metrics(opt)
-            best["comfort_short_steps"] = opt.comfort_misses
-            report.keep_trace(sc.name, "optimum", opt)
-        best[f"objective_{tariff}"] = round(m.objective(opt, tariff, 0.95), 4)
-        best[f"cost_{tariff}"] = round(m.cost(opt, tariff), 4)
-        if milp and sc.name.startswith("day_"):
-            # §5.4's MILP (the heat pump on/off): how much the relaxation gives away.
-            mixed = optimum.solve(sc, traces["ours"], tariff, limits(), on_off=True)
-            best[f"objective_{tariff}_milp"] = round(m.objective(mixed, tariff, 0.95), 4)
-            best[f"mip_gap_{tariff}"] = round(mixed.mip_gap, 4)
-    out["optimum"] = best
-    if bar is not None:
-        bar.update(1)
-    for controller, tr in traces.items():
-        report.keep_trace(sc.name, controller, tr)
-    for res in out.values():
-        res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - best["export_kwh"]), 4)
-    return out
+        res[f"objective_{tariff}"] = round(m.objective(tr, tariff, 0.95), 4)
+    return res, report.thin(tr), tr if keep else None
 
 
-ADDITIVE = (
-    "leak_wh",
-    "leak_wh_flow",
-    "leak_wh_house",
-    "flip_export_wh",
-    "flip_import_wh",
-    "import_kwh",
-    "export_kwh",
-    "battery_throughput_kwh",
-    "heater_kwh",
-    "hp_starts",
-    "comfort_misses_s",
-    "house_cold_kh",
-    "cost_flat",
-    "cost_e7",
-    "objective_flat",
-    "objective_e7",
-    "balance_error_kwh",
-)
+def scenario_optimum(
+    sc: Scenario, ours: Trace, tariff: str, on_off: bool
+) -> tuple[dict[str, Any], Trace | None]:
+    """The optimum on ours' PV and load under one tariff (a unit): what the scenario's
+    "optimum" row takes of it, and under the flat tariff its thinned trace. on_off: §5.4's
+    MILP (up to MILP_TIME_LIMIT_S), for how much the LP relaxation gives away."""
+    opt = optimum.solve(sc, ours, tariff, limits(), on_off=on_off)
+    if on_off:
+        return {
+            f"objective_{tariff}_milp": round(m.objective(opt, tariff, 0.95), 4),
+            f"mip_gap_{tariff}": round(opt.mip_gap, 4),
+        }, None
+    part: dict[str, Any] = {}
+    if tariff == "flat":
+        part = m.metrics(opt)
+        part["comfort_short_steps"] = opt.comfort_misses
+    part[f"objective_{tariff}"] = round(m.objective(opt, tariff, 0.95), 4)
+    part[f"cost_{tariff}"] = round(m.cost(opt, tariff), 4)
+    return part, report.thin(opt) if tariff == "flat" else None
 
 
-# What the annual summary plots month by month.
-MONTHLY = ("leak_wh", "flip_export_wh", "import_kwh", "export_kwh", "objective_e7")
+def submit_scenario(sc: Scenario, pool: Jobs, milp: bool) -> Callable[[], dict[str, Any]]:
+    """Every controller on one scenario as a unit each, then the optimum's solves once
+    ours' trace is in; returns the function that puts them together (after pool.run())."""
+    runs = [pool.submit(scenario_run, sc, c, c == "ours", ticks=1) for c in CONTROLLERS]
+    parts: list[Future[Any]] = []
 
+    def optimise(done: list[Any]) -> None:
+        ours = done[0][2]
+        for tariff in ("flat", "e7"):
+            ticks = 1 if tariff == "flat" else 0  # one step for the optimum, as serially
+            parts.append(pool.submit(scenario_optimum, sc, ours, tariff, False, ticks=ticks))
+            if milp and sc.name.startswith("day_"):
+                parts.append(pool.submit(scenario_optimum, sc, ours, tariff, True))
 
-class Totals:
-    """A year's metrics, summed day by day (a year's 1 s trace does not fit in memory)."""
+    pool.then(runs[:1], optimise)
 
-    def __init__(self, start_day_of_year: int = 1) -> None:
-        self.sums = dict.fromkeys(ADDITIVE, 0.0)
-        self.monthly = {key: [0.0] * 12 for key in MONTHLY}
-        self.first_day = datetime.date(2026, 1, 1) + datetime.timedelta(start_day_of_year - 1)
-        self.pv_kwh = 0.0
-        self.flips = 0
-        self.days = 0
-        self.soc_end = 0.0
-
-    def add(self, tr: Any, res: dict[str, Any]) -> None:
-        for key in ADDITIVE:
-            self.sums[key] += float(res.get(key) or 0.0)
-        month = (self.first_day + datetime.timedelta(self.days)).month - 1
-        for key in MONTHLY:
-            self.monthly[key][month] += float(res.get(key) or 0.0)
-        self.pv_kwh += m.flows(tr).pv
-        self.flips += m.flips(tr)
-        self.days += 1
-        self.soc_end = float(tr.soc_pct[-1])
-
-    def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: round(v, 4) for k, v in self.sums.items()}
-        exported = self.sums["export_kwh"]
-        out["self_consumption_pct"] = (
-            round(100.0 * (1 - exported / self.pv_kwh), 2) if self.pv_kwh > 0 else None
-        )
-        out["flips_per_day"] = round(self.flips / max(1, self.days), 1)
-        out["soc_end_pct"] = round(self.soc_end, 2)
-        out["days"] = self.days
-        out["monthly"] = {k: [round(v, 4) for v in vs] for k, vs in self.monthly.items()}
+    def result() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        best: dict[str, Any] = {}
+        for part in parts:
+            best.update(part.result()[0])
+        report.keep_trace(sc.name, "optimum", parts[0].result()[1])
+        for controller, done in zip(CONTROLLERS, runs, strict=True):
+            res, thin, _ = done.result()
+            out[controller] = res
+            report.keep_trace(sc.name, controller, thin)
+        out["optimum"] = best
+        for res in out.values():
+            res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - best["export_kwh"]), 4)
         return out
 
-
-@dataclass
-class _Day:
-    """What the optimum needs of a day of the year: PV and load at its step, and where
-    every controller's day began."""
-
-    t0_s: float
-    seconds: int
-    pv_w: np.ndarray
-    load_w: np.ndarray
-    capacity_wh: float
-    starts: list[tuple[float, float, float]] = dataclasses.field(
-        default_factory=list
-    )  # SOC, tank, house
-
-    @classmethod
-    def of(cls, tr: Trace, per: int) -> _Day:
-        n = len(tr.t_s) // per * per
-
-        def avg(x: np.ndarray) -> np.ndarray:
-            return np.asarray(x[:n].reshape(-1, per).mean(axis=1))
-
-        return cls(float(tr.t_s[0]), n, avg(tr.pv_w), avg(tr.load_w), tr.capacity_wh)
-
-    def trace(self, per: int) -> Trace:
-        """A trace with this day's PV and load (each step repeated) for optimum.solve."""
-        zeros = np.zeros(self.seconds)
-        soc0, tank0, house0 = self.starts[0]
-        return Trace(
-            t_s=self.t0_s + np.arange(self.seconds, dtype=float),
-            pv_w=np.repeat(self.pv_w, per),
-            load_w=np.repeat(self.load_w, per),
-            heater_w=zeros,
-            hp_w=zeros,
-            battery_w=zeros,
-            grid_w=zeros,
-            soc_pct=zeros,
-            tank_degc=zeros,
-            house_degc=zeros,
-            check=np.zeros(self.seconds, dtype=bool),
-            leak_wh_house=0.0,
-            comfort_misses=0,
-            soc0_pct=soc0,
-            tank0_degc=tank0,
-            house0_degc=house0,
-            capacity_wh=self.capacity_wh,
-        )
+    return result
 
 
-def run_year(sc: Scenario, bar: Any = None) -> dict[str, Any]:
-    """The year, day by day: each controller's days summed (each carries its own state
-    from day to day). The optimum is solved for each day on that day's PV and load,
-    free to start anywhere between where the controllers' days began, so its sum bounds
-    every controller's year, not only ours."""
-    out: dict[str, Any] = {}
-    per = round(sc.lp_dt_s)
-    days: list[_Day] = []
-    for controller in CONTROLLERS:
-        totals = Totals(sc.params.start_day_of_year)
-        k = 0
-
-        def day(tr: Trace, controller: str = controller, totals: Totals = totals) -> None:
-            nonlocal k
-            res = m.metrics(tr)
-            for tariff in ("flat", "e7"):
-                res[f"objective_{tariff}"] = m.objective(tr, tariff, 0.95)
-            totals.add(tr, res)
-            if controller == CONTROLLERS[0]:
-                days.append(_Day.of(tr, per))
-            days[k].starts.append((tr.soc0_pct, tr.tank0_degc, tr.house0_degc))
-            k += 1
-            if bar is not None:
-                bar.update(1)
-
-        run_chunks(sc, controller, 86400, day)
-        out[controller] = totals.result()
-    best = Totals(sc.params.start_day_of_year)
-    best_e7 = {"objective_e7": 0.0, "cost_e7": 0.0}
-    for d in days:
-        starts = optimum.Starts.of_points(d.starts)
-        tr = d.trace(per)
-        opt = optimum.solve(sc, tr, "flat", limits(), starts)
-        res_opt = m.metrics(opt)
-        res_opt["objective_flat"] = m.objective(opt, "flat", 0.95)
-        opt_e7 = optimum.solve(sc, tr, "e7", limits(), starts)
-        best_e7["objective_e7"] += m.objective(opt_e7, "e7", 0.95)
-        best_e7["cost_e7"] += m.cost(opt_e7, "e7")
-        best.add(opt, res_opt)
-        if bar is not None:
-            bar.update(1)
-    result = best.result()
-    result.update({k: round(v, 4) for k, v in best_e7.items()})
-    out["optimum"] = result
-    for res in out.values():
-        res["avoidable_export_kwh"] = round(max(0.0, res["export_kwh"] - result["export_kwh"]), 4)
-    return out
+def run_scenario(sc: Scenario, bar: Any = None, milp: bool = True, jobs: int = 1) -> dict[str, Any]:
+    """Every controller on one scenario, on `jobs` processes: {controller: metrics}. milp:
+    on a day run, also §5.4's MILP (up to MILP_TIME_LIMIT_S a tariff)."""
+    with Jobs(jobs, bar) as pool:
+        result = submit_scenario(sc, pool, milp)
+        pool.run()
+        return result()
 
 
 # §5.6's sweeps, on the short scenarios (parameter: values): the inverter's loop, against
@@ -273,43 +159,35 @@ def n_sweeps() -> int:
     )
 
 
-def sweeps(chosen: list[Scenario], bar: Any = None) -> list[dict[str, Any]]:
-    """Leak and flip export under each swept parameter of §5.6, ours against the status
-    quo, on the kettle and cloud scenarios."""
-    rows = []
+def sweep_point(sc: Scenario, controller: str) -> tuple[float, float]:
+    """One controller on one swept scenario (a unit): its leak and flip export, Wh."""
+    res = m.metrics(run(sc, controller))
+    return res["leak_wh"], res["flip_export_wh"]
 
-    def row(sc: Scenario, param: str, value: float, sq: str, ours: Any, theirs: Any) -> None:
-        rows.append(
-            {
-                "scenario": sc.name,
-                "parameter": param,
-                "value": value,
-                "status_quo": sq,
-                "ours_leak_wh": ours["leak_wh"],
-                "ours_flip_export_wh": ours["flip_export_wh"],
-                "sq_leak_wh": theirs["leak_wh"],
-                "sq_flip_export_wh": theirs["flip_export_wh"],
-            }
-        )
-        if bar is not None:
-            bar.update(1)
+
+def submit_sweeps(chosen: list[Scenario], pool: Jobs) -> Callable[[], list[dict[str, Any]]]:
+    """Leak and flip export under each swept parameter of §5.6, ours against the status
+    quo, on the kettle and cloud scenarios: a unit a run; returns the function that
+    makes the rows (after pool.run())."""
+    rows: list[tuple[Scenario, str, float, str, Future[Any], Future[Any]]] = []
+
+    def point(sc: Scenario, controller: str) -> Future[Any]:
+        return pool.submit(sweep_point, sc, controller, ticks=1)
 
     for sc in chosen:
         if sc.name not in ("kettle", "cloud"):
             continue
         for param, values in SWEEPS.items():
             for value in values:
-                inverter = dataclasses.replace(sc.params.inverter, **{param: value})
+                swept: dict[str, Any] = {param: value}
+                inverter = dataclasses.replace(sc.params.inverter, **swept)
                 varied = dataclasses.replace(
                     sc, params=dataclasses.replace(sc.params, inverter=inverter)
                 )
-                ours = m.metrics(run(varied, "ours"))
-                row(sc, param, value, "eddi", ours, m.metrics(run(varied, "eddi")))
-                if bar is not None:
-                    bar.update(1)
-        ours = m.metrics(run(sc, "ours"))
-        if bar is not None:
-            bar.update(1)
+                rows.append(
+                    (sc, param, value, "eddi", point(varied, "ours"), point(varied, "eddi"))
+                )
+        ours = point(sc, "ours")
         for param, (sq, values) in DIVERTER_SWEEPS.items():
             for value in values:
                 override: dict[str, Any] = {param: value}
@@ -317,8 +195,35 @@ def sweeps(chosen: list[Scenario], bar: Any = None) -> list[dict[str, Any]]:
                 varied = dataclasses.replace(
                     sc, params=dataclasses.replace(sc.params, diverter_params=settings)
                 )
-                row(sc, param, value, sq, ours, m.metrics(run(varied, sq)))
-    return rows
+                rows.append((sc, param, value, sq, ours, point(varied, sq)))
+
+    def result() -> list[dict[str, Any]]:
+        out = []
+        for sc, param, value, sq, ours, theirs in rows:
+            (ours_leak, ours_flip), (sq_leak, sq_flip) = ours.result(), theirs.result()
+            out.append(
+                {
+                    "scenario": sc.name,
+                    "parameter": param,
+                    "value": value,
+                    "status_quo": sq,
+                    "ours_leak_wh": ours_leak,
+                    "ours_flip_export_wh": ours_flip,
+                    "sq_leak_wh": sq_leak,
+                    "sq_flip_export_wh": sq_flip,
+                }
+            )
+        return out
+
+    return result
+
+
+def sweeps(chosen: list[Scenario], bar: Any = None, jobs: int = 1) -> list[dict[str, Any]]:
+    """The sweeps (submit_sweeps) on `jobs` processes."""
+    with Jobs(jobs, bar) as pool:
+        result = submit_sweeps(chosen, pool)
+        pool.run()
+        return result()
 
 
 def goals(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -380,26 +285,56 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def planned_runs(
-    quick: bool, days: int | None, with_emhass: bool = False
-) -> dict[str, dict[str, Any]]:
-    """Ours reactive, ours planned and the optimum under each planned tariff (compare.py):
-    quick, a shoulder day; else a week each in winter, spring and summer (or `days`).
-    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own)."""
+def planned_scenarios(quick: bool, days: int | None) -> list[Scenario]:
+    """The planned comparison's runs: quick, a shoulder day; else a week each in winter,
+    spring and summer (or `days` each)."""
     from host_tools.bench.control import compare  # it imports this package's _Day
-    from host_tools.bench.control import emhass as em
-
-    session = em.Session() if with_emhass else None  # the worker ends with the run at worst
 
     weeks = compare.QUICK if quick else compare.WEEKS
     n = days if days is not None else (1 if quick else 7)
-    runs = [compare.days_scenario(name, first, n) for name, first in weeks]
-    out: dict[str, dict[str, Any]] = {}
-    total = len(runs) * (1 + len(compare.PLANNED_TARIFFS))
-    with tqdm(total=total, desc="bench control, planned", unit="run") as bar:
-        for sc in runs:
-            bar.set_postfix_str(sc.name)
-            out[sc.name] = compare.compare(sc, bar=bar, emhass=session)
+    return [compare.days_scenario(name, first, n) for name, first in weeks]
+
+
+def planned_groups(by_tariff: bool) -> list[tuple[str, ...]]:
+    """The tariffs of each planned unit: all in one (ours' days run once for them all),
+    or one each (ours' days run again for each, for units a quarter as long)."""
+    return [(t,) for t in PLANNED_TARIFFS] if by_tariff else [PLANNED_TARIFFS]
+
+
+def planned_steps(runs: list[Scenario], by_tariff: bool = False) -> int:
+    """Progress steps of the planned comparison: ours, then planned under each tariff."""
+    return len(runs) * sum(1 + len(g) for g in planned_groups(by_tariff))
+
+
+def planned_run(sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> dict[str, Any]:
+    """compare.compare on one run under these tariffs (a unit), ticking as it goes."""
+    from host_tools.bench.control import compare
+
+    return compare.compare(sc, tariffs, bar=Ticks())
+
+
+def submit_planned(
+    runs: list[Scenario], pool: Jobs, by_tariff: bool
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """The planned comparison's runs, a unit a run or a run and tariff; returns the
+    function that puts them together (after pool.run())."""
+    groups = planned_groups(by_tariff)
+    done = [[pool.submit(planned_run, sc, g) for g in groups] for sc in runs]
+
+    def result() -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for sc, units in zip(runs, done, strict=True):
+            out[sc.name] = {}
+            for unit in units:  # the tariffs in their order, as compare.compare has them
+                out[sc.name].update(unit.result())
+        return out
+
+    return result
+
+
+def print_planned(out: dict[str, dict[str, Any]]) -> None:
+    from host_tools.bench.control import compare
+
     print(compare.table(out))
     print("\nThe planner's goals:")
     for line in compare.goal_lines(out):
@@ -414,14 +349,101 @@ def planned_runs(
                 f" {p['solve_ms_max']} ms; peak RSS {p['peak_rss_mb']} MB; PV forecast RMSE"
                 f" {p['pv_forecast_rmse_pct_of_mean']} % of the mean"
             )
-    if session is not None:
-        from host_tools.bench.control import emhass_report
 
-        session.close()
-        print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{emhass_report.table(out)}")
-        for line in emhass_report.goal_lines(out):
-            print(f"- {line}")
+
+def planned_runs(
+    quick: bool, days: int | None, jobs: int = 1, with_emhass: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Ours reactive, ours planned and the optimum under each planned tariff (compare.py),
+    on `jobs` processes (more than one: a unit a run and tariff, the longest here).
+    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own)."""
+    runs = planned_scenarios(quick, days)
+    if with_emhass:
+        return planned_with_emhass(runs)
+    steps = planned_steps(runs, by_tariff=jobs > 1)
+    with (
+        tqdm(total=steps, desc="bench control, planned", unit="run") as bar,
+        Jobs(jobs, bar) as pool,
+    ):
+        result = submit_planned(runs, pool, by_tariff=jobs > 1)
+        pool.run()
+        out = result()
+        print(f"\n{pool.summary()}")
+    print_planned(out)
     return out
+
+
+def planned_with_emhass(runs: list[Scenario]) -> dict[str, dict[str, Any]]:
+    """The planned comparison with EMHASS beside it, in this process, one run after
+    another: EMHASS's worker is one process for the whole run (emhass.Session)."""
+    from host_tools.bench.control import compare, emhass_report
+    from host_tools.bench.control import emhass as em
+
+    out: dict[str, dict[str, Any]] = {}
+    session = em.Session()
+    try:
+        with tqdm(total=planned_steps(runs), desc="bench control, planned", unit="run") as bar:
+            for sc in runs:
+                bar.set_postfix_str(sc.name)
+                out[sc.name] = compare.compare(sc, bar=bar, emhass=session)
+    finally:
+        session.close()
+    print_planned(out)
+    print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{emhass_report.table(out)}")
+    for line in emhass_report.goal_lines(out):
+        print(f"- {line}")
+    return out
+
+
+def year_of(days: int | None) -> Scenario:
+    """The simulated year, or its first `days` days."""
+    if days is not None and not 1 <= days <= 365:
+        raise ValueError(f"--year-days: 1 to 365 days, not {days}")
+    whole = year()
+    return whole if days is None else dataclasses.replace(whole, seconds=days * 86400.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run of the benchmark covers."""
+
+    scenarios: list[Scenario]  # every controller and the optimum on each
+    milp: bool  # on the day runs, §5.4's MILP too
+    swept: list[Scenario]  # the §5.6 sweeps on those of these that are kettle or cloud
+    planned: list[Scenario]  # the planned comparison's runs
+    planned_by_tariff: bool  # a unit a run and tariff (planned_groups), not a run
+    year: Scenario | None  # the simulated year (or its first days)
+
+    def steps(self) -> int:
+        """Progress steps: a run or an optimum each, a day each in the year."""
+        short = sum(sc.name in ("kettle", "cloud") for sc in self.swept)
+        days = round(self.year.seconds / 86400.0) if self.year is not None else 0
+        return (
+            planned_steps(self.planned, self.planned_by_tariff)
+            + len(self.scenarios) * (len(CONTROLLERS) + 1)
+            + short * n_sweeps()
+            + days * (len(CONTROLLERS) + 1)
+        )
+
+
+def collect(plan: Plan, jobs: int, bar: Any = None) -> dict[str, Any]:
+    """Every unit of the plan on `jobs` processes (the longest first: each controller's
+    year, then the planned runs), summed in a fixed order whatever finishes first; prints
+    what the units cost (Jobs.summary). Returns
+    {"scenarios": {name: {controller: metrics}} (the year as "year"), "sweeps": rows,
+    "planned": {name: compare.compare's}}."""
+    with Jobs(jobs, bar) as pool:
+        year_result = submit_year(plan.year, pool) if plan.year is not None else None
+        planned_result = submit_planned(plan.planned, pool, plan.planned_by_tariff)
+        scenario_results = [submit_scenario(sc, pool, plan.milp) for sc in plan.scenarios]
+        swept_result = submit_sweeps(plan.swept, pool)
+        pool.run()
+        planned = planned_result()
+        results = {sc.name: r() for sc, r in zip(plan.scenarios, scenario_results, strict=True)}
+        if year_result is not None:
+            results["year"] = year_result()
+        print(f"\n{pool.summary()}")
+        return {"scenarios": results, "sweeps": swept_result(), "planned": planned}
 
 
 def main(
@@ -431,34 +453,41 @@ def main(
     with_year: bool = True,
     planned_days: int | None = None,
     planned_only: bool = False,
+    jobs: int | None = None,
+    year_days: int | None = None,
     with_emhass: bool = False,
 ) -> int:
-    """quick: the kettle, cloud and one day; with_year (not quick): the simulated year too
-    (about 40 minutes). The planned comparison (planned_runs) runs too; planned_only:
-    only it. with_emhass: EMHASS in the planned comparison too."""
-    planned = planned_runs(quick, planned_days, with_emhass)
+    """quick: the kettle, cloud and one day; with_year (not quick, or year_days given):
+    the simulated year too (its first year_days days if given). The planned comparison
+    (compare.py) runs too; planned_only: only it. jobs: processes (default: one a core);
+    the results are the same for any number. with_emhass: EMHASS in the planned
+    comparison too (which then runs in this process, after the rest)."""
+    n = jobs if jobs is not None else (os.cpu_count() or 1)
     if planned_only:
+        planned = planned_runs(quick, planned_days, n, with_emhass)
         if json_path is not None:
             json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")
             print(f"wrote {json_path}")
         return 0
     chosen = scenarios(quick)
-    results: dict[str, dict[str, Any]] = {}
-    yearly = with_year and not quick
-    total = (
-        len(chosen) * (len(CONTROLLERS) + 1)
-        + (0 if quick else 2 * n_sweeps())
-        + (365 * (len(CONTROLLERS) + 1) if yearly else 0)
+    yearly = year_of(year_days) if with_year and (year_days is not None or not quick) else None
+    plan = Plan(
+        scenarios=chosen,
+        milp=not quick,
+        swept=[] if quick else chosen,
+        planned=[] if with_emhass else planned_scenarios(quick, planned_days),
+        # Without the year, the planned runs are the longest units: split them.
+        planned_by_tariff=yearly is None and n > 1,
+        year=yearly,
     )
-    with tqdm(total=total, desc="bench control", unit="run") as bar:
-        for sc in chosen:
-            bar.set_postfix_str(sc.name)
-            results[sc.name] = run_scenario(sc, bar, milp=not quick)
-        bar.set_postfix_str("sweeps")
-        swept = [] if quick else sweeps(chosen, bar)
-        if yearly:
-            bar.set_postfix_str("year")
-            results["year"] = run_year(year(), bar)
+    with tqdm(total=plan.steps(), desc="bench control", unit="run") as bar:
+        done = collect(plan, n, bar)
+    results, swept, planned = done["scenarios"], done["sweeps"], done["planned"]
+    if with_emhass:
+        planned = planned_runs(quick, planned_days, with_emhass=True)
+    else:
+        print_planned(planned)
+    print()
     lines = goals(results)
     relaxed = milp_lines(results)
     table = report.markdown(results)

@@ -4,6 +4,7 @@ under each controller; the summary across scenarios)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ COLUMNS = (
     "cost_e7",
 )
 _TRACES: dict[tuple[str, str], Trace] = {}  # kept for the plots of one run
+PLOT_POINTS = 2000  # plot_day draws about this many points a line
 
 
 def keep_trace(scenario: str, controller: str, tr: Trace) -> None:
@@ -100,7 +102,7 @@ def plot_day(scenario: str, path: Path) -> None:
     fig, axes = plt.subplots(len(runs), 1, figsize=(11, 2.4 * len(runs)), sharex=True)
     for ax, (controller, tr) in zip(np.atleast_1d(axes), runs, strict=True):
         hours = (tr.t_s % 86400.0) / 3600.0
-        step = max(1, len(hours) // 2000)  # ~2000 points a line
+        step = max(1, len(hours) // PLOT_POINTS)
 
         def line(
             y: np.ndarray, label: str, color: str, ax: Any = ax, h: Any = hours, k: int = step
@@ -184,3 +186,15 @@ def plot_year(year: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def thin(tr: Trace) -> Trace:
+    """The trace at the step plot_day draws it at, all it needs of a run (a day's 1 s
+    trace is 7 MB; this is 160 kB)."""
+    step = max(1, len(tr.t_s) // PLOT_POINTS)
+    arrays = {
+        f.name: getattr(tr, f.name)[::step]
+        for f in dataclasses.fields(tr)
+        if isinstance(getattr(tr, f.name), np.ndarray)
+    }
+    return dataclasses.replace(tr, **arrays)

@@ -1,0 +1,178 @@
+"""The control benchmark's independent units on every core.
+
+`Jobs(n)` runs units (module-level functions and picklable arguments) in a pool of n
+spawned processes, or, with n = 1, one after another in the caller's own process. The
+same functions run either way and the caller sums their results in its own fixed order,
+so a run gives the same numbers whatever n is: parallelism changes when a unit runs,
+never what it computes or the order its results are added in.
+
+A unit reports progress with `tick(n)` from wherever it runs: in a worker through a
+queue that a thread of the caller drains into its progress bar, in the caller straight
+to the bar. `then(futures, fn)` calls fn with their results in the caller once all are
+done, for units that need others' results (the optimum needs ours' trace); fn may
+submit more units. `run()` waits until no such function is left.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+# Where tick() and a unit's CPU time go in this process: an int is steps done, a
+# (unit, CPU seconds) pair a unit's cost.
+_sink: Callable[[int | tuple[str, float]], Any] | None = None
+
+
+def tick(n: int = 1) -> None:
+    """n more steps done (a no-op where nothing watches)."""
+    if _sink is not None and n:
+        _sink(n)
+
+
+class Ticks:
+    """A stand-in progress bar for code that takes one (compare.compare): its updates go
+    to tick()."""
+
+    def update(self, n: int = 1) -> None:
+        tick(n)
+
+    def set_postfix_str(self, s: str) -> None:
+        del s
+
+
+def _init_worker(queue: Any) -> None:
+    global _sink
+    _sink = queue.put
+
+
+def _label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """The unit as the summary names it: the function and its named arguments."""
+    named = [a if isinstance(a, str) else getattr(a, "name", None) for a in args]
+    return f"{fn.__name__}({', '.join(a for a in named if isinstance(a, str))})"
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], ticks: int) -> Any:
+    start_s = time.process_time()
+    out = fn(*args)
+    if _sink is not None:
+        _sink((_label(fn, args), time.process_time() - start_s))
+    tick(ticks)
+    return out
+
+
+@dataclass
+class _After:
+    futures: list[Future[Any]]
+    fn: Callable[[list[Any]], None]
+
+
+class Jobs:
+    """A pool of `jobs` processes (1: the caller's own), ticking `bar` (tqdm or None)."""
+
+    def __init__(self, jobs: int, bar: Any = None) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs: at least 1 process, not {jobs}")
+        self.jobs = jobs
+        self.bar = bar
+        self._after: list[_After] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._queue: Any = None
+        self._drain: threading.Thread | None = None
+        self._saved: Callable[[int | tuple[str, float]], Any] | None = None
+        self.cpu_s: list[tuple[str, float]] = []  # each unit's CPU time, as they finish
+        self._start_s = 0.0
+
+    def _update(self, n: int | tuple[str, float]) -> None:
+        if isinstance(n, tuple):
+            self.cpu_s.append(n)
+        elif self.bar is not None:
+            self.bar.update(n)
+
+    def summary(self) -> str:
+        """What the units cost: CPU time in all and the longest unit's (the least wall
+        time any number of processes could take), against the wall time so far."""
+        wall_s = time.perf_counter() - self._start_s
+        total_s = sum(s for _, s in self.cpu_s)
+        name, longest_s = max(self.cpu_s, key=lambda u: u[1], default=("none", 0.0))
+        return (
+            f"{len(self.cpu_s)} units on {self.jobs} process(es): {total_s:.1f} s of CPU in"
+            f" {wall_s:.1f} s; the longest unit {longest_s:.1f} s ({name})"
+        )
+
+    def __enter__(self) -> Jobs:
+        global _sink
+        self._start_s = time.perf_counter()
+        if self.jobs == 1:
+            self._saved, _sink = _sink, self._update
+            return self
+        # Spawned, not forked: a worker starts from the arguments alone, inheriting
+        # nothing of the caller's state (nor its threads' locks).
+        ctx = multiprocessing.get_context("spawn")
+        self._queue = ctx.SimpleQueue()
+        self._pool = ProcessPoolExecutor(
+            self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(self._queue,)
+        )
+        self._drain = threading.Thread(target=self._drain_ticks, daemon=True)
+        self._drain.start()
+        return self
+
+    def _drain_ticks(self) -> None:
+        while (n := self._queue.get()) is not None:
+            self._update(n)
+
+    def __exit__(self, *exc: object) -> None:
+        global _sink
+        if self._pool is None:
+            _sink = self._saved
+            return
+        if exc[0] is not None:
+            self._stop()
+            return
+        self._pool.shutdown(wait=True)
+        self._queue.put(None)
+        if self._drain is not None:
+            self._drain.join()
+        self._queue.close()
+
+    def _stop(self) -> None:
+        """A unit failed or the run was interrupted: end the workers now rather than wait
+        for their units (a controller's year runs for half an hour), and leave the drain
+        thread (a daemon) be: a worker ended mid-tick may hold the queue's lock."""
+        assert self._pool is not None
+        # The executor has no public way to end its workers before Python 3.14.
+        workers = list((self._pool._processes or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, ticks: int = 0) -> Future[Any]:
+        """fn(*args) as a unit; ticks: steps to tick once it is done (a unit that ticks
+        as it goes passes 0)."""
+        if self._pool is None:
+            done: Future[Any] = Future()
+            done.set_result(_call(fn, args, ticks))
+            return done
+        return self._pool.submit(_call, fn, args, ticks)
+
+    def then(self, futures: list[Future[Any]], fn: Callable[[list[Any]], None]) -> None:
+        """fn([each future's result]) in the caller, in run(), once all are done."""
+        self._after.append(_After(list(futures), fn))
+
+    def run(self) -> None:
+        """Call then()'s functions as their futures complete, until none is left (a
+        unit's error is raised here)."""
+        while self._after:
+            pending = {f for a in self._after for f in a.futures if not f.done()}
+            if pending:
+                wait(pending, return_when=FIRST_COMPLETED)
+            ready = [a for a in self._after if all(f.done() for f in a.futures)]
+            for a in ready:
+                self._after.remove(a)
+                a.fn([f.result() for f in a.futures])

@@ -1,0 +1,191 @@
+"""`bench control --jobs N`: the benchmark's units in a pool of processes give exactly the
+numbers of one process running them one after another (the same seeds, the same order
+of summation), and a unit's progress and errors reach the caller."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from host_tools.bench.control import (
+    DIVERTER_SWEEPS,
+    SWEEPS,
+    Plan,
+    collect,
+    compare,
+    report,
+    run_scenario,
+    year_of,
+)
+from host_tools.bench.control.jobs import Jobs, tick
+from host_tools.bench.control.scenarios import CONTROLLERS, scenarios
+
+# The planner's own measurements of its solves: time and memory, not results.
+MEASURED = ("solve_ms_median", "solve_ms_p95", "solve_ms_max", "peak_rss_mb")
+
+
+class Count:
+    """A progress bar that only counts."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+
+def small_plan(planned_by_tariff: bool) -> Plan:
+    """Every kind of unit, small: the kettle and the cloud (the optimum's LPs), the
+    kettle's sweeps, two hours of the planned comparison and two days of the year."""
+    short = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
+    shoulder = compare.days_scenario("shoulder", 80, 1)
+    planned = dataclasses.replace(shoulder, name="shoulder_2h", seconds=2 * 3600.0)
+    return Plan(
+        short,
+        milp=False,
+        swept=short[:1],
+        planned=[planned],
+        planned_by_tariff=planned_by_tariff,
+        year=year_of(2),
+    )
+
+
+def without_measurements(planned: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {
+            tariff: {
+                **r,
+                "planner": {k: v for k, v in r["planner"].items() if k not in MEASURED},
+            }
+            for tariff, r in by.items()
+        }
+        for name, by in planned.items()
+    }
+
+
+@pytest.mark.timeout(900)  # two runs of ~60 simulated runs and two days: minutes when busy
+def test_two_processes_give_exactly_the_numbers_of_one():
+    """...and so do the planned comparison's tariffs each on its own (ours run for each)."""
+    plans = small_plan(planned_by_tariff=False), small_plan(planned_by_tariff=True)
+    bars = Count(), Count()
+    serial = collect(plans[0], 1, bars[0])
+    parallel = collect(plans[1], 2, bars[1])
+    assert serial["scenarios"] == parallel["scenarios"]  # floats compared exactly
+    assert serial["sweeps"] == parallel["sweeps"]
+    assert without_measurements(serial["planned"]) == without_measurements(parallel["planned"])
+    # Not trivially equal: every unit is there, with numbers in it.
+    assert set(serial["scenarios"]) == {"kettle", "cloud", "year"}
+    year = serial["scenarios"]["year"]
+    assert set(year) == {*CONTROLLERS, "optimum"}
+    assert all(r["days"] == 2 for r in year.values())
+    assert year["ours"]["import_kwh"] > 0 and year["optimum"]["objective_e7"] != 0
+    assert serial["scenarios"]["kettle"]["eddi"]["leak_wh"] > 100.0
+    rows = sum(len(v) for v in SWEEPS.values()) + sum(len(v) for _, v in DIVERTER_SWEEPS.values())
+    assert len(serial["sweeps"]) == rows
+    assert set(serial["planned"]["shoulder_2h"]) == {"flat", "e7", "agile", "go"}
+    # Every step reached the bar, from the workers too.
+    assert (bars[0].n, bars[1].n) == (plans[0].steps(), plans[1].steps())
+    assert bars[1].n == bars[0].n + 3 * len(plans[0].planned)  # ours three times more
+    # Every controller ran on the same PV and load (the plots' thinned traces).
+    for name in ("kettle", "cloud"):
+        ours = report._TRACES[(name, "ours")]
+        for controller in CONTROLLERS:
+            tr = report._TRACES[(name, controller)]
+            assert np.array_equal(tr.pv_w, ours.pv_w) and np.array_equal(tr.load_w, ours.load_w)
+
+
+def fails(n: int) -> int:
+    tick(n)
+    raise ValueError(f"unit {n} failed")
+
+
+def square(n: int) -> int:
+    tick(1)
+    return n * n
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_units_tick_the_bar_and_their_errors_reach_the_caller(jobs: int):
+    bar = Count()
+    with Jobs(jobs, bar) as pool:
+        done = [pool.submit(square, k, ticks=2) for k in range(5)]
+        got: list[int] = []
+        pool.then(done, lambda results: got.extend(results))
+        pool.run()
+        summary = pool.summary()
+    assert got == [0, 1, 4, 9, 16]
+    assert bar.n == 5 * 3
+    # Each unit's CPU time came back, named.
+    assert sorted(name for name, _ in pool.cpu_s) == ["square()"] * 5
+    assert all(cpu_s >= 0.0 for _, cpu_s in pool.cpu_s)
+    assert summary.startswith(f"5 units on {jobs} process(es): ")
+    with pytest.raises(ValueError, match="unit 3 failed"), Jobs(jobs, Count()) as pool:
+        pool.submit(fails, 3).result()
+
+
+def sleeps(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def test_a_failed_unit_ends_the_others_at_once():
+    """An error (or Ctrl-C) ends the run without waiting for the units still running."""
+    start_s = time.perf_counter()
+    with pytest.raises(ValueError, match="unit 1 failed"), Jobs(2) as pool:
+        pool.submit(sleeps, 300.0)
+        pool.submit(fails, 1).result()
+    assert time.perf_counter() - start_s < 100.0  # spawning is slow on a busy machine
+
+
+def test_a_pool_of_no_processes_is_refused():
+    with pytest.raises(ValueError, match="at least 1 process, not 0"):
+        Jobs(0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--jobs", "0"), "argument --jobs: a whole number of at least 1, not '0'"),
+        (("--jobs", "two"), "argument --jobs: a whole number of at least 1, not 'two'"),
+        (("--year-days", "400"), "argument --year-days: at most 365 days, not 400"),
+    ],
+)
+def test_the_command_names_a_bad_count(args: tuple[str, str], message: str):
+    proc = subprocess.run(
+        [sys.executable, "-m", "host_tools", "bench", "control", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+@pytest.mark.timeout(600)
+def test_a_day_runs_its_milps_as_units_of_their_own_with_the_same_results():
+    """A day run's optimum: the LP and §5.4's MILP under each tariff, four units, put
+    together in the serial order (three hours of a winter day)."""
+    winter = next(sc for sc in scenarios(quick=False) if sc.name == "day_winter")
+    sc = dataclasses.replace(winter, seconds=3 * 3600.0)
+    serial, parallel = (run_scenario(sc, milp=True, jobs=n) for n in (1, 2))
+    assert serial == parallel
+    best = serial["optimum"]
+    assert list(parallel["optimum"]) == list(best)  # the keys in the same order too
+    assert list(best)[-8:] == [  # after the flat LP's metrics (which hold the costs)
+        "comfort_short_steps",
+        "objective_flat",
+        "objective_flat_milp",
+        "mip_gap_flat",
+        "objective_e7",
+        "objective_e7_milp",
+        "mip_gap_e7",
+        "avoidable_export_kwh",
+    ]
+    for tariff in ("flat", "e7"):
+        assert best[f"objective_{tariff}_milp"] >= best[f"objective_{tariff}"] - 1e-4
+        assert best[f"mip_gap_{tariff}"] <= 1e-3  # solved to its gap, not its time limit
