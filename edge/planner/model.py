@@ -23,7 +23,11 @@ Objective, £: the bill (each slot's import and export price) + the battery's we
 of throughput - the tank's heat at what it displaces + the comfort penalties - the value
 of the energy left at the horizon's end (the battery's at the horizon's mean import price
 after the discharge loss, the house's heat above its start at the export price it could
-have been at the best COP, and heat short at the battery's value at a COP of 3).
+have been at the best COP, and heat short at the battery's value at a COP of 3), and a
+tie-break: each kWh held an hour earns TIE_GBP_PER_KWH_H, so among slots of one price the
+battery charges in the first (full early: a later re-plan on worse news finds it full) and
+discharges in the last. HiGHS gets the costs x COST_SCALE: in £ a Wh the tie-break is
+under its dual tolerance (1e-7) and it would not see it.
 
 A plan made part-way into its first slot (first_slot_s) plans that slot's part left:
 its energies, the tank's losses and draws and the house's cooling over that part only.
@@ -45,6 +49,8 @@ from edge.planner.highs import QuietHighs
 
 WATER_WH_PER_L_K = 1.163
 TAP_DEGC = 40.0
+COST_SCALE = 1000.0
+TIE_GBP_PER_KWH_H = 1e-5  # per kWh stored an hour: 0.05 p/kWh over 48 h
 
 
 @dataclass(frozen=True)
@@ -270,8 +276,10 @@ def solve(inp: PlanInputs) -> Plan | None:
     imp = b.cols(n, 0.0, use_max, price * kwh)
     exp = b.cols(n, 0.0, pv + bat.max_discharge_w, -export_price * kwh)
     cap = bat.capacity_wh
-    e = b.cols(n, 0.0, cap)
-    b.cost[int(e[-1])] = -value_end / 1000.0
+    # Energy held earns a tie-break (far under any price step or the wear): among slots of
+    # one price the battery charges in the first and discharges in the last, not anywhere.
+    e = b.cols(n, 0.0, cap, -TIE_GBP_PER_KWH_H / 1000.0 * h_per)
+    b.cost[int(e[-1])] -= value_end / 1000.0
     slack = inp.soc_slack_gbp_per_kwh / 1000.0
     low, high = b.cols(n, 0.0, inf, slack), b.cols(n, 0.0, inf, slack)
     e0 = max(0.0, min(100.0, inp.state.soc_pct)) / 100.0 * cap
@@ -364,7 +372,8 @@ def _run(b: _Builder, inp: PlanInputs, hp_lb: np.ndarray | None, c: _Cols) -> Pl
     h.setOptionValue("mip_rel_gap", float(inp.mip_rel_gap))
     lb, ub = np.array(b.lb), np.array(b.ub)
     h.addVars(len(lb), lb, ub)
-    h.changeColsCost(len(b.cost), np.arange(len(b.cost), dtype=np.int32), np.array(b.cost))
+    cost = np.array(b.cost) * COST_SCALE
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
     starts: list[int] = []
     index: list[int] = []
     value: list[float] = []
@@ -406,7 +415,8 @@ def _run(b: _Builder, inp: PlanInputs, hp_lb: np.ndarray | None, c: _Cols) -> Pl
     else:
         return None
     x = np.array(h.getSolution().col_value)
-    return _plan(x, inp, c, float(h.getRunTime()), word, float(info.objective_function_value))
+    cost_gbp = float(info.objective_function_value) / COST_SCALE
+    return _plan(x, inp, c, float(h.getRunTime()), word, cost_gbp)
 
 
 def _plan(

@@ -67,6 +67,18 @@ def test_economy7_charges_on_the_night_rate_and_covers_the_day():
     assert problems(plan, inp) == []
 
 
+def test_among_slots_of_one_price_it_charges_in_the_first():
+    # Economy 7's night is 14 slots at one price and the battery fills in 2 or 3 of them:
+    # it fills from the night's first slot on, not in whichever slots the solver lands on.
+    plan = solve(inputs("economy7", soc=50.0))
+    assert plan is not None
+    night = [k for k in range(N) if 0.5 <= hour(k) < 7.5][:14]
+    charging = [k for k in night if plan.charge_w[k] > 1.0]
+    assert charging == night[: len(charging)], charging
+    assert plan.charge_w[night[0]] == pytest.approx(BATTERY.max_charge_w)
+    assert plan.soc_pct[charging[-1]] == pytest.approx(100.0)
+
+
 def test_keeps_the_battery_for_the_evening_peak():
     # 24 h from 07:00: 25 p, and 40 p from 16:00 to 19:00. The battery is worth 20 p at
     # the horizon's end, so without the peak it would cover the morning.
