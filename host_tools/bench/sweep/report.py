@@ -12,6 +12,7 @@ cheaper.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,8 @@ def plot(doc: dict[str, Any], houses: list[dict[str, Any]], path: Path) -> None:
         right.axhline(0.0, color="grey", lw=0.8)
     right.set_ylabel("ours less the other, £ a year (below 0: ours cheaper)")
     right.set_title("Ours against the others, house by house")
-    fig.suptitle(f"{doc['houses_described']}\n{doc['period_described']}", fontsize=9)
+    title = [textwrap.fill(doc[k], 140) for k in ("houses_described", "period_described")]
+    fig.suptitle("\n".join(title), fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
