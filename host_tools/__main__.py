@@ -112,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     ctl.add_argument("--quick", action="store_true", help="the kettle, cloud and one day only")
     ctl.add_argument("--no-year", action="store_true", help="leave out the simulated year")
     ctl.add_argument(
-        "--planned-days", type=int, help="days of each planned comparison (2 quick, else 7)"
+        "--planned-days", type=int, help="days of each planned comparison (1 quick, else 7)"
+    )
+    ctl.add_argument(
+        "--planned-months",
+        action="store_true",
+        help="the planned comparison on the 15th of each month (a day each), and their sum",
     )
     ctl.add_argument(
         "--planned-only", action="store_true", help="only ours, planned and the optimum"
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.jobs,
                         args.year_days,
                         with_emhass=args.emhass,
+                        planned_months=args.planned_months,
                     )
                 )
             if args.bench == "firmware":

@@ -116,3 +116,63 @@ def test_a_planned_day_leaks_nothing_and_the_optimum_bounds_it():
         assert r["optimum"] <= x["objective"] + 1e-4, name
     assert r["planner"]["solver_failed"] == 0 and r["planner"]["plans_dropped"] == 0
     assert r["planned"] < r["ours"]  # on Economy 7 the plan pays for itself
+
+
+def _day(planned_gbp: float, ours_gbp: float, optimum_gbp: float) -> dict[str, object]:
+    """compare.compare's figures for one tariff of a one-day run (only what the sum reads)."""
+    names = {"ours": ours_gbp, "planned": planned_gbp, "optimum": optimum_gbp}
+    stats = {"solve_ms_median": 10.0, "solve_ms_p95": 20.0, "solve_ms_max": 30.0}
+    return {
+        "days": 1,
+        "controllers": {
+            n: {"objective": x, "gap_pct": 0.0, "leak_wh": 0.0} for n, x in names.items()
+        },
+        "optimum": optimum_gbp,
+        "daily_planned_gbp": [planned_gbp],
+        "daily_ours_gbp": [ours_gbp],
+        "daily_optimum_gbp": [optimum_gbp],
+        "planner": {
+            "plans": 96,
+            **{k: v * planned_gbp for k, v in stats.items()},
+            "peak_rss_mb": 200.0,
+            "slots_median": 96,
+            "plans_dropped": 0,
+            "solver_failed": 0,
+            "pv_forecast_rmse_pct_of_mean": 30.0,
+        },
+    }
+
+
+def test_the_months_sample_sums_its_days_and_takes_the_gap_of_the_sums():
+    runs = {"jan": {"e7": _day(3.0, 4.0, 2.0)}, "jul": {"e7": _day(-1.0, -0.5, -1.5)}}
+    total = compare.sample_total(runs)["e7"]
+    assert total["days"] == 2
+    assert total["planned"] == 2.0 and total["optimum"] == 0.5 and total["ours"] == 3.5
+    # The gap of the sums (2.0 over 0.5: +300 %), not the mean of the days' gaps.
+    assert total["planned_gap_pct"] == 300.0 and total["ours_gap_pct"] == 600.0
+    assert total["daily_planned_gbp"] == [3.0, -1.0]
+    assert total["worst_day_vs_ours_gbp"] == -0.5  # the worse of -1.0 and -0.5
+    assert total["regret_max_gbp"] == 1.0 and total["regret_median_gbp"] == 0.75
+    assert total["planner"]["plans"] == 192
+    assert total["planner"]["solve_ms_median"] == 30.0  # the worst run's
+
+
+def test_planned_months_are_the_fifteenth_of_each_month():
+    from host_tools.bench import control
+
+    runs = control.planned_scenarios(quick=False, days=None, months=True)
+    assert [sc.params.start_day_of_year for sc in runs] == [
+        15,
+        46,
+        74,
+        105,
+        135,
+        166,
+        196,
+        227,
+        258,
+        288,
+        319,
+        349,
+    ]
+    assert {sc.seconds for sc in runs} == {86400.0}

@@ -285,13 +285,17 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def planned_scenarios(quick: bool, days: int | None) -> list[Scenario]:
+SAMPLE_TOTAL = "months, all"  # the months' runs summed (compare.sample_total)
+
+
+def planned_scenarios(quick: bool, days: int | None, months: bool = False) -> list[Scenario]:
     """The planned comparison's runs: quick, a shoulder day; else a week each in winter,
-    spring and summer (or `days` each)."""
+    spring and summer (or `days` each); months: the 15th of each month, a day (or `days`)
+    each."""
     from host_tools.bench.control import compare  # it imports this package's _Day
 
-    weeks = compare.QUICK if quick else compare.WEEKS
-    n = days if days is not None else (1 if quick else 7)
+    weeks = compare.MONTHS if months else compare.QUICK if quick else compare.WEEKS
+    n = days if days is not None else (1 if quick or months else 7)
     return [compare.days_scenario(name, first, n) for name, first in weeks]
 
 
@@ -299,6 +303,13 @@ def planned_groups(by_tariff: bool) -> list[tuple[str, ...]]:
     """The tariffs of each planned unit: all in one (ours' days run once for them all),
     or one each (ours' days run again for each, for units a quarter as long)."""
     return [(t,) for t in PLANNED_TARIFFS] if by_tariff else [PLANNED_TARIFFS]
+
+
+def split_by_tariff(runs: list[Scenario], jobs: int) -> bool:
+    """A unit a run and tariff where the runs alone are too few to keep `jobs` processes
+    busy (the three weeks on two), a unit a run where they are enough (the twelve months):
+    split, ours' days run again under each tariff."""
+    return jobs > 1 and len(runs) < 2 * jobs
 
 
 def planned_steps(runs: list[Scenario], by_tariff: bool = False) -> int:
@@ -332,6 +343,13 @@ def submit_planned(
     return result
 
 
+def with_total(out: dict[str, dict[str, Any]], months: bool) -> dict[str, dict[str, Any]]:
+    """The months' runs and, after them, their sum (SAMPLE_TOTAL)."""
+    from host_tools.bench.control import compare
+
+    return {**out, SAMPLE_TOTAL: compare.sample_total(out)} if months and out else out
+
+
 def print_planned(out: dict[str, dict[str, Any]]) -> None:
     from host_tools.bench.control import compare
 
@@ -352,28 +370,34 @@ def print_planned(out: dict[str, dict[str, Any]]) -> None:
 
 
 def planned_runs(
-    quick: bool, days: int | None, jobs: int = 1, with_emhass: bool = False
+    quick: bool,
+    days: int | None,
+    jobs: int = 1,
+    with_emhass: bool = False,
+    months: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Ours reactive, ours planned and the optimum under each planned tariff (compare.py),
     on `jobs` processes (more than one: a unit a run and tariff, the longest here).
-    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own)."""
-    runs = planned_scenarios(quick, days)
+    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own).
+    months: on the 15th of each month (planned_scenarios), and their sum."""
+    runs = planned_scenarios(quick, days, months)
     if with_emhass:
-        return planned_with_emhass(runs)
-    steps = planned_steps(runs, by_tariff=jobs > 1)
+        return planned_with_emhass(runs, months)
+    by_tariff = split_by_tariff(runs, jobs)
+    steps = planned_steps(runs, by_tariff)
     with (
         tqdm(total=steps, desc="bench control, planned", unit="run") as bar,
         Jobs(jobs, bar) as pool,
     ):
-        result = submit_planned(runs, pool, by_tariff=jobs > 1)
+        result = submit_planned(runs, pool, by_tariff)
         pool.run()
-        out = result()
+        out = with_total(result(), months)
         print(f"\n{pool.summary()}")
     print_planned(out)
     return out
 
 
-def planned_with_emhass(runs: list[Scenario]) -> dict[str, dict[str, Any]]:
+def planned_with_emhass(runs: list[Scenario], months: bool = False) -> dict[str, dict[str, Any]]:
     """The planned comparison with EMHASS beside it, in this process, one run after
     another: EMHASS's worker is one process for the whole run (emhass.Session)."""
     from host_tools.bench.control import compare, emhass_report
@@ -388,6 +412,7 @@ def planned_with_emhass(runs: list[Scenario]) -> dict[str, dict[str, Any]]:
                 out[sc.name] = compare.compare(sc, bar=bar, emhass=session)
     finally:
         session.close()
+    out = with_total(out, months)
     print_planned(out)
     print(f"\nEMHASS beside ours (docs/bench-emhass.md):\n{emhass_report.table(out)}")
     for line in emhass_report.goal_lines(out):
@@ -456,35 +481,39 @@ def main(
     jobs: int | None = None,
     year_days: int | None = None,
     with_emhass: bool = False,
+    planned_months: bool = False,
 ) -> int:
     """quick: the kettle, cloud and one day; with_year (not quick, or year_days given):
     the simulated year too (its first year_days days if given). The planned comparison
     (compare.py) runs too; planned_only: only it. jobs: processes (default: one a core);
     the results are the same for any number. with_emhass: EMHASS in the planned
-    comparison too (which then runs in this process, after the rest)."""
+    comparison too (which then runs in this process, after the rest). planned_months: the
+    planned comparison on the 15th of each month instead of the three weeks."""
     n = jobs if jobs is not None else (os.cpu_count() or 1)
     if planned_only:
-        planned = planned_runs(quick, planned_days, n, with_emhass)
+        planned = planned_runs(quick, planned_days, n, with_emhass, planned_months)
         if json_path is not None:
             json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")
             print(f"wrote {json_path}")
         return 0
     chosen = scenarios(quick)
     yearly = year_of(year_days) if with_year and (year_days is not None or not quick) else None
+    plan_runs = [] if with_emhass else planned_scenarios(quick, planned_days, planned_months)
     plan = Plan(
         scenarios=chosen,
         milp=not quick,
         swept=[] if quick else chosen,
-        planned=[] if with_emhass else planned_scenarios(quick, planned_days),
+        planned=plan_runs,
         # Without the year, the planned runs are the longest units: split them.
-        planned_by_tariff=yearly is None and n > 1,
+        planned_by_tariff=yearly is None and split_by_tariff(plan_runs, n),
         year=yearly,
     )
     with tqdm(total=plan.steps(), desc="bench control", unit="run") as bar:
         done = collect(plan, n, bar)
-    results, swept, planned = done["scenarios"], done["sweeps"], done["planned"]
+    results, swept = done["scenarios"], done["sweeps"]
+    planned = with_total(done["planned"], planned_months)
     if with_emhass:
-        planned = planned_runs(quick, planned_days, with_emhass=True)
+        planned = planned_runs(quick, planned_days, with_emhass=True, months=planned_months)
     else:
         print_planned(planned)
     print()

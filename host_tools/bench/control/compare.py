@@ -10,6 +10,7 @@ objective less the optimum's: the cost of planning on forecasts and billing on a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,13 @@ from host_tools.bench.control import _Day, limits, optimum
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.planned import PlannedController
 from host_tools.bench.control.prices import PLANNED_TARIFFS
-from host_tools.bench.control.scenarios import STATUS_QUO, Scenario, Trace, run_chunks
+from host_tools.bench.control.scenarios import (
+    MID_MONTH_DAYS,
+    STATUS_QUO,
+    Scenario,
+    Trace,
+    run_chunks,
+)
 
 GOALS = {
     "e7": 10.0,  # planned within this % of the optimum's objective
@@ -34,6 +41,9 @@ WORSE_DAY_GBP = 0.05  # never worse than ours reactive on any day by more than t
 # The weeks the full run compares (name, first day of the year), and the quick run's days.
 WEEKS = (("winter", 15), ("shoulder", 80), ("summer", 172))
 QUICK = (("shoulder", 80),)
+# --planned-months: the 15th of each month, a sample of the year (sample_total sums it).
+MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTHS = tuple(zip(MONTH_NAMES, MID_MONTH_DAYS, strict=True))
 
 
 def days_scenario(name: str, first_day: int, days: int) -> Scenario:
@@ -160,6 +170,63 @@ def compare(
         if bar is not None:
             bar.update(1)
     return out
+
+
+def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The runs of a sample (MONTHS) as one, per tariff: each controller's objective summed
+    over the runs and its gap to the summed optimum, every day's figures together (the
+    worst day, the regret), the planner's plans summed; of its solve times only the worst
+    run's median, p95 and maximum (the runs keep no solve times), and of its RSS and its
+    PV forecast's error, the largest."""
+    runs = list(results.values())
+    out: dict[str, Any] = {}
+    for tariff in runs[0]:
+        by = [r[tariff] for r in runs]
+        optimum_gbp = math.fsum(r["optimum"] for r in by)
+        table = {}
+        for name in by[0]["controllers"]:
+            total = math.fsum(r["controllers"][name]["objective"] for r in by)
+            table[name] = {
+                "objective": round(total, 3),
+                "gap_pct": _gap(total, optimum_gbp),
+                "leak_wh": round(math.fsum(r["controllers"][name]["leak_wh"] for r in by), 2),
+            }
+        daily = {k: [x for r in by for x in r[k]] for k in DAILY}
+        regret = np.array(daily["daily_planned_gbp"]) - np.array(daily["daily_optimum_gbp"])
+        worst = np.array(daily["daily_planned_gbp"]) - np.array(daily["daily_ours_gbp"])
+        planners = [r["planner"] for r in by]
+        out[tariff] = {
+            "days": sum(r["days"] for r in by),
+            "controllers": table,
+            "ours": table[BASELINE]["objective"],
+            "planned": table["planned"]["objective"],
+            "optimum": table["optimum"]["objective"],
+            "ours_gap_pct": table[BASELINE]["gap_pct"],
+            "planned_gap_pct": table["planned"]["gap_pct"],
+            "planned_leak_wh": table["planned"]["leak_wh"],
+            "worst_day_vs_ours_gbp": round(float(worst.max()), 3),
+            **daily,
+            "regret_median_gbp": round(float(np.median(regret)), 3),
+            "regret_p90_gbp": round(float(np.percentile(regret, 90)), 3),
+            "regret_max_gbp": round(float(regret.max()), 3),
+            "planner": {
+                "plans": sum(p["plans"] for p in planners),
+                **{
+                    k: max(p[k] for p in planners)
+                    for k in ("solve_ms_median", "solve_ms_p95", "solve_ms_max", "peak_rss_mb")
+                },
+                "slots_median": int(np.median([p["slots_median"] for p in planners])),
+                "plans_dropped": sum(p["plans_dropped"] for p in planners),
+                "solver_failed": sum(p["solver_failed"] for p in planners),
+                "pv_forecast_rmse_pct_of_mean": max(
+                    p["pv_forecast_rmse_pct_of_mean"] for p in planners
+                ),
+            },
+        }
+    return out
+
+
+DAILY = ("daily_planned_gbp", "daily_ours_gbp", "daily_optimum_gbp")
 
 
 def _gap(x: float, best: float) -> float:

@@ -38,6 +38,8 @@ from edge.sim.tank import TankParams
 STATUS_QUO = ("eddi", "mk2", "mk2_1290")
 BEST_OFF_THE_SHELF = "eddi_avoid_drain"
 CONTROLLERS = ("ours", *STATUS_QUO, BEST_OFF_THE_SHELF)
+# The 15th of each month (day of the year, not a leap year): a sample of the year.
+MID_MONTH_DAYS = (15, 46, 74, 105, 135, 166, 196, 227, 258, 288, 319, 349)
 # Each controller's diverter in the simulated house.
 DIVERTERS: dict[str, tuple[DiverterKind, DiverterParams]] = {
     "ours": ("external", DiverterParams()),

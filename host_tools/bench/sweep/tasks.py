@@ -26,14 +26,20 @@ import numpy as np
 
 from edge.errors import EdgeError
 from host_tools.bench.control import metrics as m
-from host_tools.bench.control.scenarios import CONTROLLERS, Scenario, Trace, run_chunks
+from host_tools.bench.control.scenarios import (
+    CONTROLLERS,
+    MID_MONTH_DAYS,
+    Scenario,
+    Trace,
+    run_chunks,
+)
 from host_tools.bench.sweep.houses import HouseRow, house_params
 
 DAY_S = 86400
 YEAR_DAYS = 365
 EFFICIENCY = 0.95  # the battery's one-way efficiency the objective values it at (bench)
 # The 15th of each month, and of January, April, July and October (days of the year).
-MONTHS = (15, 46, 74, 105, 135, 166, 196, 227, 258, 288, 319, 349)
+MONTHS = MID_MONTH_DAYS
 SEASONS = (15, 105, 196, 288)
 # What a task sums over its days (kWh, Wh, £ per tariff are added after).
 SUMMED = (
