@@ -194,3 +194,17 @@ def test_the_best_off_the_shelf_run_leaks_less_than_the_plain_eddi(traces):
     plain = m.leak_wh(traces[("kettle", "eddi")][1])
     guarded = m.leak_wh(traces[("kettle", BEST_OFF_THE_SHELF)][1])
     assert guarded < 0.1 * plain
+
+
+def test_the_optimum_solves_without_a_banner():
+    """HiGHS's banner goes to the C stdout, which capsys does not see: a process of its own."""
+    code = """
+from host_tools.bench.control import limits, optimum, run, scenarios
+import dataclasses
+sc = dataclasses.replace(scenarios(quick=True)[0], seconds=600.0)
+best = optimum.solve(sc, run(sc, "ours"), "flat", limits())
+print("solved", len(best.t_s) > 0)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "solved True\n"

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from edge.planner.highs import QuietHighs
 from edge.sim.heatpump import HeatPump, HeatPumpParams, cop
 from edge.sim.tank import TankParams
 from host_tools.bench.control import metrics as m
@@ -218,8 +219,7 @@ def solve(
     cost[spare] = -spare_price
     cost[short] = short_price
 
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = QuietHighs()  # no banner in the benchmark's output (edge/planner/highs.py)
     h.addVars(len(lb), lb, ub)
     h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
     rows: list[tuple[float, float, list[int], list[float]]] = []
