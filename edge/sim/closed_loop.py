@@ -222,7 +222,7 @@ def _run_c(
     observed = on_step is not None or plan is not None
     if record is not None:
         c.record = record.c
-    left = record.size - record.k if record is not None else -1  # rows until it is full
+    left = record.size - record.k if record is not None else -1  # rows until full (none: never 0)
     try:
         for _ in range(ticks):
             image = _image_c(c, requests)
