@@ -37,9 +37,18 @@ from edge.sim.pv import PvModel
 
 __all__ = ["RECORDED", "CHouse", "PlantError", "Recorder", "unsupported", "wanted"]
 
-# An edge._core built before the plant was added to it has none of this: runs stay in
-# Python (unsupported() says so) rather than failing at import.
-BUILT = hasattr(lib, "edge_sim_house_step")
+
+def _built() -> bool:
+    try:
+        ffi.typeof("edge_sim_record_t")  # the newest part of the plant's API
+    except ffi.error:
+        return False
+    return hasattr(lib, "edge_sim_house_step")
+
+
+# An edge._core built before the plant (or its record) was added to it has none of this:
+# runs stay in Python (unsupported() says so) rather than failing at import.
+BUILT = _built()
 _ERRORS = (
     {
         lib.EDGE_SIM_PENDING_FULL: "more inverter CT samples waiting than the C plant holds "
@@ -99,8 +108,11 @@ class Recorder:
         self.size, self.on_full = size, on_full
         self.cols = {name: np.zeros(size) for name in RECORDED}
         self.check = np.zeros(size, dtype=np.bool_)
-        self.c: Any = ffi.new("edge_sim_record_t *")
-        self._keep = []  # the columns' cdata views, alive while c points at them
+        self._keep: list[Any] = []  # the columns' cdata views, alive while c points at them
+        if not BUILT:  # only the Python models run: k and size without the C struct
+            self.c: Any = _Rows(size)
+            return
+        self.c = ffi.new("edge_sim_record_t *")
         for name, field in _RECORD_FIELDS.items():
             view = ffi.from_buffer("double[]", self.cols[name])
             self._keep.append(view)
@@ -138,6 +150,13 @@ class Recorder:
             self.full(house)
 
 
+class _Rows:
+    """A Recorder's row count where edge._core has no edge_sim_record_t."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.k = size, 0
+
+
 class PlantError(RuntimeError):
     """The C plant cannot go on with this house (a bound of its fixed arrays)."""
 
@@ -150,7 +169,7 @@ def wanted() -> bool:
 def unsupported(house: House) -> str | None:
     """Why this house cannot step in C, or None when it can."""
     if not BUILT:
-        return "edge._core was built without the plant (rebuild it: pip install -e .)"
+        return "edge._core was built without the plant or its record (rebuild it: pip install -e .)"
     if type(house.pv_model) is not PvModel or type(house.load_model) is not HouseholdLoad:
         return "PV and load are not the pvlib and richardsonpy day traces"
     if type(house.diverter) not in (External, EddiLike, Mk2Bucket):

@@ -97,3 +97,14 @@ def test_the_kettle_test_falls_back_to_the_python_plant_the_same(controller, mon
 def test_a_recorder_of_no_rows_is_refused():
     with pytest.raises(ValueError, match="at least one step, not 0"):
         house_c.Recorder(0, lambda house: None)
+
+
+def test_a_core_without_the_record_runs_the_trace_in_python(monkeypatch):
+    """An edge._core built before edge_sim_record_t: the same trace, from the Python
+    models, rather than a failure."""
+    sc = dataclasses.replace(CLOUDY, seconds=900.0)
+    c_run = chunks(sc, "eddi", 600)
+    monkeypatch.setattr(house_c, "BUILT", False)
+    assert "rebuild it" in (house_c.unsupported(scenarios._house(sc, "eddi")) or "")
+    assert_same(chunks(sc, "eddi", 600), c_run)
+    assert [len(t.t_s) for t in c_run] == [600, 300]
