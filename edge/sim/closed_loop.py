@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from edge._core import lib
+from edge._core import ffi, lib
 from edge.core import (
     BmsReading,
     CoreConfig,
@@ -105,16 +105,21 @@ def run(
     requests: Requests | None = None,
     on_step: Callable[[House], None] | None = None,
     plan: Callable[[House], PlannedSlot | None] | None = None,
+    record: house_c.Recorder | None = None,
 ) -> LoopStats:
     """Run the closed loop for `seconds` of simulated time, from the core's `state` (a
     previous run's LoopStats.state) or from a fresh start. on_step: called after every
-    plant step (a benchmark's trace); plan: the planner's slot for the image, each tick."""
+    plant step; plan: the planner's slot for the image, each tick; record: a row of
+    every plant step (a benchmark's trace), without bringing the House up to date each
+    step when the plant steps in C."""
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
     ticks = round(seconds / (per_tick * plant_dt_s))
     if house_c.wanted() and house_c.unsupported(house) is None:
-        return _run_c(house, cfg, ticks, per_tick, plant_dt_s, state, requests, on_step, plan)
+        return _run_c(
+            house, cfg, ticks, per_tick, plant_dt_s, state, requests, on_step, plan, record
+        )
     stats = LoopStats()
     # The External diverter takes the supervisor's setpoint (house.set_diverter_w).
     external = house.diverter if isinstance(house.diverter, External) else None
@@ -146,6 +151,8 @@ def run(
             house.set_sg_ready(sg)
         for _ in range(per_tick):
             house.step(plant_dt_s)
+            if record is not None:
+                record.row(house)
             if on_step is not None:
                 on_step(house)
         stats.ticks += 1
@@ -197,10 +204,12 @@ def _run_c(
     requests: Requests | None,
     on_step: Callable[[House], None] | None,
     plan: Callable[[House], PlannedSlot | None] | None,
+    record: house_c.Recorder | None,
 ) -> LoopStats:
     """run()'s loop with the plant stepped in C (house_c): the same decisions and writes
     in the same order. The House's own objects are brought up to date before every
-    on_step and plan call (they read it; they must not change it) and at the end."""
+    on_step and plan call and a full record's on_full (they read it; they must not
+    change it) and at the end; C writes the record's rows as it steps."""
     stats = LoopStats()
     plant = house_c.CHouse(house)
     c = plant.c
@@ -211,6 +220,9 @@ def _run_c(
     last_mode, last_w = None, 0.0  # the last inverter command written
     core_sg, sg = None, SgReady.NORMAL.value
     observed = on_step is not None or plan is not None
+    if record is not None:
+        c.record = record.c
+    left = record.size - record.k if record is not None else -1  # rows until full (none: never 0)
     try:
         for _ in range(ticks):
             image = _image_c(c, requests)
@@ -239,12 +251,19 @@ def _run_c(
                 rc = lib_step(c, plant_dt_s)
                 if rc:
                     resume(rc, plant_dt_s)  # a new day's traces first (or a bound's error)
+                left -= 1
+                if not left:
+                    assert record is not None
+                    plant.store()
+                    record.full(house)
+                    left = record.size
                 if observed:
                     plant.store()
                     if on_step is not None:
                         on_step(house)
             stats.ticks += 1
     finally:
+        c.record = ffi.NULL
         plant.store()
     stats.state = state
     return stats

@@ -10,6 +10,10 @@ PV and load stay the Python models' day traces (pvlib, richardsonpy): a day is c
 by them when the step first needs it and lent to C as an array. Only a house whose inputs
 are those traces can step in C; unsupported() says why another cannot. EDGE_SIM_PLANT=python
 in the environment keeps every run on the Python models.
+
+A Recorder is a run's trace of every step in numpy columns: the C step writes each row
+itself (edge_sim_record_t), so an observed run need not copy the whole house out of C
+each step; with the Python models, row() writes the same values from the House.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from __future__ import annotations
 import os
 import struct
 from collections import deque
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from edge._core import ffi, lib
 from edge.sim.battery import LFP
@@ -28,11 +35,20 @@ from edge.sim.inverter import InverterMode
 from edge.sim.load import HouseholdLoad
 from edge.sim.pv import PvModel
 
-__all__ = ["CHouse", "PlantError", "unsupported", "wanted"]
+__all__ = ["RECORDED", "CHouse", "PlantError", "Recorder", "unsupported", "wanted"]
 
-# An edge._core built before the plant was added to it has none of this: runs stay in
-# Python (unsupported() says so) rather than failing at import.
-BUILT = hasattr(lib, "edge_sim_house_step")
+
+def _built() -> bool:
+    try:
+        ffi.typeof("edge_sim_record_t")  # the newest part of the plant's API
+    except ffi.error:
+        return False
+    return hasattr(lib, "edge_sim_house_step")
+
+
+# An edge._core built before the plant (or its record) was added to it has none of this:
+# runs stay in Python (unsupported() says so) rather than failing at import.
+BUILT = _built()
 _ERRORS = (
     {
         lib.EDGE_SIM_PENDING_FULL: "more inverter CT samples waiting than the C plant holds "
@@ -63,6 +79,84 @@ if ENERGY_KEYS != _ENERGY_ORDER:  # house.py changed: the C enum and store() mus
     raise ImportError(f"house.ENERGY_KEYS is {ENERGY_KEYS}, the C plant's {_ENERGY_ORDER}")
 
 
+# A Recorder's columns, the House's values after each step: state's fields, hp_w its
+# heat_pump_w, tank_degc the tank's temp_degc, house_degc the heat pump's t_in_degc (the
+# C struct's fields by the same names, hp_w as heat_pump_w); plus check, in_check.
+RECORDED = (
+    "t_s",
+    "pv_w",
+    "load_w",
+    "heater_w",
+    "hp_w",
+    "battery_w",
+    "grid_w",
+    "soc_pct",
+    "tank_degc",
+    "house_degc",
+)
+_RECORD_FIELDS = dict(zip(RECORDED, (*RECORDED[:4], "heat_pump_w", *RECORDED[5:]), strict=True))
+
+
+class Recorder:
+    """A trace of `size` steps: cols[name] (float64) and check (bool), filled row by row
+    from k = 0. When a run fills it, on_full(house) is called with the House up to date
+    and the rows start over at 0 (the caller copies them out in on_full)."""
+
+    def __init__(self, size: int, on_full: Callable[[House], None]) -> None:
+        if size < 1:
+            raise ValueError(f"a recorder holds at least one step, not {size}")
+        self.size, self.on_full = size, on_full
+        self.cols = {name: np.zeros(size) for name in RECORDED}
+        self.check = np.zeros(size, dtype=np.bool_)
+        self._keep: list[Any] = []  # the columns' cdata views, alive while c points at them
+        if not BUILT:  # only the Python models run: k and size without the C struct
+            self.c: Any = _Rows(size)
+            return
+        self.c = ffi.new("edge_sim_record_t *")
+        for name, field in _RECORD_FIELDS.items():
+            view = ffi.from_buffer("double[]", self.cols[name])
+            self._keep.append(view)
+            setattr(self.c, field, view)
+        view = ffi.from_buffer("unsigned char[]", self.check)
+        self._keep.append(view)
+        self.c.check, self.c.size = view, size
+
+    @property
+    def k(self) -> int:
+        """The rows written."""
+        return int(self.c.k)
+
+    def full(self, house: House) -> None:
+        """The rows are all written and the house is up to date: on_full, then row 0."""
+        self.on_full(house)
+        self.c.k = 0
+
+    def row(self, house: House) -> None:
+        """The next row from the House itself (the Python models' run), as C writes it."""
+        k, s, cols = self.c.k, house.state, self.cols
+        cols["t_s"][k] = s.t_s
+        cols["pv_w"][k] = s.pv_w
+        cols["load_w"][k] = s.load_w
+        cols["heater_w"][k] = s.heater_w
+        cols["hp_w"][k] = s.heat_pump_w
+        cols["battery_w"][k] = s.battery_w
+        cols["grid_w"][k] = s.grid_w
+        cols["soc_pct"][k] = s.soc_pct
+        cols["tank_degc"][k] = house.tank.temp_degc
+        cols["house_degc"][k] = house.heat_pump.t_in_degc
+        self.check[k] = house.inverter.in_check
+        self.c.k = k + 1
+        if k + 1 == self.size:
+            self.full(house)
+
+
+class _Rows:
+    """A Recorder's row count where edge._core has no edge_sim_record_t."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.k = size, 0
+
+
 class PlantError(RuntimeError):
     """The C plant cannot go on with this house (a bound of its fixed arrays)."""
 
@@ -75,7 +169,7 @@ def wanted() -> bool:
 def unsupported(house: House) -> str | None:
     """Why this house cannot step in C, or None when it can."""
     if not BUILT:
-        return "edge._core was built without the plant (rebuild it: pip install -e .)"
+        return "edge._core was built without the plant or its record (rebuild it: pip install -e .)"
     if type(house.pv_model) is not PvModel or type(house.load_model) is not HouseholdLoad:
         return "PV and load are not the pvlib and richardsonpy day traces"
     if type(house.diverter) not in (External, EddiLike, Mk2Bucket):

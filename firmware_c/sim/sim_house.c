@@ -20,6 +20,24 @@ static double py_floordiv(double v, double w) {
     return floordiv;
 }
 
+/* row r->k of the trace: the fields run_chunks records, after the step */
+static void record_row(const edge_sim_house_t *h, edge_sim_record_t *r) {
+    long k = r->k;
+    if (k < 0 || k >= r->size) return;
+    r->t_s[k] = h->t_s;
+    r->pv_w[k] = h->pv_w;
+    r->load_w[k] = h->load_w;
+    r->heater_w[k] = h->heater_w;
+    r->heat_pump_w[k] = h->heat_pump_w;
+    r->battery_w[k] = h->battery_w;
+    r->grid_w[k] = h->grid_w;
+    r->soc_pct[k] = h->soc_pct;
+    r->tank_degc[k] = h->tank.temp_degc;
+    r->house_degc[k] = h->heat_pump.t_in_degc;
+    r->check[k] = (unsigned char)edge_sim_inverter_in_check(&h->inverter);
+    r->k = k + 1;
+}
+
 /* ---- the house (house.py) ----------------------------------------------------------- */
 
 int edge_sim_house_step(edge_sim_house_t *h, double dt_s) {
@@ -88,6 +106,7 @@ int edge_sim_house_step(edge_sim_house_t *h, double dt_s) {
     h->soc_pct = pack->soc_pct;
     edge_sim_tank_step(&h->tank, t, dt_s);
     h->t_s = t + dt_s;
+    if (h->record) record_row(h, h->record);
     return EDGE_SIM_OK;
 }
 

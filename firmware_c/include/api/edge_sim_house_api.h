@@ -109,6 +109,18 @@ enum {
     EDGE_SIM_E_BATTERY_TO_HEATER, EDGE_SIM_E_COUNT
 };
 
+/* A trace of the steps (host_tools/bench/control records one): after each step that
+ * returns EDGE_SIM_OK, edge_sim_house_step writes row k of these caller-owned columns
+ * (size rows each) and counts it in k; once k reaches size it writes nothing until the
+ * caller sets k back. Each value is the house's field after the step (check: the
+ * inverter's in_check, 1 or 0), the same doubles house_c.py's store() would give. */
+typedef struct {
+    double *t_s, *pv_w, *load_w, *heater_w, *heat_pump_w, *battery_w, *grid_w, *soc_pct;
+    double *tank_degc, *house_degc;
+    unsigned char *check;
+    long size, k;
+} edge_sim_record_t;
+
 typedef struct {
     /* HouseState, energy_wh and the BMS limits: one run of doubles, as house_c.py reads it */
     double t_s, soc_pct, pv_w, load_w, dab_w, heater_w, heat_pump_w, battery_w, grid_w;
@@ -126,6 +138,7 @@ typedef struct {
     edge_sim_tank_t tank;
     edge_sim_heatpump_t heat_pump;
     edge_sim_diverter_t diverter;
+    edge_sim_record_t *record;     /* NULL: no trace */
 } edge_sim_house_t;
 
 /* House.step(dt_s): EDGE_SIM_OK, or EDGE_SIM_NEED_DAY with nothing changed, or an

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from edge._core import ffi, lib
 from edge.config import EdgeConfig
 from edge.settings import core_config
-from edge.sim import closed_loop
+from edge.sim import closed_loop, house_c
 from edge.sim.diverter import DiverterParams
 from edge.sim.heatpump import SgReady
 from edge.sim.house import DiverterKind, House, HouseParams
@@ -209,10 +210,7 @@ def run_chunks(
     planner (planned.PlannedController), asked for the slot in force every tick."""
     house = _house(sc, controller)
     n = round(sc.seconds)
-    series = ("t_s", "pv_w", "load_w", "heater_w", "hp_w", "battery_w", "grid_w", "soc_pct")
     size = min(chunk_s, n)
-    cols = {k: np.zeros(size) for k in (*series, "tank_degc", "house_degc")}
-    check = np.zeros(size, dtype=bool)
     start = {
         "soc": house.state.soc_pct,
         "tank": house.tank.temp_degc,
@@ -220,15 +218,14 @@ def run_chunks(
         "leak": 0.0,
         "misses": 0,
     }
-    k = done = 0
 
     def flush(h: House) -> None:
-        nonlocal k
+        k = rec.k
         e = h.state.energy_wh
-        arrays: dict[str, Any] = {name: v[:k].copy() for name, v in cols.items()}
+        arrays: dict[str, Any] = {name: v[:k].copy() for name, v in rec.cols.items()}
         on_chunk(
             Trace(
-                check=check[:k].copy(),
+                check=rec.check[:k].copy(),
                 leak_wh_house=e["battery_to_heater"] - start["leak"],
                 comfort_misses=h.tank.comfort_misses - int(start["misses"]),
                 soc0_pct=float(start["soc"]),
@@ -245,45 +242,68 @@ def run_chunks(
             leak=e["battery_to_heater"],
             misses=h.tank.comfort_misses,
         )
-        k = 0
 
-    def record(h: House) -> None:
-        nonlocal k, done
-        if done >= n:
-            return
-        s = h.state
-        cols["t_s"][k] = s.t_s
-        cols["pv_w"][k] = s.pv_w
-        cols["load_w"][k] = s.load_w
-        cols["heater_w"][k] = s.heater_w
-        cols["hp_w"][k] = s.heat_pump_w
-        cols["battery_w"][k] = s.battery_w
-        cols["grid_w"][k] = s.grid_w
-        cols["soc_pct"][k] = s.soc_pct
-        cols["tank_degc"][k] = h.tank.temp_degc
-        cols["house_degc"][k] = h.heat_pump.t_in_degc
-        check[k] = h.inverter.in_check
-        k += 1
-        done += 1
-        if k == size or done == n:
-            flush(h)
-
+    # Every step's row: written by the C plant as it steps, or from the Python House.
+    rec = house_c.Recorder(size, flush)
     if controller == "ours":
         cfg = core_config(bench_config())
-        closed_loop.run(house, cfg, sc.seconds, on_step=record)
+        closed_loop.run(house, cfg, sc.seconds, record=rec)
     elif controller == "planned":
         if plan is None:
             raise ValueError("the planned controller needs its planner")
         cfg = dataclasses.replace(core_config(bench_config()), planner_enabled=True)
-        closed_loop.run(house, cfg, sc.seconds, on_step=record, plan=plan)
+        closed_loop.run(house, cfg, sc.seconds, record=rec, plan=plan)
+    elif house_c.wanted() and house_c.unsupported(house) is None:
+        _status_quo_c(house, n, rec)
     else:
-        last_switch = -math.inf
+        _status_quo(house, n, rec)
+    if rec.k:  # the last chunk, shorter than chunk_s
+        flush(house)
+
+
+def _status_quo(house: House, n: int, rec: house_c.Recorder) -> None:
+    """The status quo's n steps: the inverter's and the diverter's own loops in the house,
+    the heat pump by OpenEMS's rule (recommend above SQ_HP_SURPLUS_W of surplus, at least
+    SQ_HP_MIN_SWITCH_S between switches)."""
+    last_switch = -math.inf
+    for _ in range(n):
+        s = house.state
+        surplus = -s.grid_w - max(s.battery_w, 0.0) + s.heat_pump_w
+        want = SgReady.RECOMMEND if surplus > SQ_HP_SURPLUS_W else SgReady.NORMAL
+        if want is not house.heat_pump.state and s.t_s - last_switch >= SQ_HP_MIN_SWITCH_S:
+            house.set_sg_ready(want)
+            last_switch = s.t_s
+        house.step(1.0)
+        rec.row(house)
+
+
+def _status_quo_c(house: House, n: int, rec: house_c.Recorder) -> None:
+    """_status_quo with the plant stepped in C (house_c): the same rule on the same values;
+    C writes each step's row, the House is brought up to date when the rows are full and
+    at the end."""
+    plant = house_c.CHouse(house)
+    c = plant.c
+    c.record = rec.c
+    step, set_sg, resume = lib.edge_sim_house_step, lib.edge_sim_house_set_sg, plant.resume
+    hp = c.heat_pump
+    recommend, normal = SgReady.RECOMMEND.value, SgReady.NORMAL.value
+    last_switch = -math.inf
+    left = rec.size - rec.k  # rows until the recorder is full
+    try:
         for _ in range(n):
-            s = house.state
-            surplus = -s.grid_w - max(s.battery_w, 0.0) + s.heat_pump_w
-            want = SgReady.RECOMMEND if surplus > SQ_HP_SURPLUS_W else SgReady.NORMAL
-            if want is not house.heat_pump.state and s.t_s - last_switch >= SQ_HP_MIN_SWITCH_S:
-                house.set_sg_ready(want)
-                last_switch = s.t_s
-            house.step(1.0)
-            record(house)
+            surplus = -c.grid_w - max(c.battery_w, 0.0) + c.heat_pump_w
+            want = recommend if surplus > SQ_HP_SURPLUS_W else normal
+            if want != hp.sg and c.t_s - last_switch >= SQ_HP_MIN_SWITCH_S:
+                set_sg(c, want)
+                last_switch = c.t_s
+            rc = step(c, 1.0)
+            if rc:
+                resume(rc, 1.0)  # a new day's traces first (or a bound's error)
+            left -= 1
+            if not left:
+                plant.store()
+                rec.full(house)
+                left = rec.size
+    finally:
+        c.record = ffi.NULL
+        plant.store()
