@@ -161,6 +161,8 @@ class PlannedController:
         self.bands = HeatPumpBands(
             hp.setpoint_degc + hp.hysteresis_k,
             hp.setpoint_degc + hp.recommend_boost_k + hp.hysteresis_k,
+            hp.setpoint_degc + hp.recommend_boost_k - hp.hysteresis_k,
+            hp.setpoint_degc - hp.hysteresis_k,
         )
         self.hysteresis = pc.hysteresis_p_per_kwh / 100.0
         self.pv = PvForecast(sc)
