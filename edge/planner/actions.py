@@ -141,13 +141,13 @@ def preheat(
     if plan.hp_w[i] > ACTION_W and surplus_w >= plan.hp_w[i] and full:
         # From the PV: its heat is worth more than the tank's.
         return SgState.FORCE if above else SgState.RECOMMEND
-    if plan.hp_w[i] <= 0 and surplus_w > ACTION_W:
-        return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it
     if plan.hp_w[i] <= 0 and min(before, house[i]) >= bands.floor_degc - FLOOR_MARGIN_K:
         # The plan keeps the house above the floor without it: the thermostat's run
         # now would heat to its top (1 K over the floor) at this slot's price, heat the
-        # plan holds back for a cheaper hour.
+        # plan holds back for a cheaper hour or the PV (and no surplus boost either).
         return SgState.LOCK
+    if plan.hp_w[i] <= 0 and surplus_w > ACTION_W:
+        return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it
     return None
 
 

@@ -277,7 +277,7 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
     """Where the plan runs the heat pump on PV (the forecast surplus covers its draw) and
     the battery is full, RECOMMEND, else the core gives that surplus to the tank first;
     where the grid would feed it, the thermostat decides (None); where the plan leaves a
-    surplus to the tank or the grid, NORMAL (no boost on it)."""
+    surplus to the tank or the grid, LOCK or NORMAL (no boost on it)."""
     n = 3
     zeros = (0.0,) * n
     plan = Plan(
@@ -301,7 +301,11 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
         status="optimal",
     )
     acts = slots(plan, HeatPumpBands())
-    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
+    # The last slot: the house kept above the floor without it: LOCK (no boost, no
+    # thermostat's run); planned below the floor: NORMAL, the thermostat's call.
+    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.LOCK]
+    cold = dataclasses.replace(plan, house_degc=(20.0, 20.0, 19.3))
+    assert slots(cold, HeatPumpBands())[2].heat_pump is SgState.NORMAL
     # With room in the battery, the core's battery takes the surplus: no request.
     room = dataclasses.replace(plan, soc_pct=(50.0,) * n)
     assert slots(room, HeatPumpBands())[0].heat_pump is None
