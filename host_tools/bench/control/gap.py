@@ -221,13 +221,14 @@ def run(name: str, first_day: int, n_days: int, tariffs: tuple[str, ...]) -> dic
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    head = "| run | tariff | planned £ | optimum £ | gap £ | " + " | ".join(PARTS) + " |"
-    rows = [head, "|" + "---|" * (len(PARTS) + 5)]
+    head = "| run | tariff | planned £ | oracle £ | optimum £ | gap £ | " + " | ".join(PARTS) + " |"
+    rows = [head, "|" + "---|" * (len(PARTS) + 6)]
     for run_name, by in results.items():
         for tariff, r in by.items():
             cells = " | ".join(f"{r['parts'][p]:+.3f}" for p in PARTS)
             rows.append(
-                f"| {run_name} | {tariff} | {r['planned']:.3f} | {r['optimum']:.3f} |"
+                f"| {run_name} | {tariff} | {r['planned']:.3f} | {r['levels']['oracle']:.3f} |"
+                f" {r['optimum']:.3f} |"
                 f" {r['gap']:+.3f} | {cells} |"
             )
     return "\n".join(rows)
