@@ -233,4 +233,4 @@ def test_the_gaps_parts_add_up_to_it():
     assert r["optimum"] <= r["planned"] + 1e-4
     assert r["parts"]["start"] >= -1e-6
     assert r["levels"]["oracle"] >= r["optimum"] - 1e-4
-    assert set(r["parts"]) == set(gap.PARTS)
+    assert list(r["parts"]) == list(gap.PARTS) and list(r["levels"]) == list(gap.LEVELS)

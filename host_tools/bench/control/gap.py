@@ -50,6 +50,20 @@ from host_tools.bench.control.scenarios import Scenario, Trace
 SLOTS_A_DAY = 48
 EFFICIENCY = 0.95
 OPT_WEAR_GBP_PER_KWH = optimum.THROUGHPUT_COST
+# The levels, from the planned run down to the optimum (module docstring); each part of
+# the gap is a level less the next, named in PARTS.
+LEVELS = (
+    "planned",
+    "oracle",
+    "oracle plan",
+    "no wear",
+    "optimum's tank",
+    "optimum's heat pump",
+    "one day",
+    "optimum at 30 min",
+    "optimum from the oracle's start",
+    "optimum",
+)
 PARTS = (
     "forecast",
     "execution",
@@ -99,22 +113,22 @@ def plan_trace(inp: PlanInputs, tariff: str, slots: int = SLOTS_A_DAY) -> tuple[
 
 def like_optimum(sc: Scenario, inp: PlanInputs, tariff: str) -> list[tuple[str, PlanInputs]]:
     """inp with the model's differences from the optimum's taken away one by one
-    (module docstring), each with the part it takes away."""
+    (module docstring), each with the name of its level (LEVELS)."""
     assert inp.tank is not None and inp.house is not None
     hp = sc.params.heat_pump
     out = []
     inp = dataclasses.replace(
         inp, battery=dataclasses.replace(inp.battery, wear_gbp_per_kwh=OPT_WEAR_GBP_PER_KWH)
     )
-    out.append(("wear", inp))
+    out.append(("no wear", inp))
     tank = dataclasses.replace(
         inp.tank, max_degc=sc.params.tank.thermostat_degc, short_gbp_per_kwh=1e-6
     )
     inp = dataclasses.replace(inp, tank=tank)
-    out.append(("tank", inp))
+    out.append(("optimum's tank", inp))
     house = dataclasses.replace(inp.house, ceiling_degc=hp.setpoint_degc + hp.force_limit_k + 0.5)
     inp = dataclasses.replace(inp, house=house, hp_on_off="relaxed")
-    out.append(("heat pump", inp))
+    out.append(("optimum's heat pump", inp))
     fc, n = inp.forecast, SLOTS_A_DAY
     day_t = fc.t0_s + np.arange(n * round(fc.slot_s), dtype=float)
     inp = dataclasses.replace(
@@ -131,7 +145,7 @@ def like_optimum(sc: Scenario, inp: PlanInputs, tariff: str) -> list[tuple[str, 
         previous_battery_w=None,
         terminal_gbp_per_kwh=m.end_value(tariff, day_t, EFFICIENCY),
     )
-    out.append(("horizon", inp))
+    out.append(("one day", inp))
     return out
 
 
@@ -164,46 +178,32 @@ def decompose(
         row = {
             "planned": runs["planned"].objective[k],
             "oracle": runs["oracle"].objective[k],
-            "execution": plan_trace(inp, tariff)[0],
+            "oracle plan": plan_trace(inp, tariff)[0],
         }
-        for part, variant in like_optimum(sc, inp, tariff):
-            row[part] = plan_trace(variant, tariff)[0]
+        for level, variant in like_optimum(sc, inp, tariff):
+            row[level] = plan_trace(variant, tariff)[0]
         point = optimum.Starts.of_points([(s.soc_pct, s.tank_degc, s.house_degc)])
         d.starts = [*(r[k] for r in reactive), *(runs[n].starts[k] for n in runs)]
         span = optimum.Starts.of_points(d.starts)
         lim = limits()
-        row["model rest"] = m.objective(
+        row["optimum at 30 min"] = m.objective(
             optimum.solve(coarse, d.trace(per), tariff, lim, point), tariff, EFFICIENCY
         )
-        row["slot length"] = m.objective(
+        row["optimum from the oracle's start"] = m.objective(
             optimum.solve(sc, d.trace(per), tariff, lim, point), tariff, EFFICIENCY
         )
-        row["start"] = m.objective(
+        row["optimum"] = m.objective(
             optimum.solve(sc, d.trace(per), tariff, lim, span), tariff, EFFICIENCY
         )
         for key, x in row.items():
             levels.setdefault(key, []).append(x)
     total = {k: math.fsum(v) for k, v in levels.items()}
-    # Each part: the level above it less its own level (PARTS name the level below).
-    order = [
-        "planned",
-        "oracle",
-        "execution",
-        "wear",
-        "tank",
-        "heat pump",
-        "horizon",
-        "model rest",
-        "slot length",
-        "start",
-    ]
-    parts = {order[i + 1]: total[order[i]] - total[order[i + 1]] for i in range(len(order) - 1)}
-    parts = {PARTS[i]: parts[order[i + 1]] for i in range(len(PARTS))}
+    parts = {p: total[LEVELS[i]] - total[LEVELS[i + 1]] for i, p in enumerate(PARTS)}
     return {
         "days": len(days),
         "planned": total["planned"],
-        "optimum": total["start"],
-        "gap": total["planned"] - total["start"],
+        "optimum": total["optimum"],
+        "gap": total["planned"] - total["optimum"],
         "parts": parts,
         "levels": total,
         "plans": len(ctls["oracle"].inputs),
