@@ -31,15 +31,20 @@ KEEP_MARGIN = 0.15  # two conversions at 95 % and the wear, roughly
 FULL_PCT = 95.0  # a battery this full has no room for the surplus the heat pump takes
 RISING_K = 0.05  # the house planned this much warmer by a slot's end: a pre-heat
 PREHEAT_ABOVE_K = 0.25  # a rise peaking this far above the normal band is a pre-heat
+FLOOR_MARGIN_K = 0.02  # a planned house this close to the floor is at it (the LP's tolerance)
 
 
 @dataclass(frozen=True)
 class HeatPumpBands:
     """Where the house's normal band ends and SG-Ready RECOMMEND's begins (degC): the
-    heat pump's own setpoint + hysteresis, and its RECOMMEND raise."""
+    heat pump's own setpoint + hysteresis, and its RECOMMEND raise; and where RECOMMEND
+    starts a stopped heat pump (its raised setpoint - hysteresis: above it, RECOMMEND
+    leaves a stopped heat pump stopped)."""
 
     normal_top_degc: float = 20.5
     recommend_top_degc: float = 22.5
+    recommend_on_degc: float = 21.5
+    floor_degc: float = 19.5  # where NORMAL starts it (its setpoint - hysteresis)
 
 
 def worth_keeping(prices: tuple[float, ...] | None, i: int) -> bool:
@@ -124,12 +129,23 @@ def preheat(
             if house[j] <= house[j - 1]:
                 break
             peak = house[j]
+    # RECOMMEND starts a stopped heat pump only below recommend_on_degc: where the plan
+    # runs it from a house already above that, only FORCE starts it (and it stops when
+    # the slots stop asking). Left to RECOMMEND, the run never began and the PV went to
+    # the tank (winter, Economy 7: 1.3 kWh a day, heat the house then bought at 30 p).
+    above = before >= bands.recommend_on_degc and plan.hp_w[i] > ACTION_W
     if peak > bands.recommend_top_degc:
         return SgState.FORCE
     if peak > bands.normal_top_degc + PREHEAT_ABOVE_K:
         return SgState.RECOMMEND
     if plan.hp_w[i] > ACTION_W and surplus_w >= plan.hp_w[i] and full:
-        return SgState.RECOMMEND  # from the PV: its heat is worth more than the tank's
+        # From the PV: its heat is worth more than the tank's.
+        return SgState.FORCE if above else SgState.RECOMMEND
+    if plan.hp_w[i] <= 0 and min(before, house[i]) >= bands.floor_degc - FLOOR_MARGIN_K:
+        # The plan keeps the house above the floor without it: the thermostat's run
+        # now would heat to its top (1 K over the floor) at this slot's price, heat the
+        # plan holds back for a cheaper hour or the PV (and no surplus boost either).
+        return SgState.LOCK
     if plan.hp_w[i] <= 0 and surplus_w > ACTION_W:
         return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it
     return None

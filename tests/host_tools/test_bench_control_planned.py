@@ -10,7 +10,8 @@ import importlib
 import numpy as np
 import pytest
 
-from host_tools.bench.control import compare, forecast, planned, prices
+from edge.planner import model
+from host_tools.bench.control import compare, forecast, gap, planned, prices
 from host_tools.bench.control import metrics as m
 
 # The module (the package's `scenarios` is its function of that name).
@@ -176,3 +177,60 @@ def test_planned_months_are_the_fifteenth_of_each_month():
         349,
     ]
     assert {sc.seconds for sc in runs} == {86400.0}
+
+
+def test_the_oracle_sees_the_actual_future_and_the_default_does_not():
+    """oracle=True (a diagnostic) is given the actual trace's half-hourly means ahead; the
+    comparison's planned controller is built without it and is not."""
+    sc = short(2.0)
+    trace = []
+
+    def run(oracle):
+        ctl = planned.PlannedController(sc, "e7", keep_inputs=True, oracle=oracle)
+        scenarios.run_chunks(sc, "planned", 86400, trace.append, plan=ctl)
+        return ctl.inputs[0].forecast
+
+    seen, honest = run(True), run(False)
+    load = trace[0].load_w
+    # The run's ticks start a second in: slot k is the trace's [1800 k - 1, 1800 (k+1) - 1).
+    actual = [float(load[1800 * k - 1 : 1800 * (k + 1) - 1].mean()) for k in (1, 2, 3)]
+    assert list(seen.load_w[1:4]) == pytest.approx(actual, abs=5.0)
+    assert list(honest.load_w[1:4]) != pytest.approx(actual, abs=5.0)
+    assert planned.PlannedController(sc, "e7").oracle is None
+    assert compare.PLANNERS["planned"] is planned.PlannedController  # built without it
+
+
+def test_a_plan_is_scored_as_a_run_is():
+    """gap.plan_trace: the plan's first day as a trace, its bill the model's own, and its
+    objective the model's less what the run's objective does not count (the wear, the
+    tie-break, the energy the battery began with)."""
+    sc = compare.days_scenario("winter", 15, 1)
+    ctl = planned.PlannedController(sc, "e7", oracle=True)
+    house = scenarios._house(sc, "planned")
+    inp = gap.like_optimum(sc, ctl.inputs_at(house, 0.0), "e7")[-1][1]
+    assert inp.forecast.n == 48
+    plan = model.solve(inp)
+    assert plan is not None
+    score, tr = gap.plan_trace(inp, "e7")
+    assert m.cost(tr, "e7") == pytest.approx(plan.bill_gbp, abs=1e-6)
+    kwh = 1800.0 / 3.6e6
+    wear = inp.battery.wear_gbp_per_kwh * kwh * (sum(plan.charge_w) + sum(plan.discharge_w))
+    held_kwh_h = sum(plan.soc_pct) / 100.0 * inp.battery.capacity_wh / 1000.0 * 0.5
+    tie = model.TIE_GBP_PER_KWH_H * held_kwh_h
+    start = inp.state.soc_pct / 100.0 * inp.battery.capacity_wh / 1000.0
+    assert inp.terminal_gbp_per_kwh is not None
+    expected = plan.cost_gbp - wear + tie + start * inp.terminal_gbp_per_kwh
+    assert score == pytest.approx(expected, abs=0.01)
+
+
+def test_the_gaps_parts_add_up_to_it():
+    """One winter day on Economy 7: the parts sum to the planned day less the optimum,
+    and the optimum free to start anywhere the runs began is no worse than from the
+    oracle's start."""
+    r = gap.run("winter", 15, 1, ("e7",))["e7"]
+    assert sum(r["parts"].values()) == pytest.approx(r["gap"], abs=1e-9)
+    assert r["gap"] == pytest.approx(r["planned"] - r["optimum"], abs=1e-9)
+    assert r["optimum"] <= r["planned"] + 1e-4
+    assert r["parts"]["start"] >= -1e-6
+    assert r["levels"]["oracle"] >= r["optimum"] - 1e-4
+    assert list(r["parts"]) == list(gap.PARTS) and list(r["levels"]) == list(gap.LEVELS)

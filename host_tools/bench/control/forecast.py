@@ -23,6 +23,11 @@ house's own seven days before its first day (its load model, days -7..-1) are it
 
 Hot water: the draws measured on past days at the same time; before the run, the tank's
 schedule (the simulated house draws the same every day).
+
+Oracle (a diagnostic only, seeing the future): the actual PV, load, outside temperature
+and draws ahead, from the house's own models (fresh instances with its parameters and
+seed). PlannedController(oracle=True) uses it to measure what forecast error costs; the
+comparison's "planned" column never does.
 """
 
 from __future__ import annotations
@@ -165,6 +170,49 @@ class History:
         mean = np.mean(np.array(self.draws), axis=0)
         k0 = round(t0_s / SLOT_S)
         return [float(mean[(k0 + i) % SLOTS_A_DAY]) for i in range(n)]
+
+
+class Oracle:
+    """The actual future, per half hour (module docstring): a diagnostic that sees it."""
+
+    def __init__(self, sc: Scenario) -> None:
+        p = sc.params
+        assert p.pv is not None and p.load is not None, "the oracle needs the house's models"
+        self.pv = PvModel(p.pv, p.start_day_of_year, p.seed)
+        self.load = HouseholdLoad(p.load, p.start_day_of_year, p.seed)
+        self.heat_pump = HeatPump(house_params(sc), 0.0)
+        self.draw = _schedule_wh(p.tank)
+        self._days: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _day(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        if d not in self._days:
+            pv = np.asarray(self.pv._compute_day(d))[: SLOTS_A_DAY * SLOT_S]
+            load = np.asarray(self.load._compute_day(d))[: SLOTS_A_DAY * SLOT_S]
+            self._days[d] = (
+                pv.reshape(SLOTS_A_DAY, SLOT_S).mean(axis=1),
+                load.reshape(SLOTS_A_DAY, SLOT_S).mean(axis=1),
+            )
+        return self._days[d]
+
+    def _series(self, which: int, t0_s: float, n: int) -> list[float]:
+        k0 = round(t0_s / SLOT_S)
+        return [
+            float(self._day((k0 + i) // SLOTS_A_DAY)[which][(k0 + i) % SLOTS_A_DAY])
+            for i in range(n)
+        ]
+
+    def pv_slots(self, t0_s: float, n: int) -> list[float]:
+        return self._series(0, t0_s, n)
+
+    def load_slots(self, t0_s: float, n: int) -> list[float]:
+        return self._series(1, t0_s, n)
+
+    def t_out_slots(self, t0_s: float, n: int) -> list[float]:
+        return [self.heat_pump.t_out_degc(t0_s + (i + 0.5) * SLOT_S) for i in range(n)]
+
+    def draw_slots(self, t0_s: float, n: int) -> list[float]:
+        k0 = round(t0_s / SLOT_S)
+        return [float(self.draw[(k0 + i) % SLOTS_A_DAY]) for i in range(n)]
 
 
 def _schedule_wh(tank: TankParams) -> np.ndarray:

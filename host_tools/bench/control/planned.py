@@ -10,6 +10,10 @@ hour's mean over the last 7 days (Agile's next-day prices are published at 16:00
 SOC, the tank's and the house's temperatures. A plan that fails validation is dropped
 (the core falls back to self-consumption and says so); the new plan keeps the previous
 one's battery power per slot unless it gains more than the hysteresis.
+
+oracle=True is a diagnostic that sees the future (forecast.Oracle: the actual PV, load,
+outside temperature and draws ahead), to measure what the forecasts' errors cost
+(gap.py). The comparison never builds it: its "planned" column is the default.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from host_tools.bench.control import metrics as m
 from host_tools.bench.control.forecast import (
     SLOT_S,
     History,
+    Oracle,
     PvForecast,
     TOutForecast,
     draw_wh_now,
@@ -109,8 +114,11 @@ class PlannedController:
     every REPLAN_S and when the SOC leaves the plan's band, and returns the slot in
     force."""
 
-    def __init__(self, sc: Scenario, tariff: str, keep_inputs: bool = False) -> None:
+    def __init__(
+        self, sc: Scenario, tariff: str, keep_inputs: bool = False, oracle: bool = False
+    ) -> None:
         self.sc, self.tariff = sc, tariff
+        self.oracle = Oracle(sc) if oracle else None  # sees the future: diagnostics only
         cfg = bench_config()
         pc = PlannerConfig()
         p = sc.params
@@ -153,6 +161,8 @@ class PlannedController:
         self.bands = HeatPumpBands(
             hp.setpoint_degc + hp.hysteresis_k,
             hp.setpoint_degc + hp.recommend_boost_k + hp.hysteresis_k,
+            hp.setpoint_degc + hp.recommend_boost_k - hp.hysteresis_k,
+            hp.setpoint_degc - hp.hysteresis_k,
         )
         self.hysteresis = pc.hysteresis_p_per_kwh / 100.0
         self.pv = PvForecast(sc)
@@ -203,17 +213,17 @@ class PlannedController:
         span = min(HORIZON_MAX_S, max(HORIZON_MIN_S, known - t0))
         n = int(span // SLOT_S)
         imp, exp = price_slots(self.tariff, t0, n, t_s)
-        pv = self.pv.slots(t0, n)
+        if self.oracle is not None:  # the actual future: a diagnostic, never the comparison
+            o = self.oracle
+            pv = o.pv_slots(t0, n)
+            load, t_out, draw = o.load_slots(t0, n), o.t_out_slots(t0, n), o.draw_slots(t0, n)
+        else:
+            pv = self.pv.slots(t0, n)
+            load = self.history.load_slots(t0, n)
+            t_out, draw = self.t_out.slots(t0, n), self.history.draw_slots(t0, n)
         for i, w in enumerate(pv):
             self._pv_fc.setdefault(round(t0 / SLOT_S) + i, w)
-        fc = Forecast(
-            t0,
-            float(SLOT_S),
-            tuple(pv),
-            tuple(self.history.load_slots(t0, n)),
-            tuple(self.t_out.slots(t0, n)),
-            tuple(self.history.draw_slots(t0, n)),
-        )
+        fc = Forecast(t0, float(SLOT_S), tuple(pv), tuple(load), tuple(t_out), tuple(draw))
         state = PlanState(
             soc_pct=house.state.soc_pct,
             tank_degc=house.tank.temp_degc,

@@ -277,7 +277,7 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
     """Where the plan runs the heat pump on PV (the forecast surplus covers its draw) and
     the battery is full, RECOMMEND, else the core gives that surplus to the tank first;
     where the grid would feed it, the thermostat decides (None); where the plan leaves a
-    surplus to the tank or the grid, NORMAL (no boost on it)."""
+    surplus to the tank or the grid, LOCK or NORMAL (no boost on it)."""
     n = 3
     zeros = (0.0,) * n
     plan = Plan(
@@ -301,7 +301,11 @@ def test_the_heat_pump_is_asked_to_run_on_the_pv_the_plan_gives_it():
         status="optimal",
     )
     acts = slots(plan, HeatPumpBands())
-    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.NORMAL]
+    # The last slot: the house kept above the floor without it: LOCK (no boost, no
+    # thermostat's run); planned below the floor: NORMAL, the thermostat's call.
+    assert [a.heat_pump for a in acts] == [SgState.RECOMMEND, None, SgState.LOCK]
+    cold = dataclasses.replace(plan, house_degc=(20.0, 20.0, 19.3))
+    assert slots(cold, HeatPumpBands())[2].heat_pump is SgState.NORMAL
     # With room in the battery, the core's battery takes the surplus: no request.
     room = dataclasses.replace(plan, soc_pct=(50.0,) * n)
     assert slots(room, HeatPumpBands())[0].heat_pump is None
@@ -341,3 +345,54 @@ def test_a_pre_heat_is_asked_for_only_where_it_stores_heat_worth_more_later():
     assert slots(rise, bands, dearer)[0].heat_pump is SgState.RECOMMEND
     from_battery = dataclasses.replace(rise, discharge_w=(1700.0,) * n, grid_w=zeros)
     assert slots(from_battery, bands, flat)[0].heat_pump is SgState.RECOMMEND
+
+
+def _house_plan(hp_w, house_degc, house0_degc, pv_w=None, soc_pct=50.0) -> Plan:
+    """A plan of len(hp_w) slots of the heat pump and the house only (the load 300 W,
+    the grid covering the rest)."""
+    n = len(hp_w)
+    zeros = (0.0,) * n
+    pv = tuple(pv_w) if pv_w is not None else zeros
+    return Plan(
+        t0_s=0.0,
+        slot_s=SLOT_S,
+        battery_w=zeros,
+        charge_w=zeros,
+        discharge_w=zeros,
+        grid_w=tuple(300.0 + h - p for h, p in zip(hp_w, pv, strict=True)),
+        soc_pct=(soc_pct,) * n,
+        tank_w=zeros,
+        tank_degc=(45.0,) * n,
+        hp_w=tuple(hp_w),
+        house_degc=tuple(house_degc),
+        house0_degc=house0_degc,
+        pv_w=pv,
+        load_w=(300.0,) * n,
+        cost_gbp=0.0,
+        bill_gbp=0.0,
+        solve_s=0.0,
+        status="optimal",
+    )
+
+
+def test_a_heat_pump_the_plan_leaves_off_above_the_floor_is_locked():
+    """Where the plan does not run the heat pump and the house stays above the floor,
+    LOCK: a thermostat's run would heat to its top at this slot's price. Where the plan
+    lets the house below the floor, the thermostat decides (None)."""
+    bands = HeatPumpBands()
+    plan = _house_plan((0.0, 0.0, 0.0, 1500.0), (20.1, 19.7, 19.5, 19.5), 20.4)
+    acts = [a.heat_pump for a in slots(plan, bands)]
+    assert acts == [SgState.LOCK, SgState.LOCK, SgState.LOCK, None]
+    colder = _house_plan((0.0, 0.0), (19.6, 19.3), 19.9)
+    assert [a.heat_pump for a in slots(colder, bands)] == [SgState.LOCK, None]
+
+
+def test_a_run_on_pv_from_above_recommends_start_point_is_forced():
+    """RECOMMEND leaves a stopped heat pump stopped above its start point (21.5 degC):
+    where the plan runs it on PV (the battery full) from a house above that, FORCE; from
+    below, RECOMMEND."""
+    bands = HeatPumpBands()
+    warm = _house_plan((1500.0,), (21.72,), 21.7, pv_w=(2500.0,), soc_pct=98.0)
+    assert slots(warm, bands)[0].heat_pump is SgState.FORCE
+    cool = dataclasses.replace(warm, house_degc=(21.22,), house0_degc=21.2)
+    assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
