@@ -302,6 +302,8 @@ def figures(
         cost_tomorrow_gbp=tomorrow,
         saving_gbp=self_consumption_bill_gbp(inp) - planned,
         solve_ms=1000.0 * plan.solve_s,
+        hp_w=plan.hp_w if inp.house is not None else (),
+        house_degc=plan.house_degc if inp.house is not None else (),
     )
 
 
