@@ -117,7 +117,7 @@ def plan_document(f: PlanFigures) -> dict[str, Any]:
     house: dict[str, Any] = {}
     if f.house_degc:
         house = {
-            "hp_w": [round(f.hp_w[i]) for i in n],
+            "heat_pump_w": [round(f.hp_w[i]) for i in n],
             "house_degc": [round(f.house_degc[i], 1) for i in n],
         }
     return {

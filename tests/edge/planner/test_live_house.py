@@ -17,6 +17,7 @@ import pytest
 from edge.config import EdgeConfig, parse_config
 from edge.core import CoreState, decide
 from edge.core.model import LoadsReading, ProcessImage, Sample, SgState
+from edge.planner.chart import from_document
 from edge.planner.live import LivePlanner, bands_of, house_of
 from edge.planner.model import Plan, PlanInputs
 from edge.planner.model import solve as highs_solve
@@ -191,9 +192,14 @@ async def test_on_economy_7_the_plan_preheats_in_the_cheap_night(mosquitto, http
         assert cfg.planner.house.floor_degc - 0.05 <= min(plan.house_degc)
         assert max(plan.house_degc) <= cfg.planner.house.ceiling_degc + 0.05
         doc = plan_document(f)
-        assert all(len(doc[c]) == len(doc["start"]) for c in ("heat_pump", "hp_w", "house_degc"))
+        assert all(
+            len(doc[c]) == len(doc["start"]) for c in ("heat_pump", "heat_pump_w", "house_degc")
+        )
         assert doc["heat_pump"][k_of(f, min(preheat))] in ("recommend", "force")
         assert doc["house_degc"][0] == pytest.approx(plan.house_degc[0], abs=0.05)
+        # The menu's and the PNG's chart draw the heat pump's row from it.
+        drawn = from_document(doc).heat_pump_w
+        assert drawn is not None and max(drawn) == pytest.approx(max(plan.hp_w), abs=1.0)
 
         # At the night's start, re-planned on a fresh reading: the slot in force asks for
         # the pre-heat, and the real core passes it to the heat pump.
