@@ -674,7 +674,7 @@ class SourcesConfig(_Model):
         max_length=100,
     )
     indoor_temp_stale_after_s: float = setting(
-        1800.0,
+        7200.0,
         "An indoor temperature older than this is dropped: the plan leaves the heat pump out",
         unit="s",
         ge=60.0,

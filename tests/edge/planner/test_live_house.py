@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.config import EdgeConfig, parse_config
+from edge.config import EdgeConfig, HouseConfig, SourcesConfig, parse_config
 from edge.core import CoreState, decide
 from edge.core.model import LoadsReading, ProcessImage, Sample, SgState
 from edge.planner.chart import from_document
@@ -119,6 +120,19 @@ def test_the_house_model_is_the_site_file_s_in_the_model_s_units(tmp_path):
     # Off unless given, and only with the heat pump itself enabled.
     assert house_of(parse_config({"loads": {"heat_pump": {"enabled": True}}})) is None
     assert house_of(parse_config({"planner": {"house": {"enabled": True}}})) is None
+
+
+def test_the_example_site_file_s_commented_house_is_a_valid_one():
+    import tomllib
+
+    text = (Path(__file__).parents[3] / "edge" / "examples" / "simulated-house.toml").read_text()
+    block = text[text.index("# [planner.house]") :].split("\n\n")[0]
+    data = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
+    cfg = parse_config(data)
+    assert cfg.planner.house.enabled and cfg.sources.indoor_temp_topic is not None
+    # Its values are the defaults docs/planner.md gives (the simulated house's).
+    assert cfg.planner.house == HouseConfig(enabled=True)
+    assert cfg.sources.indoor_temp_stale_after_s == SourcesConfig().indoor_temp_stale_after_s
 
 
 @pytest.mark.parametrize(
