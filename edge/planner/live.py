@@ -398,6 +398,8 @@ class LivePlanner:
         out: no indoor temperature (never heard, or stale) or no outside forecast."""
         house = house_of(self.cfg)
         if house is None:
+            if self.cfg.planner.house.enabled:  # described, but no heat pump to plan
+                return None, "heat pump not planned: loads.heat_pump.enabled is false"
             return None, None
         src = self.cfg.sources
         if src.indoor_temp_topic is None:

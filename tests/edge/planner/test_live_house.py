@@ -285,6 +285,16 @@ async def test_without_the_setting_or_the_weather_the_reason_is_named(mosquitto,
     clock, _m, runner, planner = await started(mosquitto, httpserver, no_topic)
     assert await planner.plan_once()
     assert planner.status.problem == ("heat pump not planned: sources.indoor_temp_topic is not set")
+    # A house described for a heat pump that is not enabled.
+    loads = base.loads.model_copy(
+        update={"heat_pump": base.loads.heat_pump.model_copy(update={"enabled": False})}
+    )
+    clock, _m, runner, planner = await started(
+        mosquitto, httpserver, base.model_copy(update={"loads": loads})
+    )
+    runner.indoor.put(20.0, clock.now_s())
+    assert await planner.plan_once()
+    assert planner.status.problem == "heat pump not planned: loads.heat_pump.enabled is false"
     # The indoor reading without an outside forecast: nothing to plan the heat on.
     clock, _m, runner, planner = await started(mosquitto, httpserver, base)
     runner.t_out.value = runner.t_out.got_s = None
