@@ -420,9 +420,13 @@ class LivePlanner:
             return None, "heat pump not planned: no outside temperature forecast (sources.pv)"
         return house, None
 
-    def _updates(self) -> tuple[float | None, ...]:
+    def _updates(self) -> tuple[float | bool | None, ...]:
+        """What a re-plan is due on when it changes: new prices, PV or weather, and the
+        indoor temperature coming or going stale (not each new reading: the house
+        changes slowly, and a plan made from it is re-made every planner.replan_s)."""
         r = self.runner
-        return (r.prices.got_s, r.pv.got_s, r.t_out.got_s)
+        indoor = r.indoor.fresh(self.clock.now_s()) is not None
+        return (r.prices.got_s, r.pv.got_s, r.t_out.got_s, indoor)
 
     async def run(self) -> None:
         """Re-plan on every reason until cancelled; nothing a plan does ends the task."""

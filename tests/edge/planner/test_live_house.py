@@ -7,6 +7,7 @@ and the status and the log say why, once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from pathlib import Path
@@ -302,3 +303,31 @@ async def test_without_the_setting_or_the_weather_the_reason_is_named(mosquitto,
     assert await planner.plan_once()
     assert planner.status.problem is not None
     assert "no outside temperature forecast" in planner.status.problem
+
+
+@in_loop
+async def test_a_re_plan_comes_when_the_indoor_temperature_comes_in(mosquitto, httpserver):
+    cfg = site(mosquitto, httpserver)  # replan_s 900
+    # The clock's sleeps are 1000 times short and its reading stays put: replan_s never
+    # passes here, so only the reading's arrival can cause the second plan.
+    clock, _ = clock_at(WALL_S, speed=1000.0)
+    runner = SourcesRunner(cfg, clock)
+    planner = LivePlanner(cfg, clock, runner, PlanStatus(), local_offset_s=lambda _t: 0.0)
+    winter_forecast(httpserver)
+    await runner.refresh_pv()
+    planner.observe(with_heat_pump(image_at(clock.now_s())))
+    task = asyncio.create_task(planner.run())
+    try:
+        await wait_until(lambda: planner.status.plans_made == 1)
+        await asyncio.sleep(0.2)  # several checks: nothing due
+        assert planner.status.plans_made == 1
+        assert planner.status.problem is not None
+        runner.indoor.put(20.0, clock.now_s())  # as the MQTT callback does
+        await wait_until(lambda: planner.status.plans_made == 2)
+        assert planner.status.problem is None
+        f = planner.status.figures
+        assert f is not None and any(s.heat_pump is not None for s in f.slots)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
