@@ -8,6 +8,7 @@ and the status and the log say why, once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from pathlib import Path
@@ -24,8 +25,10 @@ from edge.planner.live import LivePlanner, bands_of, house_of
 from edge.planner.model import Plan, PlanInputs
 from edge.planner.model import solve as highs_solve
 from edge.planner.status import PlanStatus, plan_document
+from edge.planner.tariffs import SLOT_S
 from edge.settings import core_config
 from edge.sources.runner import SourcesRunner
+from edge.sources.series import TemperatureSeries
 from tests.asyncwait import wait_until
 from tests.edge.planner.test_live import clock_at, image_at, in_loop
 from tests.edge.sources.conftest import open_meteo
@@ -212,6 +215,9 @@ async def test_on_economy_7_the_plan_preheats_in_the_cheap_night(mosquitto, http
         )
         assert doc["heat_pump"][k_of(f, min(preheat))] in ("recommend", "force")
         assert doc["house_degc"][0] == pytest.approx(plan.house_degc[0], abs=0.05)
+        # With the heat pump's columns, still well under the 16 kB Home Assistant's
+        # recorder keeps of an entity's attributes.
+        assert len(json.dumps(doc, separators=(",", ":"))) < 12_000
         # The menu's and the PNG's chart draw the heat pump's row from it.
         drawn = from_document(doc).heat_pump_w
         assert drawn is not None and max(drawn) == pytest.approx(max(plan.hp_w), abs=1.0)
@@ -331,3 +337,34 @@ async def test_a_re_plan_comes_when_the_indoor_temperature_comes_in(mosquitto, h
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+@pytest.mark.parametrize(
+    ("indoor_degc", "t_out_degc"),
+    [(12.0, -10.0), (-20.0, -20.0), (28.0, 15.0), (50.0, 30.0)],  # back from a holiday; a heatwave
+)
+@in_loop
+async def test_a_house_far_outside_its_band_still_gets_a_safe_plan(
+    mosquitto, httpserver, indoor_degc, t_out_degc
+):
+    cfg = site(mosquitto, httpserver)
+    clock, _ = clock_at(WALL_S)
+    runner = SourcesRunner(cfg, clock)
+    t0 = math.floor(WALL_S / SLOT_S) * SLOT_S
+    runner.t_out.put(TemperatureSeries(t0, SLOT_S, (t_out_degc,) * 100), clock.now_s())
+    runner.indoor.put(indoor_degc, clock.now_s())
+    planner = LivePlanner(cfg, clock, runner, PlanStatus(), local_offset_s=lambda _t: 0.0)
+    planner.observe(with_heat_pump(image_at(clock.now_s())))
+    assert await planner.plan_once()
+    assert planner.status.problem is None
+    f, plan = planner.status.figures, planner.plan
+    assert f is not None and plan is not None
+    first = [s.heat_pump for s in f.slots[:4]]
+    if indoor_degc < cfg.planner.house.floor_degc:
+        # Too cold: never held off, and heating from the first slot.
+        assert SgState.LOCK not in first, first
+        assert plan.hp_w[0] > 0.0
+    else:
+        # Too warm: never pushed, and held off.
+        assert not {SgState.RECOMMEND, SgState.FORCE} & set(first), first
+        assert plan.hp_w[0] == pytest.approx(0.0, abs=1.0)
