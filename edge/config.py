@@ -660,6 +660,26 @@ class SourcesConfig(_Model):
     history_days: float = setting(
         28.0, "Load history kept in the state database", unit="d", ge=7, le=366
     )
+    indoor_temp_topic: str | None = setting(
+        None,
+        "The house's indoor temperature on MQTT (a number, or JSON with indoor_temp_field),"
+        " for planner.house",
+        pattern=r"^[^#+]+$",
+        max_length=200,
+    )
+    indoor_temp_field: str | None = setting(
+        None,
+        "A JSON payload's field holding the temperature, dotted for nested (e.g. temperature)",
+        pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
+        max_length=100,
+    )
+    indoor_temp_stale_after_s: float = setting(
+        7200.0,
+        "An indoor temperature older than this is dropped: the plan leaves the heat pump out",
+        unit="s",
+        ge=60.0,
+        le=86400.0,
+    )
     load_blend_s: float = setting(
         3600.0,
         "Load forecast: the live reading's pull on the next slots fades over this",
@@ -749,6 +769,65 @@ class S2Config(_Model):
     )
 
 
+class HouseConfig(_Model):
+    """The house the heat pump heats, for the planner's model of it (docs/planner.md, "The
+    house"). Used only where loads.heat_pump.enabled and an indoor temperature comes in
+    (sources.indoor_temp_topic); the defaults are a well-insulated house of about 100 m2."""
+
+    enabled: bool = setting(
+        False, "Plan the heat pump too (needs loads.heat_pump and sources.indoor_temp_topic)"
+    )
+    heat_w: float = setting(
+        5000.0, "The heat pump's heat output when running", unit="W", gt=0, le=30000
+    )
+    loss_w_per_k: float = setting(
+        150.0, "The house's heat loss per K inside over outside", unit="W/K", gt=0, le=2000
+    )
+    capacity_kwh_per_k: float = setting(
+        5.5, "The house's thermal capacity: heat to warm it by 1 K", unit="kWh/K", gt=0, le=100
+    )
+    internal_gain_w: float = setting(
+        300.0, "Heat from people, appliances and the sun, on average", unit="W", ge=0, le=5000
+    )
+    floor_degc: float = setting(
+        19.5, "Comfort: the plan keeps the house at least this warm", unit="°C", ge=5, le=30
+    )
+    ceiling_degc: float = setting(
+        23.0, "Comfort: the plan heats the house to at most this", unit="°C", ge=5, le=30
+    )
+    cop_at_7c_out: float = setting(3.5, "The heat pump's COP at 7 °C outside", ge=1.0, le=8.0)
+    cop_per_k: float = setting(
+        0.08, "The COP's rise per K warmer outside", unit="per K", ge=0.0, le=0.5
+    )
+    setpoint_degc: float = setting(
+        20.0, "The heat pump's own room setpoint (its thermostat)", unit="°C", ge=5, le=30
+    )
+    hysteresis_k: float = setting(
+        0.5,
+        "Its thermostat's hysteresis: on below and off above the setpoint by this",
+        unit="K",
+        ge=0.0,
+        le=5.0,
+    )
+    recommend_raise_k: float = setting(
+        2.0, "How far SG-Ready RECOMMEND raises its setpoint", unit="K", ge=0.0, le=10.0
+    )
+
+    @model_validator(mode="after")
+    def _band_in_order(self) -> HouseConfig:
+        if not self.floor_degc < self.ceiling_degc:
+            raise ValueError(
+                f"planner.house.floor_degc ({self.floor_degc:g}) must be below"
+                f" planner.house.ceiling_degc ({self.ceiling_degc:g})"
+            )
+        if not self.floor_degc <= self.setpoint_degc <= self.ceiling_degc:
+            raise ValueError(
+                f"planner.house.setpoint_degc ({self.setpoint_degc:g}) must be between"
+                f" floor_degc ({self.floor_degc:g}) and ceiling_degc ({self.ceiling_degc:g})"
+            )
+        return self
+
+
 class PlannerConfig(_Model):
     """The planner above the core (docs/planner.md)."""
 
@@ -777,6 +856,7 @@ class PlannerConfig(_Model):
         ge=0,
         le=100,
     )
+    house: HouseConfig = HouseConfig()
 
 
 class TariffConfig(_Model):

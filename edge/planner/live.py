@@ -14,6 +14,12 @@ Clocks: the sources' series and the plan are on Unix seconds (UTC, `clock.wall_s
 supervisor's image is on its own clock (`clock.now_s`: local time since the epoch on the
 monotonic clock, edge/clock.py). `image_offset_s` is the one place they meet: each plan's
 slots are moved onto the supervisor's clock by the offset read when the plan is made.
+
+The heat pump is planned where the site file describes the house (planner.house, with
+loads.heat_pump) and the sources have its indoor temperature (sources.indoor_temp_topic)
+and an outside temperature forecast; without either, the plan leaves it to its own
+thermostat (house=None) and the status's problem says why, logged once (docs/planner.md,
+"The house").
 """
 
 from __future__ import annotations
@@ -29,8 +35,16 @@ from typing import Any, Protocol
 from edge.config import EdgeConfig
 from edge.core.model import PlannedSlot, ProcessImage
 from edge.errors import clip
-from edge.planner.actions import off_plan, problems, slots
-from edge.planner.model import BatteryModel, Forecast, Plan, PlanInputs, PlanState, TankModel
+from edge.planner.actions import HeatPumpBands, off_plan, problems, slots
+from edge.planner.model import (
+    BatteryModel,
+    Forecast,
+    HouseModel,
+    Plan,
+    PlanInputs,
+    PlanState,
+    TankModel,
+)
 from edge.planner.model import solve as highs_solve
 from edge.planner.prices import tariff_of
 from edge.planner.status import PlanFigures, PlanStatus, plan_document
@@ -45,7 +59,9 @@ CHECK_S = 30.0  # how often (clock s) the task looks for updates and leaving the
 OFF_PLAN_BAND_PCT = 10.0
 HORIZON_MAX_S = 48 * 3600.0
 TANK_START_DEGC = 45.0  # without a probe
-HOUSE_DEGC = 20.0
+HOUSE_DEGC = 20.0  # without a reading (the model has no heat pump then)
+HP_RUNNING_W = 100.0  # the heat pump draws more than this: it is running
+J_PER_KWH = 3.6e6
 T_OUT_DEGC = 10.0  # without a weather forecast (the model has no heat pump here)
 MAX_PROBLEM_CHARS = 200
 
@@ -86,6 +102,37 @@ def tank_of(cfg: EdgeConfig) -> TankModel | None:
     return TankModel(element_w=d.element_w, max_degc=d.tank_max_degc) if d.enabled else None
 
 
+def house_of(cfg: EdgeConfig) -> HouseModel | None:
+    """The house the heat pump heats, from planner.house (None unless it and
+    loads.heat_pump are enabled); its minimum run is loads.heat_pump.min_on_s."""
+    h, hp = cfg.planner.house, cfg.loads.heat_pump
+    if not (h.enabled and hp.enabled):
+        return None
+    return HouseModel(
+        heat_w=h.heat_w,
+        c_j_per_k=h.capacity_kwh_per_k * J_PER_KWH,
+        ua_w_per_k=h.loss_w_per_k,
+        internal_gain_w=h.internal_gain_w,
+        floor_degc=h.floor_degc,
+        ceiling_degc=h.ceiling_degc,
+        min_on_s=hp.min_on_s,
+        cop_at_7c=h.cop_at_7c_out,
+        cop_per_k=h.cop_per_k,
+    )
+
+
+def bands_of(cfg: EdgeConfig) -> HeatPumpBands:
+    """The heat pump's SG-Ready bands from its setpoint, hysteresis and RECOMMEND's raise
+    (as the control benchmark builds them from the simulated heat pump's)."""
+    h = cfg.planner.house
+    return HeatPumpBands(
+        normal_top_degc=h.setpoint_degc + h.hysteresis_k,
+        recommend_top_degc=h.setpoint_degc + h.recommend_raise_k + h.hysteresis_k,
+        recommend_on_degc=h.setpoint_degc + h.recommend_raise_k - h.hysteresis_k,
+        floor_degc=h.setpoint_degc - h.hysteresis_k,
+    )
+
+
 def with_sources(tariff: Tariff, snap: SourcesSnapshot) -> Tariff:
     """The tariff with the sources' half-hourly prices where they have them."""
     imp, exp = snap.import_prices, snap.export_prices
@@ -122,10 +169,12 @@ def plan_inputs(
     state: PlanState,
     previous: Plan | None,
     now_s: float | None = None,
+    house: HouseModel | None = None,
 ) -> PlanInputs:
     """The model's inputs from the sources' snapshot (Unix seconds throughout). now_s:
     when the plan is made; a plan made part-way into the slot at t0_s plans only the part
-    of it left (model.PlanInputs.first_slot_s)."""
+    of it left (model.PlanInputs.first_slot_s). house: the heat pump's house, planned
+    from state.house_degc (None: the heat pump is left to its thermostat)."""
     imp, exp = tariff.prices(t0_s, n, SLOT_S)
     pv = window(snap.pv.t0_s, snap.pv.slot_s, snap.pv.power_w, t0_s, n, 0.0) if snap.pv else None
     load = snap.load
@@ -156,7 +205,7 @@ def plan_inputs(
         state,
         battery_of(cfg),
         tank_of(cfg),
-        None,  # the heat pump: the site file does not describe the house's thermal model yet
+        house,
         previous_battery_w=prev,
         hysteresis_gbp_per_kwh=cfg.planner.hysteresis_p_per_kwh / 100.0,
         time_limit_s=SOLVE_LIMIT_S,
@@ -207,11 +256,18 @@ def plan_bill_gbp(plan: Plan, inp: PlanInputs, start_s: float, end_s: float) -> 
 
 
 def figures(
-    plan: Plan, inp: PlanInputs, made_s: float, made_utc_s: float, offset_s: float, utc_off_s: float
+    plan: Plan,
+    inp: PlanInputs,
+    made_s: float,
+    made_utc_s: float,
+    offset_s: float,
+    utc_off_s: float,
+    bands: HeatPumpBands | None = None,
 ) -> PlanFigures:
     """What the status shows of a plan kept: its slots on the supervisor's clock (offset_s)
-    and its bills; the site's days are local (utc_off_s ahead of UTC)."""
-    plan_slots = slots(plan, None, inp.import_gbp_per_kwh)
+    and its bills; the site's days are local (utc_off_s ahead of UTC). bands: the heat
+    pump's, where the plan has the house (the slots then carry its SG-Ready requests)."""
+    plan_slots = slots(plan, bands if inp.house is not None else None, inp.import_gbp_per_kwh)
     midnight = (math.floor((made_utc_s + utc_off_s) / 86400.0) + 1) * 86400.0 - utc_off_s
     tomorrow = (
         plan_bill_gbp(plan, inp, midnight, midnight + 86400.0)
@@ -246,6 +302,8 @@ def figures(
         cost_tomorrow_gbp=tomorrow,
         saving_gbp=self_consumption_bill_gbp(inp) - planned,
         solve_ms=1000.0 * plan.solve_s,
+        hp_w=plan.hp_w if inp.house is not None else (),
+        house_degc=plan.house_degc if inp.house is not None else (),
     )
 
 
@@ -282,6 +340,8 @@ class LivePlanner:
         self._last_import: SlotSeries | None = None
         self._last_export: SlotSeries | None = None
         self._tariff_problems: tuple[str, ...] = ()
+        self._failing = False  # the last plan failed (said once, in _problem)
+        self._house_why: str | None = None  # why the heat pump is not planned (said once)
 
     @property
     def cfg(self) -> EdgeConfig:
@@ -314,6 +374,7 @@ class LivePlanner:
         why = clip(why, MAX_PROBLEM_CHARS) if why is not None else None
         if why == self.status.problem:
             return
+        self._failing = why is not None
         if why is None:
             log.info("planner: planning again")
         else:
@@ -321,9 +382,51 @@ class LivePlanner:
             log.warning("%s; %s (the core falls back to self-consumption)", why, fallback)
         self.status.problem = why
 
-    def _updates(self) -> tuple[float | None, ...]:
+    def _house_note(self, why: str | None) -> None:
+        """Why the heat pump is left out of the plans (None: it is planned), logged once
+        when it changes."""
+        if why == self._house_why:
+            return
+        if why is None:
+            log.info("planner: the heat pump is planned again")
+        else:
+            log.warning("%s; the plan leaves the heat pump to its own thermostat", why)
+        self._house_why = why
+
+    def house_now(self, snap: SourcesSnapshot) -> tuple[HouseModel | None, str | None]:
+        """The house to plan (or None) and, where the site describes one, why it is left
+        out: no indoor temperature (never heard, or stale) or no outside forecast."""
+        house = house_of(self.cfg)
+        if house is None:
+            if self.cfg.planner.house.enabled:  # described, but no heat pump to plan
+                return None, "heat pump not planned: loads.heat_pump.enabled is false"
+            return None, None
+        src = self.cfg.sources
+        if src.indoor_temp_topic is None:
+            return None, "heat pump not planned: sources.indoor_temp_topic is not set"
+        if snap.indoor_degc is None:
+            feed = self.runner.indoor
+            age = feed.age_s(self.clock.now_s())
+            if feed.problem is not None:
+                return None, f"heat pump not planned: {feed.problem}"
+            if age is None:
+                topic = src.indoor_temp_topic
+                return None, f"heat pump not planned: no indoor temperature yet on {topic}"
+            return None, (
+                f"heat pump not planned: the indoor temperature is {age / 60:.0f} min old"
+                f" (over sources.indoor_temp_stale_after_s = {src.indoor_temp_stale_after_s:g})"
+            )
+        if snap.t_out is None:
+            return None, "heat pump not planned: no outside temperature forecast (sources.pv)"
+        return house, None
+
+    def _updates(self) -> tuple[float | bool | None, ...]:
+        """What a re-plan is due on when it changes: new prices, PV or weather, and the
+        indoor temperature coming or going stale (not each new reading: the house
+        changes slowly, and a plan made from it is re-made every planner.replan_s)."""
         r = self.runner
-        return (r.prices.got_s, r.pv.got_s, r.t_out.got_s)
+        indoor = r.indoor.fresh(self.clock.now_s()) is not None
+        return (r.prices.got_s, r.pv.got_s, r.t_out.got_s, indoor)
 
     async def run(self) -> None:
         """Re-plan on every reason until cancelled; nothing a plan does ends the task."""
@@ -365,14 +468,18 @@ class LivePlanner:
             tariff = with_sources(tariff, snap)
             n = horizon_slots(self.cfg, tariff, t0)
             loads = image.loads.value if image.loads is not None else None
+            house, house_why = self.house_now(snap)
             state = PlanState(
                 soc_pct=image.inverter.value.battery_soc_pct,
                 tank_degc=loads.tank_temp_degc
                 if loads is not None and loads.tank_temp_degc is not None
                 else TANK_START_DEGC,
-                house_degc=HOUSE_DEGC,
+                house_degc=snap.indoor_degc
+                if house is not None and snap.indoor_degc is not None
+                else HOUSE_DEGC,
+                hp_running=loads is not None and loads.heat_pump_w > HP_RUNNING_W,
             )
-            inp = plan_inputs(self.cfg, tariff, snap, t0, n, state, self.plan, wall_s)
+            inp = plan_inputs(self.cfg, tariff, snap, t0, n, state, self.plan, wall_s, house)
             plan = await asyncio.to_thread(self._solve, inp)
         except Exception as exc:
             self._problem(f"planner: no plan: {type(exc).__name__}: {exc}")
@@ -387,10 +494,16 @@ class LivePlanner:
             return False
         self.plan = plan
         self._plan_start = (wall_s, state.soc_pct)
-        self.status.figures = figures(plan, inp, made_s, wall_s, offset_s, utc_off)
+        self.status.figures = figures(
+            plan, inp, made_s, wall_s, offset_s, utc_off, bands_of(self.cfg)
+        )
         self.status.plans_made += 1
         self._off_plan = False
-        self._problem(None)
+        if self._failing:
+            log.info("planner: planning again")
+            self._failing = False
+        self._house_note(house_why)
+        self.status.problem = clip(house_why, MAX_PROBLEM_CHARS) if house_why else None
         if self.publish is not None:
             try:
                 self.publish(plan_document(self.status.figures))

@@ -42,6 +42,10 @@ class PlanFigures:
     cost_tomorrow_gbp: float | None  # the next local day's, where the horizon covers it all
     saving_gbp: float  # over the horizon, against plain self-consumption on the same forecast
     solve_ms: float
+    # Where the plan has the house (planner.house): the heat pump's electrical power and
+    # the house's temperature at each slot's end (degC); empty without it.
+    hp_w: tuple[float, ...] = ()
+    house_degc: tuple[float, ...] = ()
 
 
 @dataclass
@@ -110,6 +114,12 @@ def plan_document(f: PlanFigures) -> dict[str, Any]:
     stays well under 16 kB, the most of an entity's attributes Home Assistant's recorder
     keeps."""
     n = range(len(f.slots))
+    house: dict[str, Any] = {}
+    if f.house_degc:
+        house = {
+            "heat_pump_w": [round(f.hp_w[i]) for i in n],
+            "house_degc": [round(f.house_degc[i], 1) for i in n],
+        }
     return {
         "made": iso_utc(f.made_utc_s),
         "slot_s": round(f.slots[0].end_s - f.slots[0].start_s) if f.slots else 0,
@@ -127,4 +137,7 @@ def plan_document(f: PlanFigures) -> dict[str, Any]:
         "tank_w": [round(f.tank_w[i]) for i in n],
         "import_p": [round(f.import_p_per_kwh[i], 2) for i in n],
         "export_p": [round(f.export_p_per_kwh[i], 2) for i in n],
+        # the SG-Ready request a slot makes (None: the heat pump's own thermostat)
+        "heat_pump": [s.heat_pump.value if s.heat_pump is not None else None for s in f.slots],
+        **house,
     }

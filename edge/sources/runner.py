@@ -29,6 +29,7 @@ from edge.sources import forecast_solar, octopus, openmeteo, solcast
 from edge.sources.calibration import Calibration, calibrated, pv_ratio
 from edge.sources.history import HistoryStore, Reading, SlotAccumulator, SlotRecord
 from edge.sources.http import HttpPolicy
+from edge.sources.indoor_temp import MqttIndoorTemp
 from edge.sources.load_forecast import (
     HeatLine,
     LoadModel,
@@ -119,6 +120,7 @@ class SourcesSnapshot:
     heat_pump: PowerSeries | None  # its electrical power against t_out, from history
     ages_s: dict[str, float | None] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    indoor_degc: float | None = None  # the house's temperature now (sources.indoor_temp_topic)
 
 
 def _value_at(series: PowerSeries | TemperatureSeries | None, t_s: float) -> float | None:
@@ -149,6 +151,9 @@ class SourcesRunner:
         )
         self.pv: Feed[PowerSeries] = Feed("pv forecast", s.pv_stale_after_s, "no PV forecast")
         self.t_out: Feed[TemperatureSeries] = Feed("weather", s.pv_stale_after_s, "none")
+        self.indoor: Feed[float] = Feed(
+            "indoor temperature", s.indoor_temp_stale_after_s, "no heat pump in the plan"
+        )
         self.policy = HttpPolicy(timeout_s=s.http_timeout_s, attempts=s.http_attempts)
         self.array = PvArray(
             s.pv_kwp, s.pv_tilt_deg, s.pv_azimuth_deg, losses_frac=s.pv_losses_pct / 100.0
@@ -163,6 +168,7 @@ class SourcesRunner:
         self.records: list[SlotRecord] = history.load(wall - self.keep_s) if history else []
         self._acc = SlotAccumulator()
         self._mqtt: MqttPrices | None = None
+        self._mqtt_indoor: MqttIndoorTemp | None = None
         self._heat_fit: tuple[tuple[int, int | None], HeatLine | None] | None = None
 
     @property
@@ -277,6 +283,30 @@ class SourcesRunner:
         self._mqtt = MqttPrices(self.mqtt_cfg, self.prices_topic, self.client_id, good, bad)
         self._mqtt.start()
 
+    def start_indoor(self) -> None:
+        """Subscribe to sources.indoor_temp_topic (where it is set); its readings arrive
+        by themselves into self.indoor."""
+        topic = self.cfg.indoor_temp_topic
+        if topic is None or self._mqtt_indoor is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def good(degc: float) -> None:
+            loop.call_soon_threadsafe(lambda: self.indoor.put(degc, self.clock.now_s()))
+
+        def bad(why: str) -> None:
+            loop.call_soon_threadsafe(lambda: self.indoor.fail(why, self.clock.now_s()))
+
+        self._mqtt_indoor = MqttIndoorTemp(
+            self.mqtt_cfg,
+            topic,
+            self.cfg.indoor_temp_field,
+            f"{self.client_id}-indoor",
+            good,
+            bad,
+        )
+        self._mqtt_indoor.start()
+
     async def run(self) -> None:
         """Refresh every configured source on its period until cancelled."""
         loops = []
@@ -284,6 +314,7 @@ class SourcesRunner:
             loops.append(self._every(self.cfg.prices_period_s, self.prices, self.refresh_prices))
         if self.cfg.prices == "mqtt":
             self._start_mqtt()
+        self.start_indoor()
         if self.cfg.pv != "none":
             loops.append(self._every(self.pv_period_s(), self.pv, self.refresh_pv))
         try:
@@ -296,6 +327,9 @@ class SourcesRunner:
         if self._mqtt is not None:
             self._mqtt.stop()
             self._mqtt = None
+        if self._mqtt_indoor is not None:
+            self._mqtt_indoor.stop()
+            self._mqtt_indoor = None
         if self._own_client and self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -343,11 +377,13 @@ class SourcesRunner:
         t_out = self.t_out.fresh(now)
         load = forecast_load(self.records, wall, slot_s, n, live_load_w, self.load_model)
         line = self._heat_line()
-        feeds: list[Feed[Prices] | Feed[PowerSeries] | Feed[TemperatureSeries]] = [
+        feeds: list[Feed[Prices] | Feed[PowerSeries] | Feed[TemperatureSeries] | Feed[float]] = [
             self.prices,
             self.pv,
             self.t_out,
         ]
+        if self.cfg.indoor_temp_topic is not None:
+            feeds.append(self.indoor)
         return SourcesSnapshot(
             import_prices=prices[0] if prices else None,
             export_prices=prices[1] if prices else None,
@@ -361,6 +397,7 @@ class SourcesRunner:
             else None,
             ages_s={f.name: f.age_s(now) for f in feeds},
             problems=tuple(f.problem for f in feeds if f.problem is not None),
+            indoor_degc=self.indoor.fresh(now),
         )
 
 

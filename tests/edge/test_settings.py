@@ -85,9 +85,9 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    # 94 + the satellite and the support URL (2), [sources] (29), [s2] (15), the planner (6)
-    # and its tariff (7)
-    assert len(keys) == 153
+    # 94 + the satellite and the support URL (2), [sources] (29 + the indoor temperature's
+    # 3), [s2] (15), the planner (6), its house (12) and its tariff (7)
+    assert len(keys) == 168
     assert [k for k in keys if is_live(k)] == LIVE
 
 
@@ -190,6 +190,10 @@ SUFFIX_UNITS = (
     ("_hz", "Hz"),
     ("_mb", "MB"),
     ("_p_per_kwh", "p/kWh"),
+    ("_w_per_k", "W/K"),
+    ("_kwh_per_k", "kWh/K"),
+    ("_per_k", "per K"),
+    ("_k", "K"),
     ("_per_h", "per hour"),
     ("_days", "d"),
     ("_h", "h"),
