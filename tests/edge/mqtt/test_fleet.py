@@ -115,7 +115,9 @@ def test_the_acl_gives_home_assistant_exactly_the_commands(tmp_path):
         ha.publish("edge/cmd/boost_hot_water", "PRESS")  # allowed
         ha.publish("edge/state", '{"forged": true}')  # denied: dropped by the broker
         ha.publish("edge/write_register", "0x1187")  # denied
+        ha.publish("edge/prices", '{"prices": []}')  # allowed: the planner's prices
         edge_side.wait(lambda: ("edge/cmd/boost_hot_water", b"PRESS") in edge_side.got)
+        edge_side.wait(lambda: ("edge/prices", b'{"prices": []}') in edge_side.got)
         edge_side.publish("edge/state", '{"seq": 1}')  # the controller may publish state
         ha.wait(lambda: ("edge/state", b'{"seq": 1}') in ha.got)
         time.sleep(0.3)
