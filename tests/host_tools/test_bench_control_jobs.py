@@ -189,3 +189,21 @@ def test_a_day_runs_its_milps_as_units_of_their_own_with_the_same_results():
     for tariff in ("flat", "e7"):
         assert best[f"objective_{tariff}_milp"] >= best[f"objective_{tariff}"] - 1e-4
         assert best[f"mip_gap_{tariff}"] <= 1e-3  # solved to its gap, not its time limit
+
+
+class SlowDrain(Jobs):
+    """The drain thread reads each unit's CPU time late, as a loaded machine may."""
+
+    def _update(self, n: int | tuple[str, float]) -> None:
+        if isinstance(n, tuple):
+            time.sleep(0.3)
+        super()._update(n)
+
+
+def test_the_summary_waits_for_every_units_cpu_time():
+    with SlowDrain(2) as pool:
+        done = [pool.submit(square, k) for k in range(4)]
+        pool.then(done, lambda results: None)
+        pool.run()
+        summary = pool.summary()
+    assert summary.startswith("4 units on 2 process(es): "), summary

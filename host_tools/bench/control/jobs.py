@@ -86,10 +86,14 @@ class Jobs:
         self._saved: Callable[[int | tuple[str, float]], Any] | None = None
         self.cpu_s: list[tuple[str, float]] = []  # each unit's CPU time, as they finish
         self._start_s = 0.0
+        self._futures: list[Future[Any]] = []  # the units sent to the workers
+        self._arrived = threading.Condition()  # a unit's CPU time came through the queue
 
     def _update(self, n: int | tuple[str, float]) -> None:
         if isinstance(n, tuple):
-            self.cpu_s.append(n)
+            with self._arrived:
+                self.cpu_s.append(n)
+                self._arrived.notify_all()
         elif self.bar is not None:
             self.bar.update(n)
 
@@ -159,7 +163,9 @@ class Jobs:
             done: Future[Any] = Future()
             done.set_result(_call(fn, args, ticks))
             return done
-        return self._pool.submit(_call, fn, args, ticks)
+        future = self._pool.submit(_call, fn, args, ticks)
+        self._futures.append(future)
+        return future
 
     def then(self, futures: list[Future[Any]], fn: Callable[[list[Any]], None]) -> None:
         """fn([each future's result]) in the caller, in run(), once all are done."""
@@ -176,3 +182,15 @@ class Jobs:
             for a in ready:
                 self._after.remove(a)
                 a.fn([f.result() for f in a.futures])
+        self._settle()
+
+    def _settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until every unit sent to the workers is done and its CPU time has come
+        through the queue: a worker puts it there before it returns, but the drain thread
+        may not have read it yet when the result arrives (summary() then missed a unit)."""
+        if self._pool is None:
+            return
+        wait(self._futures)
+        ok = sum(f.exception() is None for f in self._futures)
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.cpu_s) >= ok, timeout_s)
