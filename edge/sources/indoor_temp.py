@@ -19,15 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from edge.config import MqttConfig
 from edge.errors import shown
-from edge.mqtt.client import make_client
+from edge.sources.mqtt_topic import MqttTopic
 from edge.sources.series import SourceError
 
 log = logging.getLogger("edge.sources")
@@ -86,11 +83,10 @@ def parse_indoor_payload(
     return _degc(here, source, field)
 
 
-class MqttIndoorTemp:
+class MqttIndoorTemp(MqttTopic[float]):
     """Subscribes to the indoor temperature's topic; each good reading is handed to
-    on_degc, each bad message to on_problem (one line), on paho's network thread. paho
-    reconnects by itself. (As edge/sources/mqtt_prices.py's MqttPrices, on the same
-    client factory.)"""
+    on_degc, each bad message to on_problem (one line), on paho's network thread
+    (MqttTopic, as the prices' MqttPrices)."""
 
     def __init__(
         self,
@@ -101,35 +97,12 @@ class MqttIndoorTemp:
         on_degc: Callable[[float], None],
         on_problem: Callable[[str], None],
     ) -> None:
-        self.topic = topic
-        self.field = field
-        self.on_degc = on_degc
-        self.on_problem = on_problem
-        self.cfg = cfg
-        self.subscribed = threading.Event()
-        self._client = make_client(cfg, client_id)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_a: self.subscribed.set()
-        self._client.on_message = self._on_message
-
-    def start(self) -> None:
-        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
-        self._client.loop_start()
-
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        if not rc.is_failure:
-            client.subscribe(self.topic, qos=1)
-
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            degc = parse_indoor_payload(
-                bytes(msg.payload), self.field, f"indoor temperature ({self.topic})"
-            )
-        except SourceError as exc:
-            self.on_problem(str(exc))
-            return
-        self.on_degc(degc)
+        source = f"indoor temperature ({topic})"
+        super().__init__(
+            cfg,
+            topic,
+            client_id,
+            lambda payload: parse_indoor_payload(payload, field, source),
+            on_degc,
+            on_problem,
+        )

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from edge.config import MqttConfig
 from edge.errors import shown
-from edge.mqtt.client import make_client
+from edge.sources.mqtt_topic import MqttTopic
 from edge.sources.series import (
     MAX_SLOTS,
     SLOT_S,
@@ -93,9 +90,9 @@ def parse_price_payload(
 Prices = tuple[PriceSeries, PriceSeries | None]
 
 
-class MqttPrices:
+class MqttPrices(MqttTopic[Prices]):
     """Subscribes to the prices topic; each good message is handed to on_prices, each bad
-    one to on_problem (one line), on paho's network thread. paho reconnects by itself."""
+    one to on_problem (one line), on paho's network thread (MqttTopic)."""
 
     def __init__(
         self,
@@ -105,32 +102,12 @@ class MqttPrices:
         on_prices: Callable[[Prices], None],
         on_problem: Callable[[str], None],
     ) -> None:
-        self.topic = topic
-        self.on_prices = on_prices
-        self.on_problem = on_problem
-        self.cfg = cfg
-        self.subscribed = threading.Event()
-        self._client = make_client(cfg, client_id)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_a: self.subscribed.set()
-        self._client.on_message = self._on_message
-
-    def start(self) -> None:
-        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
-        self._client.loop_start()
-
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        if not rc.is_failure:
-            client.subscribe(self.topic, qos=1)
-
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            prices = parse_price_payload(bytes(msg.payload), f"mqtt prices ({self.topic})")
-        except SourceError as exc:
-            self.on_problem(str(exc))
-            return
-        self.on_prices(prices)
+        source = f"mqtt prices ({topic})"
+        super().__init__(
+            cfg,
+            topic,
+            client_id,
+            lambda payload: parse_price_payload(payload, source),
+            on_prices,
+            on_problem,
+        )
