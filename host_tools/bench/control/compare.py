@@ -145,25 +145,7 @@ def compare(
         }
         table["optimum"] = {"objective": round(float(b.sum()), 3), "gap_pct": 0.0, "leak_wh": 0.0}
         o, p = np.array(runs[BASELINE].objective), np.array(runs["planned"].objective)
-        regret = p - b
-        out[tariff] = {
-            "days": len(b),
-            "controllers": table,
-            "ours": table[BASELINE]["objective"],
-            "planned": table["planned"]["objective"],
-            "optimum": table["optimum"]["objective"],
-            "ours_gap_pct": table[BASELINE]["gap_pct"],
-            "planned_gap_pct": table["planned"]["gap_pct"],
-            "planned_leak_wh": table["planned"]["leak_wh"],
-            "worst_day_vs_ours_gbp": round(float((p - o).max()), 3),
-            "daily_planned_gbp": [round(float(x), 3) for x in p],
-            "daily_ours_gbp": [round(float(x), 3) for x in o],
-            "daily_optimum_gbp": [round(float(x), 3) for x in b],
-            "regret_median_gbp": round(float(np.median(regret)), 3),
-            "regret_p90_gbp": round(float(np.percentile(regret, 90)), 3),
-            "regret_max_gbp": round(float(regret.max()), 3),
-            "planner": stats["planned"],
-        }
+        out[tariff] = _figures(table, p, o, b, stats["planned"])
         if em is not None:
             e = runs["emhass"]
             out[tariff].update(emhass.result(em, e.objective, e.leak_wh, p, b))
@@ -191,25 +173,12 @@ def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "gap_pct": _gap(total, optimum_gbp),
                 "leak_wh": round(math.fsum(r["controllers"][name]["leak_wh"] for r in by), 2),
             }
-        daily = {k: [x for r in by for x in r[k]] for k in DAILY}
-        regret = np.array(daily["daily_planned_gbp"]) - np.array(daily["daily_optimum_gbp"])
-        worst = np.array(daily["daily_planned_gbp"]) - np.array(daily["daily_ours_gbp"])
+        daily = {k: np.array([x for r in by for x in r[k]]) for k in DAILY}
         planners = [r["planner"] for r in by]
-        out[tariff] = {
-            "days": sum(r["days"] for r in by),
-            "controllers": table,
-            "ours": table[BASELINE]["objective"],
-            "planned": table["planned"]["objective"],
-            "optimum": table["optimum"]["objective"],
-            "ours_gap_pct": table[BASELINE]["gap_pct"],
-            "planned_gap_pct": table["planned"]["gap_pct"],
-            "planned_leak_wh": table["planned"]["leak_wh"],
-            "worst_day_vs_ours_gbp": round(float(worst.max()), 3),
-            **daily,
-            "regret_median_gbp": round(float(np.median(regret)), 3),
-            "regret_p90_gbp": round(float(np.percentile(regret, 90)), 3),
-            "regret_max_gbp": round(float(regret.max()), 3),
-            "planner": {
+        out[tariff] = _figures(
+            table,
+            *(daily[k] for k in DAILY),
+            {
                 "plans": sum(p["plans"] for p in planners),
                 **{
                     k: max(p[k] for p in planners)
@@ -222,11 +191,41 @@ def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     p["pv_forecast_rmse_pct_of_mean"] for p in planners
                 ),
             },
-        }
+        )
     return out
 
 
 DAILY = ("daily_planned_gbp", "daily_ours_gbp", "daily_optimum_gbp")
+
+
+def _figures(
+    table: dict[str, dict[str, float]],
+    planned: np.ndarray,
+    ours: np.ndarray,
+    best: np.ndarray,
+    planner: dict[str, Any],
+) -> dict[str, Any]:
+    """A tariff's figures from each controller's objective (table) and the planned, ours'
+    and the optimum's days (£ a day, in order)."""
+    regret = planned - best
+    return {
+        "days": len(best),
+        "controllers": table,
+        "ours": table[BASELINE]["objective"],
+        "planned": table["planned"]["objective"],
+        "optimum": table["optimum"]["objective"],
+        "ours_gap_pct": table[BASELINE]["gap_pct"],
+        "planned_gap_pct": table["planned"]["gap_pct"],
+        "planned_leak_wh": table["planned"]["leak_wh"],
+        "worst_day_vs_ours_gbp": round(float((planned - ours).max()), 3),
+        "daily_planned_gbp": [round(float(x), 3) for x in planned],
+        "daily_ours_gbp": [round(float(x), 3) for x in ours],
+        "daily_optimum_gbp": [round(float(x), 3) for x in best],
+        "regret_median_gbp": round(float(np.median(regret)), 3),
+        "regret_p90_gbp": round(float(np.percentile(regret, 90)), 3),
+        "regret_max_gbp": round(float(regret.max()), 3),
+        "planner": planner,
+    }
 
 
 def _gap(x: float, best: float) -> float:
