@@ -37,7 +37,10 @@ MAX_DEGC = 50.0
 def _degc(value: object, source: str, what: str) -> float:
     v: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            v = math.inf
     elif isinstance(value, str):
         try:
             v = float(value.strip())

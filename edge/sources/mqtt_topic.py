@@ -10,10 +10,12 @@ from typing import Any, Generic, TypeVar
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
+from edge.errors import clip
 from edge.mqtt.client import make_client
 from edge.sources.series import SourceError
 
 T = TypeVar("T")
+MAX_PROBLEM_CHARS = 200  # a source's problem is one line of at most this
 
 
 class MqttTopic(Generic[T]):
@@ -58,5 +60,9 @@ class MqttTopic(Generic[T]):
             value = self.parse(bytes(msg.payload))
         except SourceError as exc:
             self.on_problem(str(exc))
+            return
+        except Exception as exc:  # a parser's slip must not end paho's network thread
+            why = f"{self.topic}: unreadable message: {type(exc).__name__}: {exc}"
+            self.on_problem(clip(why, MAX_PROBLEM_CHARS))
             return
         self.on_value(value)

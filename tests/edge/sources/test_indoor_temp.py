@@ -50,6 +50,7 @@ def test_a_number_or_a_json_field_is_a_temperature(payload, field, degc):
         (b'{"temperature": null}', "temperature", "temperature = None: expected a temperature"),
         (b"\xff\xfe", None, "payload is not UTF-8 text"),
         (b"1" * 5000, None, "payload of 5000 bytes; at most 4096"),
+        (b"1" + b"0" * 400, None, "payload = 1000.*: outside -20 to 50 degC"),  # no OverflowError
     ],
 )
 def test_bad_payloads_are_named(payload, field, why):
