@@ -108,4 +108,5 @@ class MqttIndoorTemp(MqttTopic[float]):
             lambda payload: parse_indoor_payload(payload, field, source),
             on_degc,
             on_problem,
+            retained=False,  # its age is unknown: a dead sensor's last value is not fresh
         )

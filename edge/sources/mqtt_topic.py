@@ -21,7 +21,9 @@ MAX_PROBLEM_CHARS = 200  # a source's problem is one line of at most this
 class MqttTopic(Generic[T]):
     """Subscribes to `topic`; each message `parse` accepts is handed to on_value, each one
     it refuses (SourceError) to on_problem (its one line), on paho's network thread. paho
-    reconnects by itself, and the subscription is made again on each connect."""
+    reconnects by itself, and the subscription is made again on each connect.
+    retained: whether a retained message (handed over on subscribing, of unknown age)
+    counts; without, only messages published while subscribed do."""
 
     def __init__(
         self,
@@ -31,8 +33,10 @@ class MqttTopic(Generic[T]):
         parse: Callable[[bytes], T],
         on_value: Callable[[T], None],
         on_problem: Callable[[str], None],
+        retained: bool = True,
     ) -> None:
         self.topic = topic
+        self.retained = retained
         self.parse = parse
         self.on_value = on_value
         self.on_problem = on_problem
@@ -56,6 +60,8 @@ class MqttTopic(Generic[T]):
             client.subscribe(self.topic, qos=1)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain and not self.retained:
+            return
         try:
             value = self.parse(bytes(msg.payload))
         except SourceError as exc:

@@ -68,12 +68,19 @@ def winter_forecast(httpserver: Any) -> None:
     )
 
 
-def publish(mosquitto: Any, payload: bytes) -> None:
+async def published(mosquitto: Any, payload: bytes, until: Any) -> None:
+    """The reading published every 0.2 s until until() holds: a reading counts only when
+    published while the runner is subscribed (a retained one is of unknown age)."""
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     pub.connect(mosquitto.host, mosquitto.port)
     pub.loop_start()
     try:
-        pub.publish(TOPIC, payload, qos=1, retain=True).wait_for_publish(5)
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while not until():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the reading {payload!r} did not arrive")
+            pub.publish(TOPIC, payload, qos=1).wait_for_publish(5)
+            await asyncio.sleep(0.2)
     finally:
         pub.loop_stop()
         pub.disconnect()
@@ -186,10 +193,9 @@ async def test_on_economy_7_the_plan_preheats_in_the_cheap_night(mosquitto, http
         return highs_solve(inp)
 
     clock, mono, runner, planner = await started(mosquitto, httpserver, cfg, solve=solve)
-    publish(mosquitto, b"20.2")
     runner.start_indoor()
     try:
-        await wait_until(lambda: runner.snapshot(2).indoor_degc is not None)
+        await published(mosquitto, b"20.2", lambda: runner.snapshot(2).indoor_degc is not None)
         assert await planner.plan_once()
         inp = seen[-1]
         assert inp.house is not None and inp.state.house_degc == 20.2
@@ -225,8 +231,7 @@ async def test_on_economy_7_the_plan_preheats_in_the_cheap_night(mosquitto, http
         # At the night's start, re-planned on a fresh reading: the slot in force asks for
         # the pre-heat, and the real core passes it to the heat pump.
         mono[0] += min(preheat) - WALL_S + 60.0
-        publish(mosquitto, b"19.6")
-        await wait_until(lambda: runner.snapshot(2).indoor_degc == 19.6)
+        await published(mosquitto, b"19.6", lambda: runner.snapshot(2).indoor_degc == 19.6)
         planner.observe(with_heat_pump(image_at(clock.now_s())))
         assert await planner.plan_once()
         now = clock.now_s()
@@ -262,10 +267,9 @@ async def test_without_a_reading_the_plan_leaves_the_heat_pump_out_and_says_so(
     assert f is not None and all(s.heat_pump is None for s in f.slots)
     assert planner.status.shown(clock.now_s())["plan_problem"] == why
     # A reading arrives: planned again, and said so.
-    publish(mosquitto, b"21.0")
     runner.start_indoor()
     try:
-        await wait_until(lambda: runner.snapshot(2).indoor_degc is not None)
+        await published(mosquitto, b"21.0", lambda: runner.snapshot(2).indoor_degc is not None)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="edge.planner"):
             assert await planner.plan_once()

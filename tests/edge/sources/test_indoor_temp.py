@@ -80,11 +80,14 @@ def test_readings_arrive_through_the_broker_and_bad_ones_are_reported(mosquitto)
     sub = MqttIndoorTemp(cfg, TOPIC, "temperature", "edge-indoor-test", got.append, problems.append)
     pub = _publisher(mosquitto)
     try:
-        # retained before we subscribe: a restart finds the latest at once
-        pub.publish(TOPIC, json.dumps({"temperature": 20.4}), qos=1, retain=True).wait_for_publish(
+        # Retained before we subscribe: of unknown age (a dead sensor's last value), so
+        # it is not a reading; the next one published is.
+        pub.publish(TOPIC, json.dumps({"temperature": 19.0}), qos=1, retain=True).wait_for_publish(
             5
         )
         sub.start()
+        assert sub.subscribed.wait(10)
+        pub.publish(TOPIC, json.dumps({"temperature": 20.4}), qos=1).wait_for_publish(5)
         assert _until(lambda: bool(got)) and got == [20.4]
         pub.publish(TOPIC, b"{garbage", qos=1).wait_for_publish(5)
         assert _until(lambda: bool(problems))
@@ -124,9 +127,12 @@ def test_the_runner_keeps_a_reading_until_it_is_stale_and_says_what_went_wrong_o
         task = asyncio.create_task(runner.run())
         try:
             assert runner.snapshot(2).indoor_degc is None  # nothing heard yet
-            # retained: the runner finds it whenever its subscription lands
-            pub.publish(TOPIC, b"21.5", qos=1, retain=True).wait_for_publish(5)
-            assert await _wait(lambda: runner.snapshot(2).indoor_degc is not None)
+            # published until the runner has it: only a reading sent while it is
+            # subscribed counts (a retained one is of unknown age)
+            deadline = time.monotonic() + 10.0
+            while runner.snapshot(2).indoor_degc is None and time.monotonic() < deadline:
+                pub.publish(TOPIC, b"21.5", qos=1).wait_for_publish(5)
+                await asyncio.sleep(0.2)
             snap = runner.snapshot(2)
             assert snap.indoor_degc == 21.5
             assert snap.ages_s["indoor temperature"] == 0.0
