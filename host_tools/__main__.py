@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     ctl.add_argument("--quick", action="store_true", help="the kettle, cloud and one day only")
     ctl.add_argument("--no-year", action="store_true", help="leave out the simulated year")
     ctl.add_argument(
-        "--planned-days", type=int, help="days of each planned comparison (1 quick, else 7)"
+        "--planned-days",
+        type=int,
+        help="days of each planned comparison (1 quick or with --planned-months, else 7)",
     )
     ctl.add_argument(
         "--planned-months",

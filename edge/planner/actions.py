@@ -97,13 +97,16 @@ def preheat(
     rises to a peak above the thermostat's normal top by more than PREHEAT_ABOVE_K, the
     whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
     the plan runs the heat pump on PV (the forecast surplus covers its draw) with the
-    battery full (FULL_PCT), RECOMMEND too: otherwise the core gives that surplus to the
+    battery full (FULL_PCT), RECOMMEND too, or FORCE from a house already above where
+    RECOMMEND starts it (recommend_on_degc): otherwise the core gives that surplus to the
     tank first, at the gas it saves, and the house needs the heat later from the grid
     (with room in the battery, the battery takes it, worth about as much as the heat,
-    without RECOMMEND's overshoot). Where the plan does not run it and
-    leaves a PV surplus, NORMAL: the core's surplus rule would boost it on that surplus
-    (in summer, heat the house does not need, instead of the export). Else None, and
-    the heat pump's own thermostat (and the core's surplus rule) decide.
+    without RECOMMEND's overshoot). Where the plan does not run it and keeps the house
+    above the floor without it, LOCK: the thermostat's run would heat a whole band at
+    this slot's price. Where the plan does not run it and leaves a PV surplus (the house
+    near its floor), NORMAL: the core's surplus rule would boost it on that surplus (in
+    summer, heat the house does not need, instead of the export). Else None, and the
+    heat pump's own thermostat (and the core's surplus rule) decide.
 
     The whole rise, not only its end: in NORMAL the thermostat does not start until the
     house is below its bottom, so a pre-heat asked for only near its peak never starts
@@ -143,8 +146,9 @@ def preheat(
         return SgState.FORCE if above else SgState.RECOMMEND
     if plan.hp_w[i] <= 0 and min(before, house[i]) >= bands.floor_degc - FLOOR_MARGIN_K:
         # The plan keeps the house above the floor without it: the thermostat's run
-        # now would heat to its top (1 K over the floor) at this slot's price, heat the
-        # plan holds back for a cheaper hour or the PV (and no surplus boost either).
+        # now would heat to its top (twice the hysteresis over the floor) at this slot's
+        # price, heat the plan holds back for a cheaper hour or the PV (and no surplus
+        # boost either).
         return SgState.LOCK
     if plan.hp_w[i] <= 0 and surplus_w > ACTION_W:
         return SgState.NORMAL  # the surplus is not the heat pump's: no boost on it

@@ -51,7 +51,8 @@ class PlanFigures:
 @dataclass
 class PlanStatus:
     """The planner's state for the state document: the plan in force (None before the
-    first good one) and the last problem (None: the last plan was made and kept)."""
+    first good one) and the last problem (None: the last plan was made and kept, the heat
+    pump in it if the site describes one; a kept plan without it says why here)."""
 
     figures: PlanFigures | None = None
     problem: str | None = None
