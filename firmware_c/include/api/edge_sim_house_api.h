@@ -109,8 +109,9 @@ enum {
     EDGE_SIM_E_BATTERY_TO_HEATER, EDGE_SIM_E_COUNT
 };
 
-/* A trace of the steps (host_tools/bench/control records one): after each step that
- * returns EDGE_SIM_OK, edge_sim_house_step writes row k of these caller-owned columns
+/* A trace of the steps (host_tools/bench/control records one): after each step of
+ * dt_s > 0 that returns EDGE_SIM_OK (a step of dt_s <= 0 changes nothing and writes
+ * no row), edge_sim_house_step writes row k of these caller-owned columns
  * (size rows each) and counts it in k; once k reaches size it writes nothing until the
  * caller sets k back. Each value is the house's field after the step (check: the
  * inverter's in_check, 1 or 0), the same doubles house_c.py's store() would give. */
