@@ -46,6 +46,17 @@ class HeatPumpBands:
     recommend_on_degc: float = 21.5
     floor_degc: float = 19.5  # where NORMAL starts it (its setpoint - hysteresis)
 
+    @classmethod
+    def of(cls, setpoint_degc: float, hysteresis_k: float, raise_k: float) -> HeatPumpBands:
+        """The bands of a heat pump with this setpoint, hysteresis (each side) and
+        RECOMMEND's raise of the setpoint."""
+        return cls(
+            normal_top_degc=setpoint_degc + hysteresis_k,
+            recommend_top_degc=setpoint_degc + raise_k + hysteresis_k,
+            recommend_on_degc=setpoint_degc + raise_k - hysteresis_k,
+            floor_degc=setpoint_degc - hysteresis_k,
+        )
+
 
 def worth_keeping(prices: tuple[float, ...] | None, i: int) -> bool:
     """Whether energy kept in slot i (in the battery or the house) can be worth more

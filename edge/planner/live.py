@@ -125,12 +125,7 @@ def bands_of(cfg: EdgeConfig) -> HeatPumpBands:
     """The heat pump's SG-Ready bands from its setpoint, hysteresis and RECOMMEND's raise
     (as the control benchmark builds them from the simulated heat pump's)."""
     h = cfg.planner.house
-    return HeatPumpBands(
-        normal_top_degc=h.setpoint_degc + h.hysteresis_k,
-        recommend_top_degc=h.setpoint_degc + h.recommend_raise_k + h.hysteresis_k,
-        recommend_on_degc=h.setpoint_degc + h.recommend_raise_k - h.hysteresis_k,
-        floor_degc=h.setpoint_degc - h.hysteresis_k,
-    )
+    return HeatPumpBands.of(h.setpoint_degc, h.hysteresis_k, h.recommend_raise_k)
 
 
 def with_sources(tariff: Tariff, snap: SourcesSnapshot) -> Tariff:

@@ -271,15 +271,21 @@ class SourcesRunner:
             await refresh()
             await self.clock.sleep(period_s if feed.problem is None else min(period_s, RETRY_S))
 
-    def _start_mqtt(self) -> None:
+    def _into(self, feed: Feed[T]) -> tuple[Callable[[T], None], Callable[[str], None]]:
+        """A subscriber's callbacks (on paho's thread) that put its values and problems
+        into `feed` on this event loop, stamped with the runner's clock."""
         loop = asyncio.get_running_loop()
 
-        def good(prices: Prices) -> None:
-            loop.call_soon_threadsafe(lambda: self.prices.put(prices, self.clock.now_s()))
+        def good(value: T) -> None:
+            loop.call_soon_threadsafe(lambda: feed.put(value, self.clock.now_s()))
 
         def bad(why: str) -> None:
-            loop.call_soon_threadsafe(lambda: self.prices.fail(why, self.clock.now_s()))
+            loop.call_soon_threadsafe(lambda: feed.fail(why, self.clock.now_s()))
 
+        return good, bad
+
+    def _start_mqtt(self) -> None:
+        good, bad = self._into(self.prices)
         self._mqtt = MqttPrices(self.mqtt_cfg, self.prices_topic, self.client_id, good, bad)
         self._mqtt.start()
 
@@ -289,14 +295,7 @@ class SourcesRunner:
         topic = self.cfg.indoor_temp_topic
         if topic is None or self._mqtt_indoor is not None:
             return
-        loop = asyncio.get_running_loop()
-
-        def good(degc: float) -> None:
-            loop.call_soon_threadsafe(lambda: self.indoor.put(degc, self.clock.now_s()))
-
-        def bad(why: str) -> None:
-            loop.call_soon_threadsafe(lambda: self.indoor.fail(why, self.clock.now_s()))
-
+        good, bad = self._into(self.indoor)
         self._mqtt_indoor = MqttIndoorTemp(
             self.mqtt_cfg,
             topic,

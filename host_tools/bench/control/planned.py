@@ -158,12 +158,7 @@ class PlannedController:
             min_on_s=hp.min_on_s,
             comfort_gbp_per_kh=m.HOUSE_COLD_COST,
         )
-        self.bands = HeatPumpBands(
-            hp.setpoint_degc + hp.hysteresis_k,
-            hp.setpoint_degc + hp.recommend_boost_k + hp.hysteresis_k,
-            hp.setpoint_degc + hp.recommend_boost_k - hp.hysteresis_k,
-            hp.setpoint_degc - hp.hysteresis_k,
-        )
+        self.bands = HeatPumpBands.of(hp.setpoint_degc, hp.hysteresis_k, hp.recommend_boost_k)
         self.hysteresis = pc.hysteresis_p_per_kwh / 100.0
         self.pv = PvForecast(sc)
         self.t_out = TOutForecast(sc)
