@@ -160,8 +160,9 @@ def run(
     return stats
 
 
-def _image_c(c: Any, requests: Requests | None) -> ProcessImage:
-    """image_of(house) read from the house's state in C (house_c.CHouse.c)."""
+def _image_c(c: Any, requests: Requests | None, plan: PlannedSlot | None = None) -> ProcessImage:
+    """image_of(house) read from the house's state in C (house_c.CHouse.c), with the
+    planner's slot."""
     heater_w, heat_pump_w = c.heater_w, c.heat_pump_w
     reading = _frozen(
         InverterReading,
@@ -189,7 +190,7 @@ def _image_c(c: Any, requests: Requests | None) -> ProcessImage:
             "bms": _frozen(Sample, {"value": bms, "age_s": 0.0}),
             "loads": _frozen(Sample, {"value": loads, "age_s": 0.0}),
             "requests": requests or NO_REQUESTS,
-            "plan": None,
+            "plan": plan,
         },
     )
 
@@ -219,16 +220,16 @@ def _run_c(
     hp = c.heat_pump
     last_mode, last_w = None, 0.0  # the last inverter command written
     core_sg, sg = None, SgReady.NORMAL.value
-    observed = on_step is not None or plan is not None
     if record is not None:
         c.record = record.c
     left = record.size - record.k if record is not None else -1  # rows until full (none: never 0)
     try:
         for _ in range(ticks):
-            image = _image_c(c, requests)
+            slot = None
             if plan is not None:
                 plant.store()
-                image = replace(image, plan=plan(house))
+                slot = plan(house)
+            image = _image_c(c, requests, slot)
             sp, state = decide(image, cfg, state)
             cmd = sp.inverter
             if cmd.mode is not last_mode or cmd.battery_power_w != last_w:
@@ -257,10 +258,9 @@ def _run_c(
                     plant.store()
                     record.full(house)
                     left = record.size
-                if observed:
+                if on_step is not None:
                     plant.store()
-                    if on_step is not None:
-                        on_step(house)
+                    on_step(house)
             stats.ticks += 1
     finally:
         c.record = ffi.NULL

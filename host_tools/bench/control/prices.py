@@ -103,14 +103,28 @@ def _daily(rates: DailyRates, t_s: np.ndarray, offset_s: float) -> np.ndarray:
     return out
 
 
+_ARRAYS: dict[int, tuple[SlotSeries, np.ndarray]] = {}
+
+
+def _array(s: SlotSeries) -> np.ndarray:
+    """The series' prices as an array, made once per series (a year's is 17,520 floats:
+    converting its tuple on every call was most of a planned run's price lookups)."""
+    hit = _ARRAYS.get(id(s))
+    if hit is None or hit[0] is not s:
+        hit = (s, np.asarray(s.prices_gbp_per_kwh, dtype=float))
+        _ARRAYS[id(s)] = hit
+    return hit[1]
+
+
 def _prices(rates: Rates, t_s: np.ndarray, offset_s: float) -> np.ndarray:
     t_s = np.asarray(t_s, dtype=float)
     out = _daily(rates.daily, t_s, offset_s)
     s = rates.series
     if s is not None:
+        prices = _array(s)
         k = np.floor((t_s - s.t0_s) / s.slot_s).astype(np.int64)
-        ok = (k >= 0) & (k < len(s.prices_gbp_per_kwh))
-        out[ok] = np.asarray(s.prices_gbp_per_kwh)[k[ok]]
+        ok = (k >= 0) & (k < len(prices))
+        out[ok] = prices[k[ok]]
     return out
 
 

@@ -108,3 +108,24 @@ def test_a_core_without_the_record_runs_the_trace_in_python(monkeypatch):
     assert "rebuild it" in (house_c.unsupported(scenarios._house(sc, "eddi")) or "")
     assert_same(chunks(sc, "eddi", 600), c_run)
     assert [len(t.t_s) for t in c_run] == [600, 300]
+
+
+def test_a_planned_run_records_the_python_plants_trace(monkeypatch):
+    """The planner reads the house each tick (the C plant copies it out just before) and
+    its slots narrow the core: the same trace, and the same plans, with either plant."""
+    from host_tools.bench.control.planned import PlannedController
+
+    def planned() -> tuple[list[scenarios.Trace], PlannedController]:
+        ctl = PlannedController(CLOUDY, "e7")
+        out: list[scenarios.Trace] = []
+        scenarios.run_chunks(CLOUDY, "planned", CHUNK_S, out.append, plan=ctl)
+        return out, ctl
+
+    c_run, c_ctl = planned()
+    monkeypatch.setenv("EDGE_SIM_PLANT", "python")
+    py_run, py_ctl = planned()
+    assert_same(c_run, py_run)
+    assert len(c_ctl.stats.slots) >= 13  # re-planned every 15 minutes, or more
+    assert c_ctl.stats.slots == py_ctl.stats.slots
+    assert c_ctl.plan is not None and py_ctl.plan is not None
+    assert c_ctl.plan.battery_w == py_ctl.plan.battery_w
