@@ -137,6 +137,17 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--load-w", type=_positive, default=400.0, help="a flat household load, W")
     pl.add_argument("--hours", type=_positive, default=36.0, help="the horizon, h")
     pl.add_argument(
+        "--t-out-degc", type=float, default=10.0, help="a flat outside temperature, degC"
+    )
+    pl.add_argument(
+        "--tank-degc", type=float, default=45.0, help="the tank now (with the diverter), degC"
+    )
+    pl.add_argument(
+        "--indoor-degc",
+        type=float,
+        help="the house now: plans the heat pump too (with [planner.house]), degC",
+    )
+    pl.add_argument(
         "--png", type=Path, metavar="FILE", help="also draw the next 24 h as a PNG (extra: plot)"
     )
     return p
@@ -149,10 +160,18 @@ def _plan(args: argparse.Namespace) -> int:
     import time
 
     from edge.config import load_config
-    from edge.planner.show import plan_for, plan_png, text
+    from edge.planner.show import Asked, plan_for, plan_png, plan_text_of
 
     if not 0.0 <= args.soc <= 100.0:
         raise SystemExit(f"edge plan: --soc {args.soc:g}: expected 0 to 100")
+    for flag, value, low, high in (
+        ("--t-out-degc", args.t_out_degc, -40.0, 45.0),
+        ("--tank-degc", args.tank_degc, 0.0, 100.0),
+        ("--indoor-degc", args.indoor_degc, 0.0, 40.0),
+    ):
+        if value is not None and not low <= value <= high:
+            raise SystemExit(f"edge plan: {flag} {value:g}: expected {low:g} to {high:g}")
+    asked = Asked(args.soc, args.load_w, args.t_out_degc, args.tank_degc, args.indoor_degc)
     if args.png is not None:  # before the solve: a missing extra is said at once
         needs("plot", "edge plan --png", lambda: importlib.import_module("matplotlib"))
         if args.png.is_dir():
@@ -161,14 +180,13 @@ def _plan(args: argparse.Namespace) -> int:
             raise SystemExit(f"edge plan: --png {args.png}: no folder {args.png.parent}")
     cfg = load_config(args.config)
     now_s = time.time()
-    made = plan_for(cfg, now_s, args.soc, args.load_w, min(args.hours, 48.0))
+    made = plan_for(cfg, now_s, asked, min(args.hours, 48.0))
+    print(plan_text_of(made, cfg))
     if made.plan is None:
-        print("\n".join([*made.head, made.why]))
         return 1 if args.png is not None else 0
-    print("\n".join([*made.head, text(made.plan, made.inp)]))
     if args.png is not None:
         try:
-            plan_png(made, now_s, args.load_w, args.png)
+            plan_png(made, now_s, asked, args.png)
         except OSError as exc:
             raise SystemExit(
                 f"edge plan: --png {args.png}: cannot write it: {exc.strerror}"

@@ -37,16 +37,15 @@ from edge.core.model import PlannedSlot, ProcessImage
 from edge.errors import clip
 from edge.planner.actions import HeatPumpBands, off_plan, problems, slots
 from edge.planner.model import (
-    BatteryModel,
     Forecast,
     HouseModel,
     Plan,
     PlanInputs,
     PlanState,
-    TankModel,
 )
 from edge.planner.model import solve as highs_solve
 from edge.planner.prices import tariff_of
+from edge.planner.site import bands_of, battery_of, house_of, tank_of
 from edge.planner.status import PlanFigures, PlanStatus, plan_document
 from edge.planner.tariffs import SLOT_S, SlotSeries, Tariff
 from edge.sources.runner import SourcesRunner, SourcesSnapshot, household_w
@@ -61,7 +60,6 @@ HORIZON_MAX_S = 48 * 3600.0
 TANK_START_DEGC = 45.0  # without a probe
 HOUSE_DEGC = 20.0  # without a reading (the model has no heat pump then)
 HP_RUNNING_W = 100.0  # the heat pump draws more than this: it is running
-J_PER_KWH = 3.6e6
 T_OUT_DEGC = 10.0  # without a weather forecast (the model has no heat pump here)
 MAX_PROBLEM_CHARS = 200
 
@@ -84,48 +82,6 @@ def on_image_clock(slot: PlannedSlot, offset_s: float, made_s: float) -> Planned
     return dataclasses.replace(
         slot, start_s=slot.start_s + offset_s, end_s=slot.end_s + offset_s, made_s=made_s
     )
-
-
-def battery_of(cfg: EdgeConfig) -> BatteryModel:
-    return BatteryModel(
-        capacity_wh=float(cfg.battery.capacity_wh),
-        max_charge_w=float(cfg.inverter.max_charge_w),
-        max_discharge_w=float(cfg.inverter.max_discharge_w),
-        reserve_soc_pct=cfg.battery.reserve_soc_pct,
-        max_soc_pct=cfg.battery.max_soc_pct,
-        wear_gbp_per_kwh=cfg.planner.wear_p_per_kwh / 100.0,
-    )
-
-
-def tank_of(cfg: EdgeConfig) -> TankModel | None:
-    d = cfg.loads.diverter
-    return TankModel(element_w=d.element_w, max_degc=d.tank_max_degc) if d.enabled else None
-
-
-def house_of(cfg: EdgeConfig) -> HouseModel | None:
-    """The house the heat pump heats, from planner.house (None unless it and
-    loads.heat_pump are enabled); its minimum run is loads.heat_pump.min_on_s."""
-    h, hp = cfg.planner.house, cfg.loads.heat_pump
-    if not (h.enabled and hp.enabled):
-        return None
-    return HouseModel(
-        heat_w=h.heat_w,
-        c_j_per_k=h.capacity_kwh_per_k * J_PER_KWH,
-        ua_w_per_k=h.loss_w_per_k,
-        internal_gain_w=h.internal_gain_w,
-        floor_degc=h.floor_degc,
-        ceiling_degc=h.ceiling_degc,
-        min_on_s=hp.min_on_s,
-        cop_at_7c=h.cop_at_7c_out,
-        cop_per_k=h.cop_per_k,
-    )
-
-
-def bands_of(cfg: EdgeConfig) -> HeatPumpBands:
-    """The heat pump's SG-Ready bands from its setpoint, hysteresis and RECOMMEND's raise
-    (as the control benchmark builds them from the simulated heat pump's)."""
-    h = cfg.planner.house
-    return HeatPumpBands.of(h.setpoint_degc, h.hysteresis_k, h.recommend_raise_k)
 
 
 def with_sources(tariff: Tariff, snap: SourcesSnapshot) -> Tariff:

@@ -21,9 +21,10 @@ from edge.config import EdgeConfig, HouseConfig, SourcesConfig, parse_config
 from edge.core import CoreState, decide
 from edge.core.model import LoadsReading, ProcessImage, Sample, SgState
 from edge.planner.chart import from_document
-from edge.planner.live import LivePlanner, bands_of, house_of
+from edge.planner.live import LivePlanner
 from edge.planner.model import Plan, PlanInputs
 from edge.planner.model import solve as highs_solve
+from edge.planner.site import bands_of, house_of
 from edge.planner.status import PlanStatus, plan_document
 from edge.planner.tariffs import SLOT_S
 from edge.settings import core_config

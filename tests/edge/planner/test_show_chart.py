@@ -17,7 +17,7 @@ from edge.config import parse_config
 from edge.core.model import PlanBattery
 from edge.planner.chart import ACTION_SHOWN, PlanUnreadable, figure, from_document, write_png
 from edge.planner.live import figures
-from edge.planner.show import plan_for, series_of
+from edge.planner.show import Asked, plan_for, series_of
 from edge.planner.status import plan_document
 
 TARIFF = {"kind": "economy7", "night_p_per_kwh": 10.0, "day_p_per_kwh": 30.0}
@@ -26,7 +26,7 @@ T0 = 1_765_000_800.0  # 2025-12-06 06:00 UTC, on a half hour
 
 
 def e7_plan(soc_pct: float = 30.0, hours: float = 36.0):
-    made = plan_for(E7, T0, soc_pct, 400.0, hours)
+    made = plan_for(E7, T0, Asked(soc_pct), hours)
     assert made.plan is not None, made.why
     return made
 

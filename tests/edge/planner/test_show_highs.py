@@ -37,8 +37,8 @@ def test_the_model_solves_without_a_banner():
     out = stdout_of(
         """
         from edge.config import parse_config
-        from edge.planner.show import plan_for
-        made = plan_for(parse_config({"tariff": {"kind": "go"}}), 0.0, 50.0, 400.0, 6.0)
+        from edge.planner.show import Asked, plan_for
+        made = plan_for(parse_config({"tariff": {"kind": "go"}}), 0.0, Asked(), 6.0)
         print("planned", made.plan is not None)
         """
     )
