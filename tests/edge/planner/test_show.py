@@ -26,23 +26,23 @@ def test_a_missing_price_file_is_a_warning_not_a_crash(tmp_path):
     assert "warning:" in out and "cannot read" in out and "plan:" in out
 
 
-def test_the_command(tmp_path):
+def edge_plan(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`edge plan` on a site on the Go tariff, with these arguments."""
     site = tmp_path / "site.toml"
     site.write_text('[tariff]\nkind = "go"\n')
-    r = subprocess.run(
-        [sys.executable, "-m", "edge", "plan", "--config", str(site), "--hours", "6"],
+    return subprocess.run(
+        [sys.executable, "-m", "edge", "plan", "--config", str(site), *args],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_the_command(tmp_path):
+    r = edge_plan(tmp_path, "--hours", "6")
     assert r.returncode == 0, r.stderr
     assert "tariff: go" in r.stdout and r.stdout.count("\n20") >= 12
-    bad = subprocess.run(
-        [sys.executable, "-m", "edge", "plan", "--config", str(site), "--soc", "140"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = edge_plan(tmp_path, "--soc", "140")
     assert bad.returncode != 0 and "--soc 140: expected 0 to 100" in bad.stderr
 
 
@@ -89,12 +89,5 @@ def test_without_the_house_now_the_heat_pump_is_left_out_and_said_so():
 
 
 def test_an_indoor_temperature_out_of_range_is_refused(tmp_path):
-    site = tmp_path / "site.toml"
-    site.write_text('[tariff]\nkind = "go"\n')
-    bad = subprocess.run(
-        [sys.executable, "-m", "edge", "plan", "--config", str(site), "--indoor-degc", "80"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = edge_plan(tmp_path, "--indoor-degc", "80")
     assert bad.returncode != 0 and "--indoor-degc 80: expected 0 to 40" in bad.stderr
