@@ -23,7 +23,7 @@ from edge.sim.pv import PvParams
 from host_tools.bench.control import _Day, limits, optimum
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.planned import PlannedController
-from host_tools.bench.control.prices import PLANNED_TARIFFS
+from host_tools.bench.control.prices import PLANNED_TARIFFS, for_run
 from host_tools.bench.control.scenarios import (
     MID_MONTH_DAYS,
     STATUS_QUO,
@@ -110,14 +110,18 @@ def compare(
     daily distribution, the planner's solve statistics)}} on this scenario's days.
     emhass: an emhass.Session, to run EMHASS beside them (its fields join each tariff's;
     its day starts bound the optimum too)."""
+    # Each tariff under its name for this run's first day (the Agile-like series is
+    # indexed by the day of the year; prices.for_run); the results keep the plain names.
+    priced = {t: for_run(t, sc.params.start_day_of_year) for t in tariffs}
     reactive: dict[str, dict[str, _Run]] = {}
     days: list[_Day] = []
     for name in REACTIVE:
-        reactive[name], days = _days(sc, name, tariffs)
+        reactive[name], days = _days(sc, name, tuple(priced.values()))
     if bar is not None:
         bar.update(1)
     out: dict[str, Any] = {}
-    for tariff in tariffs:
+    for plain in tariffs:
+        tariff = priced[plain]
         runs = {name: by[tariff] for name, by in reactive.items()}
         stats = {}
         for name, factory in PLANNERS.items():
@@ -145,10 +149,10 @@ def compare(
         }
         table["optimum"] = {"objective": round(float(b.sum()), 3), "gap_pct": 0.0, "leak_wh": 0.0}
         o, p = np.array(runs[BASELINE].objective), np.array(runs["planned"].objective)
-        out[tariff] = _figures(table, p, o, b, stats["planned"])
+        out[plain] = _figures(table, p, o, b, stats["planned"])
         if em is not None:
             e = runs["emhass"]
-            out[tariff].update(emhass.result(em, e.objective, e.leak_wh, p, b))
+            out[plain].update(emhass.result(em, e.objective, e.leak_wh, p, b))
         if bar is not None:
             bar.update(1)
     return out

@@ -41,6 +41,7 @@ from edge.planner.model import (
 )
 from edge.sim.house import House
 from host_tools.bench.control import metrics as m
+from host_tools.bench.control import prices
 from host_tools.bench.control.forecast import (
     SLOT_S,
     History,
@@ -61,7 +62,7 @@ TANK_SHORT_GBP_PER_KWH = 0.001  # a draw the tank cannot give: the boiler's (bel
 
 def known_until_s(tariff: str, t_s: float) -> float:
     """Until when the tariff's prices are published at t_s."""
-    if tariff != "agile":
+    if prices.base_name(tariff) != "agile":
         return math.inf
     day = math.floor(t_s / 86400.0)
     published = (t_s % 86400.0) / 3600.0 >= AGILE_PUBLISHED_H

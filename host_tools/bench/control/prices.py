@@ -13,6 +13,12 @@ Through Agile's published formula (tariffs.AgileFormula: min(2.2 W + 12 p at 16:
 £1)) it gives import prices of about 5 to 45 p/kWh, negative on windy nights; the export
 is Agile Outgoing's shape, 0.95 W + 5 p at the peak (assumed coefficients). The series has
 no seasons: its days differ at random, not by month (an assumption of this benchmark).
+
+The series is indexed by the day of the year: its day 0 is 1 January. A run's clock
+starts at 0 on the midnight of its first day, so a run that starts on day D of the year
+reads the series from its day D - 1: the tariff's name for that run is "agile@<D - 1>"
+(`for_run`), and "agile" alone is a run from 1 January. The fixed tariffs depend only on
+the time of day.
 """
 
 from __future__ import annotations
@@ -66,25 +72,49 @@ def wholesale_gbp_per_kwh(seed: int = AGILE_SEED, days: int = AGILE_DAYS) -> np.
 
 
 @functools.cache
-def agile(seed: int = AGILE_SEED) -> Tariff:
+def _agile_prices(seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The Agile-like import and export prices per half hour, from the series' day 0."""
     w = wholesale_gbp_per_kwh(seed)
     f = AgileFormula()
     hours = ((np.arange(len(w)) + 0.5) / 2.0) % 24.0
     imp = tuple(f.import_gbp_per_kwh(float(x), float(hh)) for x, hh in zip(w, hours, strict=True))
     exp = tuple(f.export_gbp_per_kwh(float(x), float(hh)) for x, hh in zip(w, hours, strict=True))
+    return imp, exp
+
+
+@functools.cache
+def agile(seed: int = AGILE_SEED, first_day: int = 0) -> Tariff:
+    """The Agile-like tariff for a run whose clock's 0 is the series' day first_day."""
+    if not 0 <= first_day < AGILE_DAYS - 2:
+        raise KeyError(f"no Agile-like day {first_day}: the series has days 0 to {AGILE_DAYS - 3}")
+    imp, exp = _agile_prices(seed)
+    t0_s = -first_day * 86400.0
     return preset(
         "agile",
         {"day": float(np.mean(imp)), "export": float(np.mean(exp))},
-        import_series=SlotSeries(0.0, HALF_HOUR_S, imp),
-        export_series=SlotSeries(0.0, HALF_HOUR_S, exp),
+        import_series=SlotSeries(t0_s, HALF_HOUR_S, imp),
+        export_series=SlotSeries(t0_s, HALF_HOUR_S, exp),
     )
+
+
+def for_run(name: str, first_day_of_year: int) -> str:
+    """The tariff's name for a run that starts on this day of the year (1: 1 January)."""
+    return f"agile@{first_day_of_year - 1}" if name == "agile" and first_day_of_year > 1 else name
+
+
+def base_name(name: str) -> str:
+    """The tariff a run's name is of ("agile@79": "agile")."""
+    return name.partition("@")[0]
 
 
 @functools.cache
 def tariff(name: str) -> Tariff:
-    """The benchmark's tariff of this name."""
-    if name == "agile":
-        return agile()
+    """The benchmark's tariff of this name ("agile@D": Agile-like from the series' day D)."""
+    base, at, day = name.partition("@")
+    if base == "agile":
+        if at and not day.isdigit():
+            raise KeyError(f"no benchmark tariff {name!r}: expected agile@<day>")
+        return agile(AGILE_SEED, int(day) if at else 0)
     if name in BENCH_FIXED:
         kind, prices = BENCH_FIXED[name]
         return preset(kind, prices)

@@ -26,6 +26,7 @@ import numpy as np
 
 from edge.errors import EdgeError
 from host_tools.bench.control import metrics as m
+from host_tools.bench.control.prices import for_run
 from host_tools.bench.control.scenarios import (
     CONTROLLERS,
     MID_MONTH_DAYS,
@@ -206,7 +207,9 @@ def tasks(
     ]
 
 
-def _day(tr: Trace, tariffs: tuple[str, ...]) -> dict[str, float]:
+def _day(tr: Trace, tariffs: tuple[str, ...], first_day: int) -> dict[str, float]:
+    """A day's sums; each tariff under its name for a run from first_day (the day of the
+    year: the Agile-like series is indexed by it, prices.for_run)."""
     f = m.flows(tr)
     out = {
         "pv_kwh": f.pv,
@@ -220,8 +223,9 @@ def _day(tr: Trace, tariffs: tuple[str, ...]) -> dict[str, float]:
         "house_cold_kh": m.house_cold_kh(tr),
     }
     for t in tariffs:
-        out[f"cost_{t}"] = m.cost(tr, t)
-        out[f"objective_{t}"] = m.objective(tr, t, EFFICIENCY)
+        priced = for_run(t, first_day)
+        out[f"cost_{t}"] = m.cost(tr, priced)
+        out[f"objective_{t}"] = m.objective(tr, priced, EFFICIENCY)
     return out
 
 
@@ -230,8 +234,12 @@ def run_task(task: Task) -> dict[str, Any]:
     process's peak resident memory so far (ru_maxrss), "worker" the process it ran in."""
     t0 = time.perf_counter()
     days: list[dict[str, float]] = []
+    first, _ = task.period.runs[task.run]
     run_chunks(
-        task.scenario(), task.controller, DAY_S, lambda tr: days.append(_day(tr, task.tariffs))
+        task.scenario(),
+        task.controller,
+        DAY_S,
+        lambda tr: days.append(_day(tr, task.tariffs, first)),
     )
     sums = {k: math.fsum(d[k] for d in days) for k in days[0]}
     try:
