@@ -83,14 +83,14 @@ def text(plan: Plan, inp: PlanInputs, bands: HeatPumpBands | None = None) -> str
         start = dt.datetime.fromtimestamp(s.start_s, dt.UTC).strftime("%Y-%m-%d %H:%M")
         line = (
             f"{start}  {100 * inp.import_gbp_per_kwh[i]:12.2f}  {KIND_SHOWN[s.battery.value]:16}"
-            f"  {plan.battery_w[i] + 0.0:7.0f}  {plan.soc_pct[i]:5.1f}"  # no -0
+            f"  {round(plan.battery_w[i]):7d}  {plan.soc_pct[i]:5.1f}"  # an int: no -0
         )
         if tank:
-            line += f"  {plan.tank_w[i]:6.0f}" + (" grid" if s.tank_from_grid else "")
+            line += f"  {round(plan.tank_w[i]):6d}" + (" grid" if s.tank_from_grid else "")
         if house:
             pad = "     " if tank and not s.tank_from_grid else ""
             sg = s.heat_pump.name.lower() if s.heat_pump is not None else "normal"
-            line += f"{pad}  {plan.hp_w[i]:11.0f}  {sg}"
+            line += f"{pad}  {round(plan.hp_w[i]):11d}  {sg}"
         lines.append(line)
     return "\n".join(lines)
 
