@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.core import PlanBattery, SgState
+from edge.planner import model
 from edge.planner.actions import HeatPumpBands, off_plan, problems, slots
 from edge.planner.model import (
     BatteryModel,
@@ -396,3 +397,18 @@ def test_a_run_on_pv_from_above_recommends_start_point_is_forced():
     assert slots(warm, bands)[0].heat_pump is SgState.FORCE
     cool = dataclasses.replace(warm, house_degc=(21.22,), house0_degc=21.2)
     assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
+
+
+@pytest.mark.parametrize("tariff", ["economy7", "go", "flat"])
+def test_the_simplex_chosen_plans_as_highss_default_does(tariff, monkeypatch):
+    """The primal simplex for the first LP is for speed only: the plans are the dual's."""
+    pv = tuple(max(0.0, 4000.0 * math.sin(math.pi * (hour(k) - 6.0) / 12.0)) for k in range(N))
+    inp = inputs(tariff, soc=35.0, pv=pv, tank=TankModel(), house=HouseModel(), t_out=2.0)
+    chosen = solve(inp)
+    monkeypatch.setattr(model, "SIMPLEX_FIRST", 1)
+    default = solve(inp)
+    assert chosen is not None and default is not None
+    assert chosen.cost_gbp == pytest.approx(default.cost_gbp, rel=1e-9)
+    for field in ("battery_w", "tank_w", "hp_w", "grid_w"):
+        assert getattr(chosen, field) == pytest.approx(getattr(default, field), abs=1e-3), field
+    assert max(chosen.hp_w) > 0.0 and max(chosen.battery_w) > 0.0  # every part in use
