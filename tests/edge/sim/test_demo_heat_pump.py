@@ -193,7 +193,7 @@ def test_the_demo_plans_the_heat_pump_from_the_simulated_room(mosquitto, tmp_pat
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     off = 'enabled = false              # SG-Ready "recommend"'
     assert text.count(off) == 1
-    text = text.replace(off, "enabled = true")
+    text = text.replace(off, off.replace("false", "true "))
     site.write_text(text + "\n[planner]\nenabled = true\n", encoding="utf-8")
     reader = MqttReader(mosquitto.host, mosquitto.port)
     reader.start()
@@ -225,6 +225,10 @@ def test_the_demo_plans_the_heat_pump_from_the_simulated_room(mosquitto, tmp_pat
         readings = reader.on(f"edge/{INDOOR_TOPIC}")
         plans = [json.loads(m.payload) for m in reader.on("edge/plan")]
         states = [json.loads(m.payload) for m in reader.on("edge/state")]
+        announced: dict[str, Any] = {}
+        for m in reader.messages:
+            if m.topic.startswith("homeassistant/device/") and m.topic.endswith("/config"):
+                announced.update(json.loads(m.payload)["cmps"])
     finally:
         reader.stop()
     assert readings and not any(m.retain for m in readings)
@@ -236,3 +240,8 @@ def test_the_demo_plans_the_heat_pump_from_the_simulated_room(mosquitto, tmp_pat
     assert any(r in ("lock", "normal", "recommend", "force") for r in doc["heat_pump"])
     assert math.isclose(doc["house_degc"][0], float(readings[-1].payload), abs_tol=1.0)
     assert states[-1]["plan_problem"] == "none", states[-1]["plan_problem"]
+    # Home Assistant sees what the plan asks of the heat pump now.
+    (request,) = [c for uid, c in announced.items() if uid.endswith("_plan_heat_pump")]
+    assert request["val_tpl"] == "{{ value_json.plan_heat_pump }}"
+    asked = [d["plan_heat_pump"] for d in states]
+    assert asked[-1] in ("lock", "normal", "recommend", "force", "thermostat"), asked[-1]
