@@ -70,15 +70,20 @@ async def demo(args: argparse.Namespace) -> int:
     )
     # The heat pump in the plan: the house's room temperature on MQTT, its weather from a
     # local forecast server (edge/sim/demo_config.py); without MQTT there is no reading.
+    house_planned = plans_heat_pump(base) and not args.no_mqtt
     weather: WeatherServer | None = None
-    if plans_heat_pump(base) and not args.no_mqtt:
+    if house_planned:
         weather = WeatherServer(SimulatedWeather(world.house.p, clock))
         try:
             base = with_planned_house(base, weather.url, f"{args.config} (with the demo's house)")
         except EdgeError:
             weather.stop()
             raise
-        weather.start()
+        if base.sources.pv == "open_meteo" and base.sources.open_meteo_url == weather.url:
+            weather.start()
+        else:  # the site file names a forecast of its own
+            weather.stop()
+            weather = None
     port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
     mqtt = base.mqtt
@@ -129,7 +134,7 @@ async def demo(args: argparse.Namespace) -> int:
         )
     tasks: list[Awaitable[None]] = [world.run()]
     src = cfg.sources
-    if weather is not None and src.indoor_temp_topic is not None:
+    if house_planned and src.indoor_temp_topic is not None:
         indoor = IndoorTempPublisher(
             cfg.mqtt,
             src.indoor_temp_topic,
@@ -140,9 +145,10 @@ async def demo(args: argparse.Namespace) -> int:
             client_id=f"{cfg.mqtt.base_topic}-sim-indoor",
         )
         tasks.append(indoor.run())
+        served = f"; its weather on {weather.url}" if weather is not None else ""
         print(
             f"simulated room temperature on {src.indoor_temp_topic} every"
-            f" {indoor.every_s / 60:g} simulated min; weather from {src.open_meteo_url}",
+            f" {indoor.every_s / 60:g} simulated min{served}",
             flush=True,
         )
     end_s = NOON_S + args.minutes * 60.0

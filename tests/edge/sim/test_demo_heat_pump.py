@@ -93,6 +93,8 @@ def test_what_the_site_file_sets_wins():
     assert cfg.sources.pv_kwp == 4.0
     off = with_planned_house(example(planner={"house": {"enabled": False}}), URL)
     assert house_of(off) is None
+    own = with_planned_house(example(sources={"pv": "none"}), URL)
+    assert own.sources.pv == "none"  # no forecast: the planner will say so
 
 
 @pytest.mark.parametrize(
@@ -142,6 +144,43 @@ async def test_the_room_temperature_reaches_the_sources(mosquitto):
         await asyncio.gather(task, return_exceptions=True)
         await runner.close()
         reader.stop()
+
+
+@in_loop
+async def test_at_high_speed_the_readings_never_go_stale(mosquitto):
+    """Ages, the staleness limit and the publishing period are all simulated seconds: at
+    2000x, 3 simulated minutes are 90 ms, and over more than the 2 h limit the
+    supervisor's reading stays fresh."""
+    clock = ScaledClock(start_s=NOON_S, speed=2000.0)
+    world = SimulatedWorld(clock, WorldParams(dab=False))
+    topic = f"edge/{INDOOR_TOPIC}"
+    cfg = parse_config(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sources": {"indoor_temp_topic": topic},
+        }
+    )
+    runner = SourcesRunner(cfg, clock, client_id="test-demo-indoor-fast")
+    runner.start_indoor()
+    every_s = period_s(cfg.sources.indoor_temp_stale_after_s)
+    publisher = IndoorTempPublisher(cfg.mqtt, topic, world.indoor_degc, clock, every_s=every_s)
+    task = asyncio.ensure_future(publisher.run())
+    try:
+        await wait_until(lambda: runner.indoor.value is not None, timeout_s=20.0)
+        start_s, ages = clock.now_s(), []
+        limit_s = cfg.sources.indoor_temp_stale_after_s
+        while clock.now_s() - start_s < 1.5 * limit_s:  # past the limit: 5.4 s here
+            age = runner.indoor.age_s(clock.now_s())
+            assert age is not None
+            ages.append(age)
+            await asyncio.sleep(0.01)
+        assert publisher.published >= 10
+        assert max(ages) < limit_s, max(ages)
+        assert runner.snapshot(2).indoor_degc is not None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await runner.close()
 
 
 @in_loop
