@@ -22,10 +22,10 @@ SHOWN = {
     PlanBattery.GRID_CHARGE: "grid charge",
     PlanBattery.EXPORT: "export",
 }
+NO_SLOT = "no slot for now"  # past the plan's end
 # What the plan asks of the heat pump now, besides an SG-Ready state's value.
 HP_NOT_PLANNED = "not planned"  # no plan, or one made without the house (planner.house)
 HP_THERMOSTAT = "thermostat"  # the slot asks nothing: its thermostat and the surplus rule
-HP_NO_SLOT = "no slot for now"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class PlanStatus:
             return out
         out["plan_age_s"] = round(t_s - f.made_s)
         now = self.current(t_s)
-        out["plan_action"] = SHOWN[now.battery] if now is not None else HP_NO_SLOT
+        out["plan_action"] = SHOWN[now.battery] if now is not None else NO_SLOT
         out["plan_heat_pump"] = heat_pump_request(f, now)
         nxt = self.next_change(t_s)
         if nxt is not None:
@@ -113,11 +113,11 @@ class PlanStatus:
 def heat_pump_request(f: PlanFigures, now: PlannedSlot | None) -> str:
     """What the plan asks of the heat pump in the slot now: an SG-Ready state's value
     (lock, normal, recommend, force), HP_THERMOSTAT where the slot asks nothing,
-    HP_NOT_PLANNED where the plan was made without the house, HP_NO_SLOT past its end."""
+    HP_NOT_PLANNED where the plan was made without the house, NO_SLOT past its end."""
     if not f.house_degc:
         return HP_NOT_PLANNED
     if now is None:
-        return HP_NO_SLOT
+        return NO_SLOT
     return now.heat_pump.value if now.heat_pump is not None else HP_THERMOSTAT
 
 

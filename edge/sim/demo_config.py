@@ -10,8 +10,8 @@ needs to plan the heat pump, each only where the file does not set it itself:
 - sources.pv = "open_meteo" at the demo's local weather server (edge/sim/weather.py), the
   array and site being [simulation]'s, read every 10 simulated minutes: the outside
   temperature forecast the house model needs, and the PV forecast.
-A key the site file sets wins, and the result is validated as the file is, so a clash
-(a floor set above the simulated ceiling) is the same one-line error naming the keys.
+A key the site file sets wins, and the result is validated as the file is: a value that
+does not fit is the same error, naming the key.
 """
 
 from __future__ import annotations

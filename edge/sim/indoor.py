@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from edge.clock import Clock
 from edge.config import MqttConfig
 from edge.mqtt.client import make_client
-
-log = logging.getLogger("edge.sim")
 
 PERIOD_S = 180.0  # a reading every 3 simulated minutes, as a room sensor reports
 CONNECT_POLL_S = 0.1  # while not connected, look again this soon (real s: a link's time)
