@@ -115,12 +115,12 @@ def test_readings_come_well_inside_the_staleness_limit():
 async def test_the_room_temperature_reaches_the_sources(mosquitto):
     clock = ScaledClock(start_s=NOON_S, speed=600.0)  # 3 simulated min = 0.3 s
     world = SimulatedWorld(clock, WorldParams(dab=False))
-    cfg = parse_config(
-        {"mqtt": {"host": mosquitto.host, "port": mosquitto.port}, "sources": {}}
-    ).model_copy()
     topic = f"edge/{INDOOR_TOPIC}"
-    cfg = cfg.model_copy(
-        update={"sources": cfg.sources.model_copy(update={"indoor_temp_topic": topic})}
+    cfg = parse_config(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sources": {"indoor_temp_topic": topic},
+        }
     )
     runner = SourcesRunner(cfg, clock, client_id="test-demo-indoor")
     reader = MqttReader(mosquitto.host, mosquitto.port)
