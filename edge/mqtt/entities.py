@@ -153,6 +153,9 @@ def _plan_sensors() -> tuple[SensorDescription, ...]:
         ("plan_saving_gbp", "Plan saving over the horizon", MONEY_GBP),
         ("plan_age_s", "Plan age", AGE_S),
         ("plan_problem", "Plan problem", Kind(None, None, None, entity_category="diagnostic")),
+        # The SG-Ready request of the slot now (edge/planner/status.py, heat_pump_request);
+        # heat_pump_sg_ready is what the relays are set to, after the core's rules.
+        ("plan_heat_pump", "Plan heat pump request", TEXT),
     )
     out = tuple(sensor(key, name, "bridge", kind, PLAN, _get(key)) for key, name, kind in rows)
     return (dataclasses.replace(out[0], attributes_topic="plan"), *out[1:])

@@ -22,6 +22,10 @@ SHOWN = {
     PlanBattery.GRID_CHARGE: "grid charge",
     PlanBattery.EXPORT: "export",
 }
+NO_SLOT = "no slot for now"  # past the plan's end
+# What the plan asks of the heat pump now, besides an SG-Ready state's value.
+HP_NOT_PLANNED = "not planned"  # no plan, or one made without the house (planner.house)
+HP_THERMOSTAT = "thermostat"  # the slot asks nothing: its thermostat and the surplus rule
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,12 @@ class PlanStatus:
         out: dict[str, Any] = {"plan_problem": (self.problem or "none")[:250]}
         if f is None:
             out["plan_action"] = "no plan"
+            out["plan_heat_pump"] = HP_NOT_PLANNED
             return out
         out["plan_age_s"] = round(t_s - f.made_s)
         now = self.current(t_s)
-        out["plan_action"] = SHOWN[now.battery] if now is not None else "no slot for now"
+        out["plan_action"] = SHOWN[now.battery] if now is not None else NO_SLOT
+        out["plan_heat_pump"] = heat_pump_request(f, now)
         nxt = self.next_change(t_s)
         if nxt is not None:
             k = f.slots.index(nxt)
@@ -102,6 +108,17 @@ class PlanStatus:
             out["plan_cost_tomorrow_gbp"] = round(f.cost_tomorrow_gbp, 2)
         out["plan_saving_gbp"] = round(f.saving_gbp, 2)
         return out
+
+
+def heat_pump_request(f: PlanFigures, now: PlannedSlot | None) -> str:
+    """What the plan asks of the heat pump in the slot now: an SG-Ready state's value
+    (lock, normal, recommend, force), HP_THERMOSTAT where the slot asks nothing,
+    HP_NOT_PLANNED where the plan was made without the house, NO_SLOT past its end."""
+    if not f.house_degc:
+        return HP_NOT_PLANNED
+    if now is None:
+        return NO_SLOT
+    return now.heat_pump.value if now.heat_pump is not None else HP_THERMOSTAT
 
 
 def iso_utc(unix_s: float) -> str:

@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 from edge.clock import ScaledClock, format_time_of_day
@@ -27,6 +27,9 @@ from edge.drivers.loads.sim import EmulatedLoads
 from edge.errors import EdgeError
 from edge.mqtt.broker import LocalMosquitto
 from edge.sim.dashboard import DemoDashboard, History, write_png
+from edge.sim.demo_config import plans_heat_pump, with_planned_house
+from edge.sim.indoor import IndoorTempPublisher, period_s
+from edge.sim.weather import SimulatedWeather, WeatherServer
 from edge.sim.world import SimulatedWorld, WorldParams, house_params
 from edge.tasks import cancel_and_wait
 
@@ -65,6 +68,22 @@ async def demo(args: argparse.Namespace) -> int:
             inverter_family=base.inverter.family,
         ),
     )
+    # The heat pump in the plan: the house's room temperature on MQTT, its weather from a
+    # local forecast server (edge/sim/demo_config.py); without MQTT there is no reading.
+    house_planned = plans_heat_pump(base) and not args.no_mqtt
+    weather: WeatherServer | None = None
+    if house_planned:
+        weather = WeatherServer(SimulatedWeather(world.house.p, clock))
+        try:
+            base = with_planned_house(base, weather.url, f"{args.config} (with the demo's house)")
+        except EdgeError:
+            weather.stop()
+            raise
+        if base.sources.pv == "open_meteo" and base.sources.open_meteo_url == weather.url:
+            weather.start()
+        else:  # the site file names a forecast of its own
+            weather.stop()
+            weather = None
     port, dab_port = await world.start()
     broker: LocalMosquitto | None = None
     mqtt = base.mqtt
@@ -113,6 +132,25 @@ async def demo(args: argparse.Namespace) -> int:
             WriteBudget("diverter", cfg.loads.diverter.daily_write_budget),
             clock.now_s,
         )
+    tasks: list[Awaitable[None]] = [world.run()]
+    src = cfg.sources
+    if house_planned and src.indoor_temp_topic is not None:
+        indoor = IndoorTempPublisher(
+            cfg.mqtt,
+            src.indoor_temp_topic,
+            world.indoor_degc,
+            clock,
+            field=src.indoor_temp_field,
+            every_s=period_s(src.indoor_temp_stale_after_s),
+            client_id=f"{cfg.mqtt.base_topic}-sim-indoor",
+        )
+        tasks.append(indoor.run())
+        served = f"; its weather on {weather.url}" if weather is not None else ""
+        print(
+            f"simulated room temperature on {src.indoor_temp_topic} every"
+            f" {indoor.every_s / 60:g} simulated min{served}",
+            flush=True,
+        )
     end_s = NOON_S + args.minutes * 60.0
     # The dashboard on a terminal; plain lines in a log, in CI, or when asked.
     on_screen = sys.stdout.isatty() and not (args.plain or args.quiet)
@@ -126,13 +164,15 @@ async def demo(args: argparse.Namespace) -> int:
                 clock,
                 until_s=end_s,
                 quiet=args.quiet or dashboard is not None,
-                extra_tasks=[world.run()],
+                extra_tasks=tasks,
                 loads=loads,
                 config_path=args.config,
                 watch=dashboard.update if dashboard is not None else history.add,
             )
     finally:
         await world.stop()
+        if weather is not None:
+            weather.stop()
         if broker is not None:
             broker.stop()
     if history.t_s:

@@ -13,6 +13,7 @@ from edge.drivers.dab.sim import DabBoardEmulator
 from edge.drivers.pylontech.sim import PylontechEmulator
 from edge.drivers.sofar.g3_sim import SofarG3Emulator
 from edge.drivers.sofar.sim import SofarEmulator
+from edge.sim.heatpump import HeatPumpParams, cop
 from edge.sim.house import House, HouseParams
 from edge.sim.load import LoadParams
 from edge.sim.pv import PvParams
@@ -40,6 +41,30 @@ def house_params(sim: SimulationConfig) -> HouseParams:
         pv_kwp=sim.pv_kwp,
         diverter=sim.diverter,
     )
+
+
+J_PER_KWH = 3.6e6
+
+
+def planner_house(hp: HeatPumpParams) -> dict[str, float]:
+    """The [planner.house] keys (docs/planner.md, "The house") that describe the simulated
+    heat pump and its house, in the site file's units: what `edge demo` plans with, so the
+    plan and the plant agree. The comfort band is the thermostat's floor (setpoint less
+    hysteresis) up to where FORCE stops (setpoint + force_limit_k); the COP line is read off
+    cop() itself, its value at 7 degC and its rise from 7 to 8 degC."""
+    return {
+        "heat_w": hp.heat_w,
+        "loss_w_per_k": hp.house_ua_w_per_k,
+        "capacity_kwh_per_k": hp.house_c_j_per_k / J_PER_KWH,
+        "internal_gain_w": hp.internal_gain_w,
+        "floor_degc": hp.setpoint_degc - hp.hysteresis_k,
+        "ceiling_degc": hp.setpoint_degc + hp.force_limit_k,
+        "cop_at_7c_out": cop(7.0),
+        "cop_per_k": round(cop(8.0) - cop(7.0), 9),
+        "setpoint_degc": hp.setpoint_degc,
+        "hysteresis_k": hp.hysteresis_k,
+        "recommend_raise_k": hp.recommend_boost_k,
+    }
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,10 @@ class SimulatedWorld:
             if p.pylontech_port is not None
             else None
         )
+
+    def indoor_degc(self) -> float:
+        """The house's indoor temperature now (degC), as a room sensor would read it."""
+        return self.house.heat_pump.t_in_degc
 
     async def start(self) -> tuple[int, int | None]:
         """Start the emulators; returns their TCP ports (inverter, DAB board)."""

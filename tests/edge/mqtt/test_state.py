@@ -419,7 +419,7 @@ def test_every_key_comes_from_the_tables():
     fields = [key for key, _read in FIELDS]
     assert fields == ["t_s", "mode", "export_over_limit_w"]
     listed = entities + controls + fields
-    assert len(listed) == len(set(listed)) == 82
+    assert len(listed) == len(set(listed)) == 83
     doc = state_doc(IMAGE, SETPOINTS, devices(), REQUESTS, EdgeConfig())
     # the S2 sessions' keys are there only where [s2] is enabled
     # (tests/edge/s2/test_status.py), the plan's keys only where [planner] is
