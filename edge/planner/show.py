@@ -19,6 +19,7 @@ from edge.planner.chart import WINDOW_H, PlanSeries, figure, write_png
 from edge.planner.model import Forecast, Plan, PlanInputs, PlanState, solve
 from edge.planner.prices import tariff_of
 from edge.planner.site import bands_of, battery_of, house_of, tank_of
+from edge.planner.status import HP_THERMOSTAT
 from edge.planner.tariffs import SLOT_S
 
 KIND_SHOWN = {
@@ -69,7 +70,8 @@ def inputs_for(
 def text(plan: Plan, inp: PlanInputs, bands: HeatPumpBands | None = None) -> str:
     """One line a slot: its start (UTC), the import price, the battery's action, its
     power and the SOC planned; the tank's element (W, and "grid" where it heats from the
-    grid) and the heat pump (W, and its SG-Ready request) where the inputs model them."""
+    grid) and the heat pump (W, and its SG-Ready request, or "thermostat" where the slot
+    asks nothing: as Home Assistant's plan_heat_pump shows it) where the inputs model them."""
     tank, house = inp.tank is not None, inp.house is not None
     head = "start (UTC)       import p/kWh  action            power W  SOC %"
     head += "  tank W" if tank else ""
@@ -89,7 +91,7 @@ def text(plan: Plan, inp: PlanInputs, bands: HeatPumpBands | None = None) -> str
             line += f"  {round(plan.tank_w[i]):6d}" + (" grid" if s.tank_from_grid else "")
         if house:
             pad = "     " if tank and not s.tank_from_grid else ""
-            sg = s.heat_pump.name.lower() if s.heat_pump is not None else "normal"
+            sg = s.heat_pump.value if s.heat_pump is not None else HP_THERMOSTAT
             line += f"{pad}  {round(plan.hp_w[i]):11d}  {sg}"
         lines.append(line)
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from edge.config import parse_config
-from edge.planner.show import Asked, plan_text
+from edge.planner.show import Asked, plan_for, plan_text, series_of
 
 E7 = parse_config({"tariff": {"kind": "economy7", "night_p_per_kwh": 10.0}})
 
@@ -91,3 +91,11 @@ def test_without_the_house_now_the_heat_pump_is_left_out_and_said_so():
 def test_an_indoor_temperature_out_of_range_is_refused(tmp_path):
     bad = edge_plan(tmp_path, "--indoor-degc", "80")
     assert bad.returncode != 0 and "--indoor-degc 80: expected 0 to 40" in bad.stderr
+
+
+def test_the_chart_has_the_tank_and_the_heat_pump_planned():
+    made = plan_for(HOUSE, 0.0, Asked(t_out_degc=0.0, indoor_degc=19.8), 24.0)
+    assert made.plan is not None, made.why
+    series = series_of(made.plan, made.inp)
+    assert series.tank_w is not None and series.heat_pump_w is not None
+    assert max(series.heat_pump_w) > 0.0

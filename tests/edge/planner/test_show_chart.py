@@ -21,7 +21,7 @@ from edge.planner.show import Asked, plan_for, series_of
 from edge.planner.status import plan_document
 
 TARIFF = {"kind": "economy7", "night_p_per_kwh": 10.0, "day_p_per_kwh": 30.0}
-E7 = parse_config({"tariff": TARIFF})
+E7 = parse_config({"tariff": TARIFF, "loads": {"diverter": {"enabled": False}}})  # no tank
 T0 = 1_765_000_800.0  # 2025-12-06 06:00 UTC, on a half hour
 
 
@@ -57,7 +57,8 @@ def test_the_figure_draws_the_plan_it_is_given():
     assert [to_hex(b.get_facecolor()).upper() for b in strip] == [
         ACTION_SHOWN[a][1].upper() for a in series.action
     ]
-    # edge plan's inputs have no tank and no heat pump: said, not drawn as zeros
+    # a site without the diverter and the house: no tank and no heat pump, said, not
+    # drawn as zeros
     assert series.tank_w is None and series.heat_pump_w is None
     assert "tank and heat pump: not planned" in [t.get_text() for t in load_ax.texts]
 
