@@ -339,7 +339,7 @@ class LivePlanner:
         if why == self._house_why:
             return
         if why is None:
-            log.info("planner: the heat pump is planned again")
+            log.info("planner: the heat pump is in the plan now")
         else:
             log.warning("%s; the plan leaves the heat pump to its own thermostat", why)
         self._house_why = why

@@ -267,7 +267,7 @@ async def test_without_a_reading_the_plan_leaves_the_heat_pump_out_and_says_so(
     f = planner.status.figures
     assert f is not None and all(s.heat_pump is None for s in f.slots)
     assert planner.status.shown(clock.now_s())["plan_problem"] == why
-    # A reading arrives: planned again, and said so.
+    # A reading arrives: in the plan, and said so.
     runner.start_indoor()
     try:
         await published(mosquitto, b"21.0", lambda: runner.snapshot(2).indoor_degc is not None)
@@ -276,7 +276,7 @@ async def test_without_a_reading_the_plan_leaves_the_heat_pump_out_and_says_so(
             assert await planner.plan_once()
         assert seen[-1].house is not None and seen[-1].state.house_degc == 21.0
         assert planner.status.problem is None
-        assert "planner: the heat pump is planned again" in caplog.text
+        assert "planner: the heat pump is in the plan now" in caplog.text
         # 31 minutes without another: stale, and the plan leaves it out again.
         mono[0] += 31 * 60.0
         planner.observe(with_heat_pump(image_at(clock.now_s())))

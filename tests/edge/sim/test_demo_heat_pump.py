@@ -272,7 +272,7 @@ def test_the_demo_plans_the_heat_pump_from_the_simulated_room(mosquitto, tmp_pat
         reader.stop()
     assert readings and not any(m.retain for m in readings)
     assert all(15.0 < float(m.payload) < 30.0 for m in readings)
-    assert "planner: the heat pump is planned again" in proc.stderr
+    assert "planner: the heat pump is in the plan now" in proc.stderr
     # The last plan has the house: a request (or the thermostat) and a temperature a slot.
     doc = plans[-1]
     assert len(doc["house_degc"]) == len(doc["start"]) > 0
