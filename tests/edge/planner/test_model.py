@@ -396,3 +396,15 @@ def test_a_run_on_pv_from_above_recommends_start_point_is_forced():
     assert slots(warm, bands)[0].heat_pump is SgState.FORCE
     cool = dataclasses.replace(warm, house_degc=(21.22,), house0_degc=21.2)
     assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
+
+
+def test_a_rise_from_above_recommends_start_point_is_forced():
+    """A planned rise that peaks between the normal band and RECOMMEND's top asks for
+    RECOMMEND; from a house already above RECOMMEND's start point (21.5 degC) RECOMMEND
+    would leave the heat pump stopped (the PV then went to the tank), so FORCE."""
+    bands = HeatPumpBands()
+    pv = (2500.0, 2500.0, 0.0)
+    warm = _house_plan((1500.0, 1500.0, 0.0), (21.9, 22.2, 22.0), 21.7, pv_w=pv, soc_pct=98.0)
+    assert slots(warm, bands)[0].heat_pump is SgState.FORCE
+    cool = _house_plan((1500.0, 1500.0, 0.0), (21.4, 21.7, 21.5), 21.2, pv_w=pv, soc_pct=98.0)
+    assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
