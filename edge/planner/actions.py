@@ -12,8 +12,9 @@ Each slot's action, from its planned means (W; the forecast's PV and load):
 The tank heats from the grid where the plan heats it beyond the surplus left; the heat
 pump is asked to pre-heat (preheat) over the whole of a planned rise of the house above
 its normal band (RECOMMEND, or FORCE where the rise goes above RECOMMEND's top), to run
-where the plan runs it on PV with the battery full (RECOMMEND), and is kept from the
-core's surplus boost where the plan leaves it a PV surplus (NORMAL).
+where the plan runs it on PV with the battery full (RECOMMEND), either as FORCE from a
+house RECOMMEND would not start, and is kept from the core's surplus boost where the
+plan leaves it a PV surplus (NORMAL).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def preheat(
 ) -> SgState | None:
     """The SG-Ready request for slot i: where the plan runs the heat pump and the house
     rises to a peak above the thermostat's normal top by more than PREHEAT_ABOVE_K, the
-    whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top). Where
+    whole rise asks for RECOMMEND (FORCE where the peak is above RECOMMEND's top, or
+    where the plan runs it from a house already above where RECOMMEND starts it). Where
     the plan runs the heat pump on PV (the forecast surplus covers its draw) with the
     battery full (FULL_PCT), RECOMMEND too, or FORCE from a house already above where
     RECOMMEND starts it (recommend_on_degc): otherwise the core gives that surplus to the
@@ -151,7 +153,9 @@ def preheat(
     if peak > bands.recommend_top_degc:
         return SgState.FORCE
     if peak > bands.normal_top_degc + PREHEAT_ABOVE_K:
-        return SgState.RECOMMEND
+        # A rise from above that point too: with RECOMMEND the heat pump stayed stopped
+        # and the rise's PV went to the tank (15 January, Economy 7: 1.0 kWh).
+        return SgState.FORCE if above else SgState.RECOMMEND
     if plan.hp_w[i] > ACTION_W and surplus_w >= plan.hp_w[i] and full:
         # From the PV: its heat is worth more than the tank's.
         return SgState.FORCE if above else SgState.RECOMMEND

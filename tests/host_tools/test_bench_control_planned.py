@@ -234,3 +234,60 @@ def test_the_gaps_parts_add_up_to_it():
     assert r["parts"]["start"] >= -1e-6
     assert r["levels"]["oracle"] >= r["optimum"] - 1e-4
     assert list(r["parts"]) == list(gap.PARTS) and list(r["levels"]) == list(gap.LEVELS)
+    # The meter's seconds cost the oracle something its plan at 30 minutes cannot see.
+    assert 0.01 < r["balance"] < 0.2
+
+
+def _grid_trace(grid_w: np.ndarray, t0_s: float = 12 * HOUR) -> scenarios.Trace:
+    """A trace of grid powers only (a second each from t0_s), the rest at rest."""
+    n = grid_w.size
+    zeros = np.zeros(n)
+    return scenarios.Trace(
+        t_s=t0_s + np.arange(n, dtype=float),
+        pv_w=zeros,
+        load_w=zeros,
+        heater_w=zeros,
+        hp_w=zeros,
+        battery_w=zeros,
+        grid_w=grid_w.astype(float),
+        soc_pct=np.full(n, 50.0),
+        tank_degc=np.full(n, 45.0),
+        house_degc=np.full(n, 20.0),
+        check=np.zeros(n, dtype=bool),
+        leak_wh_house=0.0,
+        comfort_misses=0,
+        soc0_pct=50.0,
+        tank0_degc=45.0,
+        house0_degc=20.0,
+        capacity_wh=4800.0,
+    )
+
+
+def test_the_balance_is_what_the_seconds_cost_beyond_their_minutes_means():
+    """gap.balance_gbp: 500 W in and 500 W out on alternate seconds nets to nothing over
+    a minute, but the meter bills the import at the import price and pays the export at
+    the export price: the difference, for 30 s of 500 W each way. A steady import costs
+    the same either way: no balance."""
+    swing = _grid_trace(np.tile([500.0, -500.0], 30 * 60))  # an hour
+    t = swing.t_s
+    spread = m.import_price("e7", t).mean() - m.export_price("e7", t).mean()
+    expected = 500.0 * 1800.0 / 3.6e6 * spread
+    assert gap.balance_gbp(swing, "e7") == pytest.approx(expected, rel=1e-9)
+    assert gap.balance_gbp(_grid_trace(np.full(3600, 800.0)), "e7") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_half_hours_set_a_run_beside_its_plan():
+    """gap.half_hours: one row a half hour, each with the run's and the plan's means and
+    each one's bill; the same trace twice gives the same figures on both sides."""
+    grid = np.concatenate([np.full(1800, 1000.0), np.full(1800, -200.0)])
+    tr = _grid_trace(grid, t0_s=0.0)
+    plan = _grid_trace(np.zeros(3600), t0_s=0.0)
+    rows = gap.half_hours(0, tr, plan, "e7")
+    assert len(rows) == 2 and rows[0].startswith("| 0 | 00:00 | 30.0 |")
+    price = float(m.import_price("e7", np.array([0.0]))[0])
+    assert f"| {1000.0 * 0.5 / 1000.0 * price:.3f} / 0.000 |" in rows[0]
+    assert "| 1000 / 0 |" in rows[0] and "| -200 / 0 |" in rows[1]
+    same = gap.half_hours(0, tr, tr, "e7")
+    assert all(
+        r.split("|")[4].split("/")[0].strip() == r.split("|")[4].split("/")[1].strip() for r in same
+    )

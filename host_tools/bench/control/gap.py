@@ -3,7 +3,7 @@ into the forecasts' error, the execution of the plan, the planning model against
 optimum's and the optimum's freedom to start each day elsewhere.
 
     .venv/bin/python -m host_tools.bench.control.gap [--days 2] [--tariffs e7,agile]
-        [--runs winter:15,shoulder:80]
+        [--runs winter:15,shoulder:80] [--half-hours]
 
 Per day, each an objective in £ (metrics.objective), from the top down:
 - planned: the comparison's planned controller (honest forecasts);
@@ -28,6 +28,11 @@ re-plans); the model's parts; slot length; the start. They add up to planned - o
 The model's parts are taken away in the order above: another order splits them
 differently. A model part can be negative (the plan's model scores better than the
 optimum's at 30 minutes: its discretisation, the tie-break).
+
+Of the execution part, the table shows what the oracle's second-by-second balance costs
+(balance_gbp: its bill at 1 s less its bill on 60 s means), which no plan can remove.
+--half-hours prints each of the oracle's days beside its plan made at the day's 00:00,
+half hour by half hour (half_hours): where the rest of the execution part comes from.
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ from edge.planner.model import PlanInputs, solve
 from host_tools.bench.control import limits, optimum
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.annual import _Day
-from host_tools.bench.control.compare import REACTIVE, _days, days_scenario
+from host_tools.bench.control.compare import REACTIVE, _days, _Run, days_scenario
 from host_tools.bench.control.planned import PlannedController
-from host_tools.bench.control.scenarios import Scenario, Trace
+from host_tools.bench.control.scenarios import Scenario, Trace, run_chunks
 
 SLOTS_A_DAY = 48
+BALANCE_STEP_S = 60  # the optimum's step (compare.days_scenario's lp_dt_s)
+HALF_HOUR_S = 1800  # a trace's seconds a half hour
 EFFICIENCY = 0.95
 OPT_WEAR_GBP_PER_KWH = optimum.THROUGHPUT_COST
 # The levels, from the planned run down to the optimum (module docstring); each part of
@@ -149,6 +156,77 @@ def like_optimum(sc: Scenario, inp: PlanInputs, tariff: str) -> list[tuple[str, 
     return out
 
 
+def balance_gbp(tr: Trace, tariff: str, step_s: int = BALANCE_STEP_S) -> float:
+    """What a run's second-by-second balance costs: its bill at 1 s less its bill on
+    step_s means of the grid power. The meter bills each second, import at the import
+    price and export at the export price; a load the battery follows only after the
+    inverter's dead time and ramp is imported for those seconds, a load's end exported,
+    so a minute that nets to zero still costs about the difference between the prices.
+    No plan at 30 minutes, and no optimum at 60 s, sees it."""
+    n = len(tr.t_s) // step_s * step_s
+    means = tr.grid_w[:n].reshape(-1, step_s).mean(axis=1)
+    mid = tr.t_s[:n].reshape(-1, step_s).mean(axis=1)
+    return _bill(tr.grid_w[:n], tr.t_s[:n], 1.0, tariff) - _bill(means, mid, step_s, tariff)
+
+
+def _bill(grid_w: np.ndarray, t_s: np.ndarray, dt_s: float, tariff: str) -> float:
+    """£ for grid powers (W, + = import) held dt_s each, at the prices at t_s."""
+    imp = np.clip(grid_w, 0.0, None) * m.import_price(tariff, t_s)
+    exp = np.clip(-grid_w, 0.0, None) * m.export_price(tariff, t_s)
+    return float((imp.sum() - exp.sum()) * dt_s / 3.6e6)
+
+
+HALF_HOUR_HEAD = (
+    "| day | hh | p/kWh | battery W, run / plan | grid W | tank W | heat pump W |"
+    " SOC % at the end | house degC at the end | bill £ |"
+)
+
+
+def half_hours(day: int, run: Trace, plan: Trace, tariff: str) -> list[str]:
+    """A day of a run beside a plan's expectation of it, half hour by half hour (the
+    means of each; SOC and the house at each half hour's end; the bill at 1 s for both),
+    as rows under HALF_HOUR_HEAD."""
+    rows = []
+    step = HALF_HOUR_S
+    for k in range(min(run.t_s.size, plan.t_s.size) // step):
+        a = slice(k * step, (k + 1) * step)
+        price = float(m.import_price(tariff, run.t_s[a][:1])[0]) * 100.0
+
+        def pair(x: np.ndarray, y: np.ndarray, a: slice = a) -> str:
+            return f"{x[a].mean():.0f} / {y[a].mean():.0f}"
+
+        bills = [_bill(tr.grid_w[a], tr.t_s[a], 1.0, tariff) for tr in (run, plan)]
+        rows.append(
+            f"| {day} | {k // 2:02d}:{30 * (k % 2):02d} | {price:.1f} |"
+            f" {pair(run.battery_w, plan.battery_w)} | {pair(run.grid_w, plan.grid_w)} |"
+            f" {pair(run.heater_w, plan.heater_w)} | {pair(run.hp_w, plan.hp_w)} |"
+            f" {run.soc_pct[a][-1]:.1f} / {plan.soc_pct[a][-1]:.1f} |"
+            f" {run.house_degc[a][-1]:.2f} / {plan.house_degc[a][-1]:.2f} |"
+            f" {bills[0]:.3f} / {bills[1]:.3f} |"
+        )
+    return rows
+
+
+def _oracle_days(
+    sc: Scenario, tariff: str, ctl: PlannedController, rows: list[str] | None = None
+) -> tuple[_Run, list[float]]:
+    """The oracle's run, day by day (as compare._days scores it), and each day's
+    balance_gbp; rows: where to add each day's half hours beside its midnight plan."""
+    run, balance = _Run([], 0.0, []), []
+
+    def day(tr: Trace) -> None:
+        run.objective.append(m.objective(tr, tariff, EFFICIENCY))
+        run.leak_wh += m.leak_wh(tr)
+        run.starts.append((tr.soc0_pct, tr.tank0_degc, tr.house0_degc))
+        balance.append(balance_gbp(tr, tariff))
+        if rows is not None:
+            plan = plan_trace(_at_midnight(ctl, float(tr.t_s[0])), tariff)[1]
+            rows.extend(half_hours(len(balance) - 1, tr, plan, tariff))
+
+    run_chunks(sc, "planned", 86400, day, plan=ctl)
+    return run, balance
+
+
 def _at_midnight(ctl: PlannedController, t_s: float) -> PlanInputs:
     """The inputs of the first plan made in the slot from the midnight before t_s (the
     run's ticks start a second in)."""
@@ -160,15 +238,22 @@ def _at_midnight(ctl: PlannedController, t_s: float) -> PlanInputs:
 
 
 def decompose(
-    sc: Scenario, tariff: str, reactive: list[list[tuple[float, float, float]]], days: list[_Day]
+    sc: Scenario,
+    tariff: str,
+    reactive: list[list[tuple[float, float, float]]],
+    days: list[_Day],
+    rows: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The gap's parts (£, summed over the days) for one tariff; reactive: each reactive
-    controller's day starts (for the optimum's start span), days: the run's days."""
-    runs = {}
-    ctls = {}
-    for name, oracle in (("planned", False), ("oracle", True)):
-        ctls[name] = PlannedController(sc, tariff, keep_inputs=oracle, oracle=oracle)
-        runs[name] = _days(sc, name, (tariff,), plan=ctls[name])[0][tariff]
+    """The gap's parts (£, summed over the days) for one tariff, and of the execution
+    part the oracle's second-by-second balance (balance_gbp); reactive: each reactive
+    controller's day starts (for the optimum's start span), days: the run's days; rows:
+    where to add the oracle's half hours beside its plans (half_hours)."""
+    ctls = {
+        name: PlannedController(sc, tariff, keep_inputs=oracle, oracle=oracle)
+        for name, oracle in (("planned", False), ("oracle", True))
+    }
+    runs = {"planned": _days(sc, "planned", (tariff,), plan=ctls["planned"])[0][tariff]}
+    runs["oracle"], balance = _oracle_days(sc, tariff, ctls["oracle"], rows)
     per = round(sc.lp_dt_s)
     coarse = dataclasses.replace(sc, lp_dt_s=1800.0)
     levels: dict[str, list[float]] = {}
@@ -205,31 +290,49 @@ def decompose(
         "optimum": total["optimum"],
         "gap": total["planned"] - total["optimum"],
         "parts": parts,
+        "balance": math.fsum(balance),  # of the execution part
         "levels": total,
         "plans": len(ctls["oracle"].inputs),
     }
 
 
-def run(name: str, first_day: int, n_days: int, tariffs: tuple[str, ...]) -> dict[str, Any]:
+def run(
+    name: str,
+    first_day: int,
+    n_days: int,
+    tariffs: tuple[str, ...],
+    rows: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """decompose for each tariff on a run of n_days from first_day; rows: where to put
+    each tariff's half hours (half_hours), by tariff."""
     sc = days_scenario(name, first_day, n_days)
     reactive = []
     days: list[_Day] = []
     for ctl in REACTIVE:
         r, days = _days(sc, ctl, tariffs[:1])
         reactive.append(r[tariffs[0]].starts)
-    return {t: decompose(sc, t, reactive, [dataclasses.replace(d) for d in days]) for t in tariffs}
+    return {
+        t: decompose(
+            sc,
+            t,
+            reactive,
+            [dataclasses.replace(d) for d in days],
+            rows.setdefault(t, []) if rows is not None else None,
+        )
+        for t in tariffs
+    }
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    head = "| run | tariff | planned £ | oracle £ | optimum £ | gap £ | " + " | ".join(PARTS) + " |"
-    rows = [head, "|" + "---|" * (len(PARTS) + 6)]
+    head = "| run | tariff | planned £ | oracle £ | optimum £ | gap £ | " + " | ".join(PARTS)
+    rows = [head + " | of execution, the 1 s balance |", "|" + "---|" * (len(PARTS) + 7)]
     for run_name, by in results.items():
         for tariff, r in by.items():
             cells = " | ".join(f"{r['parts'][p]:+.3f}" for p in PARTS)
             rows.append(
                 f"| {run_name} | {tariff} | {r['planned']:.3f} | {r['levels']['oracle']:.3f} |"
                 f" {r['optimum']:.3f} |"
-                f" {r['gap']:+.3f} | {cells} |"
+                f" {r['gap']:+.3f} | {cells} | {r['balance']:+.3f} |"
             )
     return "\n".join(rows)
 
@@ -245,12 +348,21 @@ def main(argv: list[str] | None = None) -> None:
         default="winter:15",
         help="name:first day of the year, comma-separated (default winter:15)",
     )
+    ap.add_argument(
+        "--half-hours",
+        action="store_true",
+        help="also print the oracle's days beside its midnight plans, half hour by half hour",
+    )
     a = ap.parse_args(argv)
     tariffs = tuple(a.tariffs.split(","))
     results = {}
     for spec in a.runs.split(","):
         name, _, first = spec.partition(":")
-        results[name] = run(name, int(first), a.days, tariffs)
+        rows: dict[str, list[str]] | None = {} if a.half_hours else None
+        results[name] = run(name, int(first), a.days, tariffs, rows)
+        for tariff, lines in (rows or {}).items():
+            print(f"\n{name}, {tariff}: the oracle's run / its plan at the day's 00:00\n")
+            print("\n".join([HALF_HOUR_HEAD, "|" + "---|" * 10, *lines]))
     print(table(results))
 
 

@@ -412,3 +412,15 @@ def test_the_simplex_chosen_plans_as_highss_default_does(tariff, monkeypatch):
     for field in ("battery_w", "tank_w", "hp_w", "grid_w"):
         assert getattr(chosen, field) == pytest.approx(getattr(default, field), abs=1e-3), field
     assert max(chosen.hp_w) > 0.0 and max(chosen.battery_w) > 0.0  # every part in use
+
+
+def test_a_rise_from_above_recommends_start_point_is_forced():
+    """A planned rise that peaks between the normal band and RECOMMEND's top asks for
+    RECOMMEND; from a house already above RECOMMEND's start point (21.5 degC) RECOMMEND
+    would leave the heat pump stopped (the PV then went to the tank), so FORCE."""
+    bands = HeatPumpBands()
+    pv = (2500.0, 2500.0, 0.0)
+    warm = _house_plan((1500.0, 1500.0, 0.0), (21.9, 22.2, 22.0), 21.7, pv_w=pv, soc_pct=98.0)
+    assert slots(warm, bands)[0].heat_pump is SgState.FORCE
+    cool = _house_plan((1500.0, 1500.0, 0.0), (21.4, 21.7, 21.5), 21.2, pv_w=pv, soc_pct=98.0)
+    assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
