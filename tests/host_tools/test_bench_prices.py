@@ -88,3 +88,14 @@ def test_a_sweeps_runs_are_priced_by_their_first_day(monkeypatch):
     sums = run_task(todo[0])["sums"]
     assert seen == ["e7", "agile@171"]
     assert "objective_agile" in sums and "objective_agile@171" not in sums
+
+
+def test_the_gaps_runs_are_priced_by_their_first_day(monkeypatch):
+    from host_tools.bench.control import gap
+
+    seen: list[str] = []
+    monkeypatch.setattr(gap, "decompose", lambda sc, tariff, *rest: seen.append(tariff) or {})
+    no_starts = gap._Run([], 0.0, [])
+    monkeypatch.setattr(gap, "_days", lambda sc, ctl, tariffs: ({tariffs[0]: no_starts}, []))
+    out = gap.run("winter", 15, 1, ("e7", "agile"))
+    assert seen == ["e7", "agile@14"] and set(out) == {"e7", "agile"}

@@ -50,6 +50,7 @@ from host_tools.bench.control import metrics as m
 from host_tools.bench.control.annual import _Day
 from host_tools.bench.control.compare import REACTIVE, _days, _Run, days_scenario
 from host_tools.bench.control.planned import PlannedController
+from host_tools.bench.control.prices import for_run
 from host_tools.bench.control.scenarios import Scenario, Trace, run_chunks
 
 SLOTS_A_DAY = 48
@@ -314,7 +315,7 @@ def run(
     return {
         t: decompose(
             sc,
-            t,
+            for_run(t, first_day),  # the Agile-like series' day of the year (prices.for_run)
             reactive,
             [dataclasses.replace(d) for d in days],
             rows.setdefault(t, []) if rows is not None else None,
