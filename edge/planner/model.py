@@ -242,6 +242,8 @@ def slot_lengths_s(inp: PlanInputs) -> np.ndarray:
     return dts
 
 
+NET_MARGIN_GBP_PER_KWH = 1e-4  # an export is paid at least this under the import price
+
 # HiGHS's simplex (its option simplex_strategy): the first LP by the primal simplex (4),
 # the re-solve after the heat pump's bounds change by the dual (1), which starts from the
 # first's basis, now primal infeasible. Measured on the control benchmark's 192 re-plans of
@@ -285,7 +287,12 @@ def solve(inp: PlanInputs) -> Plan | None:
     ch = b.cols(n, 0.0, bat.max_charge_w, bat.wear_gbp_per_kwh * kwh)
     dis = b.cols(n, 0.0, bat.max_discharge_w, bat.wear_gbp_per_kwh * kwh)
     imp = b.cols(n, 0.0, use_max, price * kwh)
-    exp = b.cols(n, 0.0, pv + bat.max_discharge_w, -export_price * kwh)
+    # One meter nets a slot's flows: where export would pay at least what import costs
+    # (an Agile import price below Agile Outgoing's, at a negative wholesale price), buying
+    # and selling at once would look like a gain. There an export is paid a little under
+    # the import price, so the plan never does both; its bill is still at the real prices.
+    exp_paid = np.minimum(export_price, price - NET_MARGIN_GBP_PER_KWH)
+    exp = b.cols(n, 0.0, pv + bat.max_discharge_w, -exp_paid * kwh)
     cap = bat.capacity_wh
     # Energy held earns a tie-break (far under any price step or the wear): among slots of
     # one price the battery charges in the first and discharges in the last, not anywhere.
@@ -356,7 +363,9 @@ def solve(inp: PlanInputs) -> Plan | None:
         kwh_per_k = house.c_j_per_k / 3.6e6
         spare_price = float(export_price.mean()) / house.cop_max
         spare = int(b.cols(1, 0.0, inf, -spare_price)[0])
-        short_heat = int(b.cols(1, 0.0, inf, value_end / 3.0)[0])
+        # Heat short costs at least what heat spare earns, or the LP would keep both
+        # without end (a horizon whose prices average below 0).
+        short_heat = int(b.cols(1, 0.0, inf, max(value_end / 3.0, spare_price))[0])
         b.row(
             -kwh_per_k * t0,
             -kwh_per_k * t0,

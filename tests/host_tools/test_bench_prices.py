@@ -99,3 +99,20 @@ def test_the_gaps_runs_are_priced_by_their_first_day(monkeypatch):
     monkeypatch.setattr(gap, "_days", lambda sc, ctl, tariffs: ({tariffs[0]: no_starts}, []))
     out = gap.run("winter", 15, 1, ("e7", "agile"))
     assert seen == ["e7", "agile@14"] and set(out) == {"e7", "agile"}
+
+
+def test_the_optimum_solves_where_export_pays_more_than_import_costs():
+    """Day 71 from midnight: the Agile-like series' day 70 starts with half hours of
+    negative wholesale price, where its export (0.95 W) pays more than its import (2.2 W)
+    costs. The optimum's LP was unbounded there (buying and selling at once)."""
+    from host_tools.bench.control import limits, optimum
+
+    t = np.arange(0.0, 6 * 3600.0, 1800.0) + 900.0
+    assert (m.import_price("agile@70", t) < m.export_price("agile@70", t)).any()
+    sc = dataclasses.replace(compare.days_scenario("negative", 71, 1), seconds=6 * 3600.0)
+    tariff = prices.for_run("agile", 71)
+    runs, days = compare._days(sc, "ours", (tariff,))
+    days[0].starts = runs[tariff].starts
+    best = optimum.solve(sc, days[0].trace(round(sc.lp_dt_s)), tariff, limits())
+    assert np.isfinite(best.grid_w).all()
+    assert m.objective(best, tariff, 0.95) < runs[tariff].objective[0]  # a bound on ours

@@ -189,6 +189,9 @@ def objective(tr: Trace, tariff: str, efficiency: float) -> float:
 
 
 def house_heat_prices(tariff: str, battery_value: float) -> tuple[float, float]:
-    """£ per kWh of the house's heat at the end: (to spare, missing)."""
+    """£ per kWh of the house's heat at the end: (to spare, missing). Heat missing costs
+    at least what heat to spare earns: else an LP that may keep both (optimum.solve) gains
+    without end by adding as much of each (a run whose prices average near 0)."""
     export = prices.tariff(tariff).export_rates.daily.default_gbp_per_kwh  # its mean
-    return (export / HOUSE_SURPLUS_COP, battery_value / HOUSE_HEAT_COP)
+    spare = export / HOUSE_SURPLUS_COP
+    return (spare, max(battery_value / HOUSE_HEAT_COP, spare))

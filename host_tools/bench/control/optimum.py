@@ -170,7 +170,12 @@ def solve(
     cap = tr.capacity_wh
     eta = limits.efficiency
     price = m.import_price(tariff, t)
-    export_price = m.export_price(tariff, t)
+    # One meter nets a step's flows: importing and exporting at once earns nothing. Where
+    # export pays more than import costs (the Agile-like series at a negative wholesale
+    # price: import 2.2 W, export 0.95 W), the LP would buy and sell at once without end
+    # (HiGHS: unbounded); there it is paid the import price for an export. The trace's
+    # net flow is then scored at the real prices (metrics.objective).
+    export_price = np.minimum(m.export_price(tariff, t), price)
     value_end = m.end_value(tariff, tr.t_s, eta)
 
     # Columns, n each: ch, dis, h, imp, exp, e, q, u (draw heat the tank could not give),
@@ -198,6 +203,10 @@ def solve(
     ub[col["q"]] = q_max
     ub[col["u"]] = draw
     ub[col["hp"]] = hp.heat_w / cops
+    # What the house can draw and give: its load, the element, the heat pump and the
+    # battery's charge; its PV and the battery's discharge.
+    ub[col["imp"]] = load + tank.element_w + ub[col["hp"]] + limits.battery_w
+    ub[col["exp"]] = pv + limits.battery_w
     if on_off:
         ub[col["on"]] = ub[col["start"]] = 1.0
     lb[col["T"]] = -inf

@@ -424,3 +424,33 @@ def test_a_rise_from_above_recommends_start_point_is_forced():
     assert slots(warm, bands)[0].heat_pump is SgState.FORCE
     cool = _house_plan((1500.0, 1500.0, 0.0), (21.4, 21.7, 21.5), 21.2, pv_w=pv, soc_pct=98.0)
     assert slots(cool, bands)[0].heat_pump is SgState.RECOMMEND
+
+
+def test_where_export_pays_more_than_import_costs_it_does_not_buy_and_sell_at_once():
+    """Agile at a negative wholesale price: import 2.2 W, export 0.95 W, so export pays
+    more. One meter nets a slot's flows, so the plan's bill is its net flow's."""
+    pv = tuple(3000.0 if 16 <= k < 24 else 0.0 for k in range(48))
+    base = inputs("flat", n=48, pv=pv, tank=TankModel())
+    imp = [0.20] * 48
+    exp = [0.05] * 48
+    for k in range(16, 24):  # 08:00 to 12:00: wholesale at -2 p
+        imp[k], exp[k] = -0.044, -0.019
+    inp = dataclasses.replace(base, import_gbp_per_kwh=tuple(imp), export_gbp_per_kwh=tuple(exp))
+    plan = solve(inp)
+    assert plan is not None
+    kwh = SLOT_S / 3.6e6
+    net_bill = sum(
+        (g * i if g > 0 else g * e) * kwh for g, i, e in zip(plan.grid_w, imp, exp, strict=True)
+    )
+    assert plan.bill_gbp == pytest.approx(net_bill, abs=1e-6)
+
+
+def test_a_horizon_whose_prices_average_below_zero_still_gives_a_plan():
+    """The house's heat short at the end is valued from the horizon's mean price; below 0
+    it must still cost at least what heat to spare earns, or the LP has no bound."""
+    base = inputs("flat", n=48, house=HouseModel(), tank=TankModel())
+    inp = dataclasses.replace(
+        base, import_gbp_per_kwh=(-0.02,) * 48, export_gbp_per_kwh=(-0.03,) * 48
+    )
+    plan = solve(inp)
+    assert plan is not None and problems(plan, inp) == []
