@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from slugify import slugify
 
+from edge.config import parse_config
 from edge.mqtt.discovery import DeviceIds, Topics, discovery_messages
 
 DASHBOARD = Path(__file__).parents[3] / "docs" / "home-assistant-dashboard.yaml"
@@ -23,12 +24,13 @@ IDS = DeviceIds(
     bms_serial="PPTAP00000000000",
     devices=("bms", "diverter", "heat_pump"),
 )
+SITE = parse_config({"planner": {"enabled": True}})  # the plan's entities too
 ENTITY = re.compile(r"\b(?:sensor|binary_sensor|select|number|switch|button)\.[a-z0-9_]+\b")
 
 
 def discovered_entity_ids() -> set[str]:
     out = set()
-    for _t, payload in discovery_messages(IDS, Topics("homeassistant", "edge")):
+    for _t, payload in discovery_messages(IDS, Topics("homeassistant", "edge"), cfg=SITE):
         for c in json.loads(payload)["cmps"].values():
             _domain, _, object_id = c["default_entity_id"].partition(".")
             entity = f"{c['p']}.{slugify(object_id, separator='_')}"
@@ -55,10 +57,12 @@ def test_every_entity_id_in_the_dashboard_is_discovered():
     assert len(used) >= 30
     missing = used - discovered_entity_ids()
     assert not missing, f"not in the discovery: {sorted(missing)}"
-    # The Energy dashboard's split of the battery's charge is on it.
+    # The Energy dashboard's split of the battery's charge is on it, and the plan.
     assert {
         "sensor.edge_raspberrypi_battery_charge_pv_kwh",
         "sensor.edge_raspberrypi_battery_charge_grid_kwh",
+        "sensor.edge_raspberrypi_plan_action",
+        "sensor.edge_raspberrypi_plan_heat_pump",
     } <= used
 
 
