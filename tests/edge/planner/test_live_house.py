@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,17 @@ def with_heat_pump(image: ProcessImage, heat_pump_w: float = 0.0) -> ProcessImag
     return ProcessImage(image.t_s, image.inverter, image.bms, loads=loads, plan=image.plan)
 
 
+def recording_solve() -> tuple[list[PlanInputs], Callable[[PlanInputs], Plan | None]]:
+    """HiGHS's solve, keeping each plan's inputs in the list it returns with it."""
+    seen: list[PlanInputs] = []
+
+    def solve(inp: PlanInputs) -> Plan | None:
+        seen.append(inp)
+        return highs_solve(inp)
+
+    return seen, solve
+
+
 async def started(mosquitto: Any, httpserver: Any, cfg: EdgeConfig, **kw: Any) -> Any:
     clock, mono = clock_at(WALL_S)
     runner = SourcesRunner(cfg, clock, client_id="edge-livehp-test")
@@ -187,12 +199,7 @@ def test_bad_indoor_sources_are_named(sources, why):
 @in_loop
 async def test_on_economy_7_the_plan_preheats_in_the_cheap_night(mosquitto, httpserver):
     cfg = site(mosquitto, httpserver)
-    seen: list[PlanInputs] = []
-
-    def solve(inp: PlanInputs) -> Plan | None:
-        seen.append(inp)
-        return highs_solve(inp)
-
+    seen, solve = recording_solve()
     clock, mono, runner, planner = await started(mosquitto, httpserver, cfg, solve=solve)
     runner.start_indoor()
     try:
@@ -249,12 +256,7 @@ async def test_without_a_reading_the_plan_leaves_the_heat_pump_out_and_says_so(
     mosquitto, httpserver, caplog
 ):
     cfg = site(mosquitto, httpserver)
-    seen: list[PlanInputs] = []
-
-    def solve(inp: PlanInputs) -> Plan | None:
-        seen.append(inp)
-        return highs_solve(inp)
-
+    seen, solve = recording_solve()
     clock, mono, runner, planner = await started(mosquitto, httpserver, cfg, solve=solve)
     with caplog.at_level(logging.INFO, logger="edge.planner"):
         assert await planner.plan_once()

@@ -19,7 +19,7 @@ import pytest
 
 from edge.clock import ScaledClock
 from edge.config import EXAMPLE_CONFIG, EdgeConfig, load_config, parse_config
-from edge.planner.live import bands_of, house_of
+from edge.planner.site import bands_of, house_of
 from edge.sim.demo_config import INDOOR_TOPIC, plans_heat_pump, with_planned_house
 from edge.sim.heatpump import HeatPumpParams, cop
 from edge.sim.indoor import IndoorTempPublisher, indoor_payload, period_s
@@ -111,9 +111,12 @@ def test_readings_come_well_inside_the_staleness_limit():
     assert period_s(60.0) == 15.0  # the least limit the site file allows
 
 
-@in_loop
-async def test_the_room_temperature_reaches_the_sources(mosquitto):
-    clock = ScaledClock(start_s=NOON_S, speed=600.0)  # 3 simulated min = 0.3 s
+def indoor_rig(
+    mosquitto: Any, speed: float, client_id: str
+) -> tuple[ScaledClock, SimulatedWorld, str, EdgeConfig, SourcesRunner]:
+    """The simulated world on a clock at `speed`, and the sources reading its room
+    temperature's topic from the broker."""
+    clock = ScaledClock(start_s=NOON_S, speed=speed)
     world = SimulatedWorld(clock, WorldParams(dab=False))
     topic = f"edge/{INDOOR_TOPIC}"
     cfg = parse_config(
@@ -122,7 +125,13 @@ async def test_the_room_temperature_reaches_the_sources(mosquitto):
             "sources": {"indoor_temp_topic": topic},
         }
     )
-    runner = SourcesRunner(cfg, clock, client_id="test-demo-indoor")
+    return clock, world, topic, cfg, SourcesRunner(cfg, clock, client_id=client_id)
+
+
+@in_loop
+async def test_the_room_temperature_reaches_the_sources(mosquitto):
+    # 3 simulated min = 0.3 s
+    clock, world, topic, cfg, runner = indoor_rig(mosquitto, 600.0, "test-demo-indoor")
     reader = MqttReader(mosquitto.host, mosquitto.port)
     reader.start()
     runner.start_indoor()
@@ -151,16 +160,7 @@ async def test_at_high_speed_the_readings_never_go_stale(mosquitto):
     """Ages, the staleness limit and the publishing period are all simulated seconds: at
     2000x, 3 simulated minutes are 90 ms, and over more than the 2 h limit the
     supervisor's reading stays fresh."""
-    clock = ScaledClock(start_s=NOON_S, speed=2000.0)
-    world = SimulatedWorld(clock, WorldParams(dab=False))
-    topic = f"edge/{INDOOR_TOPIC}"
-    cfg = parse_config(
-        {
-            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
-            "sources": {"indoor_temp_topic": topic},
-        }
-    )
-    runner = SourcesRunner(cfg, clock, client_id="test-demo-indoor-fast")
+    clock, world, topic, cfg, runner = indoor_rig(mosquitto, 2000.0, "test-demo-indoor-fast")
     runner.start_indoor()
     every_s = period_s(cfg.sources.indoor_temp_stale_after_s)
     publisher = IndoorTempPublisher(cfg.mqtt, topic, world.indoor_degc, clock, every_s=every_s)
