@@ -161,6 +161,7 @@ def plan_inputs(
         hysteresis_gbp_per_kwh=cfg.planner.hysteresis_p_per_kwh / 100.0,
         time_limit_s=SOLVE_LIMIT_S,
         first_slot_s=None if now_s is None else t0_s + SLOT_S - now_s,
+        start=previous.basis if previous is not None else None,
     )
 
 

@@ -322,7 +322,7 @@ async def test_a_reload_s_settings_apply_from_the_next_plan(tmp_path):
 
 
 @in_loop
-async def test_the_next_plan_is_given_the_last_one_slot_by_slot_for_the_hysteresis(tmp_path):
+async def test_the_next_plan_is_given_the_last_one_slot_by_slot_and_its_basis(tmp_path):
     cfg = site(tmp_path, cheap_now_dear_later(WALL_S))
     seen: list[PlanInputs] = []
 
@@ -343,6 +343,10 @@ async def test_the_next_plan_is_given_the_last_one_slot_by_slot_for_the_hysteres
     assert previous is not None
     assert previous[: len(first.battery_w) - 1] == first.battery_w[1:]
     assert seen[1].hysteresis_gbp_per_kwh == pytest.approx(0.005)  # 0.5 p/kWh
+    # And its basis, to start from (a warm start): a few iterations, not hundreds.
+    assert seen[0].start is None and seen[1].start is first.basis
+    second = planner.plan
+    assert second is not None and second.iterations < first.iterations / 5
 
 
 @in_loop

@@ -454,3 +454,79 @@ def test_a_horizon_whose_prices_average_below_zero_still_gives_a_plan():
     )
     plan = solve(inp)
     assert plan is not None and problems(plan, inp) == []
+
+
+def _sunny(n: int = N, t0_s: float = 0.0) -> tuple[float, ...]:
+    return tuple(
+        max(0.0, 4000.0 * math.sin(math.pi * (hour(k + round(t0_s / SLOT_S)) - 6.0) / 12.0))
+        for k in range(n)
+    )
+
+
+def _later(inp: PlanInputs, slots_on: int, soc_pct: float, **kw) -> PlanInputs:
+    """The re-plan slots_on slots later: the horizon moved on, the prices and the PV with
+    it, a new SOC."""
+    t0 = inp.forecast.t0_s + slots_on * SLOT_S
+    n = inp.forecast.n
+    imp, exp = preset("economy7").prices(t0, n, SLOT_S)
+    fc = dataclasses.replace(inp.forecast, t0_s=t0, pv_w=_sunny(n, t0))
+    state = dataclasses.replace(inp.state, soc_pct=soc_pct)
+    return dataclasses.replace(
+        inp,
+        forecast=fc,
+        import_gbp_per_kwh=tuple(imp),
+        export_gbp_per_kwh=tuple(exp),
+        state=state,
+        **kw,
+    )
+
+
+def _same_plan(a: Plan | None, b: Plan | None) -> None:
+    assert a is not None and b is not None
+    assert a.cost_gbp == pytest.approx(b.cost_gbp, rel=1e-9, abs=1e-9)
+    for name in ("battery_w", "tank_w", "hp_w", "grid_w"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), abs=1e-3), name
+
+
+@pytest.mark.parametrize(("slots_on", "first_slot_s"), [(1, None), (0, 900.0), (3, 600.0)])
+def test_a_re_plan_starts_from_the_last_plans_basis(slots_on, first_slot_s):
+    """A warm start: the re-plan's first LP starts from the last plan's basis, its slots
+    moved on, and finds the plan a cold start finds in a few iterations."""
+    first = inputs(
+        "economy7", soc=35.0, pv=_sunny(), tank=TankModel(), house=HouseModel(), t_out=2.0
+    )
+    plan = solve(first)
+    assert plan is not None and plan.basis is not None and plan.iterations > 100
+    again = _later(
+        first,
+        slots_on,
+        38.0,
+        previous_battery_w=plan.battery_w[slots_on:] + (None,) * slots_on,
+        hysteresis_gbp_per_kwh=0.01,
+        first_slot_s=first_slot_s,
+    )
+    cold = solve(again)
+    warm = solve(dataclasses.replace(again, start=plan.basis))
+    _same_plan(warm, cold)
+    assert cold is not None and warm is not None
+    assert warm.iterations < cold.iterations / 5, (warm.iterations, cold.iterations)
+
+
+def test_a_warm_start_from_a_smaller_model_gives_the_cold_starts_plan():
+    """The last plan had no tank, no heat pump and no hysteresis (the site file changed):
+    the blocks it lacks start at their bounds (rows basic) and HiGHS completes the basis."""
+    small = solve(inputs("economy7", soc=35.0, pv=_sunny()))
+    assert small is not None
+    big = _later(
+        inputs("economy7", soc=35.0, pv=_sunny(), tank=TankModel(), house=HouseModel()),
+        1,
+        36.0,
+        previous_battery_w=small.battery_w,
+        hysteresis_gbp_per_kwh=0.01,
+    )
+    _same_plan(solve(dataclasses.replace(big, start=small.basis)), solve(big))
+    # And back: a bigger model's basis for a smaller one.
+    large = solve(big)
+    assert large is not None
+    back = _later(inputs("economy7", soc=35.0, pv=_sunny()), 2, 40.0)
+    _same_plan(solve(dataclasses.replace(back, start=large.basis)), solve(back))
