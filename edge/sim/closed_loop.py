@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from edge._core import ffi, lib
 from edge.core import (
@@ -95,6 +95,23 @@ def image_of(house: House, requests: Requests | None = None) -> ProcessImage:
     )
 
 
+@runtime_checkable
+class MeteredPlanner(Protocol):
+    """A planner that is told the meters every tick and reads the whole House only when it
+    re-plans: the same steps as calling it with the House (run's `plan`), but the C plant
+    copies its state out only for a re-plan, not every tick."""
+
+    def __call__(self, house: House) -> PlannedSlot | None: ...
+
+    def observe(self, t_s: float, load_w: float, pv_w: float, soc_pct: float) -> bool:
+        """The meters at t_s: True when the planner needs the House now (replan_due)."""
+        ...
+
+    def replan_due(self, house: House) -> None: ...
+
+    def slot(self, t_s: float) -> PlannedSlot | None: ...
+
+
 def run(
     house: House,
     cfg: CoreConfig,
@@ -111,7 +128,8 @@ def run(
     previous run's LoopStats.state) or from a fresh start. on_step: called after every
     plant step; plan: the planner's slot for the image, each tick; record: a row of
     every plant step (a benchmark's trace), without bringing the House up to date each
-    step when the plant steps in C."""
+    step when the plant steps in C (a MeteredPlanner is told the meters each tick and
+    given the House only to re-plan)."""
     state = state or CoreState()
     cfg = replace(cfg, dab_enabled=False)  # this plant has no DAB board (nor its data)
     per_tick = max(1, round(tick_s / plant_dt_s))
@@ -209,8 +227,9 @@ def _run_c(
 ) -> LoopStats:
     """run()'s loop with the plant stepped in C (house_c): the same decisions and writes
     in the same order. The House's own objects are brought up to date before every
-    on_step and plan call and a full record's on_full (they read it; they must not
-    change it) and at the end; C writes the record's rows as it steps."""
+    on_step and plan call (a MeteredPlanner's re-plans only) and a full record's on_full
+    (they read it; they must not change it) and at the end; C writes the record's rows as
+    it steps."""
     stats = LoopStats()
     plant = house_c.CHouse(house)
     c = plant.c
@@ -223,10 +242,17 @@ def _run_c(
     if record is not None:
         c.record = record.c
     left = record.size - record.k if record is not None else -1  # rows until full (none: never 0)
+    metered = plan if isinstance(plan, MeteredPlanner) else None
     try:
         for _ in range(ticks):
             slot = None
-            if plan is not None:
+            if metered is not None:
+                t_s = c.t_s
+                if metered.observe(t_s, c.load_w, c.pv_w, c.soc_pct):
+                    plant.store()
+                    metered.replan_due(house)
+                slot = metered.slot(t_s)
+            elif plan is not None:
                 plant.store()
                 slot = plan(house)
             image = _image_c(c, requests, slot)

@@ -40,6 +40,7 @@ from edge.planner.model import (
     solve,
 )
 from edge.sim.house import House
+from edge.sim.tank import Tank
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import prices
 from host_tools.bench.control.forecast import (
@@ -164,6 +165,8 @@ class PlannedController:
         self.pv = PvForecast(sc)
         self.t_out = TOutForecast(sc)
         self.history = History(sc)
+        # The hot water meter: the tank's draws are a schedule (a function of the time).
+        self._meter = Tank(p.tank)
         self.stats = PlannerStats()
         self.plan: Plan | None = None
         self.slots: tuple[PlannedSlot, ...] = ()
@@ -176,16 +179,31 @@ class PlannedController:
 
     def __call__(self, house: House) -> PlannedSlot | None:
         s = house.state
-        t = s.t_s
-        self.history.record(t, s.load_w, draw_wh_now(house.tank, t))
-        self._score_pv(t, s.pv_w)
-        due = t >= self.next_plan_s
-        if not due and self.plan is not None and int(t) % 60 == 0:  # as the live one checks
-            due = off_plan(self.plan, t, s.soc_pct, start=self._start)
-        if due:
-            self.replan(house, t)
-            self.next_plan_s = math.floor(t / REPLAN_S) * REPLAN_S + REPLAN_S
-        return slot_at(self.slots, t)
+        if self.observe(s.t_s, s.load_w, s.pv_w, s.soc_pct):
+            self.replan_due(house)
+        return self.slot(s.t_s)
+
+    # closed_loop.run's cheaper protocol, the same steps as __call__: observe() every tick
+    # with what the site meters now; only when it says a re-plan is due is the whole house
+    # brought up to date for replan_due(); then slot().
+
+    def observe(self, t_s: float, load_w: float, pv_w: float, soc_pct: float) -> bool:
+        """Record what the meters read at t_s; True if a re-plan is due."""
+        self.history.record(t_s, load_w, draw_wh_now(self._meter, t_s))
+        self._score_pv(t_s, pv_w)
+        due = t_s >= self.next_plan_s
+        if not due and self.plan is not None and int(t_s) % 60 == 0:  # as the live one checks
+            due = off_plan(self.plan, t_s, soc_pct, start=self._start)
+        return due
+
+    def replan_due(self, house: House) -> None:
+        t = house.state.t_s
+        self.replan(house, t)
+        self.next_plan_s = math.floor(t / REPLAN_S) * REPLAN_S + REPLAN_S
+
+    def slot(self, t_s: float) -> PlannedSlot | None:
+        """The slot in force at t_s."""
+        return slot_at(self.slots, t_s)
 
     def _score_pv(self, t: float, pv_w: float) -> None:
         """The PV forecast's error per half hour, against what was measured (for the
@@ -242,6 +260,7 @@ class PlannedController:
             previous_battery_w=previous,
             hysteresis_gbp_per_kwh=self.hysteresis,
             first_slot_s=t0 + SLOT_S - t_s,  # a plan made mid-slot plans the part left
+            start=self.plan.basis if self.plan is not None else None,  # a warm start
         )
 
     def replan(self, house: House, t_s: float) -> None:
