@@ -214,8 +214,8 @@ class Basis:
             slot_s,
             np.array(basis.col_status, dtype=object),
             np.array(basis.row_status, dtype=object),
-            b.layout(b.col_at),
-            b.layout(b.row_at),
+            b.col_at,
+            b.row_at,
         )
 
     def moved(self, t0_s: float, b: _Builder) -> highspy.HighsBasis:
@@ -225,8 +225,8 @@ class Basis:
         HiGHS makes it square and factorable before it starts."""
         k = max(0, round((t0_s - self.t0_s) / self.slot_s))
         out = highspy.HighsBasis()
-        out.col_status = _moved(self.col_status, self.cols, b.layout(b.col_at), k, Status.kLower)
-        out.row_status = _moved(self.row_status, self.rows, b.layout(b.row_at), k, Status.kBasic)
+        out.col_status = _moved(self.col_status, self.cols, b.col_at, k, Status.kLower)
+        out.row_status = _moved(self.row_status, self.rows, b.row_at, k, Status.kBasic)
         out.alien = True
         return out
 
@@ -247,46 +247,76 @@ def _moved(status: np.ndarray, old: Layout, new: Layout, k: int, fresh: Status) 
     return list(out)
 
 
+# A block of rows, slot by slot: its name, lower and upper bounds, and entries (a column
+# and a coefficient each, per slot; column -1: none in that slot's row).
+_Entry = tuple[np.ndarray, object]
+_Block = tuple[str, object, object, list[_Entry]]
+
+
 class _Builder:
-    """Columns and rows for one model, as HiGHS takes them, each block's where (Layout)."""
+    """Columns and rows for one model, as HiGHS takes them (rows in compressed row form),
+    each block's where (Layout)."""
 
     def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.cost: list[float] = []
-        self.rows: list[tuple[float, float, list[int], list[float]]] = []
-        self.col_at: dict[str, tuple[list[int], list[int]]] = {}
-        self.row_at: dict[str, tuple[list[int], list[int]]] = {}
+        self.lb: list[np.ndarray] = []
+        self.ub: list[np.ndarray] = []
+        self.cost: list[np.ndarray] = []
+        self.n_cols = 0
+        self.n_rows = 0
+        self.col_at: Layout = {}
+        self.row_at: Layout = {}
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def cols(self, name: str, n: int, lb: object, ub: object, cost: object = 0.0) -> np.ndarray:
         """n columns, one a slot."""
-        start = len(self.lb)
-        self.lb += np.broadcast_to(np.asarray(lb, dtype=float), (n,)).tolist()
-        self.ub += np.broadcast_to(np.asarray(ub, dtype=float), (n,)).tolist()
-        self.cost += np.broadcast_to(np.asarray(cost, dtype=float), (n,)).tolist()
-        self.col_at[name] = (list(range(n)), list(range(start, start + n)))
-        return np.arange(start, start + n)
+        for to, x in ((self.lb, lb), (self.ub, ub), (self.cost, cost)):
+            to.append(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+        out = np.arange(self.n_cols, self.n_cols + n)
+        self.col_at[name] = (np.arange(n), out)
+        self.n_cols += n
+        return out
 
     def col(self, name: str, lb: float, ub: float, cost: float) -> int:
         """One column for the horizon."""
-        self.lb.append(lb)
-        self.ub.append(ub)
-        self.cost.append(cost)
-        self.col_at[name] = ([-1], [len(self.lb) - 1])
-        return len(self.lb) - 1
+        at = int(self.cols(name, 1, lb, ub, cost)[0])
+        self.col_at[name] = (np.array([-1]), np.array([at]))
+        return at
 
-    def row(
-        self, name: str, slot: int, lo: float, hi: float, idx: list[int], val: list[float]
-    ) -> None:
-        """A row of the block name, for this slot (-1: for the horizon)."""
-        slots, pos = self.row_at.setdefault(name, ([], []))
-        slots.append(slot)
-        pos.append(len(self.rows))
-        self.rows.append((lo, hi, idx, val))
+    def rows(self, slots: np.ndarray, *blocks: _Block) -> None:
+        """For each of these slots (-1: one for the horizon) in turn, a row of each block."""
+        ns, k = len(slots), len(blocks)
+        m = max(len(entries) for *_, entries in blocks)
+        lo, hi = np.empty((ns, k)), np.empty((ns, k))
+        idx, val = np.full((ns, k, m), -1, dtype=np.int64), np.zeros((ns, k, m))
+        for j, (name, low, high, entries) in enumerate(blocks):
+            lo[:, j], hi[:, j] = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+            for q, (column, coeff) in enumerate(entries):
+                idx[:, j, q], val[:, j, q] = column, np.asarray(coeff, dtype=float)
+            self.row_at[name] = (np.asarray(slots), self.n_rows + np.arange(ns) * k + j)
+        self.n_rows += ns * k
+        self._rows.append((lo.ravel(), hi.ravel(), idx.reshape(-1, m), val.reshape(-1, m)))
 
-    @staticmethod
-    def layout(at: dict[str, tuple[list[int], list[int]]]) -> Layout:
-        return {name: (np.array(s), np.array(p)) for name, (s, p) in at.items()}
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """lb, ub, cost; the rows' lower and upper bounds, starts, indices and values."""
+        m = max(idx.shape[1] for _, _, idx, _ in self._rows)
+
+        def wide(x: np.ndarray, fill: float) -> np.ndarray:
+            return np.pad(x, [(0, 0), (0, m - x.shape[1])], constant_values=fill)
+
+        idx = np.vstack([wide(i, -1) for _, _, i, _ in self._rows])
+        val = np.vstack([wide(v, 0.0) for *_, v in self._rows])
+        has = idx >= 0
+        starts = np.concatenate(([0], np.cumsum(has.sum(axis=1))[:-1]))
+        return (
+            np.concatenate(self.lb),
+            np.concatenate(self.ub),
+            np.concatenate(self.cost),
+            np.concatenate([lo for lo, *_ in self._rows]),
+            np.concatenate([hi for _, hi, *_ in self._rows]),
+            starts.astype(np.int32),
+            idx[has].astype(np.int32),
+            val[has],
+        )
 
 
 @dataclass
@@ -394,39 +424,32 @@ def solve(inp: PlanInputs) -> Plan | None:
     cap = bat.capacity_wh
     # Energy held earns a tie-break (far under any price step or the wear): among slots of
     # one price the battery charges in the first and discharges in the last, not anywhere.
-    e = b.cols("e", n, 0.0, cap, -TIE_GBP_PER_KWH_H / 1000.0 * h_per)
-    b.cost[int(e[-1])] -= value_end / 1000.0
+    held = -TIE_GBP_PER_KWH_H / 1000.0 * h_per
+    held[-1] -= value_end / 1000.0
+    e = b.cols("e", n, 0.0, cap, held)
     slack = inp.soc_slack_gbp_per_kwh / 1000.0
     low, high = b.cols("low", n, 0.0, inf, slack), b.cols("high", n, 0.0, inf, slack)
     e0 = max(0.0, min(100.0, inp.state.soc_pct)) / 100.0 * cap
-    for i in range(n):
-        prev = ([int(e[i - 1])], [-1.0]) if i else ([], [])
-        b.row(
+    every = np.arange(n)
+    first = np.zeros(n)
+    first[0] = 1.0
+
+    def before(cols: np.ndarray) -> np.ndarray:
+        """Each slot's column of the slot before (none for the first)."""
+        return np.concatenate(([-1], cols[:-1]))
+
+    b.rows(
+        every,
+        (
             "energy",
-            i,
-            e0 if i == 0 else 0.0,
-            e0 if i == 0 else 0.0,
-            [int(e[i]), int(ch[i]), int(dis[i]), *prev[0]],
-            [1.0, -eta * float(h_per[i]), float(h_per[i]) / eta, *prev[1]],
-        )
-        b.row(
-            "reserve",
-            i,
-            bat.reserve_soc_pct / 100.0 * cap,
-            inf,
-            [int(e[i]), int(low[i])],
-            [1.0, 1.0],
-        )
-        b.row(
-            "max_soc",
-            i,
-            -inf,
-            bat.max_soc_pct / 100.0 * cap,
-            [int(e[i]), int(high[i])],
-            [1.0, -1.0],
-        )
-    balance = [[int(imp[i]), int(exp[i]), int(dis[i]), int(ch[i])] for i in range(n)]
-    coeffs = [[1.0, -1.0, 1.0, -1.0] for _ in range(n)]
+            e0 * first,
+            e0 * first,
+            [(e, 1.0), (ch, -eta * h_per), (dis, h_per / eta), (before(e), -1.0)],
+        ),
+        ("reserve", bat.reserve_soc_pct / 100.0 * cap, inf, [(e, 1.0), (low, 1.0)]),
+        ("max_soc", -inf, bat.max_soc_pct / 100.0 * cap, [(e, 1.0), (high, -1.0)]),
+    )
+    balance: list[_Entry] = [(imp, 1.0), (exp, -1.0), (dis, 1.0), (ch, -1.0)]
     # The tank: q (Wh above the cold feed), its element h, draw heat it cannot give u.
     heater = q = None
     if tank is not None:
@@ -439,19 +462,10 @@ def solve(inp: PlanInputs) -> Plan | None:
         heater = b.cols("heater", n, 0.0, tank.element_w, -tank.heat_value_gbp_per_kwh * kwh)
         q = b.cols("q", n, 0.0, max(q_max, q0))
         short = b.cols("short", n, 0.0, draw, tank.short_gbp_per_kwh / 1000.0)
-        for i in range(n):
-            rhs = -draw[i] - loss_const[i] + (q0 * (1.0 - loss_k[0]) if i == 0 else 0.0)
-            prev = ([int(q[i - 1])], [-(1.0 - loss_k[i])]) if i else ([], [])
-            b.row(
-                "tank",
-                i,
-                rhs,
-                rhs,
-                [int(q[i]), int(heater[i]), int(short[i]), *prev[0]],
-                [1.0, -float(h_per[i]), -1.0, *prev[1]],
-            )
-            balance[i].append(int(heater[i]))
-            coeffs[i].append(-1.0)
+        rhs = -draw - loss_const + q0 * (1.0 - loss_k[0]) * first
+        entries = [(q, 1.0), (heater, -h_per), (short, -1.0), (before(q), -(1.0 - loss_k))]
+        b.rows(every, ("tank", rhs, rhs, entries))
+        balance.append((heater, -1.0))
     # The house: T at each slot's end, the heat pump's electrical power hp.
     hp = temp = hp_lb = None
     if house is not None:
@@ -464,19 +478,16 @@ def solve(inp: PlanInputs) -> Plan | None:
         comfort = house.comfort_gbp_per_kh * h_per
         cold, hot = b.cols("cold", n, 0.0, inf, comfort), b.cols("hot", n, 0.0, inf, comfort)
         t0 = inp.state.house_degc
-        for i in range(n):
-            cop = house.cop(fc.t_out_degc[i])
-            rhs = kb[i] * (house.internal_gain_w + house.ua_w_per_k * fc.t_out_degc[i])
-            rhs += (1.0 - a[0]) * t0 if i == 0 else 0.0
-            prev = ([int(temp[i - 1])], [-(1.0 - a[i])]) if i else ([], [])
-            coeffs_t = [1.0, -float(kb[i]) * cop, *prev[1]]
-            b.row(
-                "house", i, float(rhs), float(rhs), [int(temp[i]), int(hp[i]), *prev[0]], coeffs_t
-            )
-            b.row("floor", i, house.floor_degc, inf, [int(temp[i]), int(cold[i])], [1.0, 1.0])
-            b.row("ceiling", i, -inf, house.ceiling_degc, [int(temp[i]), int(hot[i])], [1.0, -1.0])
-            balance[i].append(int(hp[i]))
-            coeffs[i].append(-1.0)
+        t_out = np.asarray(fc.t_out_degc, dtype=float)
+        cop = np.array([house.cop(t) for t in fc.t_out_degc])
+        rhs = kb * (house.internal_gain_w + house.ua_w_per_k * t_out) + (1.0 - a[0]) * t0 * first
+        b.rows(
+            every,
+            ("house", rhs, rhs, [(temp, 1.0), (hp, -kb * cop), (before(temp), -(1.0 - a))]),
+            ("floor", house.floor_degc, inf, [(temp, 1.0), (cold, 1.0)]),
+            ("ceiling", -inf, house.ceiling_degc, [(temp, 1.0), (hot, -1.0)]),
+        )
+        balance.append((hp, -1.0))
         # The house's heat at the end against its start: spare - short = C (T_end - T0).
         kwh_per_k = house.c_j_per_k / 3.6e6
         spare_price = float(export_price.mean()) / house.cop_max
@@ -484,38 +495,29 @@ def solve(inp: PlanInputs) -> Plan | None:
         # Heat short costs at least what heat spare earns, or the LP would keep both
         # without end (a horizon whose prices average below 0).
         short_heat = b.col("short_heat", 0.0, inf, max(value_end / 3.0, spare_price))
-        b.row(
-            "house_end",
-            -1,
-            -kwh_per_k * t0,
-            -kwh_per_k * t0,
-            [spare, short_heat, int(temp[-1])],
-            [1.0, -1.0, -kwh_per_k],
+        one = np.array([-1])
+        b.rows(
+            one,
+            (
+                "house_end",
+                -kwh_per_k * t0,
+                -kwh_per_k * t0,
+                [(np.array([spare]), 1.0), (np.array([short_heat]), -1.0), (temp[-1:], -kwh_per_k)],
+            ),
         )
-    for i in range(n):
-        rhs = float(load[i] - pv[i])
-        b.row("balance", i, rhs, rhs, balance[i], coeffs[i])
+    b.rows(every, ("balance", load - pv, load - pv, balance))
     # Hysteresis: |(dis - ch) - previous| costs hysteresis_gbp_per_kwh.
     if inp.previous_battery_w is not None and inp.hysteresis_gbp_per_kwh > 0:
         dev = b.cols("dev", n, 0.0, inf, inp.hysteresis_gbp_per_kwh * kwh)
-        for i, old in enumerate(inp.previous_battery_w[:n]):
-            if old is None:
-                continue
-            b.row(
-                "hysteresis_down",
-                i,
-                -inf,
-                old,
-                [int(dis[i]), int(ch[i]), int(dev[i])],
-                [1.0, -1.0, -1.0],
-            )
-            b.row(
-                "hysteresis_up",
-                i,
-                old,
-                inf,
-                [int(dis[i]), int(ch[i]), int(dev[i])],
-                [1.0, -1.0, 1.0],
+        kept = [(i, w) for i, w in enumerate(inp.previous_battery_w[:n]) if w is not None]
+        if kept:
+            at = np.array([i for i, _ in kept])
+            old = np.array([w for _, w in kept], dtype=float)
+            move = [(dis[at], 1.0), (ch[at], -1.0)]
+            b.rows(
+                at,
+                ("hysteresis_down", -inf, old, [*move, (dev[at], -1.0)]),
+                ("hysteresis_up", old, inf, [*move, (dev[at], 1.0)]),
             )
     return _run(b, inp, hp_lb, _Cols(ch, dis, imp, exp, e, heater, q, hp, temp))
 
@@ -525,30 +527,10 @@ def _run(b: _Builder, inp: PlanInputs, hp_lb: np.ndarray | None, c: _Cols) -> Pl
     h.setOptionValue("time_limit", float(inp.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(inp.mip_rel_gap))
     h.setOptionValue("simplex_strategy", SIMPLEX_FIRST)
-    lb, ub = np.array(b.lb), np.array(b.ub)
+    lb, ub, cost, lower, upper, starts, index, value = b.arrays()
     h.addVars(len(lb), lb, ub)
-    cost = np.array(b.cost) * COST_SCALE
-    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    for lo, hi, idx, val in b.rows:
-        starts.append(len(index))
-        index += idx
-        value += val
-        lower.append(lo)
-        upper.append(hi)
-    h.addRows(
-        len(lower),
-        np.array(lower),
-        np.array(upper),
-        len(index),
-        np.array(starts, dtype=np.int32),
-        np.array(index, dtype=np.int32),
-        np.array(value),
-    )
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost * COST_SCALE)
+    h.addRows(len(lower), lower, upper, len(index), starts, index, value)
     if inp.start is not None:
         h.setOptionValue("simplex_strategy", SIMPLEX_WARM)
         h.setBasis(inp.start.moved(inp.forecast.t0_s, b))
