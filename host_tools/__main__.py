@@ -113,13 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     ctl.add_argument("--no-year", action="store_true", help="leave out the simulated year")
     ctl.add_argument(
         "--planned-days",
-        type=int,
+        type=_positive,
         help="days of each planned comparison (1 quick or with --planned-months, else 7)",
     )
-    ctl.add_argument(
+    which_days = ctl.add_mutually_exclusive_group()
+    which_days.add_argument(
         "--planned-months",
         action="store_true",
         help="the planned comparison on the 15th of each month (a day each), and their sum",
+    )
+    which_days.add_argument(
+        "--planned-year",
+        action="store_true",
+        help="the planned comparison on 365 chained days from 1 January (about an hour"
+        " of CPU on two processes; --planned-days N: the first N)",
     )
     ctl.add_argument(
         "--planned-only", action="store_true", help="only ours, planned and the optimum"
@@ -233,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     so.add_argument("--speed", type=float, default=100.0, help="simulated time per wall time")
     so.add_argument("--seed", type=int, default=1, help="the faults' random seed")
     args = parser.parse_args(argv)
+    if getattr(args, "planned_year", False) and (args.planned_days or 0) > 365:
+        days = args.planned_days
+        ctl.error(f"argument --planned-days: at most 365 with --planned-year, not {days}")
     try:
         if args.tool == "fuzz":
             from host_tools import fuzz
@@ -259,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.year_days,
                         with_emhass=args.emhass,
                         planned_months=args.planned_months,
+                        planned_year=args.planned_year,
                     )
                 )
             if args.bench == "firmware":

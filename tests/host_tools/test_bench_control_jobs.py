@@ -8,6 +8,7 @@ import dataclasses
 import subprocess
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -19,12 +20,15 @@ from host_tools.bench.control import (
     Plan,
     collect,
     compare,
+    planned_steps,
     report,
     run_scenario,
+    submit_planned,
     year_of,
 )
 from host_tools.bench.control.jobs import Jobs, tick
-from host_tools.bench.control.scenarios import CONTROLLERS, scenarios
+from host_tools.bench.control.prices import PLANNED_TARIFFS
+from host_tools.bench.control.scenarios import CONTROLLERS, Scenario, scenarios
 
 # The planner's own measurements of its solves: time and memory, not results.
 MEASURED = ("solve_ms_median", "solve_ms_p95", "solve_ms_max", "peak_rss_mb")
@@ -40,7 +44,7 @@ class Count:
         self.n += n
 
 
-def small_plan(planned_by_tariff: bool) -> Plan:
+def small_plan() -> Plan:
     """Every kind of unit, small: the kettle and the cloud (the optimum's LPs), the
     kettle's sweeps, two hours of the planned comparison and two days of the year."""
     short = [sc for sc in scenarios(quick=True) if sc.name in ("kettle", "cloud")]
@@ -51,7 +55,6 @@ def small_plan(planned_by_tariff: bool) -> Plan:
         milp=False,
         swept=short[:1],
         planned=[planned],
-        planned_by_tariff=planned_by_tariff,
         year=year_of(2),
     )
 
@@ -71,8 +74,8 @@ def without_measurements(planned: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.timeout(900)  # two runs of ~60 simulated runs and two days: minutes when busy
 def test_two_processes_give_exactly_the_numbers_of_one():
-    """...and so do the planned comparison's tariffs each on its own (ours run for each)."""
-    plans = small_plan(planned_by_tariff=False), small_plan(planned_by_tariff=True)
+    """...and so do the planned comparison's pieces (compare.compare's, a unit each)."""
+    plans = small_plan(), small_plan()
     bars = Count(), Count()
     serial = collect(plans[0], 1, bars[0])
     parallel = collect(plans[1], 2, bars[1])
@@ -91,13 +94,61 @@ def test_two_processes_give_exactly_the_numbers_of_one():
     assert set(serial["planned"]["shoulder_2h"]) == {"flat", "e7", "agile", "go"}
     # Every step reached the bar, from the workers too.
     assert (bars[0].n, bars[1].n) == (plans[0].steps(), plans[1].steps())
-    assert bars[1].n == bars[0].n + 3 * len(plans[0].planned)  # ours three times more
     # Every controller ran on the same PV and load (the plots' thinned traces).
     for name in ("kettle", "cloud"):
         ours = report._TRACES[(name, "ours")]
         for controller in CONTROLLERS:
             tr = report._TRACES[(name, controller)]
             assert np.array_equal(tr.pv_w, ours.pv_w) and np.array_equal(tr.load_w, ours.load_w)
+
+
+def shoulder_2h() -> Scenario:
+    shoulder = compare.days_scenario("shoulder", 80, 1)
+    return dataclasses.replace(shoulder, name="shoulder_2h", seconds=2 * 3600.0)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_planned_comparisons_pieces_run_once_each_and_add_up_as_compare_does(
+    jobs: int, monkeypatch: pytest.MonkeyPatch
+):
+    """The reactive controllers run once a run, not once a tariff; each tariff's planner
+    and optimum once; and the units put together give compare.compare's figures exactly."""
+    sc = shoulder_2h()
+    ran: list[str] = []
+    run_chunks = compare.run_chunks
+
+    def counted(sc: Scenario, controller: str, *args: Any, **kwargs: Any) -> None:
+        ran.append(controller)
+        run_chunks(sc, controller, *args, **kwargs)
+
+    monkeypatch.setattr(compare, "run_chunks", counted)  # in this process only
+    once = Counter({**dict.fromkeys(compare.REACTIVE, 1), "planned": len(PLANNED_TARIFFS)})
+    bar = Count()
+    serial = compare.compare(sc, bar=bar)
+    assert Counter(ran) == once
+    assert bar.n == compare.steps() == 1 + 2 * len(PLANNED_TARIFFS)
+    ran.clear()
+    bar = Count()
+    with Jobs(jobs, bar) as pool:
+        result = submit_planned([sc], pool)
+        pool.run()
+        split = result()
+    assert without_measurements(split) == without_measurements({sc.name: serial})
+    assert list(split[sc.name]) == list(PLANNED_TARIFFS)
+    assert split[sc.name]["e7"]["planner"]["plans"] >= 8  # every 15 minutes: not empty
+    assert Counter(name for name, _ in pool.cpu_s) == Counter(
+        [
+            "reactive_days(shoulder_2h)",
+            *(
+                f"{piece}(shoulder_2h, {t})"
+                for piece in ("planned_days", "optimum_days")
+                for t in PLANNED_TARIFFS
+            ),
+        ]
+    )
+    assert bar.n == planned_steps([sc])
+    assert Counter(ran) == (once if jobs == 1 else Counter())  # jobs=2: in the workers
 
 
 def fails(n: int) -> int:
@@ -153,6 +204,15 @@ def test_a_pool_of_no_processes_is_refused():
         (("--jobs", "0"), "argument --jobs: a whole number of at least 1, not '0'"),
         (("--jobs", "two"), "argument --jobs: a whole number of at least 1, not 'two'"),
         (("--year-days", "400"), "argument --year-days: at most 365 days, not 400"),
+        (("--planned-days", "0"), "argument --planned-days: a whole number of at least 1, not '0'"),
+        (
+            ("--planned-year", "--planned-days", "400"),
+            "argument --planned-days: at most 365 with --planned-year, not 400",
+        ),
+        (
+            ("--planned-months", "--planned-year"),
+            "argument --planned-year: not allowed with argument --planned-months",
+        ),
     ],
 )
 def test_the_command_names_a_bad_count(args: tuple[str, str], message: str):

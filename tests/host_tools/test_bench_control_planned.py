@@ -179,6 +179,34 @@ def test_planned_months_are_the_fifteenth_of_each_month():
     assert {sc.seconds for sc in runs} == {86400.0}
 
 
+def test_the_planned_year_is_the_simulated_year_chained_from_1_january():
+    """--planned-year: one run, the house of run_year's year (day 1: 1 January), its
+    days priced as the months' sample prices theirs, with the series covering the year
+    and the planner's 48 h beyond it."""
+    from host_tools.bench import control
+
+    (year,) = control.planned_scenarios(quick=False, days=None, year=True)
+    whole = scenarios.year()
+    assert (year.name, year.seconds) == ("year_365d", 365 * 86400.0)
+    assert (year.params, year.start_s, year.lp_dt_s) == (whole.params, 0.0, whole.lp_dt_s)
+    assert compare.priced(year, "agile") == "agile"  # the series from its day 0
+    feb = control.planned_scenarios(quick=False, days=None, months=True)[1]
+    assert compare.priced(feb, "agile") == "agile@45"
+    # The year's day 46 (15 February) has the prices the months' 15 February has.
+    t = np.arange(0.0, 86400.0, 1800.0) + 900.0
+    first = feb.params.start_day_of_year - 1
+    assert np.array_equal(
+        m.import_price("agile", t + first * 86400.0), m.import_price("agile@45", t)
+    )
+    series = prices.tariff("agile").import_rates.series
+    assert series is not None
+    assert len(series.prices_gbp_per_kwh) * series.slot_s >= (365 + 2) * 86400.0
+    (first_days,) = control.planned_scenarios(quick=True, days=2, year=True)
+    assert (first_days.name, first_days.seconds) == ("year_2d", 2 * 86400.0)
+    with pytest.raises(ValueError, match="1 to 365 days, not 400"):
+        control.planned_scenarios(quick=False, days=400, year=True)
+
+
 def test_the_oracle_sees_the_actual_future_and_the_default_does_not():
     """oracle=True (a diagnostic) is given the actual trace's half-hourly means ahead; the
     comparison's planned controller is built without it and is not."""

@@ -25,7 +25,7 @@ from host_tools.bench.control.annual import Totals as Totals
 from host_tools.bench.control.annual import _Day as _Day
 from host_tools.bench.control.annual import run_year as run_year
 from host_tools.bench.control.annual import submit_year
-from host_tools.bench.control.jobs import Jobs, Ticks
+from host_tools.bench.control.jobs import Jobs
 from host_tools.bench.control.prices import PLANNED_TARIFFS
 from host_tools.bench.control.scenarios import (
     CONTROLLERS,
@@ -288,56 +288,70 @@ def milp_lines(results: dict[str, dict[str, Any]]) -> list[str]:
 SAMPLE_TOTAL = "months, all"  # the months' runs summed (compare.sample_total)
 
 
-def planned_scenarios(quick: bool, days: int | None, months: bool = False) -> list[Scenario]:
+def planned_scenarios(
+    quick: bool, days: int | None, months: bool = False, year: bool = False
+) -> list[Scenario]:
     """The planned comparison's runs: quick, a shoulder day; else a week each in winter,
     spring and summer (or `days` each); months: the 15th of each month, a day (or `days`)
-    each."""
+    each; year: one run of the year's 365 chained days from 1 January (or its first
+    `days`)."""
     from host_tools.bench.control import compare  # it imports this package's _Day
 
+    if year:
+        if days is not None and not 1 <= days <= 365:
+            raise ValueError(f"--planned-days with --planned-year: 1 to 365 days, not {days}")
+        return [compare.days_scenario("year", 1, days if days is not None else 365)]
     weeks = compare.MONTHS if months else compare.QUICK if quick else compare.WEEKS
     n = days if days is not None else (1 if quick or months else 7)
     return [compare.days_scenario(name, first, n) for name, first in weeks]
 
 
-def planned_groups(by_tariff: bool) -> list[tuple[str, ...]]:
-    """The tariffs of each planned unit: all in one (ours' days run once for them all),
-    or one each (ours' days run again for each, for units a quarter as long)."""
-    return [(t,) for t in PLANNED_TARIFFS] if by_tariff else [PLANNED_TARIFFS]
-
-
-def split_by_tariff(runs: list[Scenario], jobs: int) -> bool:
-    """A unit a run and tariff where the runs alone are too few to keep `jobs` processes
-    busy (the three weeks on two), a unit a run where they are enough (the twelve months):
-    split, ours' days run again under each tariff."""
-    return jobs > 1 and len(runs) < 2 * jobs
-
-
-def planned_steps(runs: list[Scenario], by_tariff: bool = False) -> int:
-    """Progress steps of the planned comparison: ours, then planned under each tariff."""
-    return len(runs) * sum(1 + len(g) for g in planned_groups(by_tariff))
-
-
-def planned_run(sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> dict[str, Any]:
-    """compare.compare on one run under these tariffs (a unit), ticking as it goes."""
+def planned_steps(runs: list[Scenario]) -> int:
+    """Progress steps of the planned comparison: a step a unit (compare.steps)."""
     from host_tools.bench.control import compare
 
-    return compare.compare(sc, tariffs, bar=Ticks())
+    return len(runs) * compare.steps(PLANNED_TARIFFS)
 
 
-def submit_planned(
-    runs: list[Scenario], pool: Jobs, by_tariff: bool
-) -> Callable[[], dict[str, dict[str, Any]]]:
-    """The planned comparison's runs, a unit a run or a run and tariff; returns the
-    function that puts them together (after pool.run())."""
-    groups = planned_groups(by_tariff)
-    done = [[pool.submit(planned_run, sc, g) for g in groups] for sc in runs]
+def submit_planned(runs: list[Scenario], pool: Jobs) -> Callable[[], dict[str, dict[str, Any]]]:
+    """The planned comparison's runs as compare.compare's pieces, a unit each: a run's
+    reactive controllers (once, scored under every tariff) and its planners under each
+    tariff, then each tariff's optimum once those two are done. Returns the function that
+    puts them together, in compare.compare's order (after pool.run())."""
+    results = [_submit_planned_run(sc, pool) for sc in runs]
 
     def result() -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for sc, units in zip(runs, done, strict=True):
-            out[sc.name] = {}
-            for unit in units:  # the tariffs in their order, as compare.compare has them
-                out[sc.name].update(unit.result())
+        return {sc.name: r() for sc, r in zip(runs, results, strict=True)}
+
+    return result
+
+
+def _submit_planned_run(sc: Scenario, pool: Jobs) -> Callable[[], dict[str, Any]]:
+    from host_tools.bench.control import compare
+
+    tariffs = PLANNED_TARIFFS
+    # The reactive unit first: every optimum waits for it.
+    reactive = pool.submit(compare.reactive_days, sc, tariffs, ticks=1)
+    planned = {t: pool.submit(compare.planned_days, sc, t, ticks=1) for t in tariffs}
+    best: dict[str, Future[Any]] = {}
+
+    def optimise(t: str) -> Callable[[list[Any]], None]:
+        def submit(done: list[Any]) -> None:
+            r, p = done
+            starts = compare.day_starts(compare.tariff_runs(r, p, sc, t))
+            best[t] = pool.submit(compare.optimum_days, sc, t, r.days, starts, ticks=1)
+
+        return submit
+
+    for t in tariffs:
+        pool.then([reactive, planned[t]], optimise(t))
+
+    def result() -> dict[str, Any]:
+        r = reactive.result()
+        out = {}
+        for t in tariffs:  # in compare.compare's order
+            p = planned[t].result()
+            out[t] = compare.figures(compare.tariff_runs(r, p, sc, t), best[t].result(), p)
         return out
 
     return result
@@ -375,21 +389,20 @@ def planned_runs(
     jobs: int = 1,
     with_emhass: bool = False,
     months: bool = False,
+    year: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Ours reactive, ours planned and the optimum under each planned tariff (compare.py),
-    on `jobs` processes (more than one: a unit a run and tariff, the longest here).
-    with_emhass: EMHASS beside them (emhass.py; it installs EMHASS in a venv of its own).
-    months: on the 15th of each month (planned_scenarios), and their sum."""
-    runs = planned_scenarios(quick, days, months)
+    on `jobs` processes (submit_planned's units). with_emhass: EMHASS beside them
+    (emhass.py; it installs EMHASS in a venv of its own). months: on the 15th of each
+    month (planned_scenarios), and their sum; year: on the year's chained days."""
+    runs = planned_scenarios(quick, days, months, year)
     if with_emhass:
         return planned_with_emhass(runs, months)
-    by_tariff = split_by_tariff(runs, jobs)
-    steps = planned_steps(runs, by_tariff)
     with (
-        tqdm(total=steps, desc="bench control, planned", unit="run") as bar,
+        tqdm(total=planned_steps(runs), desc="bench control, planned", unit="step") as bar,
         Jobs(jobs, bar) as pool,
     ):
-        result = submit_planned(runs, pool, by_tariff)
+        result = submit_planned(runs, pool)
         pool.run()
         out = with_total(result(), months)
         print(f"\n{pool.summary()}")
@@ -436,7 +449,6 @@ class Plan:
     milp: bool  # on the day runs, §5.4's MILP too
     swept: list[Scenario]  # the §5.6 sweeps on those of these that are kettle or cloud
     planned: list[Scenario]  # the planned comparison's runs
-    planned_by_tariff: bool  # a unit a run and tariff (planned_groups), not a run
     year: Scenario | None  # the simulated year (or its first days)
 
     def steps(self) -> int:
@@ -444,7 +456,7 @@ class Plan:
         short = sum(sc.name in ("kettle", "cloud") for sc in self.swept)
         days = round(self.year.seconds / 86400.0) if self.year is not None else 0
         return (
-            planned_steps(self.planned, self.planned_by_tariff)
+            planned_steps(self.planned)
             + len(self.scenarios) * (len(CONTROLLERS) + 1)
             + short * n_sweeps()
             + days * (len(CONTROLLERS) + 1)
@@ -459,7 +471,7 @@ def collect(plan: Plan, jobs: int, bar: Any = None) -> dict[str, Any]:
     "planned": {name: compare.compare's}}."""
     with Jobs(jobs, bar) as pool:
         year_result = submit_year(plan.year, pool) if plan.year is not None else None
-        planned_result = submit_planned(plan.planned, pool, plan.planned_by_tariff)
+        planned_result = submit_planned(plan.planned, pool)
         scenario_results = [submit_scenario(sc, pool, plan.milp) for sc in plan.scenarios]
         swept_result = submit_sweeps(plan.swept, pool)
         pool.run()
@@ -482,30 +494,32 @@ def main(
     year_days: int | None = None,
     with_emhass: bool = False,
     planned_months: bool = False,
+    planned_year: bool = False,
 ) -> int:
     """quick: the kettle, cloud and one day; with_year (not quick, or year_days given):
     the simulated year too (its first year_days days if given). The planned comparison
     (compare.py) runs too; planned_only: only it. jobs: processes (default: one a core);
     the results are the same for any number. with_emhass: EMHASS in the planned
     comparison too (which then runs in this process, after the rest). planned_months: the
-    planned comparison on the 15th of each month instead of the three weeks."""
+    planned comparison on the 15th of each month instead of the three weeks;
+    planned_year: on the year's 365 chained days (or the first planned_days)."""
     n = jobs if jobs is not None else (os.cpu_count() or 1)
     if planned_only:
-        planned = planned_runs(quick, planned_days, n, with_emhass, planned_months)
+        planned = planned_runs(quick, planned_days, n, with_emhass, planned_months, planned_year)
         if json_path is not None:
             json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")
             print(f"wrote {json_path}")
         return 0
     chosen = scenarios(quick)
     yearly = year_of(year_days) if with_year and (year_days is not None or not quick) else None
-    plan_runs = [] if with_emhass else planned_scenarios(quick, planned_days, planned_months)
+    plan_runs = (
+        [] if with_emhass else planned_scenarios(quick, planned_days, planned_months, planned_year)
+    )
     plan = Plan(
         scenarios=chosen,
         milp=not quick,
         swept=[] if quick else chosen,
         planned=plan_runs,
-        # Without the year, the planned runs are the longest units: split them.
-        planned_by_tariff=yearly is None and split_by_tariff(plan_runs, n),
         year=yearly,
     )
     with tqdm(total=plan.steps(), desc="bench control", unit="run") as bar:
@@ -513,7 +527,9 @@ def main(
     results, swept = done["scenarios"], done["sweeps"]
     planned = with_total(done["planned"], planned_months)
     if with_emhass:
-        planned = planned_runs(quick, planned_days, with_emhass=True, months=planned_months)
+        planned = planned_runs(
+            quick, planned_days, with_emhass=True, months=planned_months, year=planned_year
+        )
     else:
         print_planned(planned)
     print()

@@ -10,6 +10,7 @@ objective less the optimum's: the cost of planning on forecasts and billing on a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from edge.sim.load import LoadParams
 from edge.sim.pv import PvParams
 from host_tools.bench.control import _Day, limits, optimum
 from host_tools.bench.control import metrics as m
+from host_tools.bench.control.annual import Start
 from host_tools.bench.control.planned import PlannedController
 from host_tools.bench.control.prices import PLANNED_TARIFFS, for_run
 from host_tools.bench.control.scenarios import (
@@ -102,60 +104,139 @@ def _days(
     return runs, days
 
 
+# The comparison in pieces that depend on nothing but their arguments, so that each can
+# be a unit of its own (bench control --jobs: control.submit_planned), and compare() below
+# is their composition in one process. Between them pass each day's scores and starts and
+# its PV and load at the optimum's step, never a 1 s trace.
+
+
+def priced(sc: Scenario, tariff: str) -> str:
+    """The tariff under its name for this run's first day (the Agile-like series is
+    indexed by the day of the year; prices.for_run); results keep the plain names."""
+    return for_run(tariff, sc.params.start_day_of_year)
+
+
+@dataclass
+class Reactive:
+    """The REACTIVE controllers' days: each one's scored under each tariff (by its priced
+    name), and the days' PV and load for the optimum (the last controller's: every
+    controller runs on the same)."""
+
+    runs: dict[str, dict[str, _Run]]
+    days: list[_Day]
+
+
+def reactive_days(sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> Reactive:
+    """Each REACTIVE controller's run, once, scored under every tariff (a unit)."""
+    names = tuple(priced(sc, t) for t in tariffs)
+    runs: dict[str, dict[str, _Run]] = {}
+    days: list[_Day] = []
+    for name in REACTIVE:
+        runs[name], days = _days(sc, name, names)
+    return Reactive(runs, days)
+
+
+@dataclass
+class Planned:
+    """Each of PLANNERS' days under one tariff, and its planner's solve statistics."""
+
+    runs: dict[str, _Run]
+    stats: dict[str, dict[str, Any]]
+
+
+def planned_days(sc: Scenario, tariff: str) -> Planned:
+    """Each of PLANNERS built for this tariff and run on the scenario (a unit)."""
+    name = priced(sc, tariff)
+    runs, stats = {}, {}
+    for planner, factory in PLANNERS.items():
+        ctl = factory(sc, name)
+        runs[planner] = _days(sc, planner, (name,), plan=ctl)[0][name]
+        stats[planner] = ctl.stats.summary()
+    return Planned(runs, stats)
+
+
+def tariff_runs(reactive: Reactive, planned: Planned, sc: Scenario, tariff: str) -> dict[str, _Run]:
+    """Every controller's days under one tariff, in controllers()' order."""
+    name = priced(sc, tariff)
+    return {**{c: by[name] for c, by in reactive.runs.items()}, **planned.runs}
+
+
+def day_starts(runs: dict[str, _Run]) -> list[list[Start]]:
+    """Where each controller began each day, a list a day, in the runs' order."""
+    return [list(day) for day in zip(*(r.starts for r in runs.values()), strict=True)]
+
+
+def optimum_days(
+    sc: Scenario, tariff: str, days: list[_Day], starts: list[list[Start]]
+) -> list[float]:
+    """The optimum's objective (£) of each day under this tariff (a unit), free to start
+    anywhere between where the controllers began it."""
+    name = priced(sc, tariff)
+    per = round(sc.lp_dt_s)
+    best = []
+    for d, began in zip(days, starts, strict=True):
+        day = dataclasses.replace(d, starts=began)
+        opt = optimum.solve(sc, day.trace(per), name, limits(), optimum.Starts.of_points(began))
+        best.append(m.objective(opt, name, 0.95))
+    return best
+
+
+def figures(runs: dict[str, _Run], best: list[float], planned: Planned) -> dict[str, Any]:
+    """A tariff's figures (compare's) from every controller's days and the optimum's."""
+    b = np.array(best)
+    total = {name: float(np.sum(r.objective)) for name, r in runs.items()}
+    table = {
+        name: {
+            "objective": round(total[name], 3),
+            "gap_pct": _gap(total[name], float(b.sum())),
+            "leak_wh": round(runs[name].leak_wh, 2),
+        }
+        for name in runs
+    }
+    table["optimum"] = {"objective": round(float(b.sum()), 3), "gap_pct": 0.0, "leak_wh": 0.0}
+    o, p = np.array(runs[BASELINE].objective), np.array(runs["planned"].objective)
+    return _figures(table, p, o, b, planned.stats["planned"])
+
+
 def compare(
     sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS, bar: Any = None, emhass: Any = None
 ) -> dict[str, Any]:
     """{tariff: {each controller's objective (£), gap and leak (controllers), the planned
     controller's figures at the top level (ours, planned, optimum objectives, gaps, the
-    daily distribution, the planner's solve statistics)}} on this scenario's days.
-    emhass: an emhass.Session, to run EMHASS beside them (its fields join each tariff's;
-    its day starts bound the optimum too)."""
-    # Each tariff under its name for this run's first day (the Agile-like series is
-    # indexed by the day of the year; prices.for_run); the results keep the plain names.
-    priced = {t: for_run(t, sc.params.start_day_of_year) for t in tariffs}
-    reactive: dict[str, dict[str, _Run]] = {}
-    days: list[_Day] = []
-    for name in REACTIVE:
-        reactive[name], days = _days(sc, name, tuple(priced.values()))
-    if bar is not None:
-        bar.update(1)
+    daily distribution, the planner's solve statistics)}} on this scenario's days, the
+    pieces above one after another. bar: a step after the reactive controllers, and after
+    each tariff's planners and its optimum (steps()). emhass: an emhass.Session, to run
+    EMHASS beside them (its fields join each tariff's; its day starts bound the optimum
+    too)."""
+    reactive = reactive_days(sc, tariffs)
+    _step(bar)
     out: dict[str, Any] = {}
     for plain in tariffs:
-        tariff = priced[plain]
-        runs = {name: by[tariff] for name, by in reactive.items()}
-        stats = {}
-        for name, factory in PLANNERS.items():
-            ctl = factory(sc, tariff)
-            runs[name] = _days(sc, name, (tariff,), plan=ctl)[0][tariff]
-            stats[name] = ctl.stats.summary()
-        em = emhass.controller(sc, tariff) if emhass is not None else None
+        planned = planned_days(sc, plain)
+        runs = tariff_runs(reactive, planned, sc, plain)
+        em = emhass.controller(sc, priced(sc, plain)) if emhass is not None else None
         if em is not None:
-            runs["emhass"] = _days(sc, "emhass", (tariff,), plan=em)[0][tariff]
-        best = []
-        for k, d in enumerate(days):
-            d.starts = [r.starts[k] for r in runs.values()]
-            starts = optimum.Starts.of_points(d.starts)
-            opt = optimum.solve(sc, d.trace(round(sc.lp_dt_s)), tariff, limits(), starts)
-            best.append(m.objective(opt, tariff, 0.95))
-        b = np.array(best)
-        total = {name: float(np.sum(r.objective)) for name, r in runs.items()}
-        table = {
-            name: {
-                "objective": round(total[name], 3),
-                "gap_pct": _gap(total[name], float(b.sum())),
-                "leak_wh": round(runs[name].leak_wh, 2),
-            }
-            for name in runs
-        }
-        table["optimum"] = {"objective": round(float(b.sum()), 3), "gap_pct": 0.0, "leak_wh": 0.0}
-        o, p = np.array(runs[BASELINE].objective), np.array(runs["planned"].objective)
-        out[plain] = _figures(table, p, o, b, stats["planned"])
+            name = priced(sc, plain)
+            runs["emhass"] = _days(sc, "emhass", (name,), plan=em)[0][name]
+        _step(bar)
+        best = optimum_days(sc, plain, reactive.days, day_starts(runs))
+        out[plain] = figures(runs, best, planned)
         if em is not None:
-            e = runs["emhass"]
-            out[plain].update(emhass.result(em, e.objective, e.leak_wh, p, b))
-        if bar is not None:
-            bar.update(1)
+            e, p = runs["emhass"], np.array(runs["planned"].objective)
+            out[plain].update(emhass.result(em, e.objective, e.leak_wh, p, np.array(best)))
+        _step(bar)
     return out
+
+
+def steps(tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> int:
+    """compare()'s progress steps on a run: the reactive controllers', then each tariff's
+    planners' and its optimum's (as many as the units of the split)."""
+    return 1 + 2 * len(tariffs)
+
+
+def _step(bar: Any) -> None:
+    if bar is not None:
+        bar.update(1)
 
 
 def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:

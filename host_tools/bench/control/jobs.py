@@ -34,17 +34,6 @@ def tick(n: int = 1) -> None:
         _sink(n)
 
 
-class Ticks:
-    """A stand-in progress bar for code that takes one (compare.compare): its updates go
-    to tick()."""
-
-    def update(self, n: int = 1) -> None:
-        tick(n)
-
-    def set_postfix_str(self, s: str) -> None:
-        del s
-
-
 def _init_worker(queue: Any) -> None:
     global _sink
     _sink = queue.put
