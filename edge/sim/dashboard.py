@@ -173,6 +173,12 @@ class DemoDashboard:
             (str(d.get("reason", "waiting for the first tick")), "bold yellow"),
             f"\ninverter {d.get('mode', '—')}",
         )
+        if "plan_action" in d:  # the planner is on: what its slot asks now, and next
+            text.append(f"\nplan: battery {d['plan_action']}")
+            text.append(f", heat pump {d.get('plan_heat_pump', '—')}")
+            at = str(d.get("plan_next_action_at", ""))
+            if d.get("plan_next_action") and at[11:16]:
+                text.append(f"; then {d['plan_next_action']} from {at[11:16]} UTC")
         for line in list(self.decisions)[:-1]:
             text.append(f"\n  earlier: {line}", style="dim")
         return Panel(text, title="Decision")

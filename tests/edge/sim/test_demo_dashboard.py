@@ -174,3 +174,19 @@ def test_a_png_path_that_cannot_be_written_is_refused_before_the_run(tmp_path):
         f"--png {str(tmp_path)!r}: is a folder; give a file name ending in .png"
     )
     assert "simulated house" not in proc.stdout  # nothing ran
+
+
+def test_the_decision_shows_what_the_plan_asks_of_the_battery_and_the_heat_pump():
+    dash = DemoDashboard(NOON_S, NOON_S + 600.0)
+    dash.update(doc(NOON_S + 60.0, grid_w=0.0, battery_w=0.0))
+    assert "plan:" not in render(dash)  # no planner, no plan line
+    planned = {
+        **doc(NOON_S + 120.0, grid_w=0.0, battery_w=0.0, reason="plan: hold"),
+        "plan_action": "hold",
+        "plan_heat_pump": "force",
+        "plan_next_action": "grid charge",
+        "plan_next_action_at": "2026-12-07T23:30:00Z",
+    }
+    dash.update(planned)
+    text = render(dash)
+    assert "plan: battery hold, heat pump force; then grid charge from 23:30 UTC" in text
