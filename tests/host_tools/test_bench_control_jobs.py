@@ -16,14 +16,18 @@ import pytest
 
 from host_tools.bench.control import (
     DIVERTER_SWEEPS,
+    SAMPLE_TOTAL,
     SWEEPS,
     Plan,
     collect,
     compare,
+    compare_failures,
     planned_steps,
+    print_planned,
     report,
     run_scenario,
     submit_planned,
+    with_total,
     year_of,
 )
 from host_tools.bench.control.jobs import Jobs, tick
@@ -267,3 +271,51 @@ def test_the_summary_waits_for_every_units_cpu_time():
         pool.run()
         summary = pool.summary()
     assert summary.startswith("4 units on 2 process(es): "), summary
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_keep_going_names_a_failed_unit_and_keeps_the_others(jobs: int, capsys):
+    """A year of the planned comparison is an hour of units: one unit's error is named
+    (with its traceback) and skips only what waits for it."""
+    waited: list[Any] = []
+    got: list[int] = []
+    with Jobs(jobs, Count(), keep_going=True) as pool:
+        done = [pool.submit(square, k) for k in range(4)]
+        bad = pool.submit(fails, 7)
+        pool.then(done, lambda results: got.extend(results))
+        pool.then([bad, done[0]], waited.append)
+        pool.run()
+    assert got == [0, 1, 4, 9]
+    assert waited == []  # it needed the failed unit
+    assert pool.failed == ["fails(): ValueError: unit 7 failed"]
+    err = capsys.readouterr().err
+    assert "bench: fails() failed; the other units go on" in err
+    assert "unit 7 failed" in err and "Traceback" in err
+
+
+def test_a_failed_planner_loses_its_tariff_only(monkeypatch: pytest.MonkeyPatch, capsys):
+    sc = shoulder_2h()
+    planned_days = compare.planned_days
+
+    def agile_fails(sc: Scenario, tariff: str) -> Any:
+        if tariff == "agile":
+            raise RuntimeError("no plan for agile")
+        return planned_days(sc, tariff)
+
+    monkeypatch.setattr(compare, "planned_days", agile_fails)
+    with Jobs(1, Count(), keep_going=True) as pool:
+        result = submit_planned([sc], pool)
+        pool.run()
+        out = result()
+    by = out[sc.name]
+    assert list(by) == list(PLANNED_TARIFFS)
+    assert by["agile"] == {"failed": "the planner: RuntimeError: no plan for agile"}
+    assert all("planned" in by[t] and "failed" not in by[t] for t in ("flat", "e7", "go"))
+    assert pool.failed == ["agile_fails(shoulder_2h, agile): RuntimeError: no plan for agile"]
+    assert compare_failures(out) == [f"{sc.name}, agile: {by['agile']['failed']}"]
+    total = with_total(out, months=True)[SAMPLE_TOTAL]
+    assert "failed" in total["agile"] and total["e7"]["planned"] == by["e7"]["planned"]
+    print_planned(out)
+    shown = capsys.readouterr().out
+    assert "FAILED, so left out below:" in shown and "no plan for agile" in shown
+    assert "| shoulder_2h | e7 |" in shown and "| shoulder_2h | agile |" not in shown

@@ -347,14 +347,32 @@ def _submit_planned_run(sc: Scenario, pool: Jobs) -> Callable[[], dict[str, Any]
         pool.then([reactive, planned[t]], optimise(t))
 
     def result() -> dict[str, Any]:
-        r = reactive.result()
+        """Each tariff's figures, or (a unit it needs failed, Jobs.keep_going) what failed."""
+        try:
+            r = reactive.result()
+        except Exception as exc:
+            return {t: compare.failed("the reactive controllers", exc) for t in tariffs}
         out = {}
         for t in tariffs:  # in compare.compare's order
-            p = planned[t].result()
-            out[t] = compare.figures(compare.tariff_runs(r, p, sc, t), best[t].result(), p)
+            try:
+                p = planned[t].result()
+            except Exception as exc:
+                out[t] = compare.failed("the planner", exc)
+                continue
+            try:
+                out[t] = compare.figures(compare.tariff_runs(r, p, sc, t), best[t].result(), p)
+            except Exception as exc:
+                out[t] = compare.failed("the optimum", exc)
         return out
 
     return result
+
+
+def compare_failures(out: dict[str, dict[str, Any]]) -> list[str]:
+    """What failed in the planned comparison (compare.complete's lines)."""
+    from host_tools.bench.control import compare
+
+    return compare.complete(out)[1]
 
 
 def with_total(out: dict[str, dict[str, Any]], months: bool) -> dict[str, dict[str, Any]]:
@@ -367,6 +385,11 @@ def with_total(out: dict[str, dict[str, Any]], months: bool) -> dict[str, dict[s
 def print_planned(out: dict[str, dict[str, Any]]) -> None:
     from host_tools.bench.control import compare
 
+    out, failures = compare.complete(out)
+    if failures:
+        print("\nFAILED, so left out below:")
+        for line in failures:
+            print(f"- {line}")
     print(compare.table(out))
     print("\nThe planner's goals:")
     for line in compare.goal_lines(out):
@@ -400,7 +423,7 @@ def planned_runs(
         return planned_with_emhass(runs, months)
     with (
         tqdm(total=planned_steps(runs), desc="bench control, planned", unit="step") as bar,
-        Jobs(jobs, bar) as pool,
+        Jobs(jobs, bar, keep_going=True) as pool,  # a failed tariff loses only itself
     ):
         result = submit_planned(runs, pool)
         pool.run()
@@ -509,7 +532,7 @@ def main(
         if json_path is not None:
             json_path.write_text(json.dumps({"planned": planned}, indent=2, sort_keys=True) + "\n")
             print(f"wrote {json_path}")
-        return 0
+        return 1 if compare_failures(planned) else 0
     chosen = scenarios(quick)
     yearly = year_of(year_days) if with_year and (year_days is not None or not quick) else None
     plan_runs = (

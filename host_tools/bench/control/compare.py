@@ -239,6 +239,23 @@ def _step(bar: Any) -> None:
         bar.update(1)
 
 
+FAILED = "failed"  # a tariff's entry where a unit it needs failed: what failed
+
+
+def failed(what: str, exc: BaseException) -> dict[str, str]:
+    return {FAILED: f"{what}: {type(exc).__name__}: {exc}"}
+
+
+def complete(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The results without the tariffs whose units failed, and a line for each of those."""
+    ok: dict[str, dict[str, Any]] = {}
+    lines = []
+    for run, by in results.items():
+        ok[run] = {t: r for t, r in by.items() if FAILED not in r}
+        lines += [f"{run}, {t}: {r[FAILED]}" for t, r in by.items() if FAILED in r]
+    return {run: by for run, by in ok.items() if by}, lines
+
+
 def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The runs of a sample (MONTHS) as one, per tariff: each controller's objective summed
     over the runs and its gap to the summed optimum, every day's figures together (the
@@ -249,6 +266,9 @@ def sample_total(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tariff in runs[0]:
         by = [r[tariff] for r in runs]
+        if any(FAILED in r for r in by):
+            out[tariff] = {FAILED: "a run's units failed: no sum"}
+            continue
         optimum_gbp = math.fsum(r["optimum"] for r in by)
         table = {}
         for name in by[0]["controllers"]:

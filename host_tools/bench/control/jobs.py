@@ -16,8 +16,10 @@ submit more units. `run()` waits until no such function is left.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -61,13 +63,18 @@ class _After:
 
 
 class Jobs:
-    """A pool of `jobs` processes (1: the caller's own), ticking `bar` (tqdm or None)."""
+    """A pool of `jobs` processes (1: the caller's own), ticking `bar` (tqdm or None).
+    keep_going: a unit's error does not end the run: run() names the unit (failed) and
+    skips the then() functions waiting for it, and the others go on (their results are
+    kept); else it is raised from run()."""
 
-    def __init__(self, jobs: int, bar: Any = None) -> None:
+    def __init__(self, jobs: int, bar: Any = None, keep_going: bool = False) -> None:
         if jobs < 1:
             raise ValueError(f"jobs: at least 1 process, not {jobs}")
         self.jobs = jobs
         self.bar = bar
+        self.keep_going = keep_going
+        self.failed: list[str] = []  # "unit: error", as units fail (keep_going)
         self._after: list[_After] = []
         self._pool: ProcessPoolExecutor | None = None
         self._queue: Any = None
@@ -76,6 +83,7 @@ class Jobs:
         self.cpu_s: list[tuple[str, float]] = []  # each unit's CPU time, as they finish
         self._start_s = 0.0
         self._futures: list[Future[Any]] = []  # the units sent to the workers
+        self._labels: dict[Future[Any], str] = {}
         self._arrived = threading.Condition()  # a unit's CPU time came through the queue
 
     def _update(self, n: int | tuple[str, float]) -> None:
@@ -150,11 +158,24 @@ class Jobs:
         as it goes passes 0)."""
         if self._pool is None:
             done: Future[Any] = Future()
-            done.set_result(_call(fn, args, ticks))
+            try:
+                done.set_result(_call(fn, args, ticks))
+            except Exception as exc:
+                if not self.keep_going:
+                    raise
+                done.set_exception(exc)
+                self._fail(_label(fn, args), exc)
             return done
         future = self._pool.submit(_call, fn, args, ticks)
         self._futures.append(future)
+        self._labels[future] = _label(fn, args)
         return future
+
+    def _fail(self, unit: str, exc: BaseException) -> None:
+        """A unit failed and the run goes on (keep_going): name it, with its traceback."""
+        self.failed.append(f"{unit}: {type(exc).__name__}: {exc}")
+        print(f"\nbench: {unit} failed; the other units go on:", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
 
     def then(self, futures: list[Future[Any]], fn: Callable[[list[Any]], None]) -> None:
         """fn([each future's result]) in the caller, in run(), once all are done."""
@@ -162,16 +183,33 @@ class Jobs:
 
     def run(self) -> None:
         """Call then()'s functions as their futures complete, until none is left (a
-        unit's error is raised here)."""
-        while self._after:
+        unit's error is raised here, unless keep_going)."""
+        while self._after or (self.keep_going and any(not f.done() for f in self._futures)):
             pending = {f for a in self._after for f in a.futures if not f.done()}
+            if self.keep_going:  # every unit: a failure is named when it happens
+                pending |= {f for f in self._futures if not f.done()}
             if pending:
                 wait(pending, return_when=FIRST_COMPLETED)
+            self._named()
             ready = [a for a in self._after if all(f.done() for f in a.futures)]
             for a in ready:
                 self._after.remove(a)
+                if self.keep_going and any(f.exception() is not None for f in a.futures):
+                    continue  # what waits for a failed unit cannot run
                 a.fn([f.result() for f in a.futures])
         self._settle()
+        self._named()
+
+    def _named(self) -> None:
+        """Name the workers' units that have failed since the last call (keep_going)."""
+        if not self.keep_going:
+            return
+        for future, unit in list(self._labels.items()):
+            if future.done():
+                del self._labels[future]
+                exc = future.exception()
+                if exc is not None:
+                    self._fail(unit, exc)
 
     def _settle(self, timeout_s: float = 30.0) -> None:
         """Wait until every unit sent to the workers is done and its CPU time has come
