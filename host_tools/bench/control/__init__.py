@@ -307,10 +307,11 @@ def planned_scenarios(
 
 
 def planned_steps(runs: list[Scenario]) -> int:
-    """Progress steps of the planned comparison: a step a unit (compare.steps)."""
+    """Progress steps of the planned comparison under Jobs: a step a unit (compare.steps)
+    and a step a controller's day (compare.day_steps)."""
     from host_tools.bench.control import compare
 
-    return len(runs) * compare.steps(PLANNED_TARIFFS)
+    return sum(compare.steps(PLANNED_TARIFFS) + compare.day_steps(sc) for sc in runs)
 
 
 def submit_planned(runs: list[Scenario], pool: Jobs) -> Callable[[], dict[str, dict[str, Any]]]:
@@ -442,7 +443,8 @@ def planned_with_emhass(runs: list[Scenario], months: bool = False) -> dict[str,
     out: dict[str, dict[str, Any]] = {}
     session = em.Session()
     try:
-        with tqdm(total=planned_steps(runs), desc="bench control, planned", unit="run") as bar:
+        steps = len(runs) * compare.steps(PLANNED_TARIFFS)  # no Jobs here: no day's tick
+        with tqdm(total=steps, desc="bench control, planned", unit="run") as bar:
             for sc in runs:
                 bar.set_postfix_str(sc.name)
                 out[sc.name] = compare.compare(sc, bar=bar, emhass=session)

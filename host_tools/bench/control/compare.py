@@ -24,6 +24,7 @@ from edge.sim.pv import PvParams
 from host_tools.bench.control import _Day, limits, optimum
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control.annual import Start
+from host_tools.bench.control.jobs import tick
 from host_tools.bench.control.planned import PlannedController
 from host_tools.bench.control.prices import PLANNED_TARIFFS, for_run
 from host_tools.bench.control.scenarios import (
@@ -99,6 +100,7 @@ def _days(
             runs[t].objective.append(m.objective(tr, t, 0.95))
             runs[t].leak_wh += leak
             runs[t].starts.append((tr.soc0_pct, tr.tank0_degc, tr.house0_degc))
+        tick(1)  # a day of one controller: where Jobs runs it, a step of its bar
 
     run_chunks(sc, controller if plan is None else "planned", 86400, day, plan=plan)
     return runs, days
@@ -232,6 +234,13 @@ def steps(tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> int:
     """compare()'s progress steps on a run: the reactive controllers', then each tariff's
     planners' and its optimum's (as many as the units of the split)."""
     return 1 + 2 * len(tariffs)
+
+
+def day_steps(sc: Scenario, tariffs: tuple[str, ...] = PLANNED_TARIFFS) -> int:
+    """The steps a run's controllers tick as they go under Jobs (_days): a day each, the
+    reactive controllers once and the planners under each tariff."""
+    days = math.ceil(sc.seconds / 86400.0)
+    return days * (len(REACTIVE) + len(PLANNERS) * len(tariffs))
 
 
 def _step(bar: Any) -> None:
