@@ -379,7 +379,7 @@ SIMPLEX_FIRST, SIMPLEX_AFTER = 4, 1
 # tariff), three runs each: 1.95 to 2.17 s and 1.39 to 1.50 s of CPU from scratch, 0.89 to
 # 0.97 s and 0.70 to 0.75 s warm (the primal warm: 1.09 and 0.93 s); the first LP's
 # iterations at the median 933 and 707 from scratch, 3 and 4 warm; the same plans to
-# 5e-10 W. Most of what is left is building the model in Python.
+# 5e-10 W. What is left is about half HiGHS's run and half the Python around it.
 SIMPLEX_WARM = 1
 
 
@@ -495,9 +495,8 @@ def solve(inp: PlanInputs) -> Plan | None:
         # Heat short costs at least what heat spare earns, or the LP would keep both
         # without end (a horizon whose prices average below 0).
         short_heat = b.col("short_heat", 0.0, inf, max(value_end / 3.0, spare_price))
-        one = np.array([-1])
         b.rows(
-            one,
+            np.array([-1]),  # one row, for the horizon
             (
                 "house_end",
                 -kwh_per_k * t0,
