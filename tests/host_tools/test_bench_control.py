@@ -208,3 +208,42 @@ print("solved", len(best.t_s) > 0)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "solved True\n"
+
+
+def test_a_day_warm_started_from_the_day_before_is_the_cold_days_optimum():
+    """optimum.Warm: the second day's LP from the first day's basis ends at the cold
+    solve's objective in a fraction of its iterations; a basis of another size is left
+    out (that solve starts cold, to the same objective)."""
+    from host_tools.bench.control import compare
+
+    sc = compare.days_scenario("winter", 15, 2)
+    runs, days = compare._days(sc, "ours", ("e7",))
+    per = round(sc.lp_dt_s)
+    traces = []
+    for day, start in zip(days, runs["e7"].starts, strict=True):
+        day.starts = [start]
+        traces.append(day.trace(per))
+    chain, cold = optimum.Warm(), optimum.Warm()
+    optimum.solve(sc, traces[0], "e7", limits(), warm=chain)
+    warm = optimum.solve(sc, traces[1], "e7", limits(), warm=chain)
+    fresh = optimum.solve(sc, traces[1], "e7", limits(), warm=cold)
+    assert m.objective(warm, "e7", 0.95) == pytest.approx(m.objective(fresh, "e7", 0.95), abs=1e-9)
+    assert 0 < chain.iterations < cold.iterations / 3
+    # A 6-hour day's basis does not fit a whole day's LP: ignored, so a cold solve.
+    short = dataclasses.replace(sc, seconds=6 * 3600.0)
+    small = optimum.Warm()
+    optimum.solve(short, optimum_cut(traces[0], 6 * 3600), "e7", limits(), warm=small)
+    assert len(small.basis.col_status) < len(chain.basis.col_status)
+    again = optimum.solve(sc, traces[1], "e7", limits(), warm=small)
+    assert small.iterations == cold.iterations
+    assert m.objective(again, "e7", 0.95) == pytest.approx(m.objective(fresh, "e7", 0.95), abs=1e-9)
+
+
+def optimum_cut(tr, seconds: int):
+    """The trace's first `seconds`."""
+    arrays = {
+        f.name: getattr(tr, f.name)[:seconds]
+        for f in dataclasses.fields(tr)
+        if isinstance(getattr(tr, f.name), np.ndarray)
+    }
+    return dataclasses.replace(tr, **arrays)

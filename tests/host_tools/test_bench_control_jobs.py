@@ -19,6 +19,7 @@ from host_tools.bench.control import (
     SAMPLE_TOTAL,
     SWEEPS,
     Plan,
+    annual,
     collect,
     compare,
     compare_failures,
@@ -30,7 +31,7 @@ from host_tools.bench.control import (
     with_total,
     year_of,
 )
-from host_tools.bench.control.jobs import Jobs, tick
+from host_tools.bench.control.jobs import Jobs, publish, tick
 from host_tools.bench.control.prices import PLANNED_TARIFFS
 from host_tools.bench.control.scenarios import CONTROLLERS, Scenario, scenarios
 
@@ -186,6 +187,82 @@ def test_units_tick_the_bar_and_their_errors_reach_the_caller(jobs: int):
 
 def sleeps(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def waits_for(path: str, seconds: float) -> str:
+    """Publish, then wait for the unit that a watcher of it submits to write `path`."""
+    publish("go", path)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                return f.read()
+        except FileNotFoundError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing wrote {path} in {seconds} s")
+
+
+def writes(path: str) -> None:
+    with open(path, "w") as f:
+        f.write("written")
+
+
+def test_a_watcher_gets_what_a_running_unit_publishes(tmp_path):
+    """The second unit exists only once the first one's item reached the caller, and the
+    first waits for it: a watcher called only after the unit ended never ends (times out)."""
+    got: list[str] = []
+    with Jobs(2) as pool:
+
+        def go(path: str) -> None:
+            got.append(path)
+            pool.submit(writes, path)
+
+        pool.watch("go", go)
+        first = pool.submit(waits_for, str(tmp_path / "flag"), 120.0)
+        pool.run()
+    assert first.result() == "written"
+    assert got == [str(tmp_path / "flag")]
+
+
+def test_items_reach_a_watcher_in_order_with_one_process_too():
+    with Jobs(1) as pool:
+        pool.submit(tick_and_publish, 5)
+        got: list[int] = []
+        pool.watch("n", got.append)
+        pool.watch("other", lambda _: got.append(-1))
+        pool.run()
+    assert got == [0, 1, 2, 3, 4]
+
+
+def tick_and_publish(n: int) -> None:
+    for k in range(n):
+        publish("n", k)
+
+
+@pytest.mark.timeout(600)
+def test_the_years_optimum_in_batches_as_days_arrive_is_the_serial_sum(monkeypatch):
+    """Batches of 2 days on a 3-day year: a whole batch, sent as its days arrive, then
+    the rest once the years are done; the same sums with one process and two."""
+    monkeypatch.setattr(annual, "OPTIMUM_BATCH_DAYS", 2)
+    sent: list[int] = []
+    submit = Jobs.submit
+
+    def counted(self: Jobs, fn: Any, *args: Any, **kw: Any) -> Any:
+        if fn is annual.optimum_days:
+            sent.append(len(args[1]))
+        return submit(self, fn, *args, **kw)
+
+    monkeypatch.setattr(Jobs, "submit", counted)
+    out = []
+    for jobs in (1, 2):
+        with Jobs(jobs) as pool:
+            result = annual.submit_year(year_of(3), pool)
+            pool.run()
+            out.append(result())
+    assert out[0] == out[1]  # floats compared exactly
+    assert sent == [2, 1, 2, 1]
+    assert out[0]["optimum"]["days"] == 3 and out[0]["optimum"]["objective_e7"] != 0
+    assert all(out[0][c]["days"] == 3 for c in CONTROLLERS)
 
 
 def test_a_failed_unit_ends_the_others_at_once():

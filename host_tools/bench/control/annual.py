@@ -1,18 +1,19 @@
 """The simulated year of `bench control`, a day at a time: each controller's days summed
 (each controller carries its own state from day to day, so its year is one unit of work,
 but the controllers are independent of one another), and the optimum solved for each day
-(independent days, solved in batches).
+(independent days, solved in batches, each day's LP from the day before's basis).
 
 The optimum of a day is solved on that day's PV and load, free to start anywhere between
 where the controllers' days began: it needs every controller's start of that day, which
-each controller reached from its own past, never from its future.
+each controller reached from its own past, never from its future. The controllers
+publish each day as they run it, so a batch of days starts as soon as every controller
+has run them, while ours' year (the longest unit) still runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import optimum
-from host_tools.bench.control.jobs import Jobs, tick
+from host_tools.bench.control.jobs import Jobs, publish, tick
 from host_tools.bench.control.scenarios import CONTROLLERS, Scenario, Trace, run_chunks
 
 ADDITIVE = (
@@ -48,7 +49,15 @@ ADDITIVE = (
 
 # What the annual summary plots month by month.
 MONTHLY = ("leak_wh", "flip_export_wh", "import_kwh", "export_kwh", "objective_e7")
-BATCHES_PER_JOB = 4  # the optimum's days in this many batches a process: an even finish
+# The optimum's days in batches of this many, a unit each, sent as soon as every
+# controller has run them: each batch's first day starts cold, the next from the day
+# before (optimum.Warm), so the batches are the same whatever the processes.
+OPTIMUM_BATCH_DAYS = 28
+DAY_TOPIC = "year day"  # controller_year publishes each day as it is run (Jobs.publish)
+
+
+def _topic(sc: Scenario) -> str:
+    return f"{DAY_TOPIC}: {sc.name}"
 
 
 class Totals:
@@ -146,7 +155,9 @@ def controller_year(
     sc: Scenario, controller: str, keep_days: bool
 ) -> tuple[dict[str, Any], list[_Day], list[Start]]:
     """One controller's year (a unit): its summed metrics, the days' PV and load (if
-    keep_days: one controller's are every controller's) and where each of its days began."""
+    keep_days: one controller's are every controller's) and where each of its days began.
+    Each day is also published as it is run (under the scenario's DAY_TOPIC: the
+    controller, the day's index, its start and its _Day or None), for submit_year."""
     totals = Totals(sc.params.start_day_of_year)
     per = round(sc.lp_dt_s)
     days: list[_Day] = []
@@ -160,6 +171,8 @@ def controller_year(
         if keep_days:
             days.append(_Day.of(tr, per))
         starts.append((tr.soc0_pct, tr.tank0_degc, tr.house0_degc))
+        kept = days[-1] if keep_days else None
+        publish(_topic(sc), (controller, len(starts) - 1, starts[-1], kept))
         tick(1)
 
     run_chunks(sc, controller, 86400, day)
@@ -172,18 +185,21 @@ OptimumDay = tuple[dict[str, Any], float, int, float, float, float]
 
 
 def optimum_days(sc: Scenario, days: list[_Day]) -> list[OptimumDay]:
-    """The optimum of each of these days (a unit), under the flat tariff and E7."""
+    """The optimum of each of these days (a unit), under the flat tariff and E7, each
+    day's LP warm-started from the day before's (the first day of a batch starts cold, so
+    the batches are the same whatever the processes: OPTIMUM_BATCH_DAYS)."""
     from host_tools.bench.control import limits  # the package imports this module
 
     per = round(sc.lp_dt_s)
     out: list[OptimumDay] = []
+    warm = {t: optimum.Warm() for t in ("flat", "e7")}  # each day from the day before's
     for d in days:
         starts = optimum.Starts.of_points(d.starts)
         tr = d.trace(per)
-        opt = optimum.solve(sc, tr, "flat", limits(), starts)
+        opt = optimum.solve(sc, tr, "flat", limits(), starts, warm=warm["flat"])
         res_opt = m.metrics(opt)
         res_opt["objective_flat"] = m.objective(opt, "flat", 0.95)
-        opt_e7 = optimum.solve(sc, tr, "e7", limits(), starts)
+        opt_e7 = optimum.solve(sc, tr, "e7", limits(), starts, warm=warm["e7"])
         flows = m.flows(opt).pv, m.flips(opt), float(opt.soc_pct[-1])
         e7 = m.objective(opt_e7, "e7", 0.95), m.cost(opt_e7, "e7")
         out.append((res_opt, *flows, *e7))
@@ -192,21 +208,46 @@ def optimum_days(sc: Scenario, days: list[_Day]) -> list[OptimumDay]:
 
 
 def submit_year(sc: Scenario, pool: Jobs) -> Callable[[], dict[str, Any]]:
-    """Every controller's year as a unit each, then the optimum's days in batches once
-    they are done; returns the function that sums them (after pool.run())."""
+    """Every controller's year as a unit each, and the optimum's days in batches of
+    OPTIMUM_BATCH_DAYS, each sent once every controller has run its days (they are
+    published as they are run, so the optimum's batches start while ours' year still
+    runs; the years' results fill in what has not arrived when they are done). Returns
+    the function that sums them (after pool.run())."""
     years = [pool.submit(controller_year, sc, c, k == 0) for k, c in enumerate(CONTROLLERS)]
     batches: list[Future[Any]] = []
+    days: list[_Day] = []  # the first controller's, in order
+    starts: dict[str, list[Start]] = {c: [] for c in CONTROLLERS}
 
-    def optimise(done: list[Any]) -> None:
-        days: list[_Day] = done[0][1]
-        for _totals, _days, starts in done:  # in the controllers' order, as serially
-            for d, start in zip(days, starts, strict=True):
-                d.starts.append(start)
-        size = max(1, math.ceil(len(days) / (BATCHES_PER_JOB * pool.jobs)))
-        for k in range(0, len(days), size):
-            batches.append(pool.submit(optimum_days, sc, days[k : k + size]))
+    def send(final: bool) -> None:
+        """Send each whole batch of days every controller has run (final: the rest too)."""
+        ready = min(len(days), *(len(s) for s in starts.values()))
+        while (sent := len(batches) * OPTIMUM_BATCH_DAYS) < ready:
+            if ready - sent < OPTIMUM_BATCH_DAYS and not final:
+                return
+            batch = [
+                dataclasses.replace(days[i], starts=[starts[c][i] for c in CONTROLLERS])
+                for i in range(sent, min(ready, sent + OPTIMUM_BATCH_DAYS))
+            ]
+            batches.append(pool.submit(optimum_days, sc, batch))
 
-    pool.then(years, optimise)
+    def arrived(item: tuple[str, int, Start, _Day | None]) -> None:
+        controller, index, start, day = item
+        if index != len(starts[controller]):
+            return  # filled in from the results already
+        starts[controller].append(start)
+        if day is not None:
+            days.append(day)
+        send(final=False)
+
+    def done(results: list[Any]) -> None:
+        for c, (_totals, kept, began) in zip(CONTROLLERS, results, strict=True):
+            starts[c][len(starts[c]) :] = began[len(starts[c]) :]
+            if kept:
+                days[len(days) :] = kept[len(days) :]
+        send(final=True)
+
+    pool.watch(_topic(sc), arrived)
+    pool.then(years, done)
 
     def result() -> dict[str, Any]:
         out = {c: f.result()[0] for c, f in zip(CONTROLLERS, years, strict=True)}

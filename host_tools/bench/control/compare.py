@@ -172,13 +172,16 @@ def optimum_days(
     sc: Scenario, tariff: str, days: list[_Day], starts: list[list[Start]]
 ) -> list[float]:
     """The optimum's objective (£) of each day under this tariff (a unit), free to start
-    anywhere between where the controllers began it."""
+    anywhere between where the controllers began it; each day's LP warm-started from the
+    day before's basis (optimum.Warm)."""
     name = priced(sc, tariff)
     per = round(sc.lp_dt_s)
     best = []
+    warm = optimum.Warm()
     for d, began in zip(days, starts, strict=True):
         day = dataclasses.replace(d, starts=began)
-        opt = optimum.solve(sc, day.trace(per), name, limits(), optimum.Starts.of_points(began))
+        span = optimum.Starts.of_points(began)
+        opt = optimum.solve(sc, day.trace(per), name, limits(), span, warm=warm)
         best.append(m.objective(opt, name, 0.95))
     return best
 

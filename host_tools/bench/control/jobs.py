@@ -11,6 +11,12 @@ queue that a thread of the caller drains into its progress bar, in the caller st
 to the bar. `then(futures, fn)` calls fn with their results in the caller once all are
 done, for units that need others' results (the optimum needs ours' trace); fn may
 submit more units. `run()` waits until no such function is left.
+
+A unit can also hand the caller what it has so far, before it is done: `publish(topic,
+item)` goes the way tick() does, and `watch(topic, fn)` has run() call fn(item) in the
+caller as items arrive, in the order they were published (fn may submit more units: the
+optimum's days start while ours' year still runs). An item can arrive after its unit's
+result, so a then() function of that unit must not count on having seen them all.
 """
 
 from __future__ import annotations
@@ -25,15 +31,29 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
-# Where tick() and a unit's CPU time go in this process: an int is steps done, a
-# (unit, CPU seconds) pair a unit's cost.
-_sink: Callable[[int | tuple[str, float]], Any] | None = None
+
+@dataclass(frozen=True)
+class _Item:
+    topic: str
+    item: Any
+
+
+# Where tick(), publish() and a unit's CPU time go in this process: an int is steps
+# done, an _Item a published item, a (unit, CPU seconds) pair a unit's cost.
+_sink: Callable[[int | _Item | tuple[str, float]], Any] | None = None
+WATCH_POLL_S = 0.25  # run() looks for published items this often while units run
 
 
 def tick(n: int = 1) -> None:
     """n more steps done (a no-op where nothing watches)."""
     if _sink is not None and n:
         _sink(n)
+
+
+def publish(topic: str, item: Any) -> None:
+    """Hand the caller an item (picklable) as the unit goes (a no-op outside Jobs)."""
+    if _sink is not None:
+        _sink(_Item(topic, item))
 
 
 def _init_worker(queue: Any) -> None:
@@ -79,15 +99,21 @@ class Jobs:
         self._pool: ProcessPoolExecutor | None = None
         self._queue: Any = None
         self._drain: threading.Thread | None = None
-        self._saved: Callable[[int | tuple[str, float]], Any] | None = None
+        self._saved: Callable[[int | _Item | tuple[str, float]], Any] | None = None
         self.cpu_s: list[tuple[str, float]] = []  # each unit's CPU time, as they finish
         self._start_s = 0.0
         self._futures: list[Future[Any]] = []  # the units sent to the workers
         self._labels: dict[Future[Any], str] = {}
         self._arrived = threading.Condition()  # a unit's CPU time came through the queue
+        self._watchers: dict[str, list[Callable[[Any], None]]] = {}
+        self._items: list[_Item] = []  # published, not yet handed to a watcher
+        self._items_lock = threading.Lock()
 
-    def _update(self, n: int | tuple[str, float]) -> None:
-        if isinstance(n, tuple):
+    def _update(self, n: int | _Item | tuple[str, float]) -> None:
+        if isinstance(n, _Item):
+            with self._items_lock:
+                self._items.append(n)
+        elif isinstance(n, tuple):
             with self._arrived:
                 self.cpu_s.append(n)
                 self._arrived.notify_all()
@@ -177,6 +203,17 @@ class Jobs:
         print(f"\nbench: {unit} failed; the other units go on:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
 
+    def watch(self, topic: str, fn: Callable[[Any], None]) -> None:
+        """fn(item) in the caller, in run(), for each item published under topic."""
+        self._watchers.setdefault(topic, []).append(fn)
+
+    def _dispatch(self) -> None:
+        with self._items_lock:
+            items, self._items = self._items, []
+        for it in items:
+            for fn in self._watchers.get(it.topic, []):
+                fn(it.item)
+
     def then(self, futures: list[Future[Any]], fn: Callable[[list[Any]], None]) -> None:
         """fn([each future's result]) in the caller, in run(), once all are done."""
         self._after.append(_After(list(futures), fn))
@@ -184,12 +221,17 @@ class Jobs:
     def run(self) -> None:
         """Call then()'s functions as their futures complete, until none is left (a
         unit's error is raised here, unless keep_going)."""
-        while self._after or (self.keep_going and any(not f.done() for f in self._futures)):
+        # Every unit's end matters where a failure is named as it happens (keep_going) or
+        # a running unit may publish (watch).
+        every = self.keep_going or bool(self._watchers)
+        while self._after or (every and any(not f.done() for f in self._futures)):
             pending = {f for a in self._after for f in a.futures if not f.done()}
-            if self.keep_going:  # every unit: a failure is named when it happens
+            if every:
                 pending |= {f for f in self._futures if not f.done()}
             if pending:
-                wait(pending, return_when=FIRST_COMPLETED)
+                poll_s = WATCH_POLL_S if self._watchers else None
+                wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+            self._dispatch()
             self._named()
             ready = [a for a in self._after if all(f.done() for f in a.futures)]
             for a in ready:
@@ -198,6 +240,7 @@ class Jobs:
                     continue  # what waits for a failed unit cannot run
                 a.fn([f.result() for f in a.futures])
         self._settle()
+        self._dispatch()
         self._named()
 
     def _named(self) -> None:
