@@ -147,7 +147,7 @@ def test_the_planned_comparisons_pieces_run_once_each_and_add_up_as_compare_does
             "reactive_days(shoulder_2h)",
             *(
                 f"{piece}(shoulder_2h, {t})"
-                for piece in ("planned_days", "optimum_days")
+                for piece in ("planned_days", "optimum_both")
                 for t in PLANNED_TARIFFS
             ),
         ]

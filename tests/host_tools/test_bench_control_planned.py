@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
+from typing import Any
 
 import numpy as np
 import pytest
 
 from edge.planner import model
-from host_tools.bench.control import compare, forecast, gap, planned, prices
+from host_tools.bench.control import compare, forecast, gap, limits, planned, prices
 from host_tools.bench.control import metrics as m
 
 # The module (the package's `scenarios` is its function of that name).
@@ -132,6 +134,7 @@ def _day(planned_gbp: float, ours_gbp: float, optimum_gbp: float) -> dict[str, o
         "daily_planned_gbp": [planned_gbp],
         "daily_ours_gbp": [ours_gbp],
         "daily_optimum_gbp": [optimum_gbp],
+        "daily_optimum_chained_gbp": [optimum_gbp + 0.25],
         "planner": {
             "plans": 96,
             **{k: v * planned_gbp for k, v in stats.items()},
@@ -156,6 +159,9 @@ def test_the_months_sample_sums_its_days_and_takes_the_gap_of_the_sums():
     assert total["regret_max_gbp"] == 1.0 and total["regret_median_gbp"] == 0.75
     assert total["planner"]["plans"] == 192
     assert total["planner"]["solve_ms_median"] == 30.0  # the worst run's
+    # The chained optimum summed too (0.5 + 2 x 0.25), and the gaps to it.
+    assert total["optimum_chained"] == 1.0 and total["daily_optimum_chained_gbp"] == [2.25, -1.25]
+    assert total["planned_gap_chained_pct"] == 100.0 and total["ours_gap_chained_pct"] == 250.0
 
 
 def test_planned_months_are_the_fifteenth_of_each_month():
@@ -319,3 +325,37 @@ def test_the_half_hours_set_a_run_beside_its_plan():
     assert all(
         r.split("|")[4].split("/")[0].strip() == r.split("|")[4].split("/")[1].strip() for r in same
     )
+
+
+def test_the_chained_optimum_starts_each_day_where_its_day_before_ended(monkeypatch):
+    """chained_days: the run's first day from where the controllers began it, each later
+    day from the end of the day before as solved, each solved with the next day after it
+    (the last alone), and scored for the day alone. On one day it is the optimum from
+    the controllers' start."""
+    from host_tools.bench.control import optimum
+
+    sc = compare.days_scenario("winter", 15, 3)
+    runs, days = compare._days(sc, "ours", ("e7",))
+    begin = runs["e7"].starts[0]
+    solves: list[tuple[int, tuple[float, float], Any]] = []
+    solve = optimum.solve
+
+    def recorded(sc_: Any, tr: Any, *args: Any, **kwargs: Any) -> Any:
+        out = solve(sc_, tr, *args, **kwargs)
+        solves.append((len(tr.t_s), args[2].soc_pct, out))
+        return out
+
+    monkeypatch.setattr(optimum, "solve", recorded)
+    chained = compare.chained_days(sc, "e7", days, begin)
+    assert [n for n, _, _ in solves] == [2 * 86400, 2 * 86400, 86400]
+    assert solves[0][1] == (begin[0], begin[0])
+    for (_, _, before), (_, soc, _) in itertools.pairwise(solves):
+        assert soc[0] == soc[1] == pytest.approx(float(before.soc_pct[86399]))
+    # Each day scored alone: its own objective, not its window's.
+    whole = m.objective(solves[0][2], "e7", 0.95)
+    assert chained[0] != pytest.approx(whole, abs=0.01)
+    one = compare.chained_days(sc, "e7", days[:1], begin)
+    days[0].starts = [begin]
+    point = optimum.Starts.of_points([begin])
+    alone = solve(sc, days[0].trace(round(sc.lp_dt_s)), "e7", limits(), point)
+    assert one[0] == pytest.approx(m.objective(alone, "e7", 0.95), abs=1e-9)

@@ -340,7 +340,7 @@ def _submit_planned_run(sc: Scenario, pool: Jobs) -> Callable[[], dict[str, Any]
         def submit(done: list[Any]) -> None:
             r, p = done
             starts = compare.day_starts(compare.tariff_runs(r, p, sc, t))
-            best[t] = pool.submit(compare.optimum_days, sc, t, r.days, starts, ticks=1)
+            best[t] = pool.submit(compare.optimum_both, sc, t, r.days, starts, ticks=1)
 
         return submit
 
