@@ -359,3 +359,22 @@ def test_the_chained_optimum_starts_each_day_where_its_day_before_ended(monkeypa
     point = optimum.Starts.of_points([begin])
     alone = solve(sc, days[0].trace(round(sc.lp_dt_s)), "e7", limits(), point)
     assert one[0] == pytest.approx(m.objective(alone, "e7", 0.95), abs=1e-9)
+
+
+def test_the_goal_lines_judge_the_gap_to_each_optimum_with_its_margin():
+    r = {
+        "planned_gap_pct": 14.9,
+        "ours_gap_pct": 44.2,
+        "planned_gap_chained_pct": 9.1,
+        "ours_gap_chained_pct": 43.2,
+        "worst_day_vs_ours_gbp": 0.047,
+        "planned_leak_wh": 0.0,
+    }
+    lines = compare.goal_lines({"run": {"e7": r, "go": r}})
+    assert lines[:2] == [
+        "run, e7: planned within 10 % of the optimum: +14.9 % (ours reactive +44.2 %):"
+        " MISSED by 4.9 points",
+        "run, e7: planned within 10 % of the chained optimum: +9.1 % (ours reactive +43.2 %): met",
+    ]
+    assert lines[2].endswith("worst £+0.047: met") and lines[3] == "run, e7: leak 0 Wh: met"
+    assert not any("go: planned within" in line for line in lines)  # Go has no gap goal
