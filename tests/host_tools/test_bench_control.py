@@ -232,18 +232,8 @@ def test_a_day_warm_started_from_the_day_before_is_the_cold_days_optimum():
     # A 6-hour day's basis does not fit a whole day's LP: ignored, so a cold solve.
     short = dataclasses.replace(sc, seconds=6 * 3600.0)
     small = optimum.Warm()
-    optimum.solve(short, optimum_cut(traces[0], 6 * 3600), "e7", limits(), warm=small)
+    optimum.solve(short, traces[0].sliced(slice(6 * 3600)), "e7", limits(), warm=small)
     assert len(small.basis.col_status) < len(chain.basis.col_status)
     again = optimum.solve(sc, traces[1], "e7", limits(), warm=small)
     assert small.iterations == cold.iterations
     assert m.objective(again, "e7", 0.95) == pytest.approx(m.objective(fresh, "e7", 0.95), abs=1e-9)
-
-
-def optimum_cut(tr, seconds: int):
-    """The trace's first `seconds`."""
-    arrays = {
-        f.name: getattr(tr, f.name)[:seconds]
-        for f in dataclasses.fields(tr)
-        if isinstance(getattr(tr, f.name), np.ndarray)
-    }
-    return dataclasses.replace(tr, **arrays)

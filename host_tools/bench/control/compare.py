@@ -212,7 +212,7 @@ def chained_days(sc: Scenario, tariff: str, days: list[_Day], start: Start) -> l
         window = _joined(days[i : i + 1 + LOOKAHEAD_DAYS], start)
         point = optimum.Starts.of_points([start])
         opt = optimum.solve(sc, window.trace(per), name, limits(), point, warm=warm)
-        day = _first(opt, d.seconds)
+        day = opt.sliced(slice(d.seconds))  # the day's part of the window
         out.append(m.objective(day, name, 0.95))
         start = (float(day.soc_pct[-1]), float(day.tank_degc[-1]), float(day.house_degc[-1]))
     return out
@@ -228,16 +228,6 @@ def _joined(days: list[_Day], start: Start) -> _Day:
         days[0].capacity_wh,
         [start],
     )
-
-
-def _first(tr: Trace, seconds: int) -> Trace:
-    """The trace's first `seconds` (its start states as they were)."""
-    arrays = {
-        f.name: getattr(tr, f.name)[:seconds]
-        for f in dataclasses.fields(tr)
-        if isinstance(getattr(tr, f.name), np.ndarray)
-    }
-    return dataclasses.replace(tr, **arrays)
 
 
 @dataclass

@@ -4,7 +4,6 @@ under each controller; the summary across scenarios)."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +190,4 @@ def plot_year(year: dict[str, Any], path: Path) -> None:
 def thin(tr: Trace) -> Trace:
     """The trace at the step plot_day draws it at, all it needs of a run (a day's 1 s
     trace is 7 MB; this is 160 kB)."""
-    step = max(1, len(tr.t_s) // PLOT_POINTS)
-    arrays = {
-        f.name: getattr(tr, f.name)[::step]
-        for f in dataclasses.fields(tr)
-        if isinstance(getattr(tr, f.name), np.ndarray)
-    }
-    return dataclasses.replace(tr, **arrays)
+    return tr.sliced(slice(None, None, max(1, len(tr.t_s) // PLOT_POINTS)))

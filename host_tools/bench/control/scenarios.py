@@ -100,6 +100,15 @@ class Trace:
     capacity_wh: float
     mip_gap: float = 0.0  # the optimum's MILP: its gap at the end of the solve
 
+    def sliced(self, index: slice) -> Trace:
+        """Every series taken at `index`; the start states and the sums as they were."""
+        arrays = {
+            f.name: getattr(self, f.name)[index]
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
+        return dataclasses.replace(self, **arrays)
+
 
 class CloudPv:
     """PV stepping between 3.5 kW and 0.8 kW, each level for 30 to 120 s (§5.7.2)."""
