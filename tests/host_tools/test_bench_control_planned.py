@@ -128,13 +128,17 @@ def _day(planned_gbp: float, ours_gbp: float, optimum_gbp: float) -> dict[str, o
     return {
         "days": 1,
         "controllers": {
-            n: {"objective": x, "gap_pct": 0.0, "leak_wh": 0.0} for n, x in names.items()
+            n: {"objective": x, "gap_pct": 0.0, "leak_wh": 0.0, "objective_run": x - 0.5}
+            for n, x in names.items()
         },
         "optimum": optimum_gbp,
+        "optimum_chained_run": optimum_gbp,
         "daily_planned_gbp": [planned_gbp],
         "daily_ours_gbp": [ours_gbp],
         "daily_optimum_gbp": [optimum_gbp],
         "daily_optimum_chained_gbp": [optimum_gbp + 0.25],
+        "daily_planned_house_gbp": [0.5],
+        "daily_ours_house_gbp": [0.0],
         "planner": {
             "plans": 96,
             **{k: v * planned_gbp for k, v in stats.items()},
@@ -149,6 +153,7 @@ def _day(planned_gbp: float, ours_gbp: float, optimum_gbp: float) -> dict[str, o
 
 def test_the_months_sample_sums_its_days_and_takes_the_gap_of_the_sums():
     runs = {"jan": {"e7": _day(3.0, 4.0, 2.0)}, "jul": {"e7": _day(-1.0, -0.5, -1.5)}}
+    runs["jul"]["e7"]["daily_planned_house_gbp"] = [0.6]
     total = compare.sample_total(runs)["e7"]
     assert total["days"] == 2
     assert total["planned"] == 2.0 and total["optimum"] == 0.5 and total["ours"] == 3.5
@@ -162,6 +167,14 @@ def test_the_months_sample_sums_its_days_and_takes_the_gap_of_the_sums():
     # The chained optimum summed too (0.5 + 2 x 0.25), and the gaps to it.
     assert total["optimum_chained"] == 1.0 and total["daily_optimum_chained_gbp"] == [2.25, -1.25]
     assert total["planned_gap_chained_pct"] == 100.0 and total["ours_gap_chained_pct"] == 250.0
+    # Each run as one run, summed: planned 2.0 - 2 x 0.5, the chained optimum 0.5.
+    assert total["planned_run"] == 1.0 and total["ours_run"] == 2.5
+    assert total["optimum_chained_run"] == 0.5 and total["planned_gap_chained_run_pct"] == 100.0
+    assert total["controllers"]["planned"]["objective_run"] == 1.0
+    # Planned worse than ours on no day; with the house's heat its days were credited
+    # (0.5 in January, 0.6 in July) left out, on July's: 0.1 over ours.
+    assert total["worse_days"] == 0 and total["worse_days_heat_apart"] == 1
+    assert total["worst_day_vs_ours_heat_apart_gbp"] == 0.1
 
 
 def test_planned_months_are_the_fifteenth_of_each_month():
@@ -353,12 +366,50 @@ def test_the_chained_optimum_starts_each_day_where_its_day_before_ended(monkeypa
         assert soc[0] == soc[1] == pytest.approx(float(before.soc_pct[86399]))
     # Each day scored alone: its own objective, not its window's.
     whole = m.objective(solves[0][2], "e7", 0.95)
-    assert chained[0] != pytest.approx(whole, abs=0.01)
+    assert chained.objective[0] != pytest.approx(whole, abs=0.01)
+    assert chained.starts[0] == begin and len(chained.stocks) == 3
     one = compare.chained_days(sc, "e7", days[:1], begin)
     days[0].starts = [begin]
     point = optimum.Starts.of_points([begin])
     alone = solve(sc, days[0].trace(round(sc.lp_dt_s)), "e7", limits(), point)
-    assert one[0] == pytest.approx(m.objective(alone, "e7", 0.95), abs=1e-9)
+    assert one.objective[0] == pytest.approx(m.objective(alone, "e7", 0.95), abs=1e-9)
+    # The window's two days, each scored alone and then as one run, give the window's
+    # own objective; the days' sum is at least that (the house's heat at midnight).
+    window = solves[0][2]
+    first = window.sliced(slice(86400))
+    second = dataclasses.replace(
+        window.sliced(slice(86400, None)),
+        soc0_pct=float(first.soc_pct[-1]),
+        tank0_degc=float(first.tank_degc[-1]),
+        house0_degc=float(first.house_degc[-1]),
+    )
+    scores = [m.objective(d, "e7", 0.95) for d in (first, second)]
+    stocks = [m.stock(d, "e7", 0.95) for d in (first, second)]
+    assert m.as_one_run(scores, stocks, "e7") == pytest.approx(whole, abs=1e-9)
+    assert sum(scores) >= whole - 1e-9
+
+
+def test_a_run_as_one_run_credits_the_houses_heat_once_not_at_each_midnight():
+    """The house warms 1 K on the first day and cools 1 K on the second (no bill): the
+    days' sum credits the first day's heat to spare at its low price and charges the
+    second day's heat missing at its high one; as one run, nothing is left and nothing
+    is owed."""
+    n = 3600
+    warming = dataclasses.replace(
+        _grid_trace(np.zeros(n)), house_degc=np.full(n, 21.0), house0_degc=20.0
+    )
+    cooling = dataclasses.replace(
+        _grid_trace(np.zeros(n), t0_s=13 * HOUR), house_degc=np.full(n, 20.0), house0_degc=21.0
+    )
+    days = [warming, cooling]
+    scores = [m.objective(d, "flat", 0.95) for d in days]
+    stocks = [m.stock(d, "flat", 0.95) for d in days]
+    kwh = m.HOUSE.house_c_j_per_k / 3.6e6
+    spare, missing = m.house_heat_prices("flat", stocks[0].value)
+    assert stocks[0].house_kwh == pytest.approx(kwh) and stocks[1].house_kwh == pytest.approx(-kwh)
+    assert sum(scores) == pytest.approx(kwh * (missing - spare), abs=1e-12)
+    assert missing > 5 * spare  # so the days' sum is well above the run's
+    assert m.as_one_run(scores, stocks, "flat") == pytest.approx(0.0, abs=1e-12)
 
 
 def test_the_goal_lines_judge_the_gap_to_each_optimum_with_its_margin():
@@ -367,14 +418,24 @@ def test_the_goal_lines_judge_the_gap_to_each_optimum_with_its_margin():
         "ours_gap_pct": 44.2,
         "planned_gap_chained_pct": 9.1,
         "ours_gap_chained_pct": 43.2,
+        "planned_gap_chained_run_pct": 10.4,
+        "ours_gap_chained_run_pct": 40.0,
         "worst_day_vs_ours_gbp": 0.047,
+        "days": 7,
+        "worse_days": 0,
+        "worse_days_heat_apart": 2,
         "planned_leak_wh": 0.0,
     }
     lines = compare.goal_lines({"run": {"e7": r, "go": r}})
-    assert lines[:2] == [
+    assert lines[:3] == [
         "run, e7: planned within 10 % of the optimum: +14.9 % (ours reactive +44.2 %):"
         " MISSED by 4.9 points",
         "run, e7: planned within 10 % of the chained optimum: +9.1 % (ours reactive +43.2 %): met",
+        "run, e7: planned within 10 % of the chained optimum, each run scored as one run:"
+        " +10.4 % (ours reactive +40.0 %): MISSED by 0.4 points",
     ]
-    assert lines[2].endswith("worst £+0.047: met") and lines[3] == "run, e7: leak 0 Wh: met"
+    assert lines[3].endswith(
+        "worst £+0.047: met; 0 of 7 days over (2 with the house's heat at midnight left out)"
+    )
+    assert lines[4] == "run, e7: leak 0 Wh: met"
     assert not any("go: planned within" in line for line in lines)  # Go has no gap goal

@@ -361,7 +361,8 @@ def _submit_planned_run(sc: Scenario, pool: Jobs) -> Callable[[], dict[str, Any]
                 out[t] = compare.failed("the planner", exc)
                 continue
             try:
-                out[t] = compare.figures(compare.tariff_runs(r, p, sc, t), best[t].result(), p)
+                runs = compare.tariff_runs(r, p, sc, t)
+                out[t] = compare.figures(runs, best[t].result(), p, compare.priced(sc, t))
             except Exception as exc:
                 out[t] = compare.failed("the optimum", exc)
         return out

@@ -5,6 +5,7 @@ Signs as everywhere: grid + = import, battery + = discharge.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,12 +181,56 @@ def objective(tr: Trace, tariff: str, efficiency: float) -> float:
     tank at the gas it saves, less the battery energy and the house's heat left above the
     start (a run may end fuller or emptier than it began), plus the cold house's cost."""
     heat = float(tr.heater_w.sum() / 3.6e6)
-    stored = (tr.soc_pct[-1] - tr.soc0_pct) / 100.0 * tr.capacity_wh / 1000.0
-    value = end_value(tariff, tr.t_s, efficiency)
-    kept = house_heat_kwh(tr)
-    worth = house_heat_prices(tariff, value)[0 if kept > 0 else 1]
-    house = kept * worth - house_cold_kh(tr) * HOUSE_COLD_COST
-    return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - stored * value - house)
+    left = stock(tr, tariff, efficiency)
+    worth = house_heat_prices(tariff, left.value)[0 if left.house_kwh > 0 else 1]
+    house = left.house_kwh * worth - house_cold_kh(tr) * HOUSE_COLD_COST
+    return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - left.battery_kwh * left.value - house)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """What a run leaves above where it began, which its objective credits: the
+    battery's energy (kWh) at `value` £ a kWh (end_value) and the house's heat (kWh,
+    thermal) at house_heat_prices."""
+
+    battery_kwh: float
+    house_kwh: float
+    value: float
+
+    def credit(self, tariff: str) -> float:
+        """£ the objective takes off for this stock."""
+        return self.battery_kwh * self.value + self.house_credit(tariff)
+
+    def house_credit(self, tariff: str) -> float:
+        """£ of it for the house's heat."""
+        worth = house_heat_prices(tariff, self.value)[0 if self.house_kwh > 0 else 1]
+        return self.house_kwh * worth
+
+
+def stock(tr: Trace, tariff: str, efficiency: float) -> Stock:
+    """The run's stock, as objective() credits it."""
+    return Stock(
+        (tr.soc_pct[-1] - tr.soc0_pct) / 100.0 * tr.capacity_wh / 1000.0,
+        house_heat_kwh(tr),
+        end_value(tariff, tr.t_s, efficiency),
+    )
+
+
+def as_one_run(objectives: list[float], stocks: list[Stock], tariff: str) -> float:
+    """A chained run's objective scored as one run, from its days' (each day beginning
+    where the day before ended, all of one length): each day's objective with its stock's
+    credit given back, less the credit of the run's stock as a whole (the battery's at the
+    days' mean value, as end_value over the run has it). It is objective() of the run's
+    whole trace. The days' sum is not: the house's heat to spare earns less than heat
+    missing costs, so each midnight that heat moves over costs a chained run again in
+    the days' sum, though it is the same heat."""
+    whole = Stock(
+        math.fsum(s.battery_kwh for s in stocks),
+        math.fsum(s.house_kwh for s in stocks),
+        math.fsum(s.value for s in stocks) / len(stocks),
+    )
+    days = math.fsum(o + s.credit(tariff) for o, s in zip(objectives, stocks, strict=True))
+    return days - whole.credit(tariff)
 
 
 def house_heat_prices(tariff: str, battery_value: float) -> tuple[float, float]:
