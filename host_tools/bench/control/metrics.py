@@ -182,8 +182,7 @@ def objective(tr: Trace, tariff: str, efficiency: float) -> float:
     start (a run may end fuller or emptier than it began), plus the cold house's cost."""
     heat = float(tr.heater_w.sum() / 3.6e6)
     left = stock(tr, tariff, efficiency)
-    worth = house_heat_prices(tariff, left.value)[0 if left.house_kwh > 0 else 1]
-    house = left.house_kwh * worth - house_cold_kh(tr) * HOUSE_COLD_COST
+    house = left.house_credit(tariff) - house_cold_kh(tr) * HOUSE_COLD_COST
     return float(cost(tr, tariff) - heat * TANK_HEAT_VALUE - left.battery_kwh * left.value - house)
 
 
@@ -223,7 +222,9 @@ def as_one_run(objectives: list[float], stocks: list[Stock], tariff: str) -> flo
     days' mean value, as end_value over the run has it). It is objective() of the run's
     whole trace. The days' sum is not: the house's heat to spare earns less than heat
     missing costs, so each midnight that heat moves over costs a chained run again in
-    the days' sum, though it is the same heat."""
+    the days' sum, though it is the same heat; and where the price changes from day to
+    day (Agile-like), the battery's energy carried over midnight is valued at each day's
+    mean, not once."""
     whole = Stock(
         math.fsum(s.battery_kwh for s in stocks),
         math.fsum(s.house_kwh for s in stocks),
