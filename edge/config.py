@@ -687,6 +687,14 @@ class SourcesConfig(_Model):
         ge=0.0,
         le=86400.0,
     )
+    pv_nowcast_s: float = setting(
+        7200.0,
+        "PV forecast: the last half hour's measured/forecast ratio pulls the next slots,"
+        " fading over this (0: off)",
+        unit="s",
+        ge=0.0,
+        le=86400.0,
+    )
 
     @model_validator(mode="after")
     def _each_source_named(self) -> SourcesConfig:

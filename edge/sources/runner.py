@@ -26,7 +26,14 @@ from edge.config import EdgeConfig
 from edge.core.model import ProcessImage
 from edge.errors import clip
 from edge.sources import forecast_solar, octopus, openmeteo, solcast
-from edge.sources.calibration import Calibration, calibrated, pv_ratio
+from edge.sources.calibration import (
+    Calibration,
+    Nowcast,
+    calibrated,
+    nowcast,
+    nowcast_ratio,
+    pv_ratio,
+)
 from edge.sources.history import HistoryStore, Reading, SlotAccumulator, SlotRecord
 from edge.sources.http import HttpPolicy
 from edge.sources.indoor_temp import MqttIndoorTemp
@@ -159,6 +166,8 @@ class SourcesRunner:
             s.pv_kwp, s.pv_tilt_deg, s.pv_azimuth_deg, losses_frac=s.pv_losses_pct / 100.0
         )
         self.calibration = Calibration(days=s.calibration_days)
+        self.nowcast = Nowcast(blend_s=s.pv_nowcast_s)
+        self.peak_w = s.pv_kwp * 1000.0
         self.load_model = LoadModel(blend_s=max(s.load_blend_s, 1e-3))
         self._client = client
         self._own_client = client is None
@@ -358,6 +367,17 @@ class SourcesRunner:
         if self.history is not None:
             self.history.save(closed)
 
+    def _nowcast(self, pv: PowerSeries, wall: float, ratio: float) -> PowerSeries:
+        """pv (calibrated by ratio) pulled toward the last whole slot measured, when that
+        slot is the one just before now's (calibration.nowcast)."""
+        last = self.records[-1] if self.records else None
+        if last is None or last.slot_start_s + 2 * last.slot_s <= wall:
+            return pv
+        fc = last.pv_forecast_wh * ratio if last.pv_forecast_wh is not None else None
+        r = nowcast_ratio(last.pv_wh, fc, self.nowcast)
+        power = nowcast(pv.power_w, pv.t0_s, pv.slot_s, wall, r, self.peak_w, self.nowcast)
+        return PowerSeries(pv.t0_s, pv.slot_s, power)
+
     def _heat_line(self) -> HeatLine | None:
         """The energy signature, fitted again only when the history has changed."""
         key = (len(self.records), self.records[-1].slot_start_s if self.records else None)
@@ -386,7 +406,7 @@ class SourcesRunner:
         return SourcesSnapshot(
             import_prices=prices[0] if prices else None,
             export_prices=prices[1] if prices else None,
-            pv=calibrated(pv, ratio) if pv is not None else None,
+            pv=self._nowcast(calibrated(pv, ratio), wall, ratio) if pv is not None else None,
             pv_ratio=ratio,
             t_out=t_out,
             load=load,

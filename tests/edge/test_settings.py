@@ -85,9 +85,9 @@ TUNED = parse_config(
 
 def test_the_live_settings_are_these():
     keys = list(flatten(EdgeConfig().model_dump()))
-    # 94 + the satellite and the support URL (2), [sources] (29 + the indoor temperature's
+    # 94 + the satellite and the support URL (2), [sources] (30 + the indoor temperature's
     # 3), [s2] (15), the planner (6), its house (12) and its tariff (7)
-    assert len(keys) == 168
+    assert len(keys) == 169
     assert [k for k in keys if is_live(k)] == LIVE
 
 

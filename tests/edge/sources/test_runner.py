@@ -4,6 +4,7 @@ went wrong once in one line, survives everything a source does; history across a
 import asyncio
 import json
 import logging
+import math
 import time
 
 import paho.mqtt.client as mqtt
@@ -122,6 +123,35 @@ def test_the_pv_forecast_is_calibrated_and_brings_the_temperature(httpserver):
     # for want of a reading, the slots the temperature forecast covers took its value
     assert [r.t_out_degc for r in runner.records[:3]] == [None, 8.0, 8.0]
     assert snap.t_out is None  # a week on, the forecast is stale
+    asyncio.run(runner.close())
+
+
+def test_the_pv_forecast_is_pulled_toward_the_last_half_hour_measured(httpserver):
+    """A half hour that gave twice its forecast pulls the next slots up, fading with
+    sources.pv_nowcast_s; no longer once that half hour is not the last one."""
+    clock = Clock(T0_S)
+    runner = SourcesRunner(site(httpserver, pv="open_meteo", pv_kwp=2.5), clock)
+    httpserver.expect_request("/v1/forecast").respond_with_json(
+        open_meteo(T0_S, [500.0] * 4, [8.0] * 4)
+    )
+    asyncio.run(runner.refresh_pv())
+    raw = runner.pv.value
+    assert raw is not None
+    runner.pv.value = type(raw)(T0_S, 1800.0, (1000.0,) * 6)
+    for _t in range(0, 1800 + 10, 10):  # the half hour, and a reading of the next
+        runner.record(load_w=300.0, pv_w=2000.0)
+        clock.advance(10)
+    assert runner.records[-1].pv_wh == pytest.approx(1000.0)  # 2 kW for half an hour
+    assert runner.records[-1].pv_forecast_wh == pytest.approx(500.0)
+    snap = runner.snapshot(3)
+    assert snap.pv is not None and snap.pv_ratio == 1.0  # too little history to calibrate
+    ahead = T0_S + 1800 + 900 - clock.wall  # to the middle of now's slot
+    a = math.exp(-ahead / 7200.0)
+    assert snap.pv.power_w[1] == pytest.approx(1000.0 * (2.0 * a + 1.0 - a))
+    assert snap.pv.power_w[1] > snap.pv.power_w[2] > snap.pv.power_w[5] > 1000.0
+    assert max(snap.pv.power_w) <= 2500.0  # the array's 2.5 kWp
+    clock.advance(1800)  # that half hour is no longer the last one: the forecast as it is
+    assert runner.snapshot(3).pv.power_w == (1000.0,) * 6
     asyncio.run(runner.close())
 
 
