@@ -107,8 +107,9 @@ class TOutForecast:
 
 
 class History:
-    """What the site has measured, per half hour: household load (W) and hot water drawn
-    (Wh of heat at the tap), fed one reading a second as the run goes."""
+    """What the site has measured, per half hour: household load (W), hot water drawn
+    (Wh of heat at the tap) and the last whole half hour's PV (W, for the nowcast), fed
+    one reading a second as the run goes."""
 
     def __init__(self, sc: Scenario) -> None:
         p = sc.params
@@ -122,12 +123,14 @@ class History:
         self._today_load = np.full(SLOTS_A_DAY, np.nan)
         self._today_draw = np.zeros(SLOTS_A_DAY)
         self._acc_w = 0.0
+        self._acc_pv_w = 0.0
         self._acc_n = 0
         self._slot = 0
         self._day = 0
         self.last_slot_w: float | None = None
+        self.last_pv: tuple[int, float] | None = None  # (half hour's index, mean PV W)
 
-    def record(self, t_s: float, load_w: float, draw_wh: float) -> None:
+    def record(self, t_s: float, load_w: float, draw_wh: float, pv_w: float = 0.0) -> None:
         """One reading at t_s (the present)."""
         day, slot = int(t_s // 86400), int(t_s % 86400) // SLOT_S
         if (day, slot) != (self._day, self._slot):
@@ -141,6 +144,7 @@ class History:
                 self._today_draw = np.zeros(SLOTS_A_DAY)
             self._day, self._slot = day, slot
         self._acc_w += load_w
+        self._acc_pv_w += pv_w
         self._acc_n += 1
         self._today_draw[slot] += draw_wh
 
@@ -148,7 +152,8 @@ class History:
         if self._acc_n:
             self.last_slot_w = self._acc_w / self._acc_n
             self._today_load[self._slot] = self.last_slot_w
-        self._acc_w, self._acc_n = 0.0, 0
+            self.last_pv = (self._day * SLOTS_A_DAY + self._slot, self._acc_pv_w / self._acc_n)
+        self._acc_w, self._acc_pv_w, self._acc_n = 0.0, 0.0, 0
 
     def profile(self) -> np.ndarray:
         """The weighted mean day: the last LOAD_DAYS days, the same weekday twice."""

@@ -7,7 +7,9 @@ Each re-plan: the horizon is 48 h where the prices are known that far (fixed tar
 else at least 36 h, with the slots past the published prices priced at the same half
 hour's mean over the last 7 days (Agile's next-day prices are published at 16:00, so at
 10:00 they are known only to midnight). The state is what the site measures now: the
-SOC, the tank's and the house's temperatures. A plan that fails validation is dropped
+SOC, the tank's and the house's temperatures. The PV forecast's next slots are pulled
+toward the last whole half hour's measured PV as the live planner's are
+(edge.sources.calibration.nowcast). A plan that fails validation is dropped
 (the core falls back to self-consumption and says so); the new plan keeps the previous
 one's battery power per slot unless it gains more than the hysteresis.
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.config import PlannerConfig
+from edge.config import PlannerConfig, SourcesConfig
 from edge.core import PlannedSlot
 from edge.planner.actions import HeatPumpBands, off_plan, problems, slot_at, slots
 from edge.planner.model import (
@@ -41,6 +43,7 @@ from edge.planner.model import (
 )
 from edge.sim.house import House
 from edge.sim.tank import Tank
+from edge.sources.calibration import Nowcast, nowcast, nowcast_ratio
 from host_tools.bench.control import metrics as m
 from host_tools.bench.control import prices
 from host_tools.bench.control.forecast import (
@@ -163,6 +166,8 @@ class PlannedController:
         self.bands = HeatPumpBands.of(hp.setpoint_degc, hp.hysteresis_k, hp.recommend_boost_k)
         self.hysteresis = pc.hysteresis_p_per_kwh / 100.0
         self.pv = PvForecast(sc)
+        self.nowcast = Nowcast(blend_s=SourcesConfig().pv_nowcast_s)  # the product's default
+        self.peak_w = p.pv.kwp * 1000.0 if p.pv is not None else math.inf
         self.t_out = TOutForecast(sc)
         self.history = History(sc)
         # The hot water meter: the tank's draws are a schedule (a function of the time).
@@ -189,7 +194,7 @@ class PlannedController:
 
     def observe(self, t_s: float, load_w: float, pv_w: float, soc_pct: float) -> bool:
         """Record what the meters read at t_s; True if a re-plan is due."""
-        self.history.record(t_s, load_w, draw_wh_now(self._meter, t_s))
+        self.history.record(t_s, load_w, draw_wh_now(self._meter, t_s), pv_w)
         self._score_pv(t_s, pv_w)
         due = t_s >= self.next_plan_s
         if not due and self.plan is not None and int(t_s) % 60 == 0:  # as the live one checks
@@ -232,7 +237,7 @@ class PlannedController:
             pv = o.pv_slots(t0, n)
             load, t_out, draw = o.load_slots(t0, n), o.t_out_slots(t0, n), o.draw_slots(t0, n)
         else:
-            pv = self.pv.slots(t0, n)
+            pv = self._nowcast(self.pv.slots(t0, n), t0, t_s)
             load = self.history.load_slots(t0, n)
             t_out, draw = self.t_out.slots(t0, n), self.history.draw_slots(t0, n)
         for i, w in enumerate(pv):
@@ -262,6 +267,16 @@ class PlannedController:
             first_slot_s=t0 + SLOT_S - t_s,  # a plan made mid-slot plans the part left
             start=self.plan.basis if self.plan is not None else None,  # a warm start
         )
+
+    def _nowcast(self, pv: list[float], t0: float, t_s: float) -> list[float]:
+        """The forecast's slots from t0 pulled toward the last whole half hour measured
+        (the one before t0's; none at the run's start or after a gap)."""
+        last = self.history.last_pv
+        if last is None or last[0] != round(t0 / SLOT_S) - 1:
+            return pv
+        forecast_w = self.pv.slots(last[0] * SLOT_S, 1)[0]
+        ratio = nowcast_ratio(last[1] * SLOT_S / 3600.0, forecast_w * SLOT_S / 3600.0)
+        return list(nowcast(pv, t0, SLOT_S, t_s, ratio, self.peak_w, self.nowcast))
 
     def replan(self, house: House, t_s: float) -> None:
         inp = self.inputs_at(house, t_s)
