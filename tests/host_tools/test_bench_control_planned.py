@@ -439,3 +439,20 @@ def test_the_goal_lines_judge_the_gap_to_each_optimum_with_its_margin():
     )
     assert lines[4] == "run, e7: leak 0 Wh: met"
     assert not any("go: planned within" in line for line in lines)  # Go has no gap goal
+
+
+def test_the_planners_pv_forecast_is_pulled_toward_its_last_half_hour_measured():
+    """The benchmark's planner nowcasts as the live one does (calibration.nowcast): after
+    a half hour that gave twice its forecast, the next slots are above the forecast, by
+    less further ahead; with no whole half hour measured yet, the forecast as it is."""
+    sc = compare.days_scenario("shoulder", 80, 1)
+    ctl = planned.PlannedController(sc, "e7")
+    t0 = sc.start_s + 12 * HOUR
+    fc = ctl.pv.slots(t0 - 1800, 1)[0]
+    assert fc > 500.0  # midday: enough forecast to say something
+    assert ctl._nowcast([fc] * 3, t0, t0) == [fc] * 3  # nothing measured yet
+    for t in range(int(t0) - 1800, int(t0) + 1):
+        ctl.observe(float(t), 300.0, 2.0 * fc, 50.0)
+    pulled = ctl._nowcast([fc] * 3, t0, t0)
+    assert pulled[0] > pulled[1] > pulled[2] > fc
+    assert pulled[0] == pytest.approx(min(fc * (1 + np.exp(-900 / 7200)), ctl.peak_w))
