@@ -206,13 +206,13 @@ LOOKAHEAD_DAYS = 1
 
 def chained_days(sc: Scenario, tariff: str, days: list[_Day], start: Start) -> _Run:
     """The chained optimum's days under this tariff (objectives, £, starts and stocks, as
-    a controller's; no leak): each day solved
-    from where the day before ended (the first from `start`, where every controller began
-    the run) together with the LOOKAHEAD_DAYS after it (fewer at the run's end), and
-    scored for the day alone, as the controllers' days are. So its days are one run a
-    house could have had, seeing the future: no bound (the true optimum of the run is at
-    most its sum), but a fair mark for a controller that carries its state from day to day
-    (LOOKAHEAD_DAYS more change its sum little: docs/control-benchmark.md)."""
+    a controller's; no leak): each day solved from where the day before ended (the first
+    from `start`, where every controller began the run) together with the LOOKAHEAD_DAYS
+    after it (fewer at the run's end), and scored for the day alone, as the controllers'
+    days are. So its days are one run a house could have had, seeing the future: no bound
+    (the true optimum of the run is at most its sum), but a fair mark for a controller
+    that carries its state from day to day (LOOKAHEAD_DAYS more change its sum little:
+    docs/control-benchmark.md)."""
     name = priced(sc, tariff)
     per = round(sc.lp_dt_s)
     warm = optimum.Warm()
@@ -484,7 +484,7 @@ def goal_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = []
     for run, by in results.items():
         for tariff, r in by.items():
-            if tariff in GOALS:  # against the bound, the chained optimum, both as one run
+            if tariff in GOALS:  # against the bound, the chained optimum, and it as one run
                 for which, key in GAP_GOALS:
                     gap, ours = r[f"planned_{key}"], r[f"ours_{key}"]
                     over = gap - GOALS[tariff]
