@@ -64,9 +64,8 @@ def test_the_nowcast_pulls_the_next_slots_and_fades():
     # a slot already past now takes the whole ratio; none above the array's peak
     assert nowcast((1000.0,), 0.0, 1800.0, 3600.0, 2.0, 5000.0) == (2000.0,)
     assert nowcast((1000.0, 1000.0), 0.0, 1800.0, 0.0, 3.0, 2500.0)[0] == 2500.0
-    assert nowcast((3000.0,), 0.0, 1800.0, 0.0, 3.0, 2500.0) == (
-        3000.0,
-    )  # not below the forecast's own
+    # ... nor below the forecast's own
+    assert nowcast((3000.0,), 0.0, 1800.0, 0.0, 3.0, 2500.0) == (3000.0,)
     # no ratio, or the fade off: the forecast as it was
     assert nowcast((1000.0, 500.0), 0.0, 1800.0, 0.0, None, 5000.0) == (1000.0, 500.0)
     assert nowcast((1000.0,), 0.0, 1800.0, 0.0, 2.0, 5000.0, Nowcast(blend_s=0.0)) == (1000.0,)
