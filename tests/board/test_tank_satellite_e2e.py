@@ -135,15 +135,16 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         text=True,
         env=ENV,
     )
+    rig = Rig(broker, satellite, watcher, supervisor)
     try:
-        yield Rig(broker, satellite, watcher, supervisor)
+        yield rig
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
         supervisor.wait(10)
         log = satellite.stop()
         watcher.stop()
-        broker.stop()
+        rig.broker.stop()  # the one running now: a test restarts it on another object
         stepping.cancel()
         bg.stop()
         print(log)
